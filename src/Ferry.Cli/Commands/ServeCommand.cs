@@ -1,0 +1,92 @@
+using System.CommandLine;
+using System.Net;
+using Ferry.Hosting;
+using Ferry.Transfers;
+
+namespace Ferry.Cli.Commands;
+
+/// <summary><c>ferry serve</c>: every protocol over one file root.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var root = new Option<string>("--root") { Description = "Directory whose files are served and received (created if missing)", DefaultValueFactory = _ => "./data" };
+        var bind = new Option<string>("--bind") { Description = "Address to listen on; the default :: accepts IPv4 and IPv6", DefaultValueFactory = _ => "::" };
+        var port = new Option<int>("--port") { Description = "UDP port of the udp:// protocol (0: any free port)", DefaultValueFactory = _ => 7700 };
+        var tcpPort = new Option<int>("--tcp-port") { Description = "TCP port of tcp:// (-1: off)", DefaultValueFactory = _ => 7701 };
+        var zmqPort = new Option<int>("--zmq-port") { Description = "TCP port of zmq:// (-1: off)", DefaultValueFactory = _ => 7702 };
+        var relayPort = new Option<int>("--relay-port") { Description = "UDP port of the message relay (-1: off)", DefaultValueFactory = _ => 7703 };
+        var tftpPort = new Option<int?>("--tftp-port") { Description = "UDP port of TFTP; off unless given (standard: 69)" };
+        var stateDir = new Option<string?>("--state-dir") { Description = "Journals and databases (default: ~/.local/state/ferry/<root hash>, outside the root)" };
+        var allowOverwrite = new Option<bool>("--allow-overwrite") { Description = "Let uploads replace existing files" };
+        var tftpAllowWrite = new Option<bool>("--tftp-allow-write") { Description = "Accept TFTP write requests (TFTP has no authentication)" };
+        var maxStreams = new Option<int>("--max-streams") { Description = "Most parallel streams one tcp:// transfer may open", DefaultValueFactory = _ => 64 };
+        var zmqIdle = new Option<double>("--zmq-idle-timeout") { Description = "Seconds after which an idle zmq:// transfer is aborted", DefaultValueFactory = _ => 60 };
+
+        var cmd = new Command("serve", "Serve files over udp://, tcp://, zmq://, tftp:// and the message relay")
+        {
+            root, bind, port, tcpPort, zmqPort, relayPort, tftpPort, stateDir, allowOverwrite, tftpAllowWrite, maxStreams, zmqIdle,
+        };
+        cmd.SetAction(async (parse, ct) =>
+        {
+            if (!IPAddress.TryParse(parse.GetValue(bind), out var address))
+            {
+                Console.Error.WriteLine($"ferry: --bind '{parse.GetValue(bind)}' is not an IP address");
+                return (int)ExitCode.Usage;
+            }
+
+            string rootDir = Path.GetFullPath(parse.GetValue(root)!);
+            var options = new ServerOptions
+            {
+                Root = rootDir,
+                StateDir = Path.GetFullPath(parse.GetValue(stateDir) ?? DefaultStateDir(rootDir)),
+                Bind = address,
+                UdpPort = Port(parse.GetValue(port)),
+                TcpPort = Port(parse.GetValue(tcpPort)),
+                ZmqPort = Port(parse.GetValue(zmqPort)),
+                RelayPort = Port(parse.GetValue(relayPort)),
+                TftpPort = parse.GetValue(tftpPort) is int tp ? Port(tp) : null,
+                AllowOverwrite = parse.GetValue(allowOverwrite),
+                TftpAllowWrite = parse.GetValue(tftpAllowWrite),
+                MaxStreams = parse.GetValue(maxStreams),
+                ZmqIdleTimeout = TimeSpan.FromSeconds(parse.GetValue(zmqIdle)),
+            };
+            try
+            {
+                var context = ServerBootstrap.CreateContext(options, Console.Error);
+                await using var host = await ServerHost.StartAsync(context).ConfigureAwait(false);
+                context.Info("serve", $"root {options.Root}, state {options.StateDir}");
+                foreach (var l in host.Listeners)
+                {
+                    context.Info(l.Name, $"listening on {l.LocalEndPoint}");
+                }
+
+                await host.RunAsync(ct).ConfigureAwait(false);
+                context.Info("serve", "stopped");
+                return (int)ExitCode.Ok;
+            }
+            catch (TransferException e)
+            {
+                Console.Error.WriteLine($"ferry: {e.Message}");
+                return (int)e.Code;
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                Console.Error.WriteLine($"ferry: cannot listen: {e.Message}");
+                return (int)ExitCode.Failure;
+            }
+        });
+        return cmd;
+    }
+
+    private static int? Port(int value) => value < 0 ? null : value;
+
+    private static string DefaultStateDir(string root)
+    {
+        string baseDir = Environment.GetEnvironmentVariable("XDG_STATE_HOME") is { Length: > 0 } xdg
+            ? xdg
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "state");
+        string hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(root)))[..12];
+        return Path.Combine(baseDir, "ferry", hash);
+    }
+}

@@ -1,0 +1,122 @@
+using System.CommandLine;
+using Ferry.Cli.Output;
+using Ferry.Transfers;
+
+namespace Ferry.Cli.Commands;
+
+/// <summary><c>ferry get URL DEST</c> and <c>ferry send SRC URL</c>.</summary>
+internal static class TransferCommands
+{
+    private static readonly Option<bool> s_json = new("--json") { Description = "Print NDJSON events (start, progress at most 4/s, done or error) instead of a progress bar" };
+    private static readonly Option<bool> s_quiet = new("--quiet", "-q") { Description = "Print nothing but errors" };
+    private static readonly Option<int> s_streams = new("--streams") { Description = "Parallel TCP connections (tcp://)", DefaultValueFactory = _ => 4 };
+    private static readonly Option<int?> s_blksize = new("--blksize") { Description = "TFTP block size, 8..65464 (tftp://)" };
+    private static readonly Option<int?> s_windowsize = new("--windowsize") { Description = "TFTP window size, 1..65535 (tftp://)" };
+    private static readonly Option<double?> s_timeout = new("--timeout") { Description = "Timeout in seconds: retransmission timeout (tftp://), idle timeout (udp://)" };
+    private static readonly Option<int> s_chunkSize = new("--chunk-size") { Description = "Chunk size in bytes (zmq://)", DefaultValueFactory = _ => 1 << 20 };
+    private static readonly Option<int?> s_maxDatagram = new("--max-datagram") { Description = "Largest UDP payload in bytes (udp://); the default 1452 fits a 1500-byte MTU over IPv4 and IPv6" };
+    private static readonly Option<string?> s_cc = new("--cc") { Description = "Congestion controller (udp://): bbr (default) or newreno" };
+
+    public static Command Get()
+    {
+        var url = new Argument<string>("url") { Description = "Remote file, e.g. udp://host:7700/dir/file" };
+        var dest = new Argument<string>("dest") { Description = "Local destination file (or directory)" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace the destination if it exists" };
+        var cmd = new Command("get", "Download a file") { url, dest, overwrite };
+        AddCommon(cmd);
+        cmd.SetAction((parse, ct) => RunAsync(parse, ct, async (reporter, options, progress, token) =>
+        {
+            var remote = TransferClients.ParseUrl(parse.GetValue(url)!);
+            string local = LocalDestination(parse.GetValue(dest)!, remote);
+            options.Overwrite = parse.GetValue(overwrite);
+            var client = TransferClients.For(remote);
+            return await reporter.RunAsync($"get {remote}", p => client.GetAsync(remote, local, options, p, token)).ConfigureAwait(false);
+        }));
+        return cmd;
+    }
+
+    public static Command Send()
+    {
+        var src = new Argument<string>("source") { Description = "Local file to upload" };
+        var url = new Argument<string>("url") { Description = "Remote destination, e.g. udp://host:7700/dir/file" };
+        var cmd = new Command("send", "Upload a file") { src, url };
+        AddCommon(cmd);
+        cmd.SetAction((parse, ct) => RunAsync(parse, ct, async (reporter, options, progress, token) =>
+        {
+            string local = parse.GetValue(src)!;
+            var remote = TransferClients.ParseUrl(parse.GetValue(url)!);
+            if (!File.Exists(local))
+            {
+                throw new TransferException(Directory.Exists(local) ? ExitCode.Usage : ExitCode.LocalIo,
+                    Directory.Exists(local) ? $"'{local}' is a directory; ferry sends one file at a time" : $"'{local}' does not exist");
+            }
+
+            var client = TransferClients.For(remote);
+            return await reporter.RunAsync($"send {Path.GetFileName(local)}", p => client.SendAsync(local, remote, options, p, token)).ConfigureAwait(false);
+        }));
+        return cmd;
+    }
+
+    private static void AddCommon(Command cmd)
+    {
+        foreach (var o in new Option[] { s_json, s_quiet, s_streams, s_blksize, s_windowsize, s_timeout, s_chunkSize, s_maxDatagram, s_cc })
+        {
+            cmd.Options.Add(o);
+        }
+    }
+
+    private static string LocalDestination(string dest, Uri remote)
+    {
+        // "ferry get URL dir/" or an existing directory: keep the remote file name.
+        if (Directory.Exists(dest) || dest.EndsWith('/'))
+        {
+            return Path.Combine(dest, Path.GetFileName(TransferClients.RemotePath(remote)));
+        }
+
+        return dest;
+    }
+
+    private static async Task<int> RunAsync(
+        System.CommandLine.ParseResult parse,
+        CancellationToken ct,
+        Func<ProgressReporter, ClientOptions, IProgress<TransferProgress>?, CancellationToken, Task<TransferResult>> body)
+    {
+        var reporter = new ProgressReporter(parse.GetValue(s_json), parse.GetValue(s_quiet), Console.Out);
+        var options = new ClientOptions
+        {
+            Streams = parse.GetValue(s_streams),
+            BlockSize = parse.GetValue(s_blksize),
+            WindowSize = parse.GetValue(s_windowsize),
+            ChunkSize = parse.GetValue(s_chunkSize),
+            Timeout = parse.GetValue(s_timeout) is double t ? TimeSpan.FromSeconds(t) : null,
+            MaxDatagram = parse.GetValue(s_maxDatagram),
+            CongestionControl = parse.GetValue(s_cc),
+        };
+        try
+        {
+            var result = await body(reporter, options, null, ct).ConfigureAwait(false);
+            reporter.Done(result);
+            return (int)ExitCode.Ok;
+        }
+        catch (TransferException e)
+        {
+            reporter.Error(e.Code, e.Message);
+            return (int)e.Code;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            reporter.Error(ExitCode.Interrupted, "interrupted; partial data is kept, run the same command again to resume");
+            return (int)ExitCode.Interrupted;
+        }
+        catch (IOException e)
+        {
+            reporter.Error(ExitCode.LocalIo, e.Message);
+            return (int)ExitCode.LocalIo;
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            reporter.Error(ExitCode.LocalIo, e.Message);
+            return (int)ExitCode.LocalIo;
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Ferry.Transfers;
+using Spectre.Console;
+
+namespace Ferry.Cli.Output;
+
+/// <summary>How a transfer reports itself: a live bar on a terminal, NDJSON with --json, one summary line otherwise.</summary>
+internal sealed class ProgressReporter
+{
+    private static readonly TimeSpan s_jsonInterval = TimeSpan.FromMilliseconds(250);
+    private readonly bool _json;
+    private readonly bool _quiet;
+    private readonly TextWriter _out;
+
+    public ProgressReporter(bool json, bool quiet, TextWriter output)
+    {
+        _json = json;
+        _quiet = quiet;
+        _out = output;
+    }
+
+    /// <summary>Runs <paramref name="transfer"/> with progress display and returns its result.</summary>
+    public async Task<TransferResult> RunAsync(string description, Func<IProgress<TransferProgress>, Task<TransferResult>> transfer)
+    {
+        if (_json)
+        {
+            WriteJson(new Dictionary<string, object?> { ["event"] = "start", ["what"] = description });
+            var sink = new JsonProgress(this);
+            return await transfer(sink).ConfigureAwait(false);
+        }
+
+        if (_quiet || Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            return await transfer(new Progress<TransferProgress>(_ => { })).ConfigureAwait(false);
+        }
+
+        TransferResult? result = null;
+        await AnsiConsole.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(
+                new TaskDescriptionColumn(),
+                new ProgressBarColumn(),
+                new PercentageColumn(),
+                new DownloadedColumn(),
+                new TransferSpeedColumn(),
+                new RemainingTimeColumn(),
+                new SpinnerColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask(Markup.Escape(description), maxValue: 1);
+                task.IsIndeterminate = true;
+                var sink = new InlineProgress(p =>
+                {
+                    if (p.TotalBytes >= 0)
+                    {
+                        task.IsIndeterminate = false;
+                        task.MaxValue = Math.Max(1, p.TotalBytes);
+                    }
+
+                    task.Value = p.BytesDone;
+                });
+                result = await transfer(sink).ConfigureAwait(false);
+                task.MaxValue = Math.Max(1, result.Bytes);
+                task.Value = task.MaxValue;
+            }).ConfigureAwait(false);
+        return result!;
+    }
+
+    public void Done(TransferResult result)
+    {
+        double seconds = Math.Max(result.Elapsed.TotalSeconds, 1e-9);
+        if (_json)
+        {
+            var fields = new Dictionary<string, object?>
+            {
+                ["event"] = "done",
+                ["bytes"] = result.Bytes,
+                ["seconds"] = Math.Round(result.Elapsed.TotalSeconds, 6),
+                ["sha256"] = result.Sha256Hex,
+                ["resumed_bytes"] = result.ResumedBytes,
+            };
+            foreach (var (k, v) in result.Stats)
+            {
+                fields[k] = v;
+            }
+
+            WriteJson(fields);
+            return;
+        }
+
+        if (!_quiet)
+        {
+            _out.WriteLine($"done: {result.Bytes} bytes in {seconds:F2} s ({FormatRate(result.Bytes / seconds)}), sha256 {result.Sha256Hex}"
+                + (result.ResumedBytes > 0 ? $", {result.ResumedBytes} bytes resumed" : string.Empty));
+        }
+    }
+
+    public void Error(ExitCode code, string message)
+    {
+        if (_json)
+        {
+            WriteJson(new Dictionary<string, object?> { ["event"] = "error", ["exit_code"] = (int)code, ["kind"] = code.ToString().ToLowerInvariant(), ["message"] = message });
+        }
+
+        Console.Error.WriteLine($"ferry: {message}");
+    }
+
+    public static string FormatRate(double bytesPerSecond)
+    {
+        double bits = bytesPerSecond * 8;
+        return bits >= 1e9 ? $"{bits / 1e9:F2} Gbit/s" : bits >= 1e6 ? $"{bits / 1e6:F1} Mbit/s" : $"{bits / 1e3:F1} kbit/s";
+    }
+
+    private void WriteJson(Dictionary<string, object?> fields)
+    {
+        lock (_out)
+        {
+            _out.WriteLine(JsonSerializer.Serialize(fields));
+            _out.Flush();
+        }
+    }
+
+    private sealed class InlineProgress(Action<TransferProgress> report) : IProgress<TransferProgress>
+    {
+        public void Report(TransferProgress value) => report(value);
+    }
+
+    /// <summary>Rate-limits progress events to at most four a second.</summary>
+    private sealed class JsonProgress(ProgressReporter owner) : IProgress<TransferProgress>
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private TimeSpan _last = TimeSpan.MinValue;
+
+        public void Report(TransferProgress value)
+        {
+            var now = _clock.Elapsed;
+            lock (this)
+            {
+                if (now - _last < s_jsonInterval)
+                {
+                    return;
+                }
+
+                _last = now;
+            }
+
+            double seconds = Math.Max(now.TotalSeconds, 1e-9);
+            owner.WriteJson(new Dictionary<string, object?>
+            {
+                ["event"] = "progress",
+                ["bytes"] = value.BytesDone,
+                ["total"] = value.TotalBytes,
+                ["seconds"] = Math.Round(seconds, 3),
+                ["rate_bps"] = (long)(value.BytesDone * 8 / seconds),
+            });
+        }
+    }
+}

@@ -1,0 +1,36 @@
+using System.Net;
+
+namespace Ferry.Hosting;
+
+/// <summary>Options of <c>ferry serve</c>. A port of 0 binds an ephemeral port; null disables that listener.</summary>
+public sealed class ServerOptions
+{
+    public required string Root { get; init; }
+
+    /// <summary>Journals and databases; outside the root by default.</summary>
+    public required string StateDir { get; init; }
+
+    /// <summary>Addresses to bind; default is both 0.0.0.0 and :: (dual-stack socket).</summary>
+    public IPAddress Bind { get; init; } = IPAddress.IPv6Any;
+
+    public int? UdpPort { get; init; } = 7700;
+
+    public int? TcpPort { get; init; } = 7701;
+
+    public int? ZmqPort { get; init; } = 7702;
+
+    public int? RelayPort { get; init; } = 7703;
+
+    /// <summary>TFTP is off unless a port is given.</summary>
+    public int? TftpPort { get; init; }
+
+    public bool AllowOverwrite { get; init; }
+
+    public bool TftpAllowWrite { get; init; }
+
+    /// <summary>Maximum parallel streams per tcp:// transfer.</summary>
+    public int MaxStreams { get; init; } = 64;
+
+    /// <summary>Idle time after which an abandoned zmq:// transfer is aborted.</summary>
+    public TimeSpan ZmqIdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+}

@@ -1,0 +1,21 @@
+namespace Ferry.Transfers;
+
+/// <summary>Process exit codes of the ferry CLI (documented in README.md).</summary>
+public enum ExitCode
+{
+    Ok = 0,
+    /// <summary>Any failure not covered below.</summary>
+    Failure = 1,
+    /// <summary>Bad command line or URL.</summary>
+    Usage = 2,
+    /// <summary>The server refused: not found, bad path, exists, busy, permission, no space on the server.</summary>
+    Refused = 3,
+    /// <summary>The SHA-256 of the received bytes did not match the sender's.</summary>
+    Integrity = 4,
+    /// <summary>The peer stopped answering (handshake or idle timeout).</summary>
+    Timeout = 5,
+    /// <summary>A local file could not be read or written (missing source, full disk, permissions).</summary>
+    LocalIo = 6,
+    /// <summary>Interrupted by Ctrl+C / SIGTERM; partial data kept for resume.</summary>
+    Interrupted = 130,
+}

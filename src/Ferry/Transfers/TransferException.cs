@@ -1,0 +1,13 @@
+namespace Ferry.Transfers;
+
+/// <summary>A transfer failed for a reason the user must see; <see cref="Code"/> becomes the exit code.</summary>
+public sealed class TransferException : Exception
+{
+    public TransferException(ExitCode code, string message, Exception? inner = null)
+        : base(message, inner)
+    {
+        Code = code;
+    }
+
+    public ExitCode Code { get; }
+}

@@ -1,0 +1,55 @@
+namespace Ferry.Transfers;
+
+/// <summary>Progress of one transfer: bytes moved so far out of the total (total is -1 while unknown).</summary>
+public readonly record struct TransferProgress(long BytesDone, long TotalBytes);
+
+/// <summary>Outcome of a completed, verified transfer.</summary>
+public sealed record TransferResult(long Bytes, TimeSpan Elapsed, string Sha256Hex)
+{
+    /// <summary>Bytes that were already present and skipped thanks to resume.</summary>
+    public long ResumedBytes { get; init; }
+
+    /// <summary>Protocol-specific counters for --json output (retransmissions, streams, ...).</summary>
+    public IReadOnlyDictionary<string, long> Stats { get; init; } = new Dictionary<string, long>();
+}
+
+/// <summary>Client-side options shared by every scheme; a scheme ignores what it does not use.</summary>
+public sealed class ClientOptions
+{
+    /// <summary>Parallel streams (tcp://).</summary>
+    public int Streams { get; set; } = 4;
+
+    /// <summary>TFTP blksize option (tftp://); null for the protocol default.</summary>
+    public int? BlockSize { get; set; }
+
+    /// <summary>TFTP windowsize option (tftp://).</summary>
+    public int? WindowSize { get; set; }
+
+    /// <summary>Chunk size in bytes (zmq://).</summary>
+    public int ChunkSize { get; set; } = 1 << 20;
+
+    /// <summary>Retransmission timeout override (tftp://) or handshake/idle timeout (udp://).</summary>
+    public TimeSpan? Timeout { get; set; }
+
+    /// <summary>Maximum UDP datagram payload (udp://); default fits a 1500-byte MTU over IPv4 and IPv6.</summary>
+    public int? MaxDatagram { get; set; }
+
+    /// <summary>Congestion controller name (udp://): "bbr" (default) or "newreno".</summary>
+    public string? CongestionControl { get; set; }
+
+    /// <summary>Allow replacing an existing local destination file on download.</summary>
+    public bool Overwrite { get; set; }
+}
+
+/// <summary>One URL scheme's client: downloads and uploads one file.</summary>
+public interface ITransferClient
+{
+    /// <summary>The URL scheme this client handles, e.g. "udp".</summary>
+    string Scheme { get; }
+
+    /// <summary>Downloads <paramref name="remote"/> into <paramref name="localPath"/> (written atomically, verified).</summary>
+    Task<TransferResult> GetAsync(Uri remote, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken);
+
+    /// <summary>Uploads <paramref name="localPath"/> to <paramref name="remote"/>; returns once the server confirmed the verified file.</summary>
+    Task<TransferResult> SendAsync(string localPath, Uri remote, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken);
+}
