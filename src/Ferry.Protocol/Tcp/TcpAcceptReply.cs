@@ -1,0 +1,59 @@
+using System.Buffers.Binary;
+using Ferry.Protocol.Common;
+
+namespace Ferry.Protocol.Tcp;
+
+/// <summary>
+/// ACCEPT: the server's answer to OPEN. <see cref="Present"/> lists, for PUT, the ranges the server already
+/// holds from an interrupted upload of the same file version (the client sends only the rest); empty for GET.
+/// </summary>
+public sealed record TcpAcceptReply(TcpSessionId SessionId, int BlockSize, uint GrantedStreams, long FileSize, TcpFileVersion Version, RangeSet Present)
+{
+    /// <summary>Length of the whole frame (header included).</summary>
+    public int FrameLength => TcpWire.FrameHeaderLength + TcpWire.AcceptFixedLength - 4 + TcpRangeList.EncodedLength(Present);
+
+    /// <summary>Writes the whole frame.</summary>
+    public int Write(Span<byte> destination)
+    {
+        int payload = FrameLength - TcpWire.FrameHeaderLength;
+        TcpFrameHeader.Write(destination, TcpFrameType.Accept, payload);
+        var p = destination.Slice(TcpWire.FrameHeaderLength, payload);
+        SessionId.Write(p);
+        BinaryPrimitives.WriteUInt32BigEndian(p[16..], (uint)BlockSize);
+        BinaryPrimitives.WriteUInt32BigEndian(p[20..], GrantedStreams);
+        BinaryPrimitives.WriteInt64BigEndian(p[24..], FileSize);
+        BinaryPrimitives.WriteInt64BigEndian(p[32..], Version.Size);
+        BinaryPrimitives.WriteInt64BigEndian(p[40..], Version.MtimeUnixMs);
+        TcpRangeList.Write(p[48..], Present);
+        return TcpWire.FrameHeaderLength + payload;
+    }
+
+    /// <summary>Parses an ACCEPT payload (header already validated).</summary>
+    public static TcpDecodeStatus TryRead(ReadOnlySpan<byte> payload, out TcpAcceptReply? reply)
+    {
+        reply = null;
+        if (payload.Length < TcpWire.AcceptFixedLength)
+        {
+            return TcpDecodeStatus.BadLength;
+        }
+
+        var id = TcpSessionId.Read(payload);
+        uint blockSize = BinaryPrimitives.ReadUInt32BigEndian(payload[16..]);
+        uint streams = BinaryPrimitives.ReadUInt32BigEndian(payload[20..]);
+        long size = BinaryPrimitives.ReadInt64BigEndian(payload[24..]);
+        var version = new TcpFileVersion(BinaryPrimitives.ReadInt64BigEndian(payload[32..]), BinaryPrimitives.ReadInt64BigEndian(payload[40..]));
+        if (!TcpWire.IsValidBlockSize(blockSize) || streams == 0 || size < 0 || size > TcpWire.MaxFileSize)
+        {
+            return TcpDecodeStatus.Malformed;
+        }
+
+        var status = TcpRangeList.TryRead(payload[48..], size, out var present);
+        if (status != TcpDecodeStatus.Ok)
+        {
+            return status;
+        }
+
+        reply = new TcpAcceptReply(id, (int)blockSize, streams, size, version, present);
+        return TcpDecodeStatus.Ok;
+    }
+}

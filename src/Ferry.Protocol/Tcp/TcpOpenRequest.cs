@@ -1,0 +1,77 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Ferry.Protocol.Tcp;
+
+/// <summary>
+/// OPEN: the first frame on a control connection. For PUT, <see cref="Size"/> and <see cref="Source"/>
+/// describe the client's file (the version lets the server reuse a journal of the same file); for GET both are zero.
+/// </summary>
+public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path, uint RequestedStreams, long Size, TcpFileVersion? Source)
+{
+    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Length of the whole frame (header included).</summary>
+    public int FrameLength => TcpWire.FrameHeaderLength + TcpWire.OpenFixedLength + Encoding.UTF8.GetByteCount(Path);
+
+    /// <summary>Writes the whole frame; the path must be 1..4096 UTF-8 bytes.</summary>
+    public int Write(Span<byte> destination)
+    {
+        int pathBytes = Encoding.UTF8.GetByteCount(Path);
+        if (pathBytes is 0 or > TcpWire.MaxPathBytes)
+        {
+            throw new ArgumentException($"path must be 1..{TcpWire.MaxPathBytes} UTF-8 bytes", nameof(destination));
+        }
+
+        int payload = TcpWire.OpenFixedLength + pathBytes;
+        TcpFrameHeader.Write(destination, TcpFrameType.Open, payload);
+        var p = destination.Slice(TcpWire.FrameHeaderLength, payload);
+        p[0] = (byte)Operation;
+        p[1] = Source.HasValue ? (byte)1 : (byte)0;
+        BinaryPrimitives.WriteUInt32BigEndian(p[2..], RequestedStreams);
+        BinaryPrimitives.WriteInt64BigEndian(p[6..], Size);
+        BinaryPrimitives.WriteInt64BigEndian(p[14..], Source?.Size ?? 0);
+        BinaryPrimitives.WriteInt64BigEndian(p[22..], Source?.MtimeUnixMs ?? 0);
+        BinaryPrimitives.WriteUInt16BigEndian(p[30..], (ushort)pathBytes);
+        Encoding.UTF8.GetBytes(Path, p[TcpWire.OpenFixedLength..]);
+        return TcpWire.FrameHeaderLength + payload;
+    }
+
+    /// <summary>Parses an OPEN payload (header already validated).</summary>
+    public static TcpDecodeStatus TryRead(ReadOnlySpan<byte> payload, out TcpOpenRequest request)
+    {
+        request = default;
+        if (payload.Length < TcpWire.OpenFixedLength + 1)
+        {
+            return TcpDecodeStatus.BadLength;
+        }
+
+        var op = (TcpOperation)payload[0];
+        byte flags = payload[1];
+        uint streams = BinaryPrimitives.ReadUInt32BigEndian(payload[2..]);
+        long size = BinaryPrimitives.ReadInt64BigEndian(payload[6..]);
+        long idSize = BinaryPrimitives.ReadInt64BigEndian(payload[14..]);
+        long idMtime = BinaryPrimitives.ReadInt64BigEndian(payload[22..]);
+        int pathBytes = BinaryPrimitives.ReadUInt16BigEndian(payload[30..]);
+        if (op is not (TcpOperation.Get or TcpOperation.Put) || (flags & ~1) != 0 || streams == 0
+            || size < 0 || size > TcpWire.MaxFileSize || (op == TcpOperation.Get && size != 0)
+            || pathBytes == 0 || pathBytes > TcpWire.MaxPathBytes || payload.Length != TcpWire.OpenFixedLength + pathBytes)
+        {
+            return TcpDecodeStatus.Malformed;
+        }
+
+        string path;
+        try
+        {
+            path = s_strictUtf8.GetString(payload.Slice(TcpWire.OpenFixedLength, pathBytes));
+        }
+        catch (DecoderFallbackException)
+        {
+            return TcpDecodeStatus.Malformed;
+        }
+
+        TcpFileVersion? source = (flags & 1) != 0 ? new TcpFileVersion(idSize, idMtime) : null;
+        request = new TcpOpenRequest(op, path, streams, size, source);
+        return TcpDecodeStatus.Ok;
+    }
+}

@@ -1,0 +1,101 @@
+namespace Ferry.Protocol.Tcp;
+
+/// <summary>
+/// Constants and limits of the tcp:// wire protocol (docs/PROTOCOL.md, "## tcp://").
+/// Every length a peer sends is checked against one of these before anything is allocated.
+/// </summary>
+public static class TcpWire
+{
+    /// <summary>"FRYT": the first four bytes of every connection a client opens.</summary>
+    public const uint Magic = 0x46525954;
+
+    /// <summary>The only protocol version this implementation speaks.</summary>
+    public const byte Version = 1;
+
+    /// <summary>Magic (4) + version (1) + connection kind (1) + reserved (2).</summary>
+    public const int PreambleLength = 8;
+
+    /// <summary>Frame type (1) + payload length (4, big-endian).</summary>
+    public const int FrameHeaderLength = 5;
+
+    /// <summary>Session identifiers are 128-bit random values.</summary>
+    public const int SessionIdLength = 16;
+
+    /// <summary>SHA-256 digest length.</summary>
+    public const int HashLength = 32;
+
+    /// <summary>Longest remote path, in UTF-8 bytes.</summary>
+    public const int MaxPathBytes = 4096;
+
+    /// <summary>Longest human-readable error text, in UTF-8 bytes.</summary>
+    public const int MaxErrorMessageBytes = 1024;
+
+    /// <summary>Most ranges an ACCEPT or HAVE frame may list (16 bytes each: 1 MiB at most).</summary>
+    public const int MaxRanges = 65536;
+
+    /// <summary>Smallest block size a server may choose.</summary>
+    public const int MinBlockSize = 4096;
+
+    /// <summary>Largest block size a server may choose (and so the largest DATA payload, plus its offset).</summary>
+    public const int MaxBlockSize = 64 << 20;
+
+    /// <summary>Block size the server uses unless configured otherwise.</summary>
+    public const int DefaultBlockSize = 4 << 20;
+
+    /// <summary>Largest file size the protocol carries (offsets are signed 64-bit on both ends).</summary>
+    public const long MaxFileSize = long.MaxValue / 2;
+
+    /// <summary>Fixed part of a DATA payload: the 64-bit file offset that precedes the bytes.</summary>
+    public const int DataPrefixLength = 8;
+
+    /// <summary>Length of a complete DATA frame header including the offset (what precedes the file bytes).</summary>
+    public const int DataFrameOverhead = FrameHeaderLength + DataPrefixLength;
+
+    /// <summary>Fixed part of an OPEN payload before the path bytes.</summary>
+    public const int OpenFixedLength = 1 + 1 + 4 + 8 + 8 + 8 + 2;
+
+    /// <summary>Fixed part of an ACCEPT payload before the ranges.</summary>
+    public const int AcceptFixedLength = SessionIdLength + 4 + 4 + 8 + 8 + 8 + 4;
+
+    /// <summary>Largest control payload of any type (ACCEPT with the maximum number of ranges).</summary>
+    public const int MaxControlPayload = AcceptFixedLength + (MaxRanges * 16);
+
+    /// <summary>True when <paramref name="blockSize"/> is a power of two within the protocol's bounds.</summary>
+    public static bool IsValidBlockSize(long blockSize) =>
+        blockSize is >= MinBlockSize and <= MaxBlockSize && (blockSize & (blockSize - 1)) == 0;
+
+    /// <summary>
+    /// Largest payload a frame of <paramref name="type"/> may declare, or -1 when the type is unknown.
+    /// DATA is bounded by the protocol maximum here; a session checks it again against its own block size.
+    /// </summary>
+    public static int MaxPayload(TcpFrameType type) => type switch
+    {
+        TcpFrameType.Open => OpenFixedLength + MaxPathBytes,
+        TcpFrameType.Accept => MaxControlPayload,
+        TcpFrameType.Have => 4 + (MaxRanges * 16),
+        TcpFrameType.Hash => HashLength,
+        TcpFrameType.Done => 0,
+        TcpFrameType.Error => 2 + 2 + MaxErrorMessageBytes,
+        TcpFrameType.Join => SessionIdLength + 4,
+        TcpFrameType.Joined => 4,
+        TcpFrameType.Data => DataPrefixLength + MaxBlockSize,
+        TcpFrameType.Ack => 12,
+        _ => -1,
+    };
+
+    /// <summary>Smallest payload a frame of <paramref name="type"/> may declare.</summary>
+    public static int MinPayload(TcpFrameType type) => type switch
+    {
+        TcpFrameType.Open => OpenFixedLength + 1,
+        TcpFrameType.Accept => AcceptFixedLength,
+        TcpFrameType.Have => 4,
+        TcpFrameType.Hash => HashLength,
+        TcpFrameType.Done => 0,
+        TcpFrameType.Error => 4,
+        TcpFrameType.Join => SessionIdLength + 4,
+        TcpFrameType.Joined => 4,
+        TcpFrameType.Data => DataPrefixLength + 1,
+        TcpFrameType.Ack => 12,
+        _ => int.MaxValue,
+    };
+}
