@@ -1,3 +1,7 @@
+using Ferry.Hosting;
+using Ferry.Tcp;
+using Ferry.Transfers;
+
 namespace Ferry.Cli;
 
 /// <summary>Registers every protocol's client (by URL scheme) and server listener. One line per protocol.</summary>
@@ -14,7 +18,9 @@ internal static class Registration
 
         s_done = true;
         // udp://  — registered by the reliable-UDP module.
-        // tcp://  — registered by the multi-stream TCP module.
+        // tcp://  — multi-stream TCP (src/Ferry/Tcp).
+        TransferClients.Register("tcp", () => new TcpTransferClient());
+        ServerHost.RegisterProtocol(ctx => ctx.Options.TcpPort is int tcpPort ? new TcpTransferListener(ctx, tcpPort) : null);
         // zmq://  — registered by the ZeroMQ module.
         // tftp:// — registered by the TFTP module.
     }

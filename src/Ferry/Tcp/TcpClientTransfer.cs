@@ -1,0 +1,353 @@
+using System.Net;
+using System.Net.Sockets;
+using Ferry.Files;
+using Ferry.Protocol.Tcp;
+using Ferry.Transfers;
+
+namespace Ferry.Tcp;
+
+/// <summary>
+/// The client side of one session, shared by download and upload: the control connection, the data connections
+/// (each stream index reconnected a bounded number of times when it dies), an idle watchdog, and the first fatal
+/// failure, which cancels everything. What flows over the streams is the caller's body.
+/// </summary>
+internal sealed class TcpClientTransfer : IDisposable
+{
+    private readonly EndPoint _endPoint;
+    private readonly TcpClientSettings _settings;
+    private readonly CancellationTokenSource _cts;
+    private readonly CancellationToken _userToken;
+    private readonly HashSet<TcpConnection> _live = new();
+    private Exception? _failure;
+    private int _slots;
+    private int _alive;
+
+    public TcpClientTransfer(EndPoint endPoint, TcpClientSettings settings, CancellationToken userToken)
+    {
+        _endPoint = endPoint;
+        _settings = settings;
+        _userToken = userToken;
+        _cts = CancellationTokenSource.CreateLinkedTokenSource(userToken);
+    }
+
+    /// <summary>Cancelled on the first fatal failure or when the user cancels.</summary>
+    public CancellationToken Token => _cts.Token;
+
+    public TcpTransferCounters Counters { get; } = new();
+
+    public TcpConnection? Control { get; private set; }
+
+    public TcpSessionId SessionId { get; private set; }
+
+    /// <summary>Connects the control connection, sends OPEN and returns the server's ACCEPT.</summary>
+    public async Task<TcpAcceptReply> OpenAsync(TcpOpenRequest open)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        timeout.CancelAfter(_settings.ConnectTimeout);
+        try
+        {
+            Control = await TcpConnection.ConnectAsync(_endPoint, TcpConnectionKind.Control, timeout.Token).ConfigureAwait(false);
+            Register(Control);
+            var frame = new byte[open.FrameLength];
+            open.Write(frame);
+            await Control.SendAsync(frame, timeout.Token).ConfigureAwait(false);
+            var (header, payload) = await Control.ReadFrameAsync(timeout.Token).ConfigureAwait(false);
+            try
+            {
+                if (header.Type != TcpFrameType.Accept)
+                {
+                    throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where ACCEPT expected");
+                }
+
+                var status = TcpAcceptReply.TryRead(payload.AsSpan(0, header.Length), out var accept);
+                if (status != TcpDecodeStatus.Ok)
+                {
+                    throw TcpPeerException.Violation(status, "ACCEPT");
+                }
+
+                SessionId = accept!.SessionId;
+                return accept;
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+            }
+        }
+        catch (OperationCanceledException) when (!_userToken.IsCancellationRequested)
+        {
+            throw new TransferException(ExitCode.Timeout, $"no answer from {_endPoint} within {_settings.ConnectTimeout.TotalSeconds:F0} s");
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="count"/> streams. Each connects, joins, and runs <paramref name="body"/>; a stream whose
+    /// connection dies calls <paramref name="onLost"/> with its slot and reconnects (bounded). When the last stream
+    /// gives up before <paramref name="isDone"/>, the transfer fails. Returns when every stream has ended.
+    /// </summary>
+    public Task RunStreamsAsync(int count, Func<TcpConnection, int, int, CancellationToken, Task> body, Action<int> onLost, Func<bool> isDone)
+    {
+        _alive = count;
+        var tasks = new Task[count];
+        for (int i = 0; i < count; i++)
+        {
+            int index = i;
+            tasks[i] = Task.Run(() => RunStreamAsync(index, body, onLost, isDone));
+        }
+
+        return Task.WhenAll(tasks);
+    }
+
+    /// <summary>Fails the transfer with <paramref name="failure"/> when nothing moves for <paramref name="idle"/> while data is missing.</summary>
+    public async Task WatchIdleAsync(TimeSpan idle, Func<bool> isDone)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Clamp(idle.TotalMilliseconds / 4, 50, 1000)));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(Token).ConfigureAwait(false))
+            {
+                if (isDone())
+                {
+                    return;
+                }
+
+                long last;
+                lock (_live)
+                {
+                    last = _live.Count == 0 ? 0 : _live.Max(c => c.LastActivity);
+                }
+
+                if (last != 0 && Environment.TickCount64 - last > idle.TotalMilliseconds)
+                {
+                    Fail(new TransferException(ExitCode.Timeout, $"no data from {_endPoint} for {idle.TotalSeconds:F0} s; partial data is kept, run the same command again to resume"));
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Watches a background task: its failure fails the transfer.</summary>
+    public async Task GuardAsync(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+    }
+
+    /// <summary>Records the first fatal failure and cancels everything.</summary>
+    public void Fail(Exception failure)
+    {
+        if (Interlocked.CompareExchange(ref _failure, failure, null) == null)
+        {
+            try
+            {
+                _cts.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    /// <summary>Awaits <paramref name="task"/>, turning a cancellation caused by a failure into that failure.</summary>
+    public async Task<T> WaitAsync<T>(Task<T> task)
+    {
+        try
+        {
+            return await task.WaitAsync(Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_failure is not null)
+        {
+            throw Translate(_failure);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Translate(e);
+        }
+    }
+
+    /// <summary>Awaits <paramref name="task"/>, turning a cancellation caused by a failure into that failure.</summary>
+    public async Task WaitAsync(Task task)
+    {
+        try
+        {
+            await task.WaitAsync(Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_failure is not null)
+        {
+            throw Translate(_failure);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Translate(e);
+        }
+    }
+
+    /// <summary>Sends one frame on the control connection.</summary>
+    public async Task SendControlAsync(byte[] frame) => await Control!.SendAsync(frame, Token).ConfigureAwait(false);
+
+    /// <summary>Turns any failure into the <see cref="TransferException"/> the CLI reports.</summary>
+    public static Exception Translate(Exception e) => e switch
+    {
+        TransferException => e,
+        TcpPeerException { FromPeer: true } p => new TransferException(TcpErrors.ToExitCode(p.Code), $"server: {p.Message}", p),
+        TcpPeerException { ConnectionLost: true } p => new TransferException(ExitCode.Timeout, $"{p.Message}; partial data is kept, run the same command again to resume", p),
+        TcpPeerException p => new TransferException(ExitCode.Failure, $"protocol error: {p.Message}", p),
+        FileEngineException f => new TransferException(TcpErrors.LocalExitCode(f.Code), f.Message, f),
+        IOException io => new TransferException(ExitCode.LocalIo, io.Message, io),
+        _ => e,
+    };
+
+    public void Dispose()
+    {
+        try
+        {
+            _cts.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        List<TcpConnection> live;
+        lock (_live)
+        {
+            live = _live.ToList();
+            _live.Clear();
+        }
+
+        foreach (var c in live)
+        {
+            c.Dispose();
+        }
+
+        _cts.Dispose();
+    }
+
+    private async Task RunStreamAsync(int index, Func<TcpConnection, int, int, CancellationToken, Task> body, Action<int> onLost, Func<bool> isDone)
+    {
+        Exception? last = null;
+        int attempts = 0;
+        try
+        {
+            while (!Token.IsCancellationRequested && !isDone())
+            {
+                TcpConnection? connection = null;
+                int slot = Interlocked.Increment(ref _slots);
+                try
+                {
+                    connection = await JoinAsync(index).ConfigureAwait(false);
+                    if (attempts > 0)
+                    {
+                        Counters.Reconnected();
+                    }
+
+                    await body(connection, index, slot, Token).ConfigureAwait(false);
+                    return;
+                }
+                catch (FileEngineException e)
+                {
+                    // A local write or read failed (disk full, source shrank): no stream can do better.
+                    Fail(e);
+                    return;
+                }
+                catch (IOException e) when (e is not FileEngineException)
+                {
+                    Fail(new TransferException(ExitCode.LocalIo, e.Message, e));
+                    return;
+                }
+                catch (Exception e) when (e is TcpPeerException or OperationCanceledException or ObjectDisposedException)
+                {
+                    onLost(slot);
+                    if (Token.IsCancellationRequested || isDone())
+                    {
+                        return;
+                    }
+
+                    last = e;
+                    Counters.StreamLost();
+                    if (e is TcpPeerException { FromPeer: true } || ++attempts > _settings.MaxReconnectsPerStream)
+                    {
+                        return;
+                    }
+                }
+                finally
+                {
+                    if (connection is not null)
+                    {
+                        Unregister(connection);
+                        connection.Dispose();
+                    }
+                }
+            }
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _alive) == 0 && !isDone() && !Token.IsCancellationRequested)
+            {
+                Fail(last is TcpPeerException { FromPeer: true } ? last
+                    : new TransferException(ExitCode.Timeout, $"every data connection to {_endPoint} was lost ({last?.Message}); partial data is kept, run the same command again to resume"));
+            }
+        }
+    }
+
+    private async Task<TcpConnection> JoinAsync(int index)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        timeout.CancelAfter(_settings.ConnectTimeout);
+        var connection = await TcpConnection.ConnectAsync(_endPoint, TcpConnectionKind.Data, timeout.Token).ConfigureAwait(false);
+        Register(connection);
+        try
+        {
+            var frame = new byte[TcpSmallFrames.JoinFrameLength];
+            TcpSmallFrames.WriteJoin(frame, SessionId, (uint)index);
+            await connection.SendAsync(frame, timeout.Token).ConfigureAwait(false);
+            var (header, payload) = await connection.ReadFrameAsync(timeout.Token).ConfigureAwait(false);
+            System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+            if (header.Type != TcpFrameType.Joined)
+            {
+                throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where JOINED expected");
+            }
+
+            return connection;
+        }
+        catch
+        {
+            Unregister(connection);
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private void Register(TcpConnection connection)
+    {
+        try
+        {
+            connection.Socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            connection.Socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, 30);
+            connection.Socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 10);
+        }
+        catch (SocketException)
+        {
+        }
+
+        lock (_live)
+        {
+            _live.Add(connection);
+        }
+    }
+
+    private void Unregister(TcpConnection connection)
+    {
+        lock (_live)
+        {
+            _live.Remove(connection);
+        }
+    }
+}

@@ -1,0 +1,292 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using Ferry.Protocol.Tcp;
+
+namespace Ferry.Tcp;
+
+/// <summary>
+/// One TCP connection of the tcp:// protocol: a socket with a small receive buffer for headers and control
+/// frames, exact-length reads, whole-buffer sends, and byte counters. It knows frames only as far as reading a
+/// validated header; what a frame means is the session's business. Socket failures become
+/// <see cref="TcpPeerException"/> with <see cref="TcpPeerException.ConnectionLost"/> set.
+/// Reads and sends may run concurrently (one reader, one sender).
+/// </summary>
+internal sealed class TcpConnection : IDisposable
+{
+    private const int ReadBufferSize = 16 * 1024;
+
+    private readonly Socket _socket;
+    // Plain allocation, one per connection: a pooled array could be handed to someone else while a receive that
+    // Dispose is failing still completes into it.
+    private readonly byte[] _readBuffer = new byte[ReadBufferSize];
+    private int _readPos;
+    private int _readLen;
+    private int _disposed;
+
+    public TcpConnection(Socket socket, TcpConnectionKind kind, bool isServer)
+    {
+        _socket = socket;
+        Kind = kind;
+        IsServer = isServer;
+        RemoteEndPoint = socket.RemoteEndPoint;
+        LastActivity = Environment.TickCount64;
+    }
+
+    public TcpConnectionKind Kind { get; set; }
+
+    /// <summary>True on the accepting side: frames read here come from the client.</summary>
+    public bool IsServer { get; }
+
+    public EndPoint? RemoteEndPoint { get; }
+
+    /// <summary>Bytes read from the socket.</summary>
+    public long BytesReceived { get; private set; }
+
+    /// <summary>Bytes written to the socket.</summary>
+    public long BytesSent { get; private set; }
+
+    /// <summary>Environment.TickCount64 of the last completed read or send (for idle watchdogs).</summary>
+    public long LastActivity { get; private set; }
+
+    public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
+    public Socket Socket => _socket;
+
+    /// <summary>Connects to <paramref name="endPoint"/>, sends the preamble, and returns the connection.</summary>
+    public static async Task<TcpConnection> ConnectAsync(EndPoint endPoint, TcpConnectionKind kind, CancellationToken ct)
+    {
+        var socket = new Socket(endPoint.AddressFamily == AddressFamily.Unspecified ? AddressFamily.InterNetworkV6 : endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            // Control frames are small request/answer exchanges; data connections keep Nagle (large writes anyway).
+            socket.NoDelay = kind == TcpConnectionKind.Control;
+            await socket.ConnectAsync(endPoint, ct).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw TcpPeerException.Lost($"cannot connect to {endPoint}: {Describe(e)}", e);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        var connection = new TcpConnection(socket, kind, isServer: false);
+        var preamble = new byte[TcpWire.PreambleLength];
+        TcpPreamble.Write(preamble, kind);
+        try
+        {
+            await connection.SendAsync(preamble, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+
+        return connection;
+    }
+
+    /// <summary>Fills <paramref name="destination"/> completely (buffered bytes first).</summary>
+    public async ValueTask ReadExactlyAsync(Memory<byte> destination, CancellationToken ct)
+    {
+        int done = 0;
+        while (done < destination.Length)
+        {
+            done += await ReadSomeAsync(destination[done..], ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads at least one byte into <paramref name="destination"/>; end of stream is a lost connection.</summary>
+    public async ValueTask<int> ReadSomeAsync(Memory<byte> destination, CancellationToken ct)
+    {
+        if (_readLen > _readPos)
+        {
+            int n = Math.Min(destination.Length, _readLen - _readPos);
+            _readBuffer.AsMemory(_readPos, n).CopyTo(destination);
+            _readPos += n;
+            return n;
+        }
+
+        // Small reads (headers, ACKs) go through the buffer so one syscall serves several frames;
+        // large reads (DATA payloads) go straight into the caller's memory.
+        if (destination.Length < ReadBufferSize / 2)
+        {
+            int got = await ReceiveAsync(_readBuffer.AsMemory(0, ReadBufferSize), ct).ConfigureAwait(false);
+            _readPos = 0;
+            _readLen = got;
+            int n = Math.Min(destination.Length, got);
+            _readBuffer.AsMemory(0, n).CopyTo(destination);
+            _readPos = n;
+            return n;
+        }
+
+        return await ReceiveAsync(destination, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads a frame header and checks it against what may arrive on this connection.</summary>
+    public async ValueTask<TcpFrameHeader> ReadHeaderAsync(CancellationToken ct)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(TcpWire.FrameHeaderLength);
+        try
+        {
+            await ReadExactlyAsync(buffer.AsMemory(0, TcpWire.FrameHeaderLength), ct).ConfigureAwait(false);
+            var status = TcpFrameHeader.TryRead(buffer, Kind, fromClient: IsServer, out var header);
+            if (status != TcpDecodeStatus.Ok)
+            {
+                throw TcpPeerException.Violation(status, $"frame header 0x{buffer[0]:x2}");
+            }
+
+            return header;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Reads a whole control payload (already bounded by the header check) into a pooled array the caller returns.
+    /// An ERROR frame from the peer is turned into a <see cref="TcpPeerException"/> here.
+    /// </summary>
+    public async ValueTask<(TcpFrameHeader Header, byte[] Payload)> ReadFrameAsync(CancellationToken ct)
+    {
+        var header = await ReadHeaderAsync(ct).ConfigureAwait(false);
+        var payload = ArrayPool<byte>.Shared.Rent(Math.Max(1, header.Length));
+        try
+        {
+            await ReadExactlyAsync(payload.AsMemory(0, header.Length), ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(payload);
+            throw;
+        }
+
+        if (header.Type == TcpFrameType.Error)
+        {
+            var status = TcpErrorFrame.TryRead(payload.AsSpan(0, header.Length), out var error);
+            ArrayPool<byte>.Shared.Return(payload);
+            throw status == TcpDecodeStatus.Ok
+                ? new TcpPeerException(error.Code, error.Message, fromPeer: true)
+                : TcpPeerException.Violation(status, "ERROR frame");
+        }
+
+        return (header, payload);
+    }
+
+    /// <summary>Sends the whole buffer.</summary>
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        try
+        {
+            while (!data.IsEmpty)
+            {
+                int n = await _socket.SendAsync(data, SocketFlags.None, ct).ConfigureAwait(false);
+                data = data[n..];
+                BytesSent += n;
+                LastActivity = Environment.TickCount64;
+            }
+        }
+        catch (SocketException e)
+        {
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} lost: {Describe(e)}", e);
+        }
+        catch (ObjectDisposedException e)
+        {
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} closed", e);
+        }
+    }
+
+    /// <summary>Best effort: sends an ERROR frame within <paramref name="timeout"/>, ignoring failures.</summary>
+    public async Task TrySendErrorAsync(TcpErrorCode code, string message, TimeSpan timeout)
+    {
+        if (IsDisposed)
+        {
+            return;
+        }
+
+        var buffer = new byte[TcpErrorFrame.MaxFrameLength];
+        int n = new TcpErrorFrame(code, message).Write(buffer);
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await SendAsync(buffer.AsMemory(0, n), cts.Token).ConfigureAwait(false);
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is TcpPeerException or OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            // The peer is gone or not reading; closing is all that is left.
+        }
+    }
+
+    /// <summary>Closes with a reset (no lingering): used to kill a misbehaving or abandoned connection at once.</summary>
+    public void Abort()
+    {
+        if (IsDisposed)
+        {
+            return;
+        }
+
+        try
+        {
+            _socket.LingerState = new LingerOption(true, 0);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+
+        Dispose();
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _socket.Dispose();
+    }
+
+    public override string ToString() => $"{Kind} {RemoteEndPoint}";
+
+    internal static string Describe(SocketException e) => e.SocketErrorCode switch
+    {
+        SocketError.ConnectionRefused => "connection refused",
+        SocketError.ConnectionReset => "connection reset by peer",
+        SocketError.TimedOut => "timed out",
+        SocketError.HostUnreachable or SocketError.NetworkUnreachable => "unreachable",
+        SocketError.OperationAborted => "closed",
+        _ => e.SocketErrorCode.ToString(),
+    };
+
+    private async ValueTask<int> ReceiveAsync(Memory<byte> destination, CancellationToken ct)
+    {
+        int n;
+        try
+        {
+            n = await _socket.ReceiveAsync(destination, SocketFlags.None, ct).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} lost: {Describe(e)}", e);
+        }
+        catch (ObjectDisposedException e)
+        {
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} closed", e);
+        }
+
+        if (n == 0)
+        {
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} closed by peer");
+        }
+
+        BytesReceived += n;
+        LastActivity = Environment.TickCount64;
+        return n;
+    }
+}

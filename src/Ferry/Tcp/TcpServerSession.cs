@@ -1,0 +1,385 @@
+using System.Diagnostics;
+using Ferry.Files;
+using Ferry.Protocol.Common;
+using Ferry.Protocol.Tcp;
+
+namespace Ferry.Tcp;
+
+/// <summary>
+/// One GET or PUT on the server: the control connection that opened it, the data connections that joined it,
+/// and the file (a <see cref="ReadableFile"/> to send, or an <see cref="IncomingFile"/> to receive). The control
+/// connection drives the session's life; when it ends, every data connection is closed.
+/// </summary>
+internal sealed class TcpServerSession : IDisposable
+{
+    private readonly TcpTransferListener _listener;
+    private readonly Lock _sync = new();
+    private readonly Dictionary<int, TcpConnection> _streams = new();
+    private readonly CancellationTokenSource _cts;
+    private readonly TaskCompletionSource<TcpSendCoordinator> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly int _chunkSize;
+    private TcpPeerException? _failure;
+    private int _nextSlot;
+    private long _uncheckpointed;
+    private int _disposed;
+
+    private TcpServerSession(TcpTransferListener listener, TcpConnection control, TcpOpenRequest open, TcpSessionId id, CancellationToken serverStopping)
+    {
+        _listener = listener;
+        Control = control;
+        Id = id;
+        Operation = open.Operation;
+        Path = open.Path;
+        BlockSize = listener.Settings.BlockSize;
+        GrantedStreams = (int)Math.Clamp(open.RequestedStreams, 1u, (uint)Math.Max(1, listener.Context.Options.MaxStreams));
+        _chunkSize = ChunkSizeFor(GrantedStreams, BlockSize);
+        _cts = CancellationTokenSource.CreateLinkedTokenSource(serverStopping);
+    }
+
+    public TcpSessionId Id { get; }
+
+    public TcpOperation Operation { get; }
+
+    public string Path { get; }
+
+    public int BlockSize { get; }
+
+    public int GrantedStreams { get; }
+
+    public long FileSize { get; private set; }
+
+    public TcpConnection Control { get; }
+
+    /// <summary>GET: the file being served.</summary>
+    public ReadableFile? Source { get; private set; }
+
+    /// <summary>PUT: the file being received.</summary>
+    public IncomingFile? Incoming { get; private set; }
+
+    /// <summary>True once every byte has crossed: the idle rule no longer applies (hashing and committing may take a while).</summary>
+    public bool DataComplete => Operation == TcpOperation.Get
+        ? _started.Task.IsCompletedSuccessfully && _started.Task.Result.Completion.IsCompleted
+        : Incoming is { } f && f.File.IsComplete;
+
+    /// <summary>The most recent read or send on any of the session's connections (Environment.TickCount64).</summary>
+    public long LastActivity
+    {
+        get
+        {
+            long last = Control.LastActivity;
+            lock (_sync)
+            {
+                foreach (var c in _streams.Values)
+                {
+                    last = Math.Max(last, c.LastActivity);
+                }
+            }
+
+            return last;
+        }
+    }
+
+    /// <summary>
+    /// Opens the file for <paramref name="open"/>; file engine refusals propagate as <see cref="FileEngineException"/>.
+    /// </summary>
+    public static TcpServerSession Create(TcpTransferListener listener, TcpConnection control, TcpOpenRequest open, TcpSessionId id, CancellationToken serverStopping)
+    {
+        var session = new TcpServerSession(listener, control, open, id, serverStopping);
+        try
+        {
+            if (open.Operation == TcpOperation.Get)
+            {
+                session.Source = listener.Context.Files.OpenRead(open.Path);
+                session.FileSize = session.Source.Length;
+            }
+            else
+            {
+                FileIdentity? identity = open.Source is { } v ? new FileIdentity(v.Size, v.MtimeUnixMs) : null;
+                session.Incoming = listener.Context.Files.BeginUpload(open.Path, open.Size, identity, $"tcp {control.RemoteEndPoint}");
+                session.FileSize = open.Size;
+            }
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+
+        return session;
+    }
+
+    /// <summary>Runs the control side of the session to its end; throws what should be reported to the client.</summary>
+    public async Task RunAsync()
+    {
+        var ct = _cts.Token;
+        try
+        {
+            if (Operation == TcpOperation.Get)
+            {
+                await RunGetAsync(ct).ConfigureAwait(false);
+            }
+            else
+            {
+                await RunPutAsync(ct).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or TcpPeerException && _failure is not null)
+        {
+            // A data connection or the watchdog failed the session; that is what the client must hear.
+            throw _failure;
+        }
+    }
+
+    /// <summary>Attaches a data connection as stream <paramref name="index"/> and serves it until it ends.</summary>
+    public async Task RunStreamAsync(TcpConnection connection, int index)
+    {
+        int slot;
+        lock (_sync)
+        {
+            // A reconnecting client may join an index whose old connection the server has not seen die yet.
+            if (_streams.TryGetValue(index, out var old))
+            {
+                old.Abort();
+            }
+
+            _streams[index] = connection;
+            slot = _nextSlot++;
+        }
+
+        var ct = _cts.Token;
+        try
+        {
+            if (Operation == TcpOperation.Get)
+            {
+                var coordinator = await _started.Task.WaitAsync(ct).ConfigureAwait(false);
+                try
+                {
+                    await TcpStreamSender.RunAsync(
+                        connection, index, slot, coordinator, Source!.ReadAt, _chunkSize, _listener.Counters, static _ => { }, _listener.Settings.Hooks, ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is TcpPeerException or IOException or OperationCanceledException)
+                {
+                    int requeued = coordinator.Release(slot);
+                    if (!ct.IsCancellationRequested && !coordinator.Completion.IsCompleted)
+                    {
+                        _listener.Counters.StreamLost();
+                        _listener.Context.Info("tcp", $"session {Id}: stream {index} lost ({e.Message}); {requeued} block(s) back to the pool");
+                    }
+
+                    if (e is FileEngineException fe)
+                    {
+                        Fail(new TcpPeerException(TcpErrors.FromFile(fe.Code), fe.Message));
+                    }
+                }
+            }
+            else
+            {
+                try
+                {
+                    await TcpStreamReceiver.RunAsync(connection, index, Incoming!.File, BlockSize, _chunkSize, _listener.Counters, OnWritten, ct).ConfigureAwait(false);
+                }
+                catch (FileEngineException fe)
+                {
+                    Fail(new TcpPeerException(TcpErrors.FromFile(fe.Code), fe.Message));
+                }
+                catch (Exception e) when (e is TcpPeerException or OperationCanceledException or ObjectDisposedException)
+                {
+                    if (!ct.IsCancellationRequested && !DataComplete)
+                    {
+                        _listener.Counters.StreamLost();
+                        _listener.Context.Info("tcp", $"session {Id}: stream {index} lost ({e.Message})");
+                    }
+                }
+            }
+        }
+        finally
+        {
+            lock (_sync)
+            {
+                if (_streams.TryGetValue(index, out var current) && current == connection)
+                {
+                    _streams.Remove(index);
+                }
+            }
+
+            connection.Dispose();
+        }
+    }
+
+    /// <summary>Ends the session with <paramref name="failure"/> (first failure wins); every connection closes.</summary>
+    public void Fail(TcpPeerException failure)
+    {
+        Interlocked.CompareExchange(ref _failure, failure, null);
+        _cts.Cancel();
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _cts.Cancel();
+        List<TcpConnection> streams;
+        lock (_sync)
+        {
+            streams = _streams.Values.ToList();
+            _streams.Clear();
+        }
+
+        foreach (var s in streams)
+        {
+            s.Abort();
+        }
+
+        // Not committed: IncomingFile keeps what was received for resume (checkpoint) and releases the path.
+        Incoming?.Dispose();
+        Source?.Dispose();
+        _cts.Dispose();
+    }
+
+    internal static int ChunkSizeFor(int streams, int blockSize) =>
+        Math.Min(blockSize, Math.Clamp((16 << 20) / Math.Max(1, streams), 64 << 10, 1 << 20));
+
+    private async Task RunGetAsync(CancellationToken ct)
+    {
+        var source = Source!;
+        var version = new TcpFileVersion(source.Identity.Size, source.Identity.MtimeUnixMs);
+        await SendAcceptAsync(version, new RangeSet(), ct).ConfigureAwait(false);
+        var hashTask = TcpFileHasher.StartAsync(source.Handle, FileSize, Path, ct);
+        try
+        {
+            var (header, payload) = await Control.ReadFrameAsync(ct).ConfigureAwait(false);
+            RangeSet have;
+            try
+            {
+                if (header.Type != TcpFrameType.Have)
+                {
+                    throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where HAVE expected");
+                }
+
+                var status = TcpRangeList.TryRead(payload.AsSpan(0, header.Length), FileSize, out have);
+                if (status != TcpDecodeStatus.Ok)
+                {
+                    throw TcpPeerException.Violation(status, "HAVE");
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+            }
+
+            var coordinator = new TcpSendCoordinator(new BlockScheduler(FileSize, BlockSize, have));
+            _started.TrySetResult(coordinator);
+            _listener.Context.Info("tcp", $"session {Id}: GET '{Path}' ({FileSize} bytes, {have.TotalLength} already at the client) to {Control.RemoteEndPoint}, {GrantedStreams} stream(s)");
+
+            // Read the client's DONE (or ERROR) concurrently with hashing, so a client that gives up is noticed.
+            var doneTask = Control.ReadFrameAsync(ct).AsTask();
+            var first = await Task.WhenAny(hashTask, doneTask).ConfigureAwait(false);
+            if (first == doneTask)
+            {
+                await doneTask.ConfigureAwait(false);   // throws the client's ERROR or the lost connection
+                throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, "DONE before HASH");
+            }
+
+            byte[] hash = await hashTask.ConfigureAwait(false);
+            var frame = new byte[TcpSmallFrames.HashFrameLength];
+            TcpSmallFrames.WriteHash(frame, hash);
+            await Control.SendAsync(frame, ct).ConfigureAwait(false);
+
+            var (doneHeader, donePayload) = await doneTask.ConfigureAwait(false);
+            System.Buffers.ArrayPool<byte>.Shared.Return(donePayload);
+            if (doneHeader.Type != TcpFrameType.Done)
+            {
+                throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{doneHeader.Type} where DONE expected");
+            }
+
+            _listener.Context.Info("tcp", $"session {Id}: GET '{Path}' done, {coordinator.BytesToSend} bytes sent in {_clock.Elapsed.TotalSeconds:F2} s, sha256 {Convert.ToHexStringLower(hash)}");
+        }
+        catch (FileEngineException fe)
+        {
+            throw new TcpPeerException(TcpErrors.FromFile(fe.Code), fe.Message);
+        }
+        finally
+        {
+            await _cts.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await hashTask.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException)
+            {
+            }
+        }
+    }
+
+    private async Task RunPutAsync(CancellationToken ct)
+    {
+        var file = Incoming!.File;
+        var identity = file.Identity ?? default;
+        RangeSet present = new();
+        foreach (var r in file.Received)
+        {
+            present.Add(r.Start, r.End);
+        }
+
+        await SendAcceptAsync(new TcpFileVersion(identity.Size, identity.MtimeUnixMs), present, ct).ConfigureAwait(false);
+        _listener.Context.Info("tcp", $"session {Id}: PUT '{Path}' ({FileSize} bytes, {present.TotalLength} already here) from {Control.RemoteEndPoint}, {GrantedStreams} stream(s)");
+
+        var (header, payload) = await Control.ReadFrameAsync(ct).ConfigureAwait(false);
+        byte[] hash;
+        try
+        {
+            if (header.Type != TcpFrameType.Hash)
+            {
+                throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where HASH expected");
+            }
+
+            hash = payload.AsSpan(0, TcpWire.HashLength).ToArray();
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+        }
+
+        if (!file.IsComplete)
+        {
+            throw new TcpPeerException(TcpErrorCode.BadFrame, $"HASH received while {FileSize - file.Received.TotalLength} bytes are still missing");
+        }
+
+        try
+        {
+            file.Commit(hash);
+        }
+        catch (FileEngineException fe)
+        {
+            _listener.Context.Info("tcp", $"session {Id}: PUT '{Path}' failed: {fe.Message}");
+            throw new TcpPeerException(TcpErrors.FromFile(fe.Code), fe.Message);
+        }
+
+        var done = new byte[TcpSmallFrames.DoneFrameLength];
+        TcpSmallFrames.WriteDone(done);
+        await Control.SendAsync(done, ct).ConfigureAwait(false);
+        _listener.Context.Info("tcp", $"session {Id}: PUT '{Path}' committed, {FileSize - present.TotalLength} bytes received in {_clock.Elapsed.TotalSeconds:F2} s, sha256 {Convert.ToHexStringLower(hash)}");
+    }
+
+    private async Task SendAcceptAsync(TcpFileVersion version, RangeSet present, CancellationToken ct)
+    {
+        var reply = new TcpAcceptReply(Id, BlockSize, (uint)GrantedStreams, FileSize, version, present);
+        var frame = new byte[reply.FrameLength];
+        reply.Write(frame);
+        await Control.SendAsync(frame, ct).ConfigureAwait(false);
+    }
+
+    private void OnWritten(long bytes)
+    {
+        // Periodic durability: a crash loses at most CheckpointBytes of received data, not the whole upload.
+        if (Interlocked.Add(ref _uncheckpointed, bytes) >= _listener.Settings.CheckpointBytes)
+        {
+            Interlocked.Exchange(ref _uncheckpointed, 0);
+            Incoming!.File.Checkpoint();
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using System.Buffers;
+using Ferry.Protocol.Tcp;
+
+namespace Ferry.Tcp;
+
+/// <summary>
+/// The sending end of one data connection: takes items from the shared coordinator, sends each as one DATA frame
+/// read in chunks from the file, and reads the receiver's ACKs on the same connection. When the connection dies,
+/// its unacknowledged items go back to the pool (the caller does that with <see cref="TcpSendCoordinator.Release"/>).
+/// </summary>
+internal static class TcpStreamSender
+{
+    /// <summary>Positional read of the source file; fills the span unless the file ends.</summary>
+    public delegate int ReadAt(long offset, Span<byte> destination);
+
+    /// <summary>
+    /// Runs until the transfer completes (then returns once the peer closes or <paramref name="ct"/> fires) or the
+    /// connection fails (throws). <paramref name="onAcked"/> gets the byte count of every acknowledged item.
+    /// </summary>
+    /// <param name="stream">The wire stream index (for messages and test hooks).</param>
+    /// <param name="slot">
+    /// The scheduler's key for this connection: unique per connection, so a stream index that reconnects never has
+    /// its new items released by the old connection's late failure.
+    /// </param>
+    public static async Task RunAsync(
+        TcpConnection connection, int stream, int slot, TcpSendCoordinator coordinator, ReadAt read, int chunkSize,
+        TcpTransferCounters counters, Action<long> onAcked, TcpTestHooks? hooks, CancellationToken ct)
+    {
+        using var streamCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var ackTask = AckLoopAsync(connection, stream, slot, coordinator, onAcked, streamCts);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(TcpWire.DataFrameOverhead + chunkSize);
+        try
+        {
+            while (await coordinator.TakeAsync(slot, streamCts.Token).ConfigureAwait(false) is { } item)
+            {
+                if (hooks?.BeforeSendItem is { } hook && !await hook(stream, item, streamCts.Token).ConfigureAwait(false))
+                {
+                    connection.Abort();
+                    throw TcpPeerException.Lost($"stream {stream} killed by test hook");
+                }
+
+                await SendItemAsync(connection, item, read, buffer, chunkSize, streamCts.Token).ConfigureAwait(false);
+                counters.AddSent(item.Length);
+            }
+        }
+        catch (OperationCanceledException) when (ackTask.IsFaulted && !ct.IsCancellationRequested)
+        {
+            // The ACK reader failed first (connection lost, bad frame): that failure is the real cause.
+        }
+        catch
+        {
+            // Sending failed: stop the ACK reader too and let it finish before the caller closes the socket.
+            await streamCts.CancelAsync().ConfigureAwait(false);
+            connection.Abort();
+            try
+            {
+                await ackTask.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TcpPeerException or OperationCanceledException)
+            {
+            }
+
+            throw;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        // Everything is sent (or the reader failed): the ACK reader decides how this stream ends.
+        await ackTask.ConfigureAwait(false);
+    }
+
+    private static async Task SendItemAsync(TcpConnection connection, TcpWorkItem item, ReadAt read, byte[] buffer, int chunkSize, CancellationToken ct)
+    {
+        // The frame header rides in front of the first chunk: one send, no small segment on its own.
+        int header = TcpSmallFrames.WriteDataHeader(buffer, item.Offset, item.Length);
+        long pos = item.Offset;
+        long end = item.End;
+        int prefix = header;
+        while (pos < end)
+        {
+            int n = (int)Math.Min(chunkSize, end - pos);
+            int got = read(pos, buffer.AsSpan(prefix, n));
+            if (got < n)
+            {
+                throw new IOException($"source file shrank during the transfer (read ended at {pos + got}, expected {end})");
+            }
+
+            await connection.SendAsync(buffer.AsMemory(0, prefix + n), ct).ConfigureAwait(false);
+            pos += n;
+            prefix = 0;
+        }
+    }
+
+    private static async Task AckLoopAsync(TcpConnection connection, int stream, int slot, TcpSendCoordinator coordinator, Action<long> onAcked, CancellationTokenSource streamCts)
+    {
+        await Task.Yield();
+        var payload = new byte[12];
+        try
+        {
+            while (true)
+            {
+                if (coordinator.Completion.IsCompleted)
+                {
+                    // Nothing more can be acknowledged; wait for the peer to close (or the session to end).
+                    await WaitForCloseAsync(connection, streamCts.Token).ConfigureAwait(false);
+                    return;
+                }
+
+                var header = await connection.ReadHeaderAsync(streamCts.Token).ConfigureAwait(false);
+                if (header.Type == TcpFrameType.Error)
+                {
+                    var buf = new byte[header.Length];
+                    await connection.ReadExactlyAsync(buf, streamCts.Token).ConfigureAwait(false);
+                    TcpErrorFrame.TryRead(buf, out var error);
+                    throw new TcpPeerException(error.Code, error.Message, fromPeer: true);
+                }
+
+                if (header.Type != TcpFrameType.Ack)
+                {
+                    throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"stream {stream}: {header.Type} where ACK expected");
+                }
+
+                await connection.ReadExactlyAsync(payload, streamCts.Token).ConfigureAwait(false);
+                var status = TcpSmallFrames.TryReadAck(payload, out long offset, out int length);
+                if (status != TcpDecodeStatus.Ok)
+                {
+                    throw TcpPeerException.Violation(status, $"stream {stream}: ACK");
+                }
+
+                if (!coordinator.Acknowledge(slot, offset, length))
+                {
+                    throw new TcpPeerException(TcpErrorCode.BadFrame, $"stream {stream}: ACK for [{offset},{offset + length}) which this stream was not sending");
+                }
+
+                onAcked(length);
+            }
+        }
+        catch (TcpPeerException e) when (e.ConnectionLost && coordinator.Completion.IsCompleted)
+        {
+            // The receiver closes data connections once it has everything: that is the normal end.
+        }
+        catch
+        {
+            await streamCts.CancelAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task WaitForCloseAsync(TcpConnection connection, CancellationToken ct)
+    {
+        var scratch = new byte[64];
+        while (true)
+        {
+            // Any frame after completion is unexpected but harmless; a close ends the wait.
+            await connection.ReadSomeAsync(scratch, ct).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,345 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Ferry.Files;
+using Ferry.Protocol.Tcp;
+using Ferry.Transfers;
+
+namespace Ferry.Tcp;
+
+/// <summary>
+/// tcp:// client: one control connection plus up to --streams data connections per transfer. Downloads are written
+/// at their offsets into a resumable <see cref="PartialFile"/>; uploads are read positionally from the source while
+/// a separate thread hashes it. Both ends compare whole-file SHA-256 before the file takes its final name.
+/// </summary>
+public sealed class TcpTransferClient : ITransferClient
+{
+    /// <summary>Port used when the URL names none.</summary>
+    public const int DefaultPort = 7701;
+
+    private readonly TcpClientSettings _settings;
+
+    public TcpTransferClient()
+        : this(new TcpClientSettings())
+    {
+    }
+
+    internal TcpTransferClient(TcpClientSettings settings)
+    {
+        _settings = settings;
+    }
+
+    public string Scheme => "tcp";
+
+    public async Task<TransferResult> GetAsync(Uri remote, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
+    {
+        string path = TransferClients.RemotePath(remote);
+        uint streams = ValidateStreams(options.Streams);
+        var endPoint = await ResolveAsync(remote, cancellationToken).ConfigureAwait(false);
+        var clock = Stopwatch.StartNew();
+        using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken);
+        var accept = await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.Get, path, streams, 0, null))).ConfigureAwait(false);
+
+        PartialFile partial;
+        try
+        {
+            partial = PartialFile.ForDownload(localPath, accept.FileSize, new FileIdentity(accept.Version.Size, accept.Version.MtimeUnixMs), options.Overwrite);
+        }
+        catch (FileEngineException e)
+        {
+            await transfer.Control!.TrySendErrorAsync(TcpErrorCode.Cancelled, "client cannot write the destination", TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+            throw new TransferException(TcpErrors.LocalExitCode(e.Code), e.Message, e);
+        }
+
+        using (partial)
+        {
+            try
+            {
+                return await DownloadAsync(transfer, accept, partial, progress, options.Timeout ?? _settings.IdleTimeout, clock).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await transfer.Control!.TrySendErrorAsync(TcpErrorCode.Cancelled, "client interrupted", TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
+                throw;
+            }
+        }
+    }
+
+    public async Task<TransferResult> SendAsync(string localPath, Uri remote, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
+    {
+        string path = TransferClients.RemotePath(remote);
+        uint streams = ValidateStreams(options.Streams);
+        var endPoint = await ResolveAsync(remote, cancellationToken).ConfigureAwait(false);
+        var clock = Stopwatch.StartNew();
+
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+        long size;
+        FileIdentity identity;
+        try
+        {
+            handle = File.OpenHandle(localPath, FileMode.Open, FileAccess.Read, FileShare.Read);
+            size = RandomAccess.GetLength(handle);
+            identity = new FileIdentity(size, new DateTimeOffset(File.GetLastWriteTimeUtc(handle)).ToUnixTimeMilliseconds());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new TransferException(ExitCode.LocalIo, $"cannot read '{localPath}': {e.Message}", e);
+        }
+
+        using (handle)
+        {
+            using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken);
+            try
+            {
+                return await UploadAsync(transfer, path, streams, handle, size, identity, progress, options.Timeout ?? _settings.IdleTimeout, clock).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                if (transfer.Control is { } control)
+                {
+                    await control.TrySendErrorAsync(TcpErrorCode.Cancelled, "client interrupted", TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
+                }
+
+                throw;
+            }
+        }
+    }
+
+    /// <summary>How many data connections to open: no more than the server granted, nor than there are blocks to move.</summary>
+    internal static int StreamsToOpen(uint granted, long missingBytes, int blockSize, int presentRanges)
+    {
+        if (missingBytes <= 0)
+        {
+            return 0;
+        }
+
+        long blocks = ((missingBytes + blockSize - 1) / blockSize) + presentRanges;
+        return (int)Math.Min(granted, Math.Max(1, blocks));
+    }
+
+    private async Task<TransferResult> DownloadAsync(TcpClientTransfer transfer, TcpAcceptReply accept, PartialFile partial, IProgress<TransferProgress> progress, TimeSpan idle, Stopwatch clock)
+    {
+        var have = new Ferry.Protocol.Common.RangeSet();
+        foreach (var r in partial.Received)
+        {
+            have.Add(r.Start, r.End);
+        }
+
+        var haveFrame = new byte[TcpSmallFrames.HaveFrameLength(have)];
+        TcpSmallFrames.WriteHave(haveFrame, have);
+        await Run(transfer, () => transfer.SendControlAsync(haveFrame)).ConfigureAwait(false);
+
+        long size = accept.FileSize;
+        long resumed = have.TotalLength;
+        progress.Report(new TransferProgress(resumed, size));
+        var complete = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (partial.IsComplete)
+        {
+            complete.TrySetResult();
+        }
+
+        // The server sends HASH whenever its own hashing is done: read it concurrently with the data.
+        var hashTask = ReadHashAsync(transfer.Control!, transfer.Token);
+        _ = transfer.GuardAsync(hashTask);
+
+        long written = 0;
+        long uncheckpointed = 0;
+        void OnWritten(long n)
+        {
+            long total = Interlocked.Add(ref written, n);
+            progress.Report(new TransferProgress(Math.Min(size, resumed + total), size));
+            if (Interlocked.Add(ref uncheckpointed, n) >= _settings.CheckpointBytes)
+            {
+                Interlocked.Exchange(ref uncheckpointed, 0);
+                partial.Checkpoint();
+            }
+
+            if (partial.IsComplete)
+            {
+                complete.TrySetResult();
+            }
+        }
+
+        int count = StreamsToOpen(accept.GrantedStreams, size - resumed, accept.BlockSize, have.Count);
+        int chunk = TcpServerSession.ChunkSizeFor(count, accept.BlockSize);
+        bool IsDone() => complete.Task.IsCompleted;
+        var streamsTask = transfer.RunStreamsAsync(
+            count,
+            (connection, index, slot, ct) => TcpStreamReceiver.RunAsync(connection, index, partial, accept.BlockSize, chunk, transfer.Counters, OnWritten, ct),
+            static _ => { },
+            IsDone);
+        _ = transfer.WatchIdleAsync(idle, IsDone);
+
+        await transfer.WaitAsync(complete.Task).ConfigureAwait(false);
+        byte[] hash = await transfer.WaitAsync(hashTask).ConfigureAwait(false);
+        try
+        {
+            partial.Commit(hash);
+        }
+        catch (FileEngineException e) when (e.Code == FileErrorCode.Integrity)
+        {
+            await transfer.Control!.TrySendErrorAsync(TcpErrorCode.Integrity, e.Message, TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+            throw new TransferException(ExitCode.Integrity, e.Message, e);
+        }
+        catch (FileEngineException e)
+        {
+            await transfer.Control!.TrySendErrorAsync(TcpErrorCode.Cancelled, "client could not store the file", TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+            throw new TransferException(TcpErrors.LocalExitCode(e.Code), e.Message, e);
+        }
+
+        var done = new byte[TcpSmallFrames.DoneFrameLength];
+        TcpSmallFrames.WriteDone(done);
+        await Run(transfer, () => transfer.SendControlAsync(done)).ConfigureAwait(false);
+        progress.Report(new TransferProgress(size, size));
+        transfer.Dispose();
+        await streamsTask.ConfigureAwait(false);
+        return Result(size, clock, hash, resumed, transfer, count, accept.BlockSize, requeued: 0, received: true);
+    }
+
+    private async Task<TransferResult> UploadAsync(
+        TcpClientTransfer transfer, string path, uint streams, Microsoft.Win32.SafeHandles.SafeFileHandle handle, long size,
+        FileIdentity identity, IProgress<TransferProgress> progress, TimeSpan idle, Stopwatch clock)
+    {
+        var hashTask = TcpFileHasher.StartAsync(handle, size, path, transfer.Token);
+        _ = transfer.GuardAsync(hashTask);
+        var accept = await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.Put, path, streams, size, new TcpFileVersion(identity.Size, identity.MtimeUnixMs)))).ConfigureAwait(false);
+        if (accept.FileSize != size)
+        {
+            throw new TransferException(ExitCode.Failure, $"protocol error: server accepted {accept.FileSize} bytes, {size} offered");
+        }
+
+        var coordinator = new TcpSendCoordinator(new BlockScheduler(size, accept.BlockSize, accept.Present));
+        long resumed = coordinator.BytesPresent;
+        progress.Report(new TransferProgress(resumed, size));
+
+        // The server only speaks on the control connection at the end (DONE) or to refuse (ERROR): listen throughout.
+        var answerTask = ReadAnswerAsync(transfer.Control!, transfer.Token);
+        _ = transfer.GuardAsync(answerTask);
+
+        long acked = 0;
+        void OnAcked(long n) => progress.Report(new TransferProgress(resumed + Interlocked.Add(ref acked, n), size));
+
+        int count = StreamsToOpen(accept.GrantedStreams, coordinator.BytesToSend, accept.BlockSize, accept.Present.Count);
+        int chunk = TcpServerSession.ChunkSizeFor(count, accept.BlockSize);
+        bool IsDone() => coordinator.Completion.IsCompleted;
+        TcpStreamSender.ReadAt read = (offset, destination) => ReadableFile.ReadFully(handle, offset, destination, path);
+        var streamsTask = transfer.RunStreamsAsync(
+            count,
+            (connection, index, slot, ct) => TcpStreamSender.RunAsync(connection, index, slot, coordinator, read, chunk, transfer.Counters, OnAcked, _settings.Hooks, ct),
+            slot => coordinator.Release(slot),
+            IsDone);
+        _ = transfer.WatchIdleAsync(idle, IsDone);
+
+        await transfer.WaitAsync(coordinator.Completion).ConfigureAwait(false);
+        byte[] hash = await transfer.WaitAsync(hashTask).ConfigureAwait(false);
+        var frame = new byte[TcpSmallFrames.HashFrameLength];
+        TcpSmallFrames.WriteHash(frame, hash);
+        await Run(transfer, () => transfer.SendControlAsync(frame)).ConfigureAwait(false);
+        await transfer.WaitAsync(answerTask).ConfigureAwait(false);
+        progress.Report(new TransferProgress(size, size));
+        transfer.Dispose();
+        await streamsTask.ConfigureAwait(false);
+        return Result(size, clock, hash, resumed, transfer, count, accept.BlockSize, coordinator.ItemsRequeued, received: false);
+
+    }
+
+    private static TransferResult Result(long size, Stopwatch clock, byte[] hash, long resumed, TcpClientTransfer transfer, int streams, int blockSize, long requeued, bool received) =>
+        new(size, clock.Elapsed, Convert.ToHexStringLower(hash))
+        {
+            ResumedBytes = resumed,
+            Stats = new Dictionary<string, long>
+            {
+                ["streams"] = streams,
+                ["block_size"] = blockSize,
+                [received ? "bytes_received" : "bytes_sent"] = received ? transfer.Counters.DataBytesReceived : transfer.Counters.DataBytesSent,
+                ["streams_lost"] = transfer.Counters.StreamsLost,
+                ["reconnects"] = transfer.Counters.Reconnects,
+                ["blocks_requeued"] = requeued,
+            },
+        };
+
+    private static async Task<byte[]> ReadHashAsync(TcpConnection control, CancellationToken ct)
+    {
+        var (header, payload) = await control.ReadFrameAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (header.Type != TcpFrameType.Hash)
+            {
+                throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where HASH expected");
+            }
+
+            return payload.AsSpan(0, TcpWire.HashLength).ToArray();
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+        }
+    }
+
+    private static async Task ReadAnswerAsync(TcpConnection control, CancellationToken ct)
+    {
+        var (header, payload) = await control.ReadFrameAsync(ct).ConfigureAwait(false);
+        System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+        if (header.Type != TcpFrameType.Done)
+        {
+            throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where DONE expected");
+        }
+    }
+
+    private static async Task<T> Run<T>(TcpClientTransfer transfer, Func<Task<T>> step)
+    {
+        try
+        {
+            return await transfer.WaitAsync(step()).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw TcpClientTransfer.Translate(e);
+        }
+    }
+
+    private static async Task Run(TcpClientTransfer transfer, Func<Task> step)
+    {
+        try
+        {
+            await transfer.WaitAsync(step()).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw TcpClientTransfer.Translate(e);
+        }
+    }
+
+    private static uint ValidateStreams(int streams)
+    {
+        if (streams < 1)
+        {
+            throw new TransferException(ExitCode.Usage, $"--streams must be at least 1 (got {streams})");
+        }
+
+        return (uint)streams;
+    }
+
+    private static async Task<EndPoint> ResolveAsync(Uri remote, CancellationToken ct)
+    {
+        int port = remote.IsDefaultPort || remote.Port <= 0 ? DefaultPort : remote.Port;
+        string host = remote.DnsSafeHost;
+        if (IPAddress.TryParse(host, out var address))
+        {
+            return new IPEndPoint(address, port);
+        }
+
+        try
+        {
+            var addresses = await Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false);
+            var pick = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault();
+            return pick is null
+                ? throw new TransferException(ExitCode.Timeout, $"'{host}' has no address")
+                : new IPEndPoint(pick, port);
+        }
+        catch (SocketException e)
+        {
+            throw new TransferException(ExitCode.Timeout, $"cannot resolve '{host}': {TcpConnection.Describe(e)}", e);
+        }
+    }
+}

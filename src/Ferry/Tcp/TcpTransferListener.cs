@@ -1,0 +1,358 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Ferry.Files;
+using Ferry.Hosting;
+using Ferry.Protocol.Tcp;
+
+namespace Ferry.Tcp;
+
+/// <summary>
+/// The tcp:// server: accepts control and data connections on one port, gives every new connection a handshake
+/// deadline (a slow or silent peer is dropped without holding anything up), opens sessions through the shared
+/// file engine and routes data connections to them by session id. Stopping closes every connection within
+/// a bounded time; an unfinished upload keeps its temp file and journal for resume.
+/// </summary>
+public sealed class TcpTransferListener : IProtocolListener
+{
+    private static readonly TimeSpan s_stopBudget = TimeSpan.FromSeconds(1.5);
+    private readonly Socket _socket;
+    private readonly ConcurrentDictionary<TcpConnection, Task> _connections = new();
+    private readonly ConcurrentDictionary<TcpConnection, long> _handshaking = new();
+    private readonly ConcurrentDictionary<TcpSessionId, TcpServerSession> _sessions = new();
+    private int _disposed;
+
+    public TcpTransferListener(ServerContext context, int port)
+        : this(context, port, new TcpListenerSettings())
+    {
+    }
+
+    internal TcpTransferListener(ServerContext context, int port, TcpListenerSettings settings)
+    {
+        if (!TcpWire.IsValidBlockSize(settings.BlockSize))
+        {
+            throw new ArgumentOutOfRangeException(nameof(settings), "block size must be a power of two in [4 KiB, 64 MiB]");
+        }
+
+        Context = context;
+        Settings = settings;
+        var bind = context.Options.Bind;
+        _socket = new Socket(bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (bind.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                // "::" serves IPv4 clients too.
+                _socket.DualMode = true;
+            }
+
+            _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            _socket.Bind(new IPEndPoint(bind, port));
+            _socket.Listen(512);
+        }
+        catch
+        {
+            _socket.Dispose();
+            throw;
+        }
+
+        LocalEndPoint = _socket.LocalEndPoint!;
+    }
+
+    public string Name => "tcp";
+
+    public EndPoint LocalEndPoint { get; }
+
+    internal ServerContext Context { get; }
+
+    internal TcpListenerSettings Settings { get; }
+
+    /// <summary>Totals over every session (tests assert on these).</summary>
+    internal TcpTransferCounters Counters { get; } = new();
+
+    /// <summary>Connections currently open (handshaking, control or data).</summary>
+    internal int ConnectionCount => _connections.Count;
+
+    internal int SessionCount => _sessions.Count;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var heartbeatCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var heartbeat = HeartbeatAsync(heartbeatCts.Token);
+        try
+        {
+            while (true)
+            {
+                Socket accepted;
+                try
+                {
+                    accepted = await _socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (SocketException e) when (!cancellationToken.IsCancellationRequested && e.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
+                {
+                    continue;   // the peer gave up before we accepted it
+                }
+
+                Accept(accepted, cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException && cancellationToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            await heartbeatCts.CancelAsync().ConfigureAwait(false);
+            await StopAsync().ConfigureAwait(false);
+            try
+            {
+                await heartbeat.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+    }
+
+    private void Accept(Socket socket, CancellationToken stopping)
+    {
+        var connection = new TcpConnection(socket, TcpConnectionKind.Control, isServer: true);
+        if (_handshaking.Count >= Settings.MaxHandshaking)
+        {
+            // A flood of half-open peers: refuse newcomers rather than let them queue up memory.
+            connection.Abort();
+            return;
+        }
+
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, 30);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 10);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 6);
+        }
+        catch (SocketException)
+        {
+            // Keepalive is a safety net for dead peers only; serve the connection without it.
+        }
+
+        _handshaking[connection] = Environment.TickCount64 + (long)Settings.HandshakeTimeout.TotalMilliseconds;
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var task = HandleAsync(connection, gate.Task, stopping);
+        _connections[connection] = task;
+        gate.SetResult();
+    }
+
+    private async Task HandleAsync(TcpConnection connection, Task registered, CancellationToken stopping)
+    {
+        await registered.ConfigureAwait(false);
+        await Task.Yield();
+        try
+        {
+            await HandleCoreAsync(connection, stopping).ConfigureAwait(false);
+        }
+        catch (TcpPeerException e) when (e.ConnectionLost || e.FromPeer)
+        {
+            if (e.FromPeer)
+            {
+                Context.Info("tcp", $"{connection.RemoteEndPoint}: peer reported {e.Code}: {e.Message}");
+            }
+        }
+        catch (TcpPeerException e)
+        {
+            Context.Info("tcp", $"{connection.RemoteEndPoint}: {e.Message}");
+            await connection.TrySendErrorAsync(e.Code, e.Message, TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+        }
+        catch (FileEngineException e)
+        {
+            Context.Info("tcp", $"{connection.RemoteEndPoint}: refused: {e.Message}");
+            await connection.TrySendErrorAsync(TcpErrors.FromFile(e.Code), e.Message, TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            await connection.TrySendErrorAsync(TcpErrorCode.ShuttingDown, "server is shutting down; run the same command again to resume", TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or IOException)
+        {
+            // Closed by the watchdog or by shutdown while reading.
+        }
+        catch (Exception e)
+        {
+            Context.Info("tcp", $"{connection.RemoteEndPoint}: internal error: {e}");
+            await connection.TrySendErrorAsync(TcpErrorCode.Internal, "internal server error", TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _handshaking.TryRemove(connection, out _);
+            connection.Dispose();
+            _connections.TryRemove(connection, out _);
+        }
+    }
+
+    private async Task HandleCoreAsync(TcpConnection connection, CancellationToken stopping)
+    {
+        // Handshake: preamble, then OPEN or JOIN. The watchdog aborts the socket if the deadline passes.
+        var preamble = new byte[TcpWire.PreambleLength];
+        await connection.ReadExactlyAsync(preamble, stopping).ConfigureAwait(false);
+        var status = TcpPreamble.TryRead(preamble, out var p);
+        if (status != TcpDecodeStatus.Ok)
+        {
+            throw TcpPeerException.Violation(status, "preamble");
+        }
+
+        connection.Kind = p.Kind;
+        var (header, payload) = await connection.ReadFrameAsync(stopping).ConfigureAwait(false);
+        try
+        {
+            _handshaking.TryRemove(connection, out _);
+            if (p.Kind == TcpConnectionKind.Control)
+            {
+                if (header.Type != TcpFrameType.Open)
+                {
+                    throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where OPEN expected");
+                }
+
+                status = TcpOpenRequest.TryRead(payload.AsSpan(0, header.Length), out var open);
+                if (status != TcpDecodeStatus.Ok)
+                {
+                    throw TcpPeerException.Violation(status, "OPEN");
+                }
+
+                System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+                payload = [];
+                connection.Socket.NoDelay = true;
+                await RunSessionAsync(connection, open, stopping).ConfigureAwait(false);
+            }
+            else
+            {
+                if (header.Type != TcpFrameType.Join)
+                {
+                    throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where JOIN expected");
+                }
+
+                TcpSmallFrames.TryReadJoin(payload.AsSpan(0, header.Length), out var id, out uint stream);
+                System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+                payload = [];
+                if (!_sessions.TryGetValue(id, out var session))
+                {
+                    throw new TcpPeerException(TcpErrorCode.UnknownSession, "no such session (finished, expired or never opened)");
+                }
+
+                if (stream >= (uint)session.GrantedStreams)
+                {
+                    throw new TcpPeerException(TcpErrorCode.BadStream, $"stream index {stream} is not below the {session.GrantedStreams} granted");
+                }
+
+                var joined = new byte[TcpSmallFrames.JoinedFrameLength];
+                TcpSmallFrames.WriteJoined(joined, stream);
+                await connection.SendAsync(joined, stopping).ConfigureAwait(false);
+                await session.RunStreamAsync(connection, (int)stream).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (payload.Length > 0)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+            }
+        }
+    }
+
+    private async Task RunSessionAsync(TcpConnection control, TcpOpenRequest open, CancellationToken stopping)
+    {
+        if (_sessions.Count >= Settings.MaxSessions)
+        {
+            throw new TcpPeerException(TcpErrorCode.ServerBusy, $"too many sessions ({Settings.MaxSessions}); try again later");
+        }
+
+        var id = NewSessionId();
+        var session = TcpServerSession.Create(this, control, open, id, stopping);
+        _sessions[id] = session;
+        try
+        {
+            await session.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _sessions.TryRemove(id, out _);
+            session.Dispose();
+        }
+    }
+
+    private static TcpSessionId NewSessionId()
+    {
+        Span<byte> bytes = stackalloc byte[TcpWire.SessionIdLength];
+        RandomNumberGenerator.Fill(bytes);
+        return TcpSessionId.Read(bytes);
+    }
+
+    /// <summary>
+    /// One timer for every deadline: handshakes that take too long and sessions that stopped moving are aborted.
+    /// Cheaper than a timer per read, and the only place that needs the clock.
+    /// </summary>
+    private async Task HeartbeatAsync(CancellationToken ct)
+    {
+        var period = TimeSpan.FromMilliseconds(Math.Clamp(Settings.HandshakeTimeout.TotalMilliseconds / 4, 50, 1000));
+        using var timer = new PeriodicTimer(period);
+        while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+        {
+            long now = Environment.TickCount64;
+            foreach (var (connection, deadline) in _handshaking)
+            {
+                if (now >= deadline && _handshaking.TryRemove(connection, out _))
+                {
+                    Context.Info("tcp", $"{connection.RemoteEndPoint}: handshake not completed within {Settings.HandshakeTimeout.TotalSeconds:F1} s; dropped");
+                    _ = DropAsync(connection);
+                }
+            }
+
+            long idleMs = (long)Settings.IdleTimeout.TotalMilliseconds;
+            foreach (var session in _sessions.Values)
+            {
+                if (now - session.LastActivity > idleMs && !session.DataComplete)
+                {
+                    Context.Info("tcp", $"session {session.Id}: no progress for {Settings.IdleTimeout.TotalSeconds:F0} s; aborted");
+                    session.Fail(new TcpPeerException(TcpErrorCode.IdleTimeout, $"no progress for {Settings.IdleTimeout.TotalSeconds:F0} s"));
+                }
+            }
+        }
+    }
+
+    private static async Task DropAsync(TcpConnection connection)
+    {
+        await connection.TrySendErrorAsync(TcpErrorCode.HandshakeTimeout, "handshake not completed in time", TimeSpan.FromMilliseconds(100)).ConfigureAwait(false);
+        connection.Abort();
+    }
+
+    private async Task StopAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _socket.Dispose();
+
+        // Sessions hear "shutting down" on their control connection (their handlers see the cancellation);
+        // give them a moment, then cut whatever is left.
+        var pending = _connections.Values.ToArray();
+        var all = Task.WhenAll(pending);
+        await Task.WhenAny(all, Task.Delay(s_stopBudget / 3)).ConfigureAwait(false);
+        foreach (var session in _sessions.Values)
+        {
+            session.Dispose();
+        }
+
+        foreach (var connection in _connections.Keys)
+        {
+            connection.Abort();
+        }
+
+        await Task.WhenAny(all, Task.Delay(s_stopBudget * 2 / 3)).ConfigureAwait(false);
+    }
+}
