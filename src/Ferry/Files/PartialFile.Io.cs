@@ -91,7 +91,12 @@ public sealed partial class PartialFile
 
     private void CatchUpHashLocked(long maxBytes)
     {
-        long target = Math.Min(Received.ContiguousEnd(0), _hashedUpTo + maxBytes);
+        long target = Received.ContiguousEnd(0);
+        if (target - _hashedUpTo > maxBytes)
+        {
+            target = _hashedUpTo + maxBytes;
+        }
+
         var buffer = _buffer!;
         while (_hashedUpTo < target)
         {
