@@ -131,7 +131,8 @@ internal sealed class ProgressReporter
     private sealed class JsonProgress(ProgressReporter owner) : IProgress<TransferProgress>
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private TimeSpan _last = TimeSpan.MinValue;
+        // Not TimeSpan.MinValue: "now - _last" would overflow on the first report.
+        private TimeSpan _last = TimeSpan.FromDays(-1);
 
         public void Report(TransferProgress value)
         {

@@ -11,14 +11,17 @@ namespace Ferry.Tcp;
 /// (each stream index reconnected a bounded number of times when it dies), an idle watchdog, and the first fatal
 /// failure, which cancels everything. What flows over the streams is the caller's body.
 /// </summary>
-internal sealed class TcpClientTransfer : IDisposable
+internal sealed class TcpClientTransfer : IAsyncDisposable
 {
     private readonly EndPoint _endPoint;
     private readonly TcpClientSettings _settings;
     private readonly CancellationTokenSource _cts;
     private readonly CancellationToken _userToken;
     private readonly HashSet<TcpConnection> _live = new();
+    private readonly CancellationToken _token;
+    private Task _streams = Task.CompletedTask;
     private Exception? _failure;
+    private int _disposed;
     private int _slots;
     private int _alive;
 
@@ -28,10 +31,11 @@ internal sealed class TcpClientTransfer : IDisposable
         _settings = settings;
         _userToken = userToken;
         _cts = CancellationTokenSource.CreateLinkedTokenSource(userToken);
+        _token = _cts.Token;
     }
 
     /// <summary>Cancelled on the first fatal failure or when the user cancels.</summary>
-    public CancellationToken Token => _cts.Token;
+    public CancellationToken Token => _token;
 
     public TcpTransferCounters Counters { get; } = new();
 
@@ -77,6 +81,11 @@ internal sealed class TcpClientTransfer : IDisposable
         {
             throw new TransferException(ExitCode.Timeout, $"no answer from {_endPoint} within {_settings.ConnectTimeout.TotalSeconds:F0} s");
         }
+        catch (TcpPeerException e) when (e.ConnectionLost)
+        {
+            // Nothing was transferred yet: no "resume" hint, just what happened.
+            throw new TransferException(ExitCode.Timeout, e.Message, e);
+        }
     }
 
     /// <summary>
@@ -94,7 +103,8 @@ internal sealed class TcpClientTransfer : IDisposable
             tasks[i] = Task.Run(() => RunStreamAsync(index, body, onLost, isDone));
         }
 
-        return Task.WhenAll(tasks);
+        _streams = Task.WhenAll(tasks);
+        return _streams;
     }
 
     /// <summary>Fails the transfer with <paramref name="failure"/> when nothing moves for <paramref name="idle"/> while data is missing.</summary>
@@ -205,16 +215,15 @@ internal sealed class TcpClientTransfer : IDisposable
         _ => e,
     };
 
-    public void Dispose()
+    /// <summary>Cancels everything, closes every connection, and waits for the streams to finish.</summary>
+    public async ValueTask DisposeAsync()
     {
-        try
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
-            _cts.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
+            return;
         }
 
+        _cts.Cancel();
         List<TcpConnection> live;
         lock (_live)
         {
@@ -225,6 +234,15 @@ internal sealed class TcpClientTransfer : IDisposable
         foreach (var c in live)
         {
             c.Dispose();
+        }
+
+        try
+        {
+            await _streams.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or TcpPeerException or IOException)
+        {
+            // Every stream failure was already recorded (or is moot now).
         }
 
         _cts.Dispose();

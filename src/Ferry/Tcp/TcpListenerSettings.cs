@@ -15,7 +15,10 @@ internal sealed class TcpListenerSettings
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Connections still in their handshake; more are refused at once (a flood cannot exhaust memory).</summary>
-    public int MaxHandshaking { get; init; } = 256;
+    public int MaxHandshaking { get; init; } = 1024;
+
+    /// <summary>Handshaking connections from one address; a single slow or hostile host cannot fill every slot.</summary>
+    public int MaxHandshakingPerAddress { get; init; } = 64;
 
     /// <summary>Sessions open at once.</summary>
     public int MaxSessions { get; init; } = 1024;

@@ -39,7 +39,7 @@ internal static class TcpStreamSender
                     throw TcpPeerException.Lost($"stream {stream} killed by test hook");
                 }
 
-                await SendItemAsync(connection, item, read, buffer, chunkSize, streamCts.Token).ConfigureAwait(false);
+                await SendItemAsync(connection, item, read, buffer, chunkSize, hooks?.AfterRead, streamCts.Token).ConfigureAwait(false);
                 counters.AddSent(item.Length);
             }
         }
@@ -71,7 +71,7 @@ internal static class TcpStreamSender
         await ackTask.ConfigureAwait(false);
     }
 
-    private static async Task SendItemAsync(TcpConnection connection, TcpWorkItem item, ReadAt read, byte[] buffer, int chunkSize, CancellationToken ct)
+    private static async Task SendItemAsync(TcpConnection connection, TcpWorkItem item, ReadAt read, byte[] buffer, int chunkSize, TcpTestHooks.ChunkHook? afterRead, CancellationToken ct)
     {
         // The frame header rides in front of the first chunk: one send, no small segment on its own.
         int header = TcpSmallFrames.WriteDataHeader(buffer, item.Offset, item.Length);
@@ -86,6 +86,8 @@ internal static class TcpStreamSender
             {
                 throw new IOException($"source file shrank during the transfer (read ended at {pos + got}, expected {end})");
             }
+
+            afterRead?.Invoke(pos, buffer.AsSpan(prefix, n));
 
             await connection.SendAsync(buffer.AsMemory(0, prefix + n), ct).ConfigureAwait(false);
             pos += n;

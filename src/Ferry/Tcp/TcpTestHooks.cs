@@ -13,4 +13,10 @@ internal sealed class TcpTestHooks
     /// with a reset, as if the network dropped it. May await (to hold a transfer at a known point).
     /// </summary>
     public Func<int, TcpWorkItem, CancellationToken, ValueTask<bool>>? BeforeSendItem { get; init; }
+
+    /// <summary>Called on every chunk read from the source before it is sent (file offset, bytes): lets a test corrupt data in flight.</summary>
+    public ChunkHook? AfterRead { get; init; }
+
+    /// <summary>Sees (and may change) a chunk of file data about to be sent.</summary>
+    public delegate void ChunkHook(long offset, Span<byte> data);
 }

@@ -37,7 +37,7 @@ public sealed class TcpTransferClient : ITransferClient
         uint streams = ValidateStreams(options.Streams);
         var endPoint = await ResolveAsync(remote, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
-        using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken);
+        await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken);
         var accept = await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.Get, path, streams, 0, null))).ConfigureAwait(false);
 
         PartialFile partial;
@@ -88,7 +88,7 @@ public sealed class TcpTransferClient : ITransferClient
 
         using (handle)
         {
-            using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken);
+            await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken);
             try
             {
                 return await UploadAsync(transfer, path, streams, handle, size, identity, progress, options.Timeout ?? _settings.IdleTimeout, clock).ConfigureAwait(false);
@@ -163,7 +163,7 @@ public sealed class TcpTransferClient : ITransferClient
         int count = StreamsToOpen(accept.GrantedStreams, size - resumed, accept.BlockSize, have.Count);
         int chunk = TcpServerSession.ChunkSizeFor(count, accept.BlockSize);
         bool IsDone() => complete.Task.IsCompleted;
-        var streamsTask = transfer.RunStreamsAsync(
+        _ = transfer.RunStreamsAsync(
             count,
             (connection, index, slot, ct) => TcpStreamReceiver.RunAsync(connection, index, partial, accept.BlockSize, chunk, transfer.Counters, OnWritten, ct),
             static _ => { },
@@ -191,8 +191,11 @@ public sealed class TcpTransferClient : ITransferClient
         TcpSmallFrames.WriteDone(done);
         await Run(transfer, () => transfer.SendControlAsync(done)).ConfigureAwait(false);
         progress.Report(new TransferProgress(size, size));
-        transfer.Dispose();
-        await streamsTask.ConfigureAwait(false);
+
+        // Let the server close first: it then knows every stream ended because the session did, not because a
+        // connection dropped (its ACK bookkeeping on other streams may still be catching up).
+        await WaitForCloseAsync(transfer.Control!, TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        await transfer.DisposeAsync().ConfigureAwait(false);
         return Result(size, clock, hash, resumed, transfer, count, accept.BlockSize, requeued: 0, received: true);
     }
 
@@ -223,7 +226,7 @@ public sealed class TcpTransferClient : ITransferClient
         int chunk = TcpServerSession.ChunkSizeFor(count, accept.BlockSize);
         bool IsDone() => coordinator.Completion.IsCompleted;
         TcpStreamSender.ReadAt read = (offset, destination) => ReadableFile.ReadFully(handle, offset, destination, path);
-        var streamsTask = transfer.RunStreamsAsync(
+        _ = transfer.RunStreamsAsync(
             count,
             (connection, index, slot, ct) => TcpStreamSender.RunAsync(connection, index, slot, coordinator, read, chunk, transfer.Counters, OnAcked, _settings.Hooks, ct),
             slot => coordinator.Release(slot),
@@ -237,8 +240,7 @@ public sealed class TcpTransferClient : ITransferClient
         await Run(transfer, () => transfer.SendControlAsync(frame)).ConfigureAwait(false);
         await transfer.WaitAsync(answerTask).ConfigureAwait(false);
         progress.Report(new TransferProgress(size, size));
-        transfer.Dispose();
-        await streamsTask.ConfigureAwait(false);
+        await transfer.DisposeAsync().ConfigureAwait(false);
         return Result(size, clock, hash, resumed, transfer, count, accept.BlockSize, coordinator.ItemsRequeued, received: false);
 
     }
@@ -283,6 +285,23 @@ public sealed class TcpTransferClient : ITransferClient
         if (header.Type != TcpFrameType.Done)
         {
             throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where DONE expected");
+        }
+    }
+
+    private static async Task WaitForCloseAsync(TcpConnection control, TimeSpan bound)
+    {
+        using var cts = new CancellationTokenSource(bound);
+        var scratch = new byte[64];
+        try
+        {
+            while (true)
+            {
+                await control.ReadSomeAsync(scratch, cts.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is TcpPeerException or OperationCanceledException)
+        {
+            // Closed (the normal case) or the bound passed; the file is committed either way.
         }
     }
 

@@ -21,6 +21,7 @@ public sealed class TcpTransferListener : IProtocolListener
     private readonly ConcurrentDictionary<TcpConnection, Task> _connections = new();
     private readonly ConcurrentDictionary<TcpConnection, long> _handshaking = new();
     private readonly ConcurrentDictionary<TcpSessionId, TcpServerSession> _sessions = new();
+    private readonly Dictionary<IPAddress, int> _handshakingPerAddress = new();
     private int _disposed;
 
     public TcpTransferListener(ServerContext context, int port)
@@ -122,7 +123,7 @@ public sealed class TcpTransferListener : IProtocolListener
     private void Accept(Socket socket, CancellationToken stopping)
     {
         var connection = new TcpConnection(socket, TcpConnectionKind.Control, isServer: true);
-        if (_handshaking.Count >= Settings.MaxHandshaking)
+        if (_handshaking.Count >= Settings.MaxHandshaking || !TryCountHandshake(connection, +1))
         {
             // A flood of half-open peers: refuse newcomers rather than let them queue up memory.
             connection.Abort();
@@ -188,7 +189,7 @@ public sealed class TcpTransferListener : IProtocolListener
         }
         finally
         {
-            _handshaking.TryRemove(connection, out _);
+            EndHandshake(connection);
             connection.Dispose();
             _connections.TryRemove(connection, out _);
         }
@@ -209,7 +210,7 @@ public sealed class TcpTransferListener : IProtocolListener
         var (header, payload) = await connection.ReadFrameAsync(stopping).ConfigureAwait(false);
         try
         {
-            _handshaking.TryRemove(connection, out _);
+            EndHandshake(connection);
             if (p.Kind == TcpConnectionKind.Control)
             {
                 if (header.Type != TcpFrameType.Open)
@@ -284,6 +285,48 @@ public sealed class TcpTransferListener : IProtocolListener
         }
     }
 
+    // Returns true when this call took the connection out of the handshaking set.
+    private bool EndHandshake(TcpConnection connection)
+    {
+        if (!_handshaking.TryRemove(connection, out _))
+        {
+            return false;
+        }
+
+        TryCountHandshake(connection, -1);
+        return true;
+    }
+
+    private bool TryCountHandshake(TcpConnection connection, int delta)
+    {
+        if (connection.RemoteEndPoint is not IPEndPoint ip)
+        {
+            return true;
+        }
+
+        var address = ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address;
+        lock (_handshakingPerAddress)
+        {
+            _handshakingPerAddress.TryGetValue(address, out int n);
+            if (delta > 0 && n >= Settings.MaxHandshakingPerAddress)
+            {
+                return false;
+            }
+
+            n += delta;
+            if (n <= 0)
+            {
+                _handshakingPerAddress.Remove(address);
+            }
+            else
+            {
+                _handshakingPerAddress[address] = n;
+            }
+        }
+
+        return true;
+    }
+
     private static TcpSessionId NewSessionId()
     {
         Span<byte> bytes = stackalloc byte[TcpWire.SessionIdLength];
@@ -304,7 +347,7 @@ public sealed class TcpTransferListener : IProtocolListener
             long now = Environment.TickCount64;
             foreach (var (connection, deadline) in _handshaking)
             {
-                if (now >= deadline && _handshaking.TryRemove(connection, out _))
+                if (now >= deadline && EndHandshake(connection))
                 {
                     Context.Info("tcp", $"{connection.RemoteEndPoint}: handshake not completed within {Settings.HandshakeTimeout.TotalSeconds:F1} s; dropped");
                     _ = DropAsync(connection);

@@ -1,0 +1,219 @@
+using Ferry.Protocol.Tcp;
+using Ferry.Tcp;
+using Ferry.Transfers;
+
+namespace Ferry.Tests.Tcp;
+
+/// <summary>Lost streams, server shutdown and resume, and corrupted data, through the real listener and client.</summary>
+public sealed class TcpFaultTests
+{
+    private const int Bs = TcpTestEnv.BlockSize;
+
+    /// <summary>
+    /// Kills stream 1's connection on its first item. The other streams are held until that happened, so the kill
+    /// is certainly mid-transfer and stream 1 certainly had an item in flight (which must go back to the pool).
+    /// </summary>
+    private static TcpTestHooks KillStreamOneOnce(TaskCompletionSource killed) => new()
+    {
+        BeforeSendItem = async (stream, item, ct) =>
+        {
+            if (stream == 1)
+            {
+                return !killed.TrySetResult();   // false (kill) the first time only
+            }
+
+            await killed.Task.WaitAsync(ct);
+            return true;
+        },
+    };
+
+    [Theory]
+    [InlineData(3)]   // the client reconnects stream 1
+    [InlineData(0)]   // no reconnect: the remaining streams finish the job
+    public async Task Download_StreamKilledByServerSide_StillCompletes(int maxReconnects)
+    {
+        await using var env = new TcpTestEnv();
+        var data = TcpTestEnv.WriteRandom(Path.Combine(env.Root, "f.bin"), (24 * Bs) + 99, seed: 21);
+        var killed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var server = await env.StartServerAsync(KillStreamOneOnce(killed));
+        string dest = Path.Combine(env.Local, "f.bin");
+
+        var result = await TcpTestEnv.Client(maxReconnects: maxReconnects).GetAsync(server.Url("f.bin"), dest, TcpTestEnv.Options(4), TcpTestEnv.Progress(), default).WaitAsync(TcpTestEnv.Bound);
+
+        Assert.True(killed.Task.IsCompleted);
+        Assert.Equal(data, await File.ReadAllBytesAsync(dest));
+        Assert.Equal(1, server.Listener.Counters.StreamsLost);
+        Assert.Equal(1, result.Stats["streams_lost"]);
+        Assert.Equal(maxReconnects > 0 ? 1 : 0, result.Stats["reconnects"]);
+    }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(0)]
+    public async Task Upload_StreamKilledByClientSide_ItsBlocksGoBackToThePool(int maxReconnects)
+    {
+        await using var env = new TcpTestEnv();
+        string src = Path.Combine(env.Local, "src.bin");
+        var data = TcpTestEnv.WriteRandom(src, (24 * Bs) + 5, seed: 22);
+        var server = await env.StartServerAsync();
+        var killed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var result = await TcpTestEnv.Client(KillStreamOneOnce(killed), maxReconnects).SendAsync(src, server.Url("f.bin"), TcpTestEnv.Options(4), TcpTestEnv.Progress(), default).WaitAsync(TcpTestEnv.Bound);
+
+        Assert.Equal(data, await File.ReadAllBytesAsync(Path.Combine(env.Root, "f.bin")));
+        Assert.Equal(1, result.Stats["streams_lost"]);
+        Assert.Equal(1, result.Stats["blocks_requeued"]);
+        Assert.Equal(maxReconnects > 0 ? 1 : 0, result.Stats["reconnects"]);
+    }
+
+    /// <summary>Holds every stream after <paramref name="free"/> items until the transfer is torn down.</summary>
+    private static TcpTestHooks StallAfter(int free)
+    {
+        int sent = 0;
+        return new TcpTestHooks
+        {
+            BeforeSendItem = async (stream, item, ct) =>
+            {
+                if (Interlocked.Increment(ref sent) > free)
+                {
+                    await Task.Delay(Timeout.Infinite, ct);
+                }
+
+                return true;
+            },
+        };
+    }
+
+    [Fact]
+    public async Task Upload_ServerStopsMidTransfer_ThenResumeSendsOnlyTheMissingBytes()
+    {
+        await using var env = new TcpTestEnv();
+        string src = Path.Combine(env.Local, "src.bin");
+        long size = (40 * Bs) + 321;
+        var data = TcpTestEnv.WriteRandom(src, size, seed: 31);
+        var server = await env.StartServerAsync();
+        var progressed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var progress = TcpTestEnv.Progress(p =>
+        {
+            if (p.BytesDone >= 6 * Bs)
+            {
+                progressed.TrySetResult();
+            }
+        });
+
+        var first = TcpTestEnv.Client(StallAfter(10)).SendAsync(src, server.Url("big/f.bin"), TcpTestEnv.Options(3), progress, default);
+        await progressed.Task.WaitAsync(TcpTestEnv.Bound);
+
+        var stopTime = await server.StopAsync();
+        Assert.True(stopTime < TimeSpan.FromSeconds(2), $"server took {stopTime} to stop");
+        var failure = await Assert.ThrowsAsync<TransferException>(() => first.WaitAsync(TcpTestEnv.Bound));
+        Assert.Equal(ExitCode.Timeout, failure.Code);
+        Assert.False(File.Exists(Path.Combine(env.Root, "big", "f.bin")), "a half-written file appeared under its final name");
+
+        var again = await env.StartServerAsync();
+        var result = await TcpTestEnv.Client().SendAsync(src, again.Url("big/f.bin"), TcpTestEnv.Options(3), TcpTestEnv.Progress(), default).WaitAsync(TcpTestEnv.Bound);
+
+        Assert.Equal(data, await File.ReadAllBytesAsync(Path.Combine(env.Root, "big", "f.bin")));
+        Assert.True(result.ResumedBytes >= 6 * Bs, $"resumed only {result.ResumedBytes} bytes");
+        Assert.Equal(size - result.ResumedBytes, result.Stats["bytes_sent"]);
+        Assert.Equal(size - result.ResumedBytes, again.Listener.Counters.DataBytesReceived);
+        Assert.Empty(Directory.GetFiles(Path.Combine(env.Root, "big"), "*.ferry-*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task Download_ServerStopsMidTransfer_ThenResumeReceivesOnlyTheMissingBytes()
+    {
+        await using var env = new TcpTestEnv();
+        long size = (40 * Bs) + 4321;
+        var data = TcpTestEnv.WriteRandom(Path.Combine(env.Root, "f.bin"), size, seed: 32);
+        var server = await env.StartServerAsync(StallAfter(10));
+        string dest = Path.Combine(env.Local, "f.bin");
+        var progressed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var progress = TcpTestEnv.Progress(p =>
+        {
+            if (p.BytesDone >= 6 * Bs)
+            {
+                progressed.TrySetResult();
+            }
+        });
+
+        var first = TcpTestEnv.Client().GetAsync(server.Url("f.bin"), dest, TcpTestEnv.Options(3), progress, default);
+        await progressed.Task.WaitAsync(TcpTestEnv.Bound);
+
+        var stopTime = await server.StopAsync();
+        Assert.True(stopTime < TimeSpan.FromSeconds(2), $"server took {stopTime} to stop");
+        var failure = await Assert.ThrowsAsync<TransferException>(() => first.WaitAsync(TcpTestEnv.Bound));
+        Assert.Equal(ExitCode.Timeout, failure.Code);
+        Assert.False(File.Exists(dest), "a half-written file appeared under its final name");
+        Assert.NotEmpty(Directory.GetFiles(env.Local, "*.ferry-part"));
+
+        var again = await env.StartServerAsync();
+        var result = await TcpTestEnv.Client().GetAsync(again.Url("f.bin"), dest, TcpTestEnv.Options(3), TcpTestEnv.Progress(), default).WaitAsync(TcpTestEnv.Bound);
+
+        Assert.Equal(data, await File.ReadAllBytesAsync(dest));
+        Assert.True(result.ResumedBytes >= 6 * Bs, $"resumed only {result.ResumedBytes} bytes");
+        Assert.Equal(size - result.ResumedBytes, result.Stats["bytes_received"]);
+        Assert.Equal(size - result.ResumedBytes, again.Listener.Counters.DataBytesSent);
+        Assert.Empty(Directory.GetFiles(env.Local, "*.ferry-*"));
+    }
+
+    [Fact]
+    public async Task Download_CorruptedInFlight_IsAnIntegrityError_AndNothingIsKept()
+    {
+        await using var env = new TcpTestEnv();
+        TcpTestEnv.WriteRandom(Path.Combine(env.Root, "f.bin"), (5 * Bs) + 3, seed: 41);
+        var server = await env.StartServerAsync(new TcpTestHooks { AfterRead = FlipByteAt(3 * Bs) });
+        string dest = Path.Combine(env.Local, "f.bin");
+
+        var e = await Assert.ThrowsAsync<TransferException>(() => TcpTestEnv.Client().GetAsync(server.Url("f.bin"), dest, TcpTestEnv.Options(2), TcpTestEnv.Progress(), default).WaitAsync(TcpTestEnv.Bound));
+
+        Assert.Equal(ExitCode.Integrity, e.Code);
+        Assert.False(File.Exists(dest));
+        Assert.Empty(Directory.GetFiles(env.Local));
+    }
+
+    [Fact]
+    public async Task Upload_CorruptedInFlight_IsAnIntegrityError_AndNothingAppearsOnTheServer()
+    {
+        await using var env = new TcpTestEnv();
+        string src = Path.Combine(env.Local, "src.bin");
+        TcpTestEnv.WriteRandom(src, (5 * Bs) + 3, seed: 42);
+        var server = await env.StartServerAsync();
+
+        var e = await Assert.ThrowsAsync<TransferException>(() => TcpTestEnv.Client(new TcpTestHooks { AfterRead = FlipByteAt(Bs + 17) })
+            .SendAsync(src, server.Url("f.bin"), TcpTestEnv.Options(2), TcpTestEnv.Progress(), default).WaitAsync(TcpTestEnv.Bound));
+
+        Assert.Equal(ExitCode.Integrity, e.Code);
+        Assert.False(File.Exists(Path.Combine(env.Root, "f.bin")));
+    }
+
+    [Fact]
+    public async Task ClientCancellation_KeepsThePartialDownload()
+    {
+        await using var env = new TcpTestEnv();
+        TcpTestEnv.WriteRandom(Path.Combine(env.Root, "f.bin"), 30 * Bs, seed: 51);
+        var server = await env.StartServerAsync(StallAfter(8));
+        string dest = Path.Combine(env.Local, "f.bin");
+        using var cts = new CancellationTokenSource();
+        var progress = TcpTestEnv.Progress(p =>
+        {
+            if (p.BytesDone >= 4 * Bs)
+            {
+                cts.Cancel();
+            }
+        });
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => TcpTestEnv.Client().GetAsync(server.Url("f.bin"), dest, TcpTestEnv.Options(2), progress, cts.Token).WaitAsync(TcpTestEnv.Bound));
+
+        Assert.False(File.Exists(dest));
+        Assert.NotEmpty(Directory.GetFiles(env.Local, "*.ferry-journal"));
+    }
+
+    private static TcpTestHooks.ChunkHook FlipByteAt(long target) => (offset, chunk) =>
+    {
+        if (target >= offset && target < offset + chunk.Length)
+        {
+            chunk[(int)(target - offset)] ^= 0x5A;
+        }
+    };
+}
