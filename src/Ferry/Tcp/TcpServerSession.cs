@@ -177,7 +177,7 @@ internal sealed class TcpServerSession : IDisposable
             {
                 try
                 {
-                    await TcpStreamReceiver.RunAsync(connection, index, Incoming!.File, BlockSize, _chunkSize, _listener.Counters, OnWritten, ct).ConfigureAwait(false);
+                    await TcpStreamReceiver.RunAsync(connection, index, Incoming!.File, BlockSize, _chunkSize, TcpStreamReceiver.WritePieceFor(GrantedStreams, _chunkSize), _listener.Counters, OnWritten, ct).ConfigureAwait(false);
                 }
                 catch (FileEngineException fe)
                 {

@@ -12,14 +12,19 @@ namespace Ferry.Tcp;
 internal static class TcpStreamReceiver
 {
     /// <summary>
-    /// Writes reach <see cref="PartialFile"/> in pieces below its coalescing threshold: each flush lets it advance
-    /// its SHA-256 over data that arrived out of order, so the final hash does not re-read the whole file.
+    /// With several streams, writes reach <see cref="PartialFile"/> in pieces below its coalescing threshold: each
+    /// flush lets it advance its SHA-256 over data that arrived out of order, so the hash keeps up during the
+    /// transfer instead of re-reading most of the file at the end. One stream delivers in order, and in-order
+    /// data is hashed straight from the write, so it writes whole chunks (no copy).
     /// </summary>
-    public const int WritePiece = 256 * 1024;
+    public const int MultiStreamWritePiece = 256 * 1024;
+
+    /// <summary>The write piece size for a transfer over <paramref name="streams"/> streams.</summary>
+    public static int WritePieceFor(int streams, int chunkSize) => streams > 1 ? Math.Min(MultiStreamWritePiece, chunkSize) : chunkSize;
 
     /// <summary>Runs until the connection closes or fails (throws). <paramref name="onWritten"/> gets every written item's length.</summary>
     public static async Task RunAsync(
-        TcpConnection connection, int stream, PartialFile file, int blockSize, int chunkSize,
+        TcpConnection connection, int stream, PartialFile file, int blockSize, int chunkSize, int writePiece,
         TcpTransferCounters counters, Action<long> onWritten, CancellationToken ct)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(chunkSize);
@@ -61,9 +66,9 @@ internal static class TcpStreamReceiver
                         filled += await connection.ReadSomeAsync(buffer.AsMemory(filled, want - filled), ct).ConfigureAwait(false);
                     }
 
-                    for (int done = 0; done < filled; done += WritePiece)
+                    for (int done = 0; done < filled; done += writePiece)
                     {
-                        int n = Math.Min(WritePiece, filled - done);
+                        int n = Math.Min(writePiece, filled - done);
                         file.Write(pos + done, buffer.AsSpan(done, n));
                     }
 

@@ -165,7 +165,7 @@ public sealed class TcpTransferClient : ITransferClient
         bool IsDone() => complete.Task.IsCompleted;
         _ = transfer.RunStreamsAsync(
             count,
-            (connection, index, slot, ct) => TcpStreamReceiver.RunAsync(connection, index, partial, accept.BlockSize, chunk, transfer.Counters, OnWritten, ct),
+            (connection, index, slot, ct) => TcpStreamReceiver.RunAsync(connection, index, partial, accept.BlockSize, chunk, TcpStreamReceiver.WritePieceFor(count, chunk), transfer.Counters, OnWritten, ct),
             static _ => { },
             IsDone);
         _ = transfer.WatchIdleAsync(idle, IsDone);
