@@ -1,3 +1,7 @@
+using Ferry.Hosting;
+using Ferry.Transfers;
+using Ferry.Udp;
+
 namespace Ferry.Cli;
 
 /// <summary>Registers every protocol's client (by URL scheme) and server listener. One line per protocol.</summary>
@@ -13,7 +17,8 @@ internal static class Registration
         }
 
         s_done = true;
-        // udp://  — registered by the reliable-UDP module.
+        TransferClients.Register("udp", () => new UdpTransferClient());
+        ServerHost.RegisterProtocol(ctx => ctx.Options.UdpPort is int p ? new UdpServerListener(ctx, ctx.Options.Bind, p) : null);
         // tcp://  — registered by the multi-stream TCP module.
         // zmq://  — registered by the ZeroMQ module.
         // tftp:// — registered by the TFTP module.
