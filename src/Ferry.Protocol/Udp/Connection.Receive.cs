@@ -10,6 +10,9 @@ public sealed partial class Connection
 {
     private long _lastNow;
 
+    /// <summary>When the last new packet from the peer arrived.</summary>
+    public long LastActivity { get; private set; }
+
     /// <summary>Handles one packet already validated by <see cref="Packet.TryParse"/> and routed to this connection.</summary>
     public void HandlePacket(long now, in PacketView packet)
     {
@@ -64,6 +67,7 @@ public sealed partial class Connection
         }
 
         _idleDeadline = now + _config.IdleTimeout;
+        LastActivity = now;
         var r = new SpanReader(packet.Payload);
         while (!r.End && State is not (ConnectionState.Closed or ConnectionState.Closing))
         {

@@ -65,8 +65,10 @@ internal sealed class FileDataSource : IDataSource, IDisposable
 internal sealed class PartialFileSink : IDataSink
 {
     private const long CheckpointBytes = 64L << 20;
+    private const long CheckpointMillis = 1_000;
     private readonly PartialFile _file;
     private long _sinceCheckpoint;
+    private long _lastCheckpoint = Environment.TickCount64;
 
     public PartialFileSink(PartialFile file) => _file = file;
 
@@ -78,11 +80,13 @@ internal sealed class PartialFileSink : IDataSink
         {
             _file.Write(offset, data);
             _sinceCheckpoint += data.Length;
-            if (_sinceCheckpoint >= CheckpointBytes)
+            if (_sinceCheckpoint >= CheckpointBytes || Environment.TickCount64 - _lastCheckpoint >= CheckpointMillis)
             {
-                // Makes what arrived durable and recorded, so an interruption loses at most this much.
+                // Makes what arrived durable and recorded, so an interruption (even kill -9) loses at most
+                // 64 MiB or one second of transfer.
                 _file.Checkpoint();
                 _sinceCheckpoint = 0;
+                _lastCheckpoint = Environment.TickCount64;
             }
 
             error = TransferError.None;

@@ -189,7 +189,7 @@ public sealed class UdpServerListener : IProtocolListener
             }
             else
             {
-                var upload = _context.Files.BeginUpload(ev.Path, ev.Size, new FileIdentity(ev.IdentitySize, ev.IdentityMtime), $"udp {peer}");
+                var upload = BeginUploadTakingOverStale(c, ev, peer, now);
                 _transfers[c] = new ServerTransfer { Upload = upload };
                 c.Accept(0, ev.IdentityMtime, null, new PartialFileSink(upload.File), upload.File.Received);
                 _context.Info(Name, $"{peer} PUT {ev.Path} ({ev.Size} bytes{(upload.File.ResumedBytes > 0 ? $", resuming from {upload.File.ResumedBytes}" : string.Empty)})");
@@ -201,6 +201,37 @@ public sealed class UdpServerListener : IProtocolListener
             _context.Info(Name, $"{peer} {ev.Op} {ev.Path} refused: {e.Message}");
         }
     }
+
+    /// <summary>
+    /// A client killed mid-upload leaves its connection open until the idle timeout. When the same path is asked
+    /// for again and the old udp upload has been silent for <see cref="StaleUploadMicros"/>, the old one is closed
+    /// (its data kept) so that re-running the command resumes at once instead of meeting "busy".
+    /// </summary>
+    private IncomingFile BeginUploadTakingOverStale(Connection c, ConnectionEvent ev, string peer, long now)
+    {
+        var identity = new FileIdentity(ev.IdentitySize, ev.IdentityMtime);
+        try
+        {
+            return _context.Files.BeginUpload(ev.Path, ev.Size, identity, $"udp {peer}");
+        }
+        catch (FileEngineException e) when (e.Code == FileErrorCode.Busy)
+        {
+            var stale = _transfers.FirstOrDefault(t => t.Value.Upload is { } u && u.RelativePath == ev.Path
+                && t.Key != c && now - t.Key.LastActivity > StaleUploadMicros).Key;
+            if (stale is null)
+            {
+                throw;
+            }
+
+            stale.Close(TransferError.Cancelled, "another upload of this path took over after silence", now);
+            Release(stale);
+            _context.Info(Name, $"{peer} takes over the silent upload of {ev.Path}");
+            return _context.Files.BeginUpload(ev.Path, ev.Size, identity, $"udp {peer}");
+        }
+    }
+
+    /// <summary>Silence after which a udp upload may be taken over by a new upload of the same path.</summary>
+    public const long StaleUploadMicros = 3_000_000;
 
     private void Release(Connection c)
     {

@@ -24,20 +24,25 @@ public sealed class UdpTransferClient : ITransferClient
             throw new TransferException(ExitCode.LocalIo, $"'{localPath}' exists; add --overwrite to replace it");
         }
 
-        var server = Resolve(remote);
-        return Task.Factory.StartNew(
-            () => new Session(server, options, progress, cancellationToken).RunGet(path, localPath),
-            cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return GetRawAsync(Resolve(remote), path, localPath, options, progress, cancellationToken);
     }
 
     public Task<TransferResult> SendAsync(string localPath, Uri remote, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
     {
-        string path = TransferClients.RemotePath(remote);
-        var server = Resolve(remote);
-        return Task.Factory.StartNew(
-            () => new Session(server, options, progress, cancellationToken).RunSend(localPath, path),
-            cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return SendRawAsync(Resolve(remote), localPath, TransferClients.RemotePath(remote), options, progress, cancellationToken);
     }
+
+    /// <summary>Downloads <paramref name="remotePath"/> exactly as given (no URL normalisation; tests send hostile paths).</summary>
+    public static Task<TransferResult> GetRawAsync(IPEndPoint server, string remotePath, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(
+            () => new Session(server, options, progress, cancellationToken).RunGet(remotePath, localPath),
+            cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    /// <summary>Uploads to <paramref name="remotePath"/> exactly as given.</summary>
+    public static Task<TransferResult> SendRawAsync(IPEndPoint server, string localPath, string remotePath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(
+            () => new Session(server, options, progress, cancellationToken).RunSend(localPath, remotePath),
+            cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     internal static IPEndPoint Resolve(Uri remote)
     {
