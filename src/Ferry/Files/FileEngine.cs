@@ -105,6 +105,11 @@ public sealed class FileEngine
 
         if (remainder.Length == 0)
         {
+            if (real == _rootReal)
+            {
+                throw new FileEngineException(FileErrorCode.NotRegularFile, $"'{relativePath}' is a directory (the server root)");
+            }
+
             return real;
         }
 
