@@ -18,6 +18,7 @@ public sealed class UdpTransferClient : ITransferClient
 
     public Task<TransferResult> GetAsync(Uri remote, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
     {
+        ValidateOptions(options);
         string path = TransferClients.RemotePath(remote);
         if (File.Exists(localPath) && !options.Overwrite)
         {
@@ -29,6 +30,7 @@ public sealed class UdpTransferClient : ITransferClient
 
     public Task<TransferResult> SendAsync(string localPath, Uri remote, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
     {
+        ValidateOptions(options);
         return SendRawAsync(Resolve(remote), localPath, TransferClients.RemotePath(remote), options, progress, cancellationToken);
     }
 
@@ -43,6 +45,24 @@ public sealed class UdpTransferClient : ITransferClient
         Task.Factory.StartNew(
             () => new Session(server, options, progress, cancellationToken).RunSend(localPath, remotePath),
             cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private static void ValidateOptions(ClientOptions options)
+    {
+        if (options.CongestionControl is { } cc && cc is not ("bbr" or "newreno"))
+        {
+            throw new TransferException(ExitCode.Usage, $"--cc '{cc}' is not a congestion controller (bbr, newreno)");
+        }
+
+        if (options.MaxDatagram is int md && (md < Packet.MinMaxDatagram || md > Packet.MaxMaxDatagram))
+        {
+            throw new TransferException(ExitCode.Usage, $"--max-datagram must be between {Packet.MinMaxDatagram} and {Packet.MaxMaxDatagram}");
+        }
+
+        if (options.Timeout is { } t && t <= TimeSpan.Zero)
+        {
+            throw new TransferException(ExitCode.Usage, "--timeout must be positive");
+        }
+    }
 
     internal static IPEndPoint Resolve(Uri remote)
     {
