@@ -1,6 +1,7 @@
 using Ferry.Hosting;
 using Ferry.Tcp;
 using Ferry.Transfers;
+using Ferry.Udp;
 
 namespace Ferry.Cli;
 
@@ -17,8 +18,8 @@ internal static class Registration
         }
 
         s_done = true;
-        // udp://  — registered by the reliable-UDP module.
-        // tcp://  — multi-stream TCP (src/Ferry/Tcp).
+        TransferClients.Register("udp", () => new UdpTransferClient());
+        ServerHost.RegisterProtocol(ctx => ctx.Options.UdpPort is int p ? new UdpServerListener(ctx, ctx.Options.Bind, p) : null);
         TransferClients.Register("tcp", () => new TcpTransferClient());
         ServerHost.RegisterProtocol(ctx => ctx.Options.TcpPort is int tcpPort ? new TcpTransferListener(ctx, tcpPort) : null);
         // zmq://  — registered by the ZeroMQ module.

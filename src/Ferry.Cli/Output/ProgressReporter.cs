@@ -131,8 +131,7 @@ internal sealed class ProgressReporter
     private sealed class JsonProgress(ProgressReporter owner) : IProgress<TransferProgress>
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
-        // Not TimeSpan.MinValue: "now - _last" would overflow on the first report.
-        private TimeSpan _last = TimeSpan.FromDays(-1);
+        private TimeSpan _last = -s_jsonInterval;
 
         public void Report(TransferProgress value)
         {
