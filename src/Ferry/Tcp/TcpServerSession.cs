@@ -16,6 +16,7 @@ internal sealed class TcpServerSession : IDisposable
     private readonly Lock _sync = new();
     private readonly Dictionary<int, TcpConnection> _streams = new();
     private readonly CancellationTokenSource _cts;
+    private readonly CancellationToken _token;
     private readonly TaskCompletionSource<TcpSendCoordinator> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly int _chunkSize;
@@ -35,6 +36,7 @@ internal sealed class TcpServerSession : IDisposable
         GrantedStreams = (int)Math.Clamp(open.RequestedStreams, 1u, (uint)Math.Max(1, listener.Context.Options.MaxStreams));
         _chunkSize = ChunkSizeFor(GrantedStreams, BlockSize);
         _cts = CancellationTokenSource.CreateLinkedTokenSource(serverStopping);
+        _token = _cts.Token;
     }
 
     public TcpSessionId Id { get; }
@@ -112,7 +114,7 @@ internal sealed class TcpServerSession : IDisposable
     /// <summary>Runs the control side of the session to its end; throws what should be reported to the client.</summary>
     public async Task RunAsync()
     {
-        var ct = _cts.Token;
+        var ct = _token;
         try
         {
             if (Operation == TcpOperation.Get)
@@ -137,6 +139,12 @@ internal sealed class TcpServerSession : IDisposable
         int slot;
         lock (_sync)
         {
+            if (_disposed != 0)
+            {
+                connection.Dispose();
+                return;
+            }
+
             // A reconnecting client may join an index whose old connection the server has not seen die yet.
             if (_streams.TryGetValue(index, out var old))
             {
@@ -147,7 +155,7 @@ internal sealed class TcpServerSession : IDisposable
             slot = _nextSlot++;
         }
 
-        var ct = _cts.Token;
+        var ct = _token;
         try
         {
             if (Operation == TcpOperation.Get)
@@ -167,10 +175,13 @@ internal sealed class TcpServerSession : IDisposable
                         _listener.Context.Info("tcp", $"session {Id}: stream {index} lost ({e.Message}); {requeued} block(s) back to the pool");
                     }
 
-                    if (e is FileEngineException fe)
+                    if (e is IOException io)
                     {
-                        Fail(new TcpPeerException(TcpErrors.FromFile(fe.Code), fe.Message));
+                        // Network failures arrive as TcpPeerException: an IOException is the file (it shrank, the disk failed).
+                        Fail(new TcpPeerException(io is FileEngineException fe ? TcpErrors.FromFile(fe.Code) : TcpErrorCode.Io, io.Message));
                     }
+
+                    await ReportViolationAsync(connection, index, e).ConfigureAwait(false);
                 }
             }
             else
@@ -190,6 +201,8 @@ internal sealed class TcpServerSession : IDisposable
                         _listener.Counters.StreamLost();
                         _listener.Context.Info("tcp", $"session {Id}: stream {index} lost ({e.Message})");
                     }
+
+                    await ReportViolationAsync(connection, index, e).ConfigureAwait(false);
                 }
             }
         }
@@ -211,7 +224,14 @@ internal sealed class TcpServerSession : IDisposable
     public void Fail(TcpPeerException failure)
     {
         Interlocked.CompareExchange(ref _failure, failure, null);
-        _cts.Cancel();
+        try
+        {
+            _cts.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The session already ended.
+        }
     }
 
     public void Dispose()
@@ -238,6 +258,16 @@ internal sealed class TcpServerSession : IDisposable
         Incoming?.Dispose();
         Source?.Dispose();
         _cts.Dispose();
+    }
+
+    // A peer that broke the protocol on a data connection hears why before the connection closes.
+    private async Task ReportViolationAsync(TcpConnection connection, int index, Exception e)
+    {
+        if (e is TcpPeerException { ConnectionLost: false, FromPeer: false } violation)
+        {
+            _listener.Context.Info("tcp", $"session {Id}: stream {index}: {violation.Message}");
+            await connection.TrySendErrorAsync(violation.Code, violation.Message, TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+        }
     }
 
     internal static int ChunkSizeFor(int streams, int blockSize) =>

@@ -84,6 +84,19 @@ internal sealed class RawTcpPeer : IDisposable
         }
     }
 
+    /// <summary>Reads one whole frame from the server (header checked as a client would).</summary>
+    public async Task<(TcpFrameType Type, byte[] Payload)> ReadFrameAsync(TimeSpan bound)
+    {
+        using var cts = new CancellationTokenSource(bound);
+        var header = new byte[5];
+        await ReadExactlyAsync(header, cts.Token);
+        var kind = header[0] is (byte)TcpFrameType.Joined or (byte)TcpFrameType.Data or (byte)TcpFrameType.Ack ? TcpConnectionKind.Data : TcpConnectionKind.Control;
+        Assert.Equal(TcpDecodeStatus.Ok, TcpFrameHeader.TryRead(header, kind, fromClient: false, out var h));
+        var payload = new byte[h.Length];
+        await ReadExactlyAsync(payload, cts.Token);
+        return (h.Type, payload);
+    }
+
     /// <summary>Parses the ERROR frame a server sent before closing, if any.</summary>
     public static TcpErrorFrame? ParseError(byte[] received)
     {
@@ -97,4 +110,19 @@ internal sealed class RawTcpPeer : IDisposable
     }
 
     public void Dispose() => _socket.Dispose();
+
+    private async Task ReadExactlyAsync(byte[] buffer, CancellationToken ct)
+    {
+        int done = 0;
+        while (done < buffer.Length)
+        {
+            int n = await _socket.ReceiveAsync(buffer.AsMemory(done), SocketFlags.None, ct);
+            if (n == 0)
+            {
+                throw new EndOfStreamException("server closed the connection");
+            }
+
+            done += n;
+        }
+    }
 }

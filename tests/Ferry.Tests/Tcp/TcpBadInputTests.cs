@@ -128,6 +128,43 @@ public sealed class TcpBadInputTests
         Assert.Equal(TcpErrorCode.UnknownSession, error.Value.Code);
     }
 
+    [Theory]
+    [InlineData(0L, 0x7FFF_FFF0u)]                    // a DATA header claiming ~2 GiB: refused before reading it
+    [InlineData(10L * TcpTestEnv.BlockSize, 1000u)]   // offset past the end of the file
+    [InlineData(100L, (uint)TcpTestEnv.BlockSize)]    // crosses a block boundary
+    public async Task BadDataFrame_InARealSession_GetsBadFrame_AndTheUploadCanStillFinish(long offset, uint dataLength)
+    {
+        await using var env = new TcpTestEnv();
+        var server = await env.StartServerAsync();
+        long size = 4 * TcpTestEnv.BlockSize;
+
+        // A hand-made PUT session: OPEN, ACCEPT, then a data connection with a bad DATA frame.
+        using var control = await RawTcpPeer.ConnectAsync(server.Port);
+        var open = new TcpOpenRequest(TcpOperation.Put, "raw.bin", 2, size, null);
+        var openFrame = new byte[open.FrameLength];
+        open.Write(openFrame);
+        await control.SendAsync(RawTcpPeer.Preamble(TcpConnectionKind.Control), openFrame);
+        var accept = await control.ReadFrameAsync(TcpTestEnv.Bound);
+        Assert.Equal(TcpFrameType.Accept, accept.Type);
+        Assert.Equal(TcpDecodeStatus.Ok, TcpAcceptReply.TryRead(accept.Payload, out var reply));
+
+        using var data = await RawTcpPeer.ConnectAsync(server.Port);
+        var join = new byte[TcpSmallFrames.JoinFrameLength];
+        TcpSmallFrames.WriteJoin(join, reply!.SessionId, 1);
+        await data.SendAsync(RawTcpPeer.Preamble(TcpConnectionKind.Data), join);
+        Assert.Equal(TcpFrameType.Joined, (await data.ReadFrameAsync(TcpTestEnv.Bound)).Type);
+        var offsetBytes = new byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(offsetBytes, offset);
+        await data.SendAsync(RawTcpPeer.Header(TcpFrameType.Data, 8 + dataLength), offsetBytes);
+        await data.TrySendAsync(new byte[Math.Min(dataLength, 4096)]);
+
+        var error = RawTcpPeer.ParseError(await data.ReadUntilClosedAsync(s_closeBound));
+        Assert.NotNull(error);
+        Assert.Equal(TcpErrorCode.BadFrame, error.Value.Code);
+        Assert.Equal(0, server.Listener.Counters.DataBytesReceived);
+        Assert.Equal(1, server.Listener.SessionCount);   // the session itself survives a bad stream
+    }
+
     [Fact]
     public async Task Slowloris_IsDroppedAtTheHandshakeDeadline_AndDoesNotBlockOthers()
     {
