@@ -2,7 +2,7 @@
 # tcp:// loopback benchmark: a file from /dev/shm to /dev/shm over 127.0.0.1, in one run:
 #   ferry tcp:// download and upload with 1, 4 and 8 streams (SHA-256 computed and compared on both sides),
 #   iperf3 single-stream TCP, scp, rsync over ssh, curl from nginx, aria2c -x8 from nginx,
-#   and sha256sum of the file (the cost of one hash, for reference).
+#   and one SHA-256 of the file with openssl (the cost of one hash, for reference).
 # Usage: bench/tcp-bench.sh [SIZE_MIB]   (default 1024)
 # As root it installs what is missing (iperf3 openssh-server openssh-client rsync nginx-light aria2 curl).
 # sshd and nginx run on 127.0.0.1 on free ports with configs and keys created here and removed on exit.
@@ -79,8 +79,12 @@ IPERF_GBPS=$(iperf3 -c 127.0.0.1 -p "$P" -n "${SIZE_MIB}M" -J | python3 -c 'impo
 ROWS+=("| iperf3 TCP, 1 stream | - | - | $IPERF_GBPS | 100% | memory to memory, no disk, no hash |")
 echo "  iperf3: $IPERF_GBPS Gbit/s" >&2
 
-# --- sha256sum: what one hash of the file costs --------------------------------------------------------
-row "sha256sum (one side)" "-" "$(timed sha256sum "$W/src/big.bin")" "reference: ferry hashes on both sides"
+# --- what one SHA-256 of the file costs (OpenSSL, the same library .NET uses on Linux) --------------------
+if command -v openssl >/dev/null; then
+  row "openssl dgst -sha256 (one side)" "-" "$(timed openssl dgst -sha256 "$W/src/big.bin")" "reference: ferry hashes on both sides"
+else
+  row "sha256sum (one side)" "-" "$(timed sha256sum "$W/src/big.bin")" "reference: ferry hashes on both sides"
+fi
 
 # --- ferry tcp:// ------------------------------------------------------------------------------------
 P=$(free_port)

@@ -271,7 +271,7 @@ internal sealed class TcpServerSession : IDisposable
     }
 
     internal static int ChunkSizeFor(int streams, int blockSize) =>
-        Math.Min(blockSize, Math.Clamp((16 << 20) / Math.Max(1, streams), 64 << 10, 1 << 20));
+        Math.Min(blockSize, Math.Clamp((8 << 20) / Math.Max(1, streams), 64 << 10, 1 << 20));
 
     private async Task RunGetAsync(CancellationToken ct)
     {

@@ -27,8 +27,10 @@ internal static class TcpStreamReceiver
         TcpConnection connection, int stream, PartialFile file, int blockSize, int chunkSize, int writePiece,
         TcpTransferCounters counters, Action<long> onWritten, CancellationToken ct)
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(chunkSize);
+        // Two buffers: the next chunk of a frame is received while the previous one is written and hashed.
+        byte[][] buffers = [ArrayPool<byte>.Shared.Rent(chunkSize), ArrayPool<byte>.Shared.Rent(chunkSize)];
         byte[] small = new byte[Math.Max(TcpSmallFrames.AckFrameLength, TcpWire.DataPrefixLength)];
+        Task<int>? next = null;
         try
         {
             while (true)
@@ -56,24 +58,27 @@ internal static class TcpStreamReceiver
                 }
 
                 long pos = offset;
-                int remaining = length;
-                while (remaining > 0)
+                int which = 0;
+                int requested = Math.Min(chunkSize, length);
+                next = FillAsync(connection, buffers[which].AsMemory(0, requested), ct);
+                for (int remaining = length; remaining > 0;)
                 {
-                    int want = Math.Min(chunkSize, remaining);
-                    int filled = 0;
-                    while (filled < want)
+                    int filled = await next.ConfigureAwait(false);
+                    var full = buffers[which];
+                    remaining -= filled;
+                    which ^= 1;
+                    if (remaining > 0)
                     {
-                        filled += await connection.ReadSomeAsync(buffer.AsMemory(filled, want - filled), ct).ConfigureAwait(false);
+                        next = FillAsync(connection, buffers[which].AsMemory(0, Math.Min(chunkSize, remaining)), ct);
                     }
 
                     for (int done = 0; done < filled; done += writePiece)
                     {
                         int n = Math.Min(writePiece, filled - done);
-                        file.Write(pos + done, buffer.AsSpan(done, n));
+                        file.Write(pos + done, full.AsSpan(done, n));
                     }
 
                     pos += filled;
-                    remaining -= filled;
                 }
 
                 counters.AddReceived(length);
@@ -84,7 +89,23 @@ internal static class TcpStreamReceiver
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            // A receive may still be filling a buffer when a write failed; such buffers are left to the GC.
+            if (next is null || next.IsCompleted)
+            {
+                ArrayPool<byte>.Shared.Return(buffers[0]);
+                ArrayPool<byte>.Shared.Return(buffers[1]);
+            }
         }
+    }
+
+    private static async Task<int> FillAsync(TcpConnection connection, Memory<byte> destination, CancellationToken ct)
+    {
+        int filled = 0;
+        while (filled < destination.Length)
+        {
+            filled += await connection.ReadSomeAsync(destination[filled..], ct).ConfigureAwait(false);
+        }
+
+        return filled;
     }
 }

@@ -28,7 +28,11 @@ internal static class TcpStreamSender
     {
         using var streamCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var ackTask = AckLoopAsync(connection, stream, slot, coordinator, onAcked, streamCts);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(TcpWire.DataFrameOverhead + chunkSize);
+
+        // Two buffers: the next chunk is read from the file while the previous one is still being sent.
+        byte[][] buffers = [ArrayPool<byte>.Shared.Rent(TcpWire.DataFrameOverhead + chunkSize), ArrayPool<byte>.Shared.Rent(TcpWire.DataFrameOverhead + chunkSize)];
+        int which = 0;
+        Task pending = Task.CompletedTask;
         try
         {
             while (await coordinator.TakeAsync(slot, streamCts.Token).ConfigureAwait(false) is { } item)
@@ -39,9 +43,31 @@ internal static class TcpStreamSender
                     throw TcpPeerException.Lost($"stream {stream} killed by test hook");
                 }
 
-                await SendItemAsync(connection, item, read, buffer, chunkSize, hooks?.AfterRead, streamCts.Token).ConfigureAwait(false);
+                // The frame header rides in front of the first chunk: one send, no small segment on its own.
+                var buffer = buffers[which];
+                int prefix = TcpSmallFrames.WriteDataHeader(buffer, item.Offset, item.Length);
+                for (long pos = item.Offset; pos < item.End;)
+                {
+                    int n = (int)Math.Min(chunkSize, item.End - pos);
+                    int got = read(pos, buffer.AsSpan(prefix, n));
+                    if (got < n)
+                    {
+                        throw new IOException($"source file shrank during the transfer (read ended at {pos + got}, expected {item.End})");
+                    }
+
+                    hooks?.AfterRead?.Invoke(pos, buffer.AsSpan(prefix, n));
+                    await pending.ConfigureAwait(false);
+                    pending = connection.SendAsync(buffer.AsMemory(0, prefix + n), streamCts.Token).AsTask();
+                    which ^= 1;
+                    buffer = buffers[which];
+                    pos += n;
+                    prefix = 0;
+                }
+
                 counters.AddSent(item.Length);
             }
+
+            await pending.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ackTask.IsFaulted && !ct.IsCancellationRequested)
         {
@@ -52,47 +78,31 @@ internal static class TcpStreamSender
             // Sending failed: stop the ACK reader too and let it finish before the caller closes the socket.
             await streamCts.CancelAsync().ConfigureAwait(false);
             connection.Abort();
-            try
+            foreach (var t in new[] { pending, ackTask })
             {
-                await ackTask.ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is TcpPeerException or OperationCanceledException)
-            {
+                try
+                {
+                    await t.ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is TcpPeerException or OperationCanceledException)
+                {
+                }
             }
 
             throw;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            // Only reached once no send is in flight (awaited above), so the buffers can go back.
+            if (pending.IsCompleted)
+            {
+                ArrayPool<byte>.Shared.Return(buffers[0]);
+                ArrayPool<byte>.Shared.Return(buffers[1]);
+            }
         }
 
         // Everything is sent (or the reader failed): the ACK reader decides how this stream ends.
         await ackTask.ConfigureAwait(false);
-    }
-
-    private static async Task SendItemAsync(TcpConnection connection, TcpWorkItem item, ReadAt read, byte[] buffer, int chunkSize, TcpTestHooks.ChunkHook? afterRead, CancellationToken ct)
-    {
-        // The frame header rides in front of the first chunk: one send, no small segment on its own.
-        int header = TcpSmallFrames.WriteDataHeader(buffer, item.Offset, item.Length);
-        long pos = item.Offset;
-        long end = item.End;
-        int prefix = header;
-        while (pos < end)
-        {
-            int n = (int)Math.Min(chunkSize, end - pos);
-            int got = read(pos, buffer.AsSpan(prefix, n));
-            if (got < n)
-            {
-                throw new IOException($"source file shrank during the transfer (read ended at {pos + got}, expected {end})");
-            }
-
-            afterRead?.Invoke(pos, buffer.AsSpan(prefix, n));
-
-            await connection.SendAsync(buffer.AsMemory(0, prefix + n), ct).ConfigureAwait(false);
-            pos += n;
-            prefix = 0;
-        }
     }
 
     private static async Task AckLoopAsync(TcpConnection connection, int stream, int slot, TcpSendCoordinator coordinator, Action<long> onAcked, CancellationTokenSource streamCts)
