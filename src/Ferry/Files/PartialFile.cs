@@ -17,6 +17,12 @@ public sealed partial class PartialFile : IDisposable
     /// <summary>Size of the write-coalescing buffer, also used as scratch when hashing back from the temp file.</summary>
     public const int BufferSize = 1 << 20;
 
+    /// <summary>
+    /// Most disjoint received ranges a file may have (16 bytes each in memory and in the journal). A sender that
+    /// leaves holes everywhere would otherwise grow both with the file size; past this the write is refused.
+    /// </summary>
+    public const int MaxRanges = 1 << 18;
+
     private readonly Lock _sync = new();
     private readonly string _journalPath;
     private readonly bool _allowOverwrite;
@@ -96,6 +102,9 @@ public sealed partial class PartialFile : IDisposable
 
     /// <summary>True once <see cref="Commit"/> has put the file under its final name.</summary>
     public bool IsCommitted => _state == State.Committed;
+
+    /// <summary><see cref="MaxRanges"/>, lowered by tests.</summary>
+    internal int RangeLimit { get; set; } = MaxRanges;
 
     internal SafeFileHandle Handle => _handle ?? throw new ObjectDisposedException(nameof(PartialFile));
 

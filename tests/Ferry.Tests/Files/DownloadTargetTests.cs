@@ -81,4 +81,38 @@ public class DownloadTargetTests
         Assert.Throws<ArgumentOutOfRangeException>(() => pf.Write(-1, new byte[1]));
         Assert.Throws<InvalidOperationException>(() => pf.Commit(new byte[32]));
     }
+
+    [Fact]
+    public void TooFragmented_IsRefused_ButFillingHolesStillWorks()
+    {
+        using var dir = new TempDir();
+        using var pf = PartialFile.ForDownload(dir.Combine("frag.bin"), 1000, new FileIdentity(1000, 1), overwrite: false);
+        pf.RangeLimit = 10;
+        for (int i = 0; i < 10; i++)
+        {
+            pf.Write(i * 10, new byte[1]);
+        }
+
+        var ex = Assert.Throws<FileEngineException>(() => pf.Write(500, new byte[1]));
+        Assert.Equal(FileErrorCode.TooLarge, ex.Code);
+        Assert.Equal(10, pf.Received.Count);
+
+        // Extending or joining existing ranges does not add one, so it is still accepted.
+        pf.Write(1, new byte[9]);
+        pf.Write(91, new byte[5]);
+        Assert.Equal(9, pf.Received.Count);
+    }
+
+    [Theory]
+    [InlineData(FileErrorCode.InvalidPath, false, Ferry.Transfers.ExitCode.Refused)]
+    [InlineData(FileErrorCode.Busy, false, Ferry.Transfers.ExitCode.Refused)]
+    [InlineData(FileErrorCode.NoSpace, false, Ferry.Transfers.ExitCode.Refused)]
+    [InlineData(FileErrorCode.Integrity, false, Ferry.Transfers.ExitCode.Integrity)]
+    [InlineData(FileErrorCode.Integrity, true, Ferry.Transfers.ExitCode.Integrity)]
+    [InlineData(FileErrorCode.NoSpace, true, Ferry.Transfers.ExitCode.LocalIo)]
+    [InlineData(FileErrorCode.Io, true, Ferry.Transfers.ExitCode.LocalIo)]
+    public void ErrorCodes_MapToExitCodes(FileErrorCode code, bool local, Ferry.Transfers.ExitCode expected)
+    {
+        Assert.Equal(expected, code.ToExitCode(local));
+    }
 }
