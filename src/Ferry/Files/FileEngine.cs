@@ -157,6 +157,7 @@ public sealed class FileEngine
                     stat.IsDirectory ? $"'{relativePath}' is a directory" : $"'{relativePath}' is not a regular file (device, fifo or socket)");
             }
 
+            NativeFile.ClearNonBlocking(handle);
             return new ReadableFile(relativePath, handle, stat.Size, new FileIdentity(stat.Size, stat.MtimeUnixMs));
         }
         catch

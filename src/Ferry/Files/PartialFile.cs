@@ -31,7 +31,7 @@ public sealed partial class PartialFile : IDisposable
     private readonly List<ByteRange> _gapScratch = new();
     private SafeFileHandle? _handle;
     private byte[]? _buffer;
-    private IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
     // Pending coalesced bytes: [_bufStart, _bufStart + _bufLen) are in Received but not yet in the file.
     private long _bufStart;
@@ -82,7 +82,10 @@ public sealed partial class PartialFile : IDisposable
     /// <summary>Version of the source this copy belongs to; null means "unknown" and never resumes.</summary>
     public FileIdentity? Identity { get; }
 
-    /// <summary>What is in the temp file (including resumed ranges and bytes still in the coalescing buffer).</summary>
+    /// <summary>
+    /// What is in the temp file (including resumed ranges and bytes still in the coalescing buffer).
+    /// Not synchronized: read it from the thread that writes, and never modify it.
+    /// </summary>
     public RangeSet Received { get; }
 
     /// <summary>Bytes loaded from the journal at open.</summary>
@@ -279,7 +282,10 @@ public sealed partial class PartialFile : IDisposable
         }
     }
 
-    /// <summary>Flushes, fdatasyncs, then atomically persists the journal: resumable ranges are always on disk.</summary>
+    /// <summary>
+    /// Flushes, fdatasyncs, then atomically persists the journal: resumable ranges are always on disk.
+    /// Callers decide the cadence (e.g. every second or every 64 MiB); a crash loses at most what came after.
+    /// </summary>
     public void Checkpoint()
     {
         lock (_sync)
