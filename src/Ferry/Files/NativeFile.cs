@@ -63,10 +63,10 @@ internal static partial class NativeFile
     /// Opens for reading with O_NONBLOCK so that a fifo swapped in after validation cannot hang the server
     /// (regular files ignore the flag). Returns errno on failure.
     /// </summary>
-    public static SafeFileHandle? OpenReadNonBlocking(string path, out int errno)
+    public static SafeFileHandle? OpenReadNonBlocking(string path, out int errno, bool followSymlinks = false)
     {
-        // The path is canonical (no symlinks); O_NOFOLLOW makes a final component swapped for a link fail (ELOOP).
-        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | NoFollowFlag, 0);
+        // Server paths are canonical (no symlinks); O_NOFOLLOW makes a final component swapped for a link fail (ELOOP).
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (followSymlinks ? 0 : NoFollowFlag), 0);
         if (fd < 0)
         {
             errno = Marshal.GetLastPInvokeError();

@@ -103,6 +103,46 @@ public class DownloadTargetTests
         Assert.Equal(9, pf.Received.Count);
     }
 
+    [Fact]
+    public void ExtendSize_GrowsUploadOfUnknownSize()
+    {
+        using var fx = new EngineFixture();
+        var data = new byte[3000];
+        new Random(31).NextBytes(data);
+        using (var up = fx.Engine.BeginUpload("grow.bin", 0, null, "zmq"))
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => up.File.Write(0, data.AsSpan(0, 1000)));
+            up.File.ExtendSize(1000);
+            up.File.Write(0, data.AsSpan(0, 1000));
+            up.File.ExtendSize(500);
+            Assert.Equal(1000, up.File.Size);
+            up.File.ExtendSize(3000);
+            Assert.False(up.File.IsComplete);
+            up.File.Write(1000, data.AsSpan(1000));
+            up.File.Commit(SHA256.HashData(data));
+        }
+
+        Assert.Equal(data, File.ReadAllBytes(fx.InRoot("grow.bin")));
+    }
+
+    [Fact]
+    public void OpenLocal_ReadsRegularFiles_RefusesOthers()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.Combine("a.txt"), "abc");
+        File.CreateSymbolicLink(dir.Combine("link"), dir.Combine("a.txt"));
+        using (var f = ReadableFile.OpenLocal(dir.Combine("link")))
+        {
+            Assert.Equal(3, f.Length);
+            Assert.Equal(3, f.Identity.Size);
+        }
+
+        Assert.Equal(FileErrorCode.NotFound, Assert.Throws<FileEngineException>(() => ReadableFile.OpenLocal(dir.Combine("none"))).Code);
+        Assert.Equal(FileErrorCode.NotRegularFile, Assert.Throws<FileEngineException>(() => ReadableFile.OpenLocal(dir.Path)).Code);
+        TestNative.MakeFifo(dir.Combine("fifo"));
+        Assert.Equal(FileErrorCode.NotRegularFile, Assert.Throws<FileEngineException>(() => ReadableFile.OpenLocal(dir.Combine("fifo"))).Code);
+    }
+
     [Theory]
     [InlineData(FileErrorCode.InvalidPath, false, Ferry.Transfers.ExitCode.Refused)]
     [InlineData(FileErrorCode.Busy, false, Ferry.Transfers.ExitCode.Refused)]
