@@ -38,14 +38,15 @@ internal sealed unsafe class UdpChannel : IDisposable
     private int _pendingSends;
     private bool _disposed;
 
-    public UdpChannel(Socket socket, int slotSize)
+    public UdpChannel(Socket socket, int slotSize, bool allowOffload = true)
     {
         _socket = socket;
         _slotSize = slotSize;
         _native = NativeUdp.IsSupported;
         TuneBuffers(socket);
-        Gso = _native && NativeUdp.GsoAllowed;
-        Gro = _native && NativeUdp.GsoAllowed && TryEnableGro(socket);
+        allowOffload &= NativeUdp.GsoAllowed;
+        Gso = _native && allowOffload;
+        Gro = _native && allowOffload && TryEnableGro(socket);
         // With GRO one receive buffer holds up to 64 KiB of coalesced datagrams; fewer of them are needed.
         _recvSlotSize = Gro ? 65536 : slotSize;
         _recvSlots = Gro ? 16 : BatchSize;
