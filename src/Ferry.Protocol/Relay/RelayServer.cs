@@ -219,13 +219,10 @@ public sealed partial class RelayServer
             }
 
             int n = TryWriteDeliver(reader, buffer, now);
-            if (reader.Reader!.HasSendable(ReleasedUpTo(reader)))
-            {
-                MarkSendable(reader);
-            }
-
             if (n > 0)
             {
+                // Back of the queue: readers take turns, one datagram each.
+                MarkSendable(reader);
                 destination = reader.EndPoint;
                 return n;
             }
