@@ -14,6 +14,7 @@ internal static class Program
             ServeCommand.Create(),
             TransferCommands.Send(),
             TransferCommands.Get(),
+            ChatCommand.Create(),
         };
         return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
     }
