@@ -53,14 +53,26 @@ internal static class ChatCommand
                     throw new TransferException(ExitCode.Usage, "--since, --since-time and --delay are for reading; drop --write");
                 }
 
-                return await RunAsync(host, port, options, parse.GetValue(json), ct).ConfigureAwait(false);
+                // Ctrl+C / SIGTERM end the session cleanly (a BYE frees the name at once). Handled here rather than
+                // trusting the host's handler, and cancelled off the signal thread so shutdown runs like any other code.
+                using var interrupted = new CancellationTokenSource();
+                void OnSignal(System.Runtime.InteropServices.PosixSignalContext c)
+                {
+                    c.Cancel = true;
+                    ThreadPool.QueueUserWorkItem(_ => interrupted.Cancel());
+                }
+
+                using var sigInt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, OnSignal);
+                using var sigTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, OnSignal);
+                using var relay = ct.Register(() => ThreadPool.QueueUserWorkItem(_ => interrupted.Cancel()));
+                return await RunAsync(host, port, options, parse.GetValue(json), interrupted.Token).ConfigureAwait(false);
             }
             catch (TransferException e)
             {
                 Console.Error.WriteLine($"ferry: {e.Message}");
                 return (int)e.Code;
             }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            catch (OperationCanceledException)
             {
                 return (int)ExitCode.Interrupted;
             }
@@ -291,8 +303,8 @@ internal static class ChatCommand
             {
                 // Never truncate: stop here, make sure everything before it is stored, and say so.
                 await FlushWithNoticeAsync(client, ct).ConfigureAwait(false);
-                Console.Error.WriteLine($"ferry: line {lineNumber} is {bytes} bytes; the relay carries at most {RelayWire.MaxTextBytes} UTF-8 bytes per line. "
-                    + $"Stopped: lines 1..{lineNumber - 1} were sent and acknowledged, line {lineNumber} and later were not sent.");
+                string sent = lineNumber == 1 ? "nothing was sent" : $"lines 1..{lineNumber - 1} were sent and acknowledged, line {lineNumber} and later were not sent";
+                Console.Error.WriteLine($"ferry: line {lineNumber} is {bytes} bytes; the relay carries at most {RelayWire.MaxTextBytes} UTF-8 bytes per line. Stopped: {sent}.");
                 return (int)ExitCode.Failure;
             }
 
