@@ -25,7 +25,7 @@ public sealed class RelayClientOptions
     public int ReceiveCapacity { get; init; } = 4096;
 
     /// <summary>Most lines in flight (sent, not yet acknowledged).</summary>
-    public int WriterWindow { get; init; } = 512;
+    public int WriterWindow { get; init; } = 128;
 
     /// <summary>Most lines queued by <see cref="RelayClient.Submit"/> and not yet acknowledged; beyond it Submit says QueueFull.</summary>
     public int SubmitQueueLimit { get; init; } = 8192;
@@ -43,7 +43,7 @@ public sealed class RelayClientOptions
 
     public long InitialRtoMicros { get; init; } = 200_000;
 
-    public long MinRtoMicros { get; init; } = 30_000;
+    public long MinRtoMicros { get; init; } = 200_000;
 
     public long MaxRtoMicros { get; init; } = 2_000_000;
 }

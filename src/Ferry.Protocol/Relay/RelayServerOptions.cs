@@ -7,7 +7,7 @@ public sealed class RelayServerOptions
     public int CacheSize { get; init; } = 8192;
 
     /// <summary>Most unacknowledged messages per reader.</summary>
-    public int ReaderWindow { get; init; } = 1024;
+    public int ReaderWindow { get; init; } = 256;
 
     /// <summary>Messages read from the store per history read.</summary>
     public int HistoryReadSize { get; init; } = 256;
@@ -25,7 +25,7 @@ public sealed class RelayServerOptions
 
     public long InitialRtoMicros { get; init; } = 200_000;
 
-    public long MinRtoMicros { get; init; } = 30_000;
+    public long MinRtoMicros { get; init; } = 200_000;
 
     public long MaxRtoMicros { get; init; } = 2_000_000;
 

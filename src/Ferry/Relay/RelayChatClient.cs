@@ -80,7 +80,7 @@ public sealed class RelayChatClient : IAsyncDisposable
         RelayChatClient client;
         try
         {
-            socket.ReceiveBufferSize = 1 << 20;
+            socket.ReceiveBufferSize = 4 << 20;
             socket.Connect(new IPEndPoint(address, port));
             var core = new RelayClientOptions
             {
