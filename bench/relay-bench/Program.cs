@@ -59,10 +59,13 @@ var readTasks = readerClients.Select(r => Task.Run(async () =>
         expectedSeq = m.Seq + 1;
 
         // Text: "<writer> <n> <timestamp> padding"
-        var parts = m.Text.Split(' ');
-        int w = int.Parse(parts[0], CultureInfo.InvariantCulture);
-        int n = int.Parse(parts[1], CultureInfo.InvariantCulture);
-        long sent = long.Parse(parts[2], CultureInfo.InvariantCulture);
+        var text = m.Text.AsSpan();
+        int a = text.IndexOf(' ');
+        int b = a + 1 + text[(a + 1)..].IndexOf(' ');
+        int c = b + 1 + text[(b + 1)..].IndexOf(' ');
+        int w = int.Parse(text[..a], CultureInfo.InvariantCulture);
+        int n = int.Parse(text[(a + 1)..b], CultureInfo.InvariantCulture);
+        long sent = long.Parse(text[(b + 1)..c], CultureInfo.InvariantCulture);
         if (nextPerWriter[w] != n)
         {
             ok = false;

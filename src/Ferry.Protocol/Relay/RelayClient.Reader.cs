@@ -18,6 +18,9 @@ public sealed partial class RelayClient
     /// <summary>Next sequence the reader expects: every lower one was handed over (or reported pruned).</summary>
     public long NextSeq => _next;
 
+    /// <summary>True when an ACK should go out now (e.g. reading reopened the window): the shell then polls transmit.</summary>
+    public bool AckDue => _ackDue;
+
     /// <summary>Messages ready for <see cref="TryReadMessage"/>.</summary>
     public int ReadyCount => _ready.Count;
 

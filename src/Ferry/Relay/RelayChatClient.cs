@@ -179,8 +179,12 @@ public sealed class RelayChatClient : IAsyncDisposable
             {
                 if (_core.TryReadMessage(out message))
                 {
-                    // Reading may reopen the receive window: let the ACK go out now.
-                    DrainLocked(_clock.NowMicros);
+                    // Reading may reopen the receive window: let that ACK go out now.
+                    if (_core.AckDue)
+                    {
+                        DrainLocked(_clock.NowMicros);
+                    }
+
                     return message!;
                 }
 
