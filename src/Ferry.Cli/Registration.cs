@@ -22,5 +22,6 @@ internal static class Registration
         // tcp://  — registered by the multi-stream TCP module.
         // zmq://  — registered by the ZeroMQ module.
         // tftp:// — registered by the TFTP module.
+        Hosting.ServerHost.RegisterProtocol(ctx => ctx.Options.RelayPort is int p ? new Ferry.Relay.RelayListener(ctx, p) : null);
     }
 }
