@@ -1,0 +1,31 @@
+namespace Ferry.Protocol.Tftp;
+
+/// <summary>Behaviour switches of a session that depend on its role rather than on negotiation.</summary>
+public sealed record TftpSessionConfig
+{
+    /// <summary>Consecutive timeouts after which the peer is dropped.</summary>
+    public int MaxTimeouts { get; init; } = TftpLimits.MaxConsecutiveTimeouts;
+
+    /// <summary>Ceiling for the doubling retransmission interval.</summary>
+    public long MaxIntervalMicros { get; init; } = 60_000_000;
+
+    /// <summary>
+    /// Whether timeouts retransmit before the peer's first packet from its transfer ID. A server keeps this false:
+    /// until the client proves it receives at its address, the server sends exactly one packet per request it
+    /// gets (a retransmitted request gets the first packet again), so a spoofed source gains no amplification from
+    /// timers. Clients keep it true (they retransmit their request).
+    /// </summary>
+    public bool RetransmitBeforePeerReply { get; init; } = true;
+
+    /// <summary>Receiver: hold the final ACK until <see cref="TftpReceiver.ConfirmComplete"/> (server uploads commit first).</summary>
+    public bool ConfirmFinalBlock { get; init; }
+
+    /// <summary>Receiver: after the final ACK, wait one timeout to re-acknowledge a retransmitted final block.</summary>
+    public bool DallyAfterFinalAck { get; init; }
+
+    /// <summary>Defaults for a server session.</summary>
+    public static TftpSessionConfig Server { get; } = new() { RetransmitBeforePeerReply = false, ConfirmFinalBlock = true, DallyAfterFinalAck = true };
+
+    /// <summary>Defaults for a client session.</summary>
+    public static TftpSessionConfig Client { get; } = new();
+}
