@@ -196,7 +196,7 @@ public sealed class TftpSender : TftpSession
 
         if (block > _highestSent)
         {
-            // Acknowledges a block never sent: an ACK older than the window (after rollover it maps forward) or forged.
+            // Older than the last acknowledged block (it maps beyond the blocks in flight) or for a block never sent.
             Stats.StaleAcks++;
             return;
         }

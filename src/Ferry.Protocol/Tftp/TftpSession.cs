@@ -174,13 +174,14 @@ public abstract class TftpSession
 
     private long CurrentInterval()
     {
-        // Doubling backoff from the negotiated timeout, capped; the exponent is bounded by MaxTimeouts.
+        // Doubling backoff from the negotiated timeout, capped at a small multiple of it.
+        long max = Parameters.TimeoutMicros * Math.Max(1, Config.MaxBackoffMultiplier);
         long interval = Parameters.TimeoutMicros;
-        for (int i = 0; i < _consecutiveTimeouts && interval < Config.MaxIntervalMicros; i++)
+        for (int i = 0; i < _consecutiveTimeouts && interval < max; i++)
         {
             interval *= 2;
         }
 
-        return Math.Max(Parameters.TimeoutMicros, Math.Min(interval, Config.MaxIntervalMicros));
+        return Math.Min(interval, max);
     }
 }

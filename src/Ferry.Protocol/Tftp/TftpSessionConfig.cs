@@ -6,8 +6,11 @@ public sealed record TftpSessionConfig
     /// <summary>Consecutive timeouts after which the peer is dropped.</summary>
     public int MaxTimeouts { get; init; } = TftpLimits.MaxConsecutiveTimeouts;
 
-    /// <summary>Ceiling for the doubling retransmission interval.</summary>
-    public long MaxIntervalMicros { get; init; } = 60_000_000;
+    /// <summary>
+    /// The retransmission interval doubles at each consecutive timeout up to this multiple of the negotiated
+    /// timeout: 5 s, 10 s, 20 s, 20 s, then the peer is dropped (75 s of silence with the defaults).
+    /// </summary>
+    public int MaxBackoffMultiplier { get; init; } = 4;
 
     /// <summary>
     /// Whether timeouts retransmit before the peer's first packet from its transfer ID. A server keeps this false:

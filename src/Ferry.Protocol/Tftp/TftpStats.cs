@@ -18,7 +18,7 @@ public sealed class TftpStats
     /// <summary>ACKs for a block already acknowledged: ignored, never answered (Sorcerer's Apprentice).</summary>
     public long DuplicateAcks { get; internal set; }
 
-    /// <summary>ACKs for blocks never sent (stale after rollover, or forged): ignored.</summary>
+    /// <summary>ACKs outside the window (older than the last acknowledged block, or for a block never sent): ignored.</summary>
     public long StaleAcks { get; internal set; }
 
     /// <summary>DATA for blocks already received: ignored (never written twice).</summary>
