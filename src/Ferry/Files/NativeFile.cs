@@ -28,7 +28,13 @@ internal static partial class NativeFile
     public const int EOPNOTSUPP = 95;
     public const int EDQUOT = 122;
 
+    public const int EWOULDBLOCK = 11;
+
     private const int O_RDONLY = 0;
+    private const int O_RDWR = 2;
+    private const int O_CREAT = 0x40;
+    private const int LOCK_EX = 2;
+    private const int LOCK_NB = 4;
     private const int O_NONBLOCK = 0x800;
     private const int O_CLOEXEC = 0x80000;
     private const int AT_FDCWD = -100;
@@ -57,7 +63,8 @@ internal static partial class NativeFile
     /// </summary>
     public static SafeFileHandle? OpenReadNonBlocking(string path, out int errno)
     {
-        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+        // The path is canonical (no symlinks); O_NOFOLLOW makes a final component swapped for a link fail (ELOOP).
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | NoFollowFlag, 0);
         if (fd < 0)
         {
             errno = Marshal.GetLastPInvokeError();
@@ -67,6 +74,41 @@ internal static partial class NativeFile
         errno = 0;
         return new SafeFileHandle(fd, ownsHandle: true);
     }
+
+    /// <summary>
+    /// Opens (creating if missing, never truncating) a temp file for reading and writing, refusing to follow a
+    /// symlink at the final component, then takes an exclusive advisory lock so two receivers (two client
+    /// processes, or a crashed one's successor racing a straggler) never write the same temp file.
+    /// Returns errno on failure: ELOOP for a symlink, EWOULDBLOCK when another process holds the lock.
+    /// </summary>
+    public static SafeFileHandle? OpenTempExclusive(string path, out int errno)
+    {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | NoFollowFlag, 0x1B6 /* 0666 & umask, like any new file */);
+        if (fd < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            handle.Dispose();
+            return null;
+        }
+
+        errno = 0;
+        return handle;
+    }
+
+    // O_NOFOLLOW differs between architectures; where unknown, 0 (the post-open /proc check still applies).
+    private static int NoFollowFlag => RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.X64 or Architecture.X86 => 0x20000,
+        Architecture.Arm64 or Architecture.Arm => 0x8000,
+        _ => 0,
+    };
 
     public static unsafe bool TryStat(SafeFileHandle handle, out FileStat stat, out int errno)
     {
@@ -282,6 +324,9 @@ internal static partial class NativeFile
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static partial int flock(int fd, int operation);
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int fsync(int fd);

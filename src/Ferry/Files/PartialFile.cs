@@ -169,51 +169,50 @@ public sealed partial class PartialFile : IDisposable
     {
         var record = identity.HasValue ? RangeJournal.TryRead(journalPath) : null;
         bool resume = record is { } r && r.Size == size && r.Identity == identity && r.FinalPath == finalPath;
-        SafeFileHandle? handle = null;
+        var handle = NativeFile.OpenTempExclusive(tempPath, out int errno);
+        if (handle is null)
+        {
+            throw errno switch
+            {
+                NativeFile.EWOULDBLOCK => new FileEngineException(FileErrorCode.Busy, $"'{displayName}' is being received by another process"),
+                NativeFile.ELOOP => new FileEngineException(FileErrorCode.InvalidPath, $"'{displayName}': its temporary file name is a symbolic link; refusing to follow it"),
+                NativeFile.EACCES or NativeFile.EPERM or NativeFile.EROFS => new FileEngineException(FileErrorCode.Denied, $"'{displayName}': cannot create temporary file: permission denied"),
+                NativeFile.EISDIR => new FileEngineException(FileErrorCode.NotRegularFile, $"'{displayName}': its temporary file name is a directory"),
+                _ when NativeFile.IsNoSpace(errno) => new FileEngineException(FileErrorCode.NoSpace, $"'{displayName}': no space left on device"),
+                _ => new FileEngineException(FileErrorCode.Io, $"'{displayName}': cannot open temporary file (errno {errno})"),
+            };
+        }
+
         try
         {
-            if (resume)
+            if (!NativeFile.TryStat(handle, out var stat, out errno) || !stat.IsRegular)
             {
-                try
-                {
-                    handle = File.OpenHandle(tempPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
-                    long have = RandomAccess.GetLength(handle);
-                    resume = record!.Value.Ranges.IsEmpty || record.Value.Ranges.Last.End <= have;
-                }
-                catch (FileNotFoundException)
-                {
-                    resume = false;
-                }
+                throw new FileEngineException(FileErrorCode.NotRegularFile, $"'{displayName}': its temporary file is not a regular file");
             }
 
+            // The journal only lists synced ranges, but a temp shorter than them was truncated by someone else.
+            resume = resume && (record!.Value.Ranges.IsEmpty || record.Value.Ranges.Last.End <= stat.Size);
             if (!resume)
             {
-                handle?.Dispose();
-
                 // Journal first: a crash between the two must never leave a journal describing a truncated file.
+                // Truncating only now, under the lock, never destroys a file another process is still writing.
                 RangeJournal.Delete(journalPath);
-                handle = File.OpenHandle(tempPath, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
+                RandomAccess.SetLength(handle, 0);
             }
-        }
-        catch (UnauthorizedAccessException ex)
-        {
-            handle?.Dispose();
-            throw new FileEngineException(FileErrorCode.Denied, $"'{displayName}': cannot create temporary file: permission denied", ex);
         }
         catch (IOException ex) when (ex is not FileEngineException)
         {
-            handle?.Dispose();
-            if (NativeFile.ErrnoOf(ex) == 11)
-            {
-                // EWOULDBLOCK from the advisory lock (FileShare.None): another process is receiving this file.
-                throw new FileEngineException(FileErrorCode.Busy, $"'{displayName}' is being received by another process", ex);
-            }
-
-            throw MapIo(ex, displayName, "cannot open temporary file");
+            handle.Dispose();
+            throw MapIo(ex, displayName, "cannot prepare temporary file");
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
         }
 
         var received = resume ? record!.Value.Ranges : new RangeSet();
-        return new PartialFile(finalPath, tempPath, journalPath, size, identity, allowOverwrite, displayName, existsHint, handle!, received);
+        return new PartialFile(finalPath, tempPath, journalPath, size, identity, allowOverwrite, displayName, existsHint, handle, received);
     }
 
     /// <summary>
@@ -366,7 +365,10 @@ public sealed partial class PartialFile : IDisposable
         }
     }
 
-    /// <summary>Stops receiving. keepForResume: checkpoint and keep temp + journal; otherwise delete both.</summary>
+    /// <summary>
+    /// Stops receiving. keepForResume: checkpoint and keep temp + journal (only possible with an identity);
+    /// otherwise delete both.
+    /// </summary>
     public void Abort(bool keepForResume)
     {
         lock (_sync)
@@ -376,6 +378,8 @@ public sealed partial class PartialFile : IDisposable
                 return;
             }
 
+            // Without an identity there is no journal and nothing could ever resume from the temp file.
+            keepForResume &= Identity.HasValue;
             if (keepForResume)
             {
                 try

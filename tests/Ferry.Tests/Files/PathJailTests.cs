@@ -225,6 +225,24 @@ public class PathJailTests : IDisposable
     }
 
     [Fact]
+    public void ReservedJournalTempName_IsRefused()
+    {
+        File.WriteAllText(_fx.InRoot("a.ferry-journal.tmp"), "journal being replaced");
+        Refused("a.ferry-journal.tmp", FileErrorCode.InvalidPath);
+    }
+
+    [Fact]
+    public void TempFileSymlinkedOutOfRoot_IsNotFollowed()
+    {
+        // A local user plants the temp name as a link to a file outside: it must be neither truncated nor written.
+        string victim = Path.Combine(_fx.Outside, "victim.txt");
+        File.WriteAllText(victim, "precious");
+        File.CreateSymbolicLink(_fx.InRoot(".up.bin.ferry-part"), victim);
+        RefusedForUpload("up.bin", FileErrorCode.InvalidPath);
+        Assert.Equal("precious", File.ReadAllText(victim));
+    }
+
+    [Fact]
     public void DanglingSymlink_IsRefused()
     {
         File.CreateSymbolicLink(_fx.InRoot("dangling"), Path.Combine(_fx.Outside, "does-not-exist"));

@@ -114,12 +114,17 @@ public class ResumeTests
     public void NullIdentity_NeverResumes()
     {
         using var fx = new EngineFixture();
+        string temp;
         using (var up = fx.Engine.BeginUpload("n.bin", 10_000, null, "first"))
         {
             up.File.Write(0, new byte[5000]);
             up.File.Checkpoint();
             Assert.False(File.Exists(up.File.JournalPath));
+            temp = up.File.TempPath;
         }
+
+        // Nothing could resume it, so it is not left behind.
+        Assert.False(File.Exists(temp));
 
         using var again = fx.Engine.BeginUpload("n.bin", 10_000, null, "second");
         Assert.True(again.File.Received.IsEmpty);
