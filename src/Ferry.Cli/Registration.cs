@@ -1,3 +1,7 @@
+using Ferry.Hosting;
+using Ferry.Tftp;
+using Ferry.Transfers;
+
 namespace Ferry.Cli;
 
 /// <summary>Registers every protocol's client (by URL scheme) and server listener. One line per protocol.</summary>
@@ -16,6 +20,7 @@ internal static class Registration
         // udp://  — registered by the reliable-UDP module.
         // tcp://  — registered by the multi-stream TCP module.
         // zmq://  — registered by the ZeroMQ module.
-        // tftp:// — registered by the TFTP module.
+        TransferClients.Register("tftp", () => new TftpClient());
+        ServerHost.RegisterProtocol(ctx => ctx.Options.TftpPort is int p ? new TftpListener(ctx, p) : null);
     }
 }
