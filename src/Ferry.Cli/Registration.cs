@@ -1,6 +1,7 @@
 using Ferry.Hosting;
 using Ferry.Tftp;
 using Ferry.Transfers;
+using Ferry.Udp;
 
 namespace Ferry.Cli;
 
@@ -17,7 +18,8 @@ internal static class Registration
         }
 
         s_done = true;
-        // udp://  — registered by the reliable-UDP module.
+        TransferClients.Register("udp", () => new UdpTransferClient());
+        ServerHost.RegisterProtocol(ctx => ctx.Options.UdpPort is int p ? new UdpServerListener(ctx, ctx.Options.Bind, p) : null);
         // tcp://  — registered by the multi-stream TCP module.
         // zmq://  — registered by the ZeroMQ module.
         TransferClients.Register("tftp", () => new TftpClient());

@@ -131,7 +131,7 @@ internal sealed class ProgressReporter
     private sealed class JsonProgress(ProgressReporter owner) : IProgress<TransferProgress>
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private TimeSpan _last = TimeSpan.MinValue;
+        private TimeSpan _last = -s_jsonInterval;
 
         public void Report(TransferProgress value)
         {
