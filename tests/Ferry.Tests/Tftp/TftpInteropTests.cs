@@ -53,6 +53,22 @@ public sealed class TftpInteropTests
         Assert.Contains("blksize 512 windowsize 1", server.LogText);
     }
 
+    [RequiresToolFact("tftp", "tftp-hpa")]
+    public async Task Tftp_hpa_netascii_get_and_put_convert_line_ends()
+    {
+        await using var server = new TftpServerFixture(allowWrite: true);
+        string text = string.Concat(Enumerable.Range(0, 3000).Select(i => $"line {i}\n" + (i % 7 == 0 ? "bare\rcr\n" : string.Empty)));
+        await File.WriteAllTextAsync(Path.Combine(server.Root, "t.txt"), text);
+        string output = server.Local("t.txt");
+        var (code, log) = await ExternalTool.RunAsync("tftp", ["-m", "ascii", "127.0.0.1", server.Port.ToString(), "-c", "get", "t.txt", output], s_limit);
+        Assert.True(code == 0, log);
+        Assert.Equal(text, await File.ReadAllTextAsync(output));
+
+        (code, log) = await ExternalTool.RunAsync("tftp", ["-m", "ascii", "127.0.0.1", server.Port.ToString(), "-c", "put", output, "back.txt"], s_limit);
+        Assert.True(code == 0, log);
+        Assert.Equal(text, await File.ReadAllTextAsync(Path.Combine(server.Root, "back.txt")));
+    }
+
     [RequiresToolFact("atftp", "atftp")]
     public async Task Atftp_uploads_when_writes_are_allowed()
     {
