@@ -65,7 +65,7 @@ public abstract class TftpSession
 
         Stats.Timeouts++;
         _consecutiveTimeouts++;
-        if (_consecutiveTimeouts >= Config.MaxTimeouts)
+        if (_consecutiveTimeouts >= (PeerReplied ? Config.MaxTimeouts : Config.MaxTimeoutsBeforeReply))
         {
             _deadline = long.MaxValue;
             Fail(new TftpFailure(TftpFailureReason.PeerGone, TftpErrorCode.NotDefined,

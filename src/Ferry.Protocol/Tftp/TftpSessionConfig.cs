@@ -7,6 +7,13 @@ public sealed record TftpSessionConfig
     public int MaxTimeouts { get; init; } = TftpLimits.MaxConsecutiveTimeouts;
 
     /// <summary>
+    /// Consecutive timeouts after which a peer that never sent anything from its transfer ID is dropped. A server
+    /// keeps this short: such a session may come from a spoofed request, and a real client that repeats its request
+    /// later simply gets a fresh session.
+    /// </summary>
+    public int MaxTimeoutsBeforeReply { get; init; } = TftpLimits.MaxConsecutiveTimeouts;
+
+    /// <summary>
     /// The retransmission interval doubles at each consecutive timeout up to this multiple of the negotiated
     /// timeout: 5 s, 10 s, 20 s, 20 s, then the peer is dropped (75 s of silence with the defaults).
     /// </summary>
@@ -27,7 +34,13 @@ public sealed record TftpSessionConfig
     public bool DallyAfterFinalAck { get; init; }
 
     /// <summary>Defaults for a server session.</summary>
-    public static TftpSessionConfig Server { get; } = new() { RetransmitBeforePeerReply = false, ConfirmFinalBlock = true, DallyAfterFinalAck = true };
+    public static TftpSessionConfig Server { get; } = new()
+    {
+        RetransmitBeforePeerReply = false,
+        MaxTimeoutsBeforeReply = 2,
+        ConfirmFinalBlock = true,
+        DallyAfterFinalAck = true,
+    };
 
     /// <summary>Defaults for a client session.</summary>
     public static TftpSessionConfig Client { get; } = new();

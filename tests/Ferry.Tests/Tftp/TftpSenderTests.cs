@@ -181,7 +181,7 @@ public sealed class TftpSenderTests
     }
 
     [Fact]
-    public void Silent_client_is_dropped_after_five_timeouts_having_received_one_packet()
+    public void Silent_client_is_dropped_after_two_timeouts_having_received_one_packet()
     {
         var s = Server(new byte[2000]);
         int packets = Drain(s).Count;
@@ -193,6 +193,7 @@ public sealed class TftpSenderTests
 
         Assert.Equal(1, packets);
         Assert.Equal(TftpFailureReason.PeerGone, s.Failure!.Reason);
+        Assert.Equal(2, s.Stats.Timeouts);
     }
 
     [Fact]
