@@ -53,15 +53,19 @@ run() {
   rm -f "$work/out/copy.bin"
   local t0 t1
   t0=$(date +%s.%N)
-  if ! "$@" >/dev/null 2>"$work/err"; then
+  if ! "$@" >"$work/stdout" 2>"$work/err"; then
     printf '%-34s failed: %s\n' "$label" "$(tail -1 "$work/err")"; return
   fi
   t1=$(date +%s.%N)
   local got
   got=$(sha256sum "$work/out/copy.bin" | cut -d' ' -f1)
   [ "$got" = "$want" ] || { printf '%-34s WRONG CONTENT\n' "$label"; return; }
-  awk -v l="$label" -v a="$t0" -v b="$t1" -v mib="$SIZE_MIB" \
-    'BEGIN { s = b - a; printf "%-34s %8.2f s %10.1f MB/s %10.1f Mbit/s\n", l, s, mib * 1048576 / s / 1e6, mib * 1048576 * 8 / s / 1e6 }'
+  # ferry --json reports its own transfer time (without process start-up): shown in brackets.
+  local own
+  own=$(grep -o '"seconds":[0-9.]*' "$work/stdout" 2>/dev/null | tail -1 | cut -d: -f2 || true)
+  awk -v l="$label" -v a="$t0" -v b="$t1" -v mib="$SIZE_MIB" -v own="$own" \
+    'BEGIN { s = b - a; printf "%-34s %8.2f s %10.1f MB/s %10.1f Mbit/s", l, s, mib * 1048576 / s / 1e6, mib * 1048576 * 8 / s / 1e6;
+             if (own != "") printf "   [transfer %.2f s, %.1f MB/s]", own, mib * 1048576 / own / 1e6; printf "\n" }'
 }
 
 # Warm-up (JIT of Ferry's server paths, page cache), not reported.
@@ -75,6 +79,6 @@ for w in "${WINDOWS[@]}"; do
     run "$name / atftp / ws $w" atftp --option "blksize $BLKSIZE" --option "windowsize $w" --option "tsize 0" \
       -g -r file.bin -l "$work/out/copy.bin" 127.0.0.1 "$port"
     run "$name / ferry / ws $w" "$FERRY" get "tftp://127.0.0.1:$port/file.bin" "$work/out/copy.bin" \
-      --blksize "$BLKSIZE" --windowsize "$w" --quiet
+      --blksize "$BLKSIZE" --windowsize "$w" --json
   done
 done

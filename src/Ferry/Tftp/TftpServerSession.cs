@@ -49,6 +49,8 @@ internal sealed class TftpServerSession
 
     public TftpRequest Request { get; }
 
+    private string Kind => Request.IsRead ? "RRQ" : "WRQ";
+
     public IPEndPoint PeerEndPoint { get; }
 
     public bool IsFinished => _finished;
@@ -88,11 +90,11 @@ internal sealed class TftpServerSession
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             Refuse(TftpErrorCode.NotDefined, "server I/O error");
-            _context.Info("tftp", $"{PeerEndPoint} {Request.Opcode} '{_path}': {ex.Message}");
+            _context.Info("tftp", $"{PeerEndPoint} {Kind} '{_path}': {ex.Message}");
         }
         catch (OperationCanceledException)
         {
-            _context.Info("tftp", $"{PeerEndPoint} {Request.Opcode} '{_path}' stopped (server shutting down)");
+            _context.Info("tftp", $"{PeerEndPoint} {Kind} '{_path}' stopped (server shutting down)");
         }
         catch (ObjectDisposedException)
         {
@@ -100,7 +102,7 @@ internal sealed class TftpServerSession
         }
         catch (SocketException ex)
         {
-            _context.Info("tftp", $"{PeerEndPoint} {Request.Opcode} '{_path}': socket error {ex.SocketErrorCode}");
+            _context.Info("tftp", $"{PeerEndPoint} {Kind} '{_path}': socket error {ex.SocketErrorCode}");
         }
         finally
         {
@@ -222,7 +224,7 @@ internal sealed class TftpServerSession
 
     private void Refuse(TftpErrorCode code, string message)
     {
-        _context.Info("tftp", $"{PeerEndPoint} {Request.Opcode} '{_path}' refused: {code}: {message}");
+        _context.Info("tftp", $"{PeerEndPoint} {Kind} '{_path}' refused: {code}: {message}");
         var buffer = new byte[TftpLimits.MaxRequestLength];
         int n = TftpPacketWriter.WriteError(buffer, code, message);
         try
@@ -246,11 +248,11 @@ internal sealed class TftpServerSession
         {
             long bytes = session is TftpSender sender ? sender.BytesAcknowledged : ((TftpReceiver)session).BytesReceived;
             string hash = _sha256 is null ? string.Empty : $", sha256 {Convert.ToHexStringLower(_sha256)}";
-            _context.Info("tftp", $"{PeerEndPoint} {Request.Opcode} '{_path}' done: {bytes} bytes in {elapsed.TotalSeconds:F2} s ({counters}){hash}");
+            _context.Info("tftp", $"{PeerEndPoint} {Kind} '{_path}' done: {bytes} bytes in {elapsed.TotalSeconds:F2} s ({counters}){hash}");
         }
         else
         {
-            _context.Info("tftp", $"{PeerEndPoint} {Request.Opcode} '{_path}' failed: {session.Failure} ({counters})");
+            _context.Info("tftp", $"{PeerEndPoint} {Kind} '{_path}' failed: {session.Failure} ({counters})");
         }
     }
 
