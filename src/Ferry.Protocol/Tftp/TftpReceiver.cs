@@ -60,7 +60,9 @@ public sealed class TftpReceiver : TftpSession
     {
         if (!_isClient && !PeerReplied && !IsFinished)
         {
+            // The client is still asking: answer once more and give it a full timeout again.
             SendInitial();
+            RestartTimer(nowMicros);
         }
     }
 
