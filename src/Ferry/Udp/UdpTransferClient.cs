@@ -18,6 +18,7 @@ public sealed class UdpTransferClient : ITransferClient
 
     public Task<TransferResult> GetAsync(Uri remote, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
     {
+        ValidateOptions(options);
         string path = TransferClients.RemotePath(remote);
         if (File.Exists(localPath) && !options.Overwrite)
         {
@@ -29,6 +30,7 @@ public sealed class UdpTransferClient : ITransferClient
 
     public Task<TransferResult> SendAsync(string localPath, Uri remote, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
     {
+        ValidateOptions(options);
         return SendRawAsync(Resolve(remote), localPath, TransferClients.RemotePath(remote), options, progress, cancellationToken);
     }
 
@@ -43,6 +45,24 @@ public sealed class UdpTransferClient : ITransferClient
         Task.Factory.StartNew(
             () => new Session(server, options, progress, cancellationToken).RunSend(localPath, remotePath),
             cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private static void ValidateOptions(ClientOptions options)
+    {
+        if (options.CongestionControl is { } cc && cc is not ("bbr" or "newreno"))
+        {
+            throw new TransferException(ExitCode.Usage, $"--cc '{cc}' is not a congestion controller (bbr, newreno)");
+        }
+
+        if (options.MaxDatagram is int md && (md < Packet.MinMaxDatagram || md > Packet.MaxMaxDatagram))
+        {
+            throw new TransferException(ExitCode.Usage, $"--max-datagram must be between {Packet.MinMaxDatagram} and {Packet.MaxMaxDatagram}");
+        }
+
+        if (options.Timeout is { } t && t <= TimeSpan.Zero)
+        {
+            throw new TransferException(ExitCode.Usage, "--timeout must be positive");
+        }
+    }
 
     internal static IPEndPoint Resolve(Uri remote)
     {
@@ -75,6 +95,8 @@ public sealed class UdpTransferClient : ITransferClient
         private readonly CancellationToken _ct;
         private readonly MonotonicClock _clock = new();
         private readonly Stopwatch _elapsed = Stopwatch.StartNew();
+        private long _gsoSends;
+        private long _gsoSegments;
 
         public Session(IPEndPoint server, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken ct)
         {
@@ -224,6 +246,9 @@ public sealed class UdpTransferClient : ITransferClient
                 ["data_bytes_retransmitted"] = c.Stats.DataBytesRetransmitted,
                 ["packets_lost"] = c.Stats.PacketsLost,
                 ["srtt_us"] = c.SmoothedRtt,
+                ["gso_sends"] = _gsoSends,
+                ["gso_segments"] = _gsoSegments,
+                ["probe_timeouts"] = c.Stats.ProbeTimeouts,
             },
         };
 
@@ -301,7 +326,7 @@ public sealed class UdpTransferClient : ITransferClient
                     break;
                 }
 
-                if (received == UdpChannel.BatchSize)
+                if (channel.LastBatchWasFull)
                 {
                     continue;
                 }
@@ -313,6 +338,8 @@ public sealed class UdpTransferClient : ITransferClient
                 }
             }
 
+            _gsoSends = channel.GsoSends;
+            _gsoSegments = channel.GsoSegments;
             if (cancelled)
             {
                 throw new OperationCanceledException(_ct);
