@@ -1,4 +1,5 @@
 using Ferry.Hosting;
+using Ferry.Tftp;
 using Ferry.Transfers;
 using Ferry.Udp;
 
@@ -21,7 +22,8 @@ internal static class Registration
         ServerHost.RegisterProtocol(ctx => ctx.Options.UdpPort is int p ? new UdpServerListener(ctx, ctx.Options.Bind, p) : null);
         // tcp://  — registered by the multi-stream TCP module.
         // zmq://  — registered by the ZeroMQ module.
-        // tftp:// — registered by the TFTP module.
         Hosting.ServerHost.RegisterProtocol(ctx => ctx.Options.RelayPort is int p ? new Ferry.Relay.RelayListener(ctx, p) : null);
+        TransferClients.Register("tftp", () => new TftpClient());
+        ServerHost.RegisterProtocol(ctx => ctx.Options.TftpPort is int p ? new TftpListener(ctx, p) : null);
     }
 }
