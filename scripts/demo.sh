@@ -20,7 +20,7 @@ trap cleanup EXIT
 BASE=${FERRY_DEMO_PORT:-27700}
 echo "== ferry serve --root $WORK/data (udp $BASE, tcp $((BASE+1)), zmq $((BASE+2)), relay $((BASE+3)), tftp $((BASE+9)))"
 "$FERRY" serve --root "$WORK/data" --state-dir "$WORK/state" --bind 127.0.0.1 \
-  --port "$BASE" --tcp-port $((BASE+1)) --zmq-port $((BASE+2)) --relay-port $((BASE+3)) --tftp-port $((BASE+9)) \
+  --port "$BASE" --tcp-port $((BASE+1)) --zmq-port $((BASE+2)) --relay-port $((BASE+3)) --tftp-port $((BASE+9)) --tftp-allow-write \
   2>"$WORK/server.log" &
 SERVER_PID=$!
 for _ in $(seq 100); do grep -q "listening" "$WORK/server.log" 2>/dev/null && break; sleep 0.1; done
