@@ -26,6 +26,9 @@ public sealed class TftpClient : ITransferClient
 
     public string Scheme => "tftp";
 
+    /// <summary>TFTP has no way to ask for part of a file: an interrupted transfer starts over.</summary>
+    public bool ResumesAfterInterruption => false;
+
     public async Task<TransferResult> GetAsync(Uri remote, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
     {
         var (address, port, path) = await ResolveAsync(remote, cancellationToken).ConfigureAwait(false);
