@@ -138,7 +138,6 @@ public class UdpEndToEndTests
 
         using var attacker = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         var rng = new Random(6);
-        long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
         var valid = BuildInitial(rng);
         var buffer = new byte[1500];
         for (int i = 0; i < 5000; i++)
@@ -177,12 +176,57 @@ public class UdpEndToEndTests
 
         await transfer.WaitAsync(s_limit);
         Assert.Equal(data, File.ReadAllBytes(server.Local("copy.bin")));
-        // Nothing the junk caused is still held: the managed heap did not grow with the 5000 datagrams.
-        long heapGrowth = GC.GetTotalMemory(forceFullCollection: true) - heapBefore;
-        Assert.True(heapGrowth < 8 << 20, $"heap grew by {heapGrowth} bytes");
         var stats = server.Listener.Stats;
         Assert.True(stats.Malformed + stats.BadChecksum + stats.UnknownConnection + stats.ShortInitial > 1000, "the junk was seen and dropped");
         Assert.Equal(1, stats.ConnectionsCreated);
+    }
+
+    [Fact]
+    public async Task A_flood_of_junk_leaves_no_state_and_no_memory_behind()
+    {
+        await using var server = new UdpServerFixture();
+        using var attacker = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        var rng = new Random(7);
+        var initial = BuildInitial(rng);
+        var buffer = new byte[1500];
+
+        async Task Flood(int count)
+        {
+            long before = server.Listener.Stats.Datagrams;
+            for (int i = 0; i < count; i++)
+            {
+                int length = i % 2 == 0 ? rng.Next(0, buffer.Length) : initial.Length;
+                if (i % 2 == 0)
+                {
+                    rng.NextBytes(buffer.AsSpan(0, length));
+                }
+                else
+                {
+                    initial.CopyTo(buffer, 0); // forged token: each gets a Retry, nothing else
+                }
+
+                attacker.SendTo(buffer.AsSpan(0, length), SocketFlags.None, server.EndPoint);
+                if (i % 500 == 499)
+                {
+                    await Task.Yield(); // let the server keep up; the socket buffer would drop the rest anyway
+                }
+            }
+
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (server.Listener.Stats.Datagrams - before < count * 9 / 10 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(10);
+            }
+        }
+
+        await Flood(5_000); // warm up: JIT, pools
+        long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
+        await Flood(20_000);
+        long heapGrowth = GC.GetTotalMemory(forceFullCollection: true) - heapBefore;
+
+        Assert.Equal(0, server.Listener.ActiveConnections);
+        Assert.Equal(0, server.Listener.Stats.ConnectionsCreated);
+        Assert.True(heapGrowth < 1 << 20, $"managed heap grew by {heapGrowth} bytes over 20,000 junk datagrams");
     }
 
     private static byte[] BuildInitial(Random rng)
