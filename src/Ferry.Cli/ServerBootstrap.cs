@@ -9,6 +9,7 @@ internal static class ServerBootstrap
     {
         Directory.CreateDirectory(options.Root);
         Directory.CreateDirectory(options.StateDir);
-        return new ServerContext(options, log);
+        var files = ServerContext.CreateFileEngine(options);
+        return new ServerContext(options, log, files);
     }
 }

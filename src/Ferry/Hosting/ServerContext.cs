@@ -1,15 +1,27 @@
+using Ferry.Files;
+
 namespace Ferry.Hosting;
 
 /// <summary>What every protocol listener shares: options, the file engine, and the log.</summary>
 public sealed class ServerContext
 {
+    /// <summary>Creates the context and its file engine from <paramref name="options"/> (Root, StateDir, AllowOverwrite).</summary>
     public ServerContext(ServerOptions options, TextWriter log)
+        : this(options, log, CreateFileEngine(options))
+    {
+    }
+
+    public ServerContext(ServerOptions options, TextWriter log, FileEngine files)
     {
         Options = options;
         Log = log;
+        Files = files;
     }
 
     public ServerOptions Options { get; }
+
+    /// <summary>The one file engine (root jail, uploads, registry) every protocol of this server shares.</summary>
+    public FileEngine Files { get; }
 
     /// <summary>Human-readable server log (stderr in the CLI).</summary>
     public TextWriter Log { get; }
@@ -21,4 +33,11 @@ public sealed class ServerContext
             Log.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {protocol,-5} {message}");
         }
     }
+
+    public static FileEngine CreateFileEngine(ServerOptions options) => new(new FileEngineOptions
+    {
+        Root = options.Root,
+        StateDir = options.StateDir,
+        AllowOverwrite = options.AllowOverwrite,
+    });
 }

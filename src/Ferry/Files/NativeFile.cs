@@ -1,0 +1,312 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace Ferry.Files;
+
+/// <summary>
+/// The few POSIX calls .NET does not expose: open without blocking on fifos, statx on a descriptor,
+/// fdatasync/fsync, realpath, and a rename that refuses to replace an existing file.
+/// Only Linux (glibc or musl) is supported; these calls are what makes the root jail and durability hold.
+/// </summary>
+internal static partial class NativeFile
+{
+    public const int ENOENT = 2;
+    public const int EIO = 5;
+    public const int EACCES = 13;
+    public const int EEXIST = 17;
+    public const int ENOTDIR = 20;
+    public const int EISDIR = 21;
+    public const int EINVAL = 22;
+    public const int ENOSPC = 28;
+    public const int EROFS = 30;
+    public const int EMLINK = 31;
+    public const int ENAMETOOLONG = 36;
+    public const int ENOSYS = 38;
+    public const int ELOOP = 40;
+    public const int EPERM = 1;
+    public const int EXDEV = 18;
+    public const int EOPNOTSUPP = 95;
+    public const int EDQUOT = 122;
+
+    private const int O_RDONLY = 0;
+    private const int O_NONBLOCK = 0x800;
+    private const int O_CLOEXEC = 0x80000;
+    private const int AT_FDCWD = -100;
+    private const int AT_EMPTY_PATH = 0x1000;
+    private const int AT_SYMLINK_NOFOLLOW = 0x100;
+    private const uint RENAME_NOREPLACE = 1;
+    private const uint STATX_BASIC_STATS = 0x7ff;
+
+    private const ushort S_IFMT = 0xF000;
+    public const ushort S_IFREG = 0x8000;
+    public const ushort S_IFDIR = 0x4000;
+
+    /// <summary>What <c>statx</c> reports about an open file.</summary>
+    public readonly record struct FileStat(ushort Mode, long Size, long MtimeUnixMs)
+    {
+        public ushort Type => (ushort)(Mode & S_IFMT);
+
+        public bool IsRegular => Type == S_IFREG;
+
+        public bool IsDirectory => Type == S_IFDIR;
+    }
+
+    /// <summary>
+    /// Opens for reading with O_NONBLOCK so that a fifo swapped in after validation cannot hang the server
+    /// (regular files ignore the flag). Returns errno on failure.
+    /// </summary>
+    public static SafeFileHandle? OpenReadNonBlocking(string path, out int errno)
+    {
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+
+        errno = 0;
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    public static unsafe bool TryStat(SafeFileHandle handle, out FileStat stat, out int errno)
+    {
+        // struct statx has the same layout on every Linux architecture (unlike struct stat), 256 bytes.
+        byte* buf = stackalloc byte[256];
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            int rc = statx((int)handle.DangerousGetHandle(), "", AT_EMPTY_PATH, STATX_BASIC_STATS, buf);
+            if (rc != 0)
+            {
+                errno = Marshal.GetLastPInvokeError();
+                stat = default;
+                return false;
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+
+        stat = Decode(buf);
+        errno = 0;
+        return true;
+    }
+
+    private static unsafe FileStat Decode(byte* buf)
+    {
+        // Offsets from linux/stat.h struct statx: stx_mode @28 (u16), stx_size @40, stx_mtime @112 (i64 sec, u32 nsec).
+        ushort mode = *(ushort*)(buf + 28);
+        long size = *(long*)(buf + 40);
+        long mtimeSec = *(long*)(buf + 112);
+        uint mtimeNsec = *(uint*)(buf + 120);
+        return new FileStat(mode, size, (mtimeSec * 1000) + (mtimeNsec / 1_000_000));
+    }
+
+    /// <summary>statx of a path without following a final symlink (lstat).</summary>
+    public static unsafe bool TryStatPath(string path, out FileStat stat, out int errno)
+    {
+        byte* buf = stackalloc byte[256];
+        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf) != 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            stat = default;
+            return false;
+        }
+
+        errno = 0;
+        stat = Decode(buf);
+        return true;
+    }
+
+    /// <summary>fdatasync: the data (and the size) is on stable storage when this returns 0.</summary>
+    public static int DataSync(SafeFileHandle handle) => WithFd(handle, static fd => fdatasync(fd));
+
+    /// <summary>fsync: data and metadata.</summary>
+    public static int FullSync(SafeFileHandle handle) => WithFd(handle, static fd => fsync(fd));
+
+    /// <summary>fsyncs a directory so a rename or create inside it survives a crash. Best effort.</summary>
+    public static void SyncDirectory(string directory)
+    {
+        int fd = open(directory, O_RDONLY | O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            return;
+        }
+
+        try
+        {
+            _ = fsync(fd);
+        }
+        finally
+        {
+            _ = close(fd);
+        }
+    }
+
+    /// <summary>The canonical absolute path (no symlinks, no "." or ".."), or null with errno.</summary>
+    public static string? RealPath(string path, out int errno)
+    {
+        nint p = realpath(path, 0);
+        if (p == 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+
+        try
+        {
+            errno = 0;
+            return Marshal.PtrToStringUTF8(p);
+        }
+        finally
+        {
+            free(p);
+        }
+    }
+
+    /// <summary>The path the kernel has for an open descriptor (readlink of /proc/self/fd/N).</summary>
+    public static string? PathOfHandle(SafeFileHandle handle)
+    {
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            int fd = (int)handle.DangerousGetHandle();
+            return RealPath($"/proc/self/fd/{fd}", out _);
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Renames <paramref name="from"/> to <paramref name="to"/>, failing with EEXIST when the target exists.
+    /// renameat2(RENAME_NOREPLACE) is atomic; where the filesystem or libc lacks it we fall back to
+    /// link()+unlink() (also atomic for the "exists" check), and as a last resort to check-then-rename.
+    /// Returns 0 or errno.
+    /// </summary>
+    public static int RenameNoReplace(string from, string to)
+    {
+        try
+        {
+            if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+            {
+                return 0;
+            }
+
+            int err = Marshal.GetLastPInvokeError();
+            if (err != EINVAL && err != ENOSYS && err != EOPNOTSUPP)
+            {
+                return err;
+            }
+        }
+        catch (EntryPointNotFoundException)
+        {
+            // Old libc without renameat2: use the link fallback.
+        }
+
+        if (link(from, to) == 0)
+        {
+            _ = unlink(from);
+            return 0;
+        }
+
+        int linkErr = Marshal.GetLastPInvokeError();
+        if (linkErr != EPERM && linkErr != EOPNOTSUPP && linkErr != EMLINK)
+        {
+            return linkErr;
+        }
+
+        // Filesystems without hard links (vfat, some FUSE): not atomic, but the window is tiny and this
+        // path is only taken where nothing better exists.
+        if (Path.Exists(to) || IsSymlink(to))
+        {
+            return EEXIST;
+        }
+
+        return rename(from, to) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>rename(2), replacing the target. Returns 0 or errno.</summary>
+    public static int RenameReplace(string from, string to) => rename(from, to) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    public static bool IsSymlink(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget is not null;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>errno of an IOException raised by .NET on Unix (it stores the raw errno in HResult), or 0.</summary>
+    public static int ErrnoOf(IOException ex) => ex.HResult is > 0 and < 4096 ? ex.HResult : 0;
+
+    public static bool IsNoSpace(int errno) => errno is ENOSPC or EDQUOT;
+
+    private static int WithFd(SafeFileHandle handle, Func<int, int> call)
+    {
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            return call((int)handle.DangerousGetHandle()) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open(string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    private static partial int close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
+    private static partial int fdatasync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int statx(int dirfd, string path, int flags, uint mask, byte* buf);
+
+    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint realpath(string path, nint resolved);
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    private static partial void free(nint p);
+
+    [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int renameat2(int olddirfd, string oldpath, int newdirfd, string newpath, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int rename(string oldpath, string newpath);
+
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int link(string oldpath, string newpath);
+
+    [LibraryImport("libc", EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int unlink(string path);
+}

@@ -1,0 +1,426 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Ferry.Protocol.Common;
+using Microsoft.Win32.SafeHandles;
+
+namespace Ferry.Files;
+
+/// <summary>
+/// A file being received (server upload or client download): positional writes into a temp file beside the
+/// final name, a durable journal of the ranges on disk, an incremental SHA-256, and an atomic commit.
+/// A file never appears under its final name unless it is complete and its hash verified.
+/// Memory: one coalescing buffer (1 MiB) whatever the file size. Thread-safe (one lock; callers normally
+/// drive it from one loop).
+/// </summary>
+public sealed partial class PartialFile : IDisposable
+{
+    /// <summary>Size of the write-coalescing buffer, also used as scratch when hashing back from the temp file.</summary>
+    public const int BufferSize = 1 << 20;
+
+    private readonly Lock _sync = new();
+    private readonly string _journalPath;
+    private readonly bool _allowOverwrite;
+    private readonly string _displayName;
+    private readonly string _existsHint;
+    private readonly List<ByteRange> _gapScratch = new();
+    private SafeFileHandle? _handle;
+    private byte[]? _buffer;
+    private IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+    // Pending coalesced bytes: [_bufStart, _bufStart + _bufLen) are in Received but not yet in the file.
+    private long _bufStart;
+    private int _bufLen;
+
+    // The hash covers [0, _hashedUpTo); invariant: _hashedUpTo <= Received.ContiguousEnd(0), and bytes below it
+    // are never written again (Write skips received ranges), so the hash always matches the file.
+    private long _hashedUpTo;
+    private byte[]? _finalHash;
+    private bool _dataUnsynced;
+    private bool _journalStale;
+    private State _state = State.Open;
+
+    private PartialFile(
+        string finalPath, string tempPath, string journalPath, long size, FileIdentity? identity,
+        bool allowOverwrite, string displayName, string existsHint, SafeFileHandle handle, RangeSet received)
+    {
+        FinalPath = finalPath;
+        TempPath = tempPath;
+        _journalPath = journalPath;
+        Size = size;
+        Identity = identity;
+        _allowOverwrite = allowOverwrite;
+        _displayName = displayName;
+        _existsHint = existsHint;
+        _handle = handle;
+        Received = received;
+        ResumedBytes = received.TotalLength;
+        _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+    }
+
+    private enum State
+    {
+        Open,
+        Committed,
+        Closed,
+    }
+
+    public string FinalPath { get; }
+
+    public string TempPath { get; }
+
+    /// <summary>Where the range journal is kept (StateDir on a server, beside the destination on a client).</summary>
+    public string JournalPath => _journalPath;
+
+    public long Size { get; }
+
+    /// <summary>Version of the source this copy belongs to; null means "unknown" and never resumes.</summary>
+    public FileIdentity? Identity { get; }
+
+    /// <summary>What is in the temp file (including resumed ranges and bytes still in the coalescing buffer).</summary>
+    public RangeSet Received { get; }
+
+    /// <summary>Bytes loaded from the journal at open.</summary>
+    public long ResumedBytes { get; }
+
+    /// <summary>True when every byte of [0, Size) has been received.</summary>
+    public bool IsComplete
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return Received.ContainsAll(0, Size);
+            }
+        }
+    }
+
+    /// <summary>True once <see cref="Commit"/> has put the file under its final name.</summary>
+    public bool IsCommitted => _state == State.Committed;
+
+    internal SafeFileHandle Handle => _handle ?? throw new ObjectDisposedException(nameof(PartialFile));
+
+    /// <summary>
+    /// Client download into <paramref name="destPath"/>: temp ".{name}.ferry-part" and journal ".{name}.ferry-journal"
+    /// beside it. Refuses an existing destination unless <paramref name="overwrite"/> (AlreadyExists), resumes
+    /// when the journal's identity equals <paramref name="identity"/>, and checks free space for what is missing.
+    /// </summary>
+    public static PartialFile ForDownload(string destPath, long size, FileIdentity identity, bool overwrite)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(destPath);
+        ArgumentOutOfRangeException.ThrowIfNegative(size);
+        string full = Path.GetFullPath(destPath);
+        string name = Path.GetFileName(full);
+        if (name.Length == 0)
+        {
+            throw new FileEngineException(FileErrorCode.InvalidPath, $"'{destPath}' does not name a file");
+        }
+
+        if (ReservedNames.IsReserved(name))
+        {
+            throw new FileEngineException(FileErrorCode.InvalidPath, $"'{destPath}': names ending in '{ReservedNames.PartSuffix}' or '{ReservedNames.JournalSuffix}' are reserved for ferry's temporary files");
+        }
+
+        if (Directory.Exists(full))
+        {
+            throw new FileEngineException(FileErrorCode.NotRegularFile, $"'{destPath}' is a directory");
+        }
+
+        if ((File.Exists(full) || NativeFile.IsSymlink(full)) && !overwrite)
+        {
+            throw new FileEngineException(FileErrorCode.AlreadyExists, $"'{destPath}' already exists; use --overwrite to replace it");
+        }
+
+        string dir = Path.GetDirectoryName(full)!;
+        try
+        {
+            Directory.CreateDirectory(dir);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new FileEngineException(FileErrorCode.Denied, $"cannot create directory for '{destPath}': permission denied", ex);
+        }
+        catch (IOException ex) when (ex is not FileEngineException)
+        {
+            throw MapIo(ex, destPath, "cannot create the destination directory");
+        }
+
+        string temp = Path.Combine(dir, ReservedNames.PartName(name));
+        string journal = Path.Combine(dir, ReservedNames.JournalName(name));
+        var file = Open(full, temp, journal, size, identity, overwrite, destPath, "use --overwrite to replace it");
+        long needed = size - file.Received.TotalLength;
+        long free = FileEngine.FreeSpace(dir);
+        if (free < needed)
+        {
+            file.Abort(keepForResume: file.ResumedBytes > 0);
+            file.Dispose();
+            throw new FileEngineException(FileErrorCode.NoSpace, $"not enough free space for '{destPath}': {needed} bytes needed, {free} free");
+        }
+
+        return file;
+    }
+
+    /// <summary>
+    /// Opens the temp file, resuming from the journal when it describes this very transfer (same final path,
+    /// size and identity, and the temp file still holds the ranges), else starting over with an empty temp.
+    /// </summary>
+    internal static PartialFile Open(
+        string finalPath, string tempPath, string journalPath, long size, FileIdentity? identity,
+        bool allowOverwrite, string displayName, string existsHint = "the server runs without --allow-overwrite")
+    {
+        var record = identity.HasValue ? RangeJournal.TryRead(journalPath) : null;
+        bool resume = record is { } r && r.Size == size && r.Identity == identity && r.FinalPath == finalPath;
+        SafeFileHandle? handle = null;
+        try
+        {
+            if (resume)
+            {
+                try
+                {
+                    handle = File.OpenHandle(tempPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+                    long have = RandomAccess.GetLength(handle);
+                    resume = record!.Value.Ranges.IsEmpty || record.Value.Ranges.Last.End <= have;
+                }
+                catch (FileNotFoundException)
+                {
+                    resume = false;
+                }
+            }
+
+            if (!resume)
+            {
+                handle?.Dispose();
+
+                // Journal first: a crash between the two must never leave a journal describing a truncated file.
+                RangeJournal.Delete(journalPath);
+                handle = File.OpenHandle(tempPath, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
+            }
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            handle?.Dispose();
+            throw new FileEngineException(FileErrorCode.Denied, $"'{displayName}': cannot create temporary file: permission denied", ex);
+        }
+        catch (IOException ex) when (ex is not FileEngineException)
+        {
+            handle?.Dispose();
+            if (NativeFile.ErrnoOf(ex) == 11)
+            {
+                // EWOULDBLOCK from the advisory lock (FileShare.None): another process is receiving this file.
+                throw new FileEngineException(FileErrorCode.Busy, $"'{displayName}' is being received by another process", ex);
+            }
+
+            throw MapIo(ex, displayName, "cannot open temporary file");
+        }
+
+        var received = resume ? record!.Value.Ranges : new RangeSet();
+        return new PartialFile(finalPath, tempPath, journalPath, size, identity, allowOverwrite, displayName, existsHint, handle!, received);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="data"/> at <paramref name="offset"/>. Bytes already received are skipped (never
+    /// written twice), small sequential writes are coalesced. Throws FileEngineException(NoSpace/Io); on NoSpace
+    /// the temp file and journal are kept so the transfer can resume.
+    /// </summary>
+    public void Write(long offset, ReadOnlySpan<byte> data)
+    {
+        lock (_sync)
+        {
+            EnsureOpen();
+            if (offset < 0 || offset > Size - data.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(offset), $"write [{offset}, {offset + data.Length}) outside file of {Size} bytes");
+            }
+
+            if (data.IsEmpty)
+            {
+                return;
+            }
+
+            long end = offset + data.Length;
+            if (!Received.Overlaps(offset, end))
+            {
+                WritePieceLocked(offset, data);
+                return;
+            }
+
+            if (Received.ContainsAll(offset, end))
+            {
+                return;
+            }
+
+            _gapScratch.Clear();
+            foreach (var gap in Received.Gaps(offset, end))
+            {
+                _gapScratch.Add(gap);
+            }
+
+            foreach (var gap in _gapScratch)
+            {
+                WritePieceLocked(gap.Start, data.Slice((int)(gap.Start - offset), (int)gap.Length));
+            }
+        }
+    }
+
+    /// <summary>Writes coalesced bytes to the temp file (not necessarily to stable storage).</summary>
+    public void Flush()
+    {
+        lock (_sync)
+        {
+            EnsureOpen();
+            FlushBufferLocked();
+        }
+    }
+
+    /// <summary>Flushes, fdatasyncs, then atomically persists the journal: resumable ranges are always on disk.</summary>
+    public void Checkpoint()
+    {
+        lock (_sync)
+        {
+            EnsureOpen();
+            FlushBufferLocked();
+            SyncAndPersistLocked();
+        }
+    }
+
+    /// <summary>
+    /// Whole-file SHA-256 (requires <see cref="IsComplete"/>). Cheap: the contiguous prefix is hashed as it grows,
+    /// so only what was not yet hashed is read back here.
+    /// </summary>
+    public byte[] ComputeSha256()
+    {
+        lock (_sync)
+        {
+            EnsureOpen();
+            return (byte[])ComputeSha256Locked().Clone();
+        }
+    }
+
+    /// <summary>
+    /// Verifies <paramref name="expectedSha256"/> (mismatch: temp and journal deleted, Integrity), fsyncs, renames
+    /// into place (no overwrite unless allowed: AlreadyExists, temp kept), fsyncs the directory, deletes the journal.
+    /// </summary>
+    public void Commit(ReadOnlySpan<byte> expectedSha256)
+    {
+        lock (_sync)
+        {
+            EnsureOpen();
+            if (expectedSha256.Length != SHA256.HashSizeInBytes)
+            {
+                throw new ArgumentException("expected SHA-256 must be 32 bytes", nameof(expectedSha256));
+            }
+
+            if (!Received.ContainsAll(0, Size))
+            {
+                throw new InvalidOperationException($"cannot commit '{_displayName}': {Size - Received.TotalLength} bytes still missing");
+            }
+
+            byte[] actual = ComputeSha256Locked();
+            if (!CryptographicOperations.FixedTimeEquals(actual, expectedSha256))
+            {
+                CloseLocked(deleteFiles: true);
+                throw new FileEngineException(
+                    FileErrorCode.Integrity,
+                    $"'{_displayName}': SHA-256 mismatch (expected {Convert.ToHexStringLower(expectedSha256)}, received data hashes to {Convert.ToHexStringLower(actual)}); the received data was discarded");
+            }
+
+            var handle = _handle!;
+            try
+            {
+                if (RandomAccess.GetLength(handle) != Size)
+                {
+                    RandomAccess.SetLength(handle, Size);
+                }
+            }
+            catch (IOException ex) when (ex is not FileEngineException)
+            {
+                throw MapIo(ex, _displayName, "cannot finish temporary file");
+            }
+
+            int rc = NativeFile.FullSync(handle);
+            if (rc != 0)
+            {
+                throw FromErrno(rc, "fsync failed");
+            }
+
+            _dataUnsynced = false;
+            handle.Dispose();
+            _handle = null;
+
+            rc = _allowOverwrite ? NativeFile.RenameReplace(TempPath, FinalPath) : NativeFile.RenameNoReplace(TempPath, FinalPath);
+            if (rc != 0)
+            {
+                // The verified temp stays with a journal, so a retry (e.g. with overwrite) finishes at once.
+                TryPersistJournalLocked();
+                _state = State.Closed;
+                throw rc switch
+                {
+                    NativeFile.EEXIST => new FileEngineException(FileErrorCode.AlreadyExists, $"'{_displayName}' already exists; {_existsHint}"),
+                    NativeFile.EISDIR => new FileEngineException(FileErrorCode.NotRegularFile, $"'{_displayName}' is a directory"),
+                    _ => FromErrno(rc, "rename into place failed"),
+                };
+            }
+
+            NativeFile.SyncDirectory(Path.GetDirectoryName(FinalPath)!);
+            RangeJournal.Delete(_journalPath);
+            _state = State.Committed;
+        }
+    }
+
+    /// <summary>Stops receiving. keepForResume: checkpoint and keep temp + journal; otherwise delete both.</summary>
+    public void Abort(bool keepForResume)
+    {
+        lock (_sync)
+        {
+            if (_state != State.Open)
+            {
+                return;
+            }
+
+            if (keepForResume)
+            {
+                try
+                {
+                    FlushBufferLocked();
+                }
+                catch (FileEngineException)
+                {
+                    // The unwritten bytes were dropped from Received; the rest is still worth keeping.
+                }
+
+                TryPersistJournalLocked();
+            }
+
+            CloseLocked(deleteFiles: !keepForResume);
+        }
+    }
+
+    /// <summary>If not committed, keeps what was received for a later resume (Abort(true)); frees the buffer.</summary>
+    public void Dispose()
+    {
+        lock (_sync)
+        {
+            if (_state == State.Open)
+            {
+                try
+                {
+                    Abort(keepForResume: true);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    CloseLocked(deleteFiles: false);
+                }
+            }
+
+            _handle?.Dispose();
+            _handle = null;
+            if (_buffer is { } b)
+            {
+                _buffer = null;
+                ArrayPool<byte>.Shared.Return(b);
+                _hash.Dispose();
+            }
+        }
+    }
+
+    public override string ToString() => $"{_displayName} ({Received.TotalLength}/{Size} bytes)";
+}

@@ -1,0 +1,57 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace Ferry.Files;
+
+/// <summary>A regular file under the server root, opened for positional reads. Owns its handle.</summary>
+public sealed class ReadableFile : IDisposable
+{
+    internal ReadableFile(string relativePath, SafeFileHandle handle, long length, FileIdentity identity)
+    {
+        RelativePath = relativePath;
+        Handle = handle;
+        Length = length;
+        Identity = identity;
+    }
+
+    public string RelativePath { get; }
+
+    /// <summary>Size when opened; reads past it return 0.</summary>
+    public long Length { get; }
+
+    /// <summary>Size and mtime when opened: what a client records to resume a download of this version.</summary>
+    public FileIdentity Identity { get; }
+
+    public SafeFileHandle Handle { get; }
+
+    /// <summary>Positional read (thread-safe, no shared file position); fills <paramref name="destination"/> unless EOF.</summary>
+    public int ReadAt(long offset, Span<byte> destination) => ReadFully(Handle, offset, destination, RelativePath);
+
+    /// <summary>A read-ahead, hashing view of this file (the source does not own the handle).</summary>
+    public HashingFileSource CreateHashingSource(int blockSize = 1 << 20) => new(Handle, Length, blockSize);
+
+    public void Dispose() => Handle.Dispose();
+
+    internal static int ReadFully(SafeFileHandle handle, long offset, Span<byte> destination, string what)
+    {
+        int total = 0;
+        try
+        {
+            while (total < destination.Length)
+            {
+                int n = RandomAccess.Read(handle, destination[total..], offset + total);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                total += n;
+            }
+        }
+        catch (IOException ex) when (ex is not FileEngineException)
+        {
+            throw new FileEngineException(FileErrorCode.Io, $"'{what}': read failed: {ex.Message}", ex);
+        }
+
+        return total;
+    }
+}
