@@ -1,3 +1,8 @@
+using Ferry.Hosting;
+using Ferry.Transfers;
+using Ferry.Zmq;
+using Ferry.Zmq.Client;
+
 namespace Ferry.Cli;
 
 /// <summary>Registers every protocol's client (by URL scheme) and server listener. One line per protocol.</summary>
@@ -15,7 +20,9 @@ internal static class Registration
         s_done = true;
         // udp://  — registered by the reliable-UDP module.
         // tcp://  — registered by the multi-stream TCP module.
-        // zmq://  — registered by the ZeroMQ module.
+        // zmq://
+        TransferClients.Register("zmq", () => new ZmqTransferClient());
+        ServerHost.RegisterProtocol(ctx => ctx.Options.ZmqPort is int p ? ZmqListener.CreateOrExplain(ctx, p) : null);
         // tftp:// — registered by the TFTP module.
     }
 }

@@ -138,7 +138,7 @@ internal sealed class ProgressReporter
             var now = _clock.Elapsed;
             lock (this)
             {
-                if (now - _last < s_jsonInterval)
+                if (_last != TimeSpan.MinValue && now - _last < s_jsonInterval)
                 {
                     return;
                 }

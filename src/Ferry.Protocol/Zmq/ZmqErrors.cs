@@ -52,8 +52,8 @@ public static class ZmqErrors
     public static string Overlap(long start, long end, long otherStart, long otherEnd) =>
         $"chunk [{start},{end}) overlaps chunk [{otherStart},{otherEnd}) that is still in transit";
 
-    public static string BeyondMaxFileSize(long end) =>
-        $"chunk ends at byte {end}, beyond the maximum file size of {ZmqLimits.MaxFileSize} bytes";
+    public static string BeyondMaxFileSize(long end, long maxFileSize) =>
+        $"chunk ends at byte {end}, beyond the maximum file size of {maxFileSize} bytes";
 
     public static string ChecksumMismatch(in Sha256Digest expected, in Sha256Digest actual) =>
         $"checksum mismatch: the data hashes to {actual.ToLowerHex()}, not {expected.ToLowerHex()}";

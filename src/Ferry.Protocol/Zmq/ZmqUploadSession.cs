@@ -22,16 +22,24 @@ public sealed class ZmqUploadSession
     private readonly Queue<InTransitChunk> _recent = new();
     private TimeSpan _lastActivity;
 
-    public ZmqUploadSession(string fileName, TimeSpan idleTimeout)
+    /// <param name="fileName">The filename of HELLO; every request routed here carries the same.</param>
+    /// <param name="idleTimeout">How long an open transfer may go without a request.</param>
+    /// <param name="maxFileSize">Largest offset + size a chunk may reach (at most <see cref="ZmqLimits.MaxFileSize"/>).</param>
+    public ZmqUploadSession(string fileName, TimeSpan idleTimeout, long maxFileSize = ZmqLimits.MaxFileSize)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(idleTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxFileSize);
         FileName = fileName;
         IdleTimeout = idleTimeout;
+        MaxFileSize = Math.Min(maxFileSize, ZmqLimits.MaxFileSize);
     }
 
     public string FileName { get; }
 
     public TimeSpan IdleTimeout { get; }
+
+    /// <summary>Largest file this session accepts.</summary>
+    public long MaxFileSize { get; }
 
     public ZmqSessionState State { get; private set; }
 
@@ -225,10 +233,10 @@ public sealed class ZmqUploadSession
             return ZmqErrors.EmptyChunk;
         }
 
-        if (offset > ZmqLimits.MaxFileSize - length)
+        if (offset > MaxFileSize - length)
         {
             end = offset > long.MaxValue - length ? long.MaxValue : offset + length;
-            return ZmqErrors.BeyondMaxFileSize(end);
+            return ZmqErrors.BeyondMaxFileSize(end, MaxFileSize);
         }
 
         end = offset + length;

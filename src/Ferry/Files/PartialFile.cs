@@ -71,7 +71,7 @@ public sealed partial class PartialFile : IDisposable
     /// <summary>Where the range journal is kept (StateDir on a server, beside the destination on a client).</summary>
     public string JournalPath => _journalPath;
 
-    public long Size { get; }
+    public long Size { get; private set; }
 
     /// <summary>Version of the source this copy belongs to; null means "unknown" and never resumes.</summary>
     public FileIdentity? Identity { get; }
