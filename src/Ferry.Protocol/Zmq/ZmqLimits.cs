@@ -27,6 +27,13 @@ public static class ZmqLimits
     /// </summary>
     public const int MaxUnansweredPerClient = 4096;
 
+    /// <summary>
+    /// Replies one client may be owed at most (refusals included, as they too keep their place in the order).
+    /// A client that floods past this without reading gets no reply to the excess: it is dropped unanswered, so a
+    /// peer can never grow the server's per-client queue without limit.
+    /// </summary>
+    public const int MaxOwedPerClient = 4 * MaxUnansweredPerClient;
+
     /// <summary>Frames kept of one message; further frames are only counted (no valid request has more than 6).</summary>
     public const int MaxKeptFrames = 8;
 }

@@ -32,8 +32,9 @@ public sealed class ZmqListener : IProtocolListener
             // Per connection: bounded queue of whole requests libzmq reads ahead (64 x 16 MiB worst case).
             _router.ReceiveHighWaterMark = 64;
 
-            // Replies are tiny; room for every reply a client may be owed (it should read them anyway).
-            _router.SendHighWaterMark = 2 * ZmqLimits.MaxUnansweredPerClient;
+            // Replies are tiny; room for every reply a client may be owed, so releasing a backlog at once (when a
+            // slow request at its head completes) never overflows the queue of a client that does read.
+            _router.SendHighWaterMark = ZmqLimits.MaxOwedPerClient + 1024;
             var bind = context.Options.Bind;
             _router.IPv6 = bind.AddressFamily == AddressFamily.InterNetworkV6;
             string host = bind.Equals(IPAddress.IPv6Any) || bind.Equals(IPAddress.Any) ? "*"

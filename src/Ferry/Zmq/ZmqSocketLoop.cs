@@ -45,6 +45,9 @@ internal sealed class ZmqSocketLoop
     /// <summary>Requests received (all clients).</summary>
     public long Received { get; private set; }
 
+    /// <summary>Requests dropped unanswered because their client was owed <see cref="ZmqLimits.MaxOwedPerClient"/> replies.</summary>
+    public long RequestsDropped { get; private set; }
+
     /// <summary>Replies libzmq refused (peer gone, or its queue full because it does not read).</summary>
     public long RepliesDropped { get; private set; }
 
@@ -219,6 +222,14 @@ internal sealed class ZmqSocketLoop
 
     private void Dispatch(string client, int count, bool envelope, int bytes, string? peerAddress)
     {
+        if (_sequencer.Unanswered(client) >= ZmqLimits.MaxOwedPerClient)
+        {
+            // Flooding without reading: no room left even for a refusal.
+            DisposeOwners();
+            RequestsDropped++;
+            return;
+        }
+
         var parsed = ZmqRequestParser.Parse(_frames.AsSpan(0, Math.Min(count, _frames.Length)), count);
         var arrival = _sequencer.Arrive(client);
         string? error = parsed.Error;
