@@ -75,6 +75,11 @@ internal sealed class ZmqTransferActor
                     {
                         reply = await HandleAsync(request).ConfigureAwait(false);
                     }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                        // A bug must not leave the client without a reply or the actor dead with a live route.
+                        reply = await FailAsync(e).ConfigureAwait(false);
+                    }
                     finally
                     {
                         request.Owner?.Dispose();
@@ -134,8 +139,13 @@ internal sealed class ZmqTransferActor
                 string? error = null;
                 try
                 {
-                    _file!.File.ExtendSize(r.Offset + r.Size);
-                    _file.File.Write(r.Offset, r.Data.Span);
+                    var partial = _file!.File;
+                    if (r.Offset + r.Size > partial.Size)
+                    {
+                        partial.SetSize(r.Offset + r.Size);
+                    }
+
+                    partial.Write(r.Offset, r.Data.Span);
                 }
                 catch (FileEngineException e)
                 {
@@ -164,7 +174,9 @@ internal sealed class ZmqTransferActor
                 string? error = null;
                 try
                 {
+                    // The rules checked the chunks end exactly at the announced size; a failed write may have raised it.
                     var partial = _file!.File;
+                    partial.SetSize(r.Size);
                     partial.Commit(partial.ComputeSha256());
                 }
                 catch (FileEngineException e)
@@ -181,6 +193,22 @@ internal sealed class ZmqTransferActor
                 return reply;
             }
         }
+    }
+
+    private async ValueTask<ZmqReply> FailAsync(Exception e)
+    {
+        _shared.Log($"{_peer}: internal error on '{ZmqErrors.Printable(FileName)}': {e}");
+        if (_file is not null)
+        {
+            _session.Reset();
+            await EndTransferAsync(ZmqTransferOutcome.Failed, e.GetType().Name).ConfigureAwait(false);
+        }
+        else if (_session.State != ZmqSessionState.Idle)
+        {
+            _session.Reset();
+        }
+
+        return ZmqReply.Fail(ZmqFileErrors.Io(FileName, e) + "; transfer aborted");
     }
 
     /// <summary>
