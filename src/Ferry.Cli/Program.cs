@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Ferry.Cli.Commands;
 
 namespace Ferry.Cli;
@@ -15,6 +16,23 @@ internal static class Program
             TransferCommands.Send(),
             TransferCommands.Get(),
         };
-        return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+
+        // Ctrl+C and SIGTERM cancel the running command, which then stops cleanly (partial data kept for resume,
+        // servers close their connections). A second Ctrl+C ends the process at once.
+        using var cts = new CancellationTokenSource();
+        int signals = 0;
+        void OnSignal(PosixSignalContext context)
+        {
+            if (Interlocked.Increment(ref signals) == 1)
+            {
+                context.Cancel = true;
+                cts.Cancel();
+            }
+        }
+
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        var config = new InvocationConfiguration { ProcessTerminationTimeout = null };
+        return await root.Parse(args).InvokeAsync(config, cts.Token).ConfigureAwait(false);
     }
 }

@@ -1,5 +1,6 @@
 using Ferry.Hosting;
 using Ferry.Transfers;
+using Ferry.Udp;
 using Ferry.Zmq;
 using Ferry.Zmq.Client;
 
@@ -18,9 +19,9 @@ internal static class Registration
         }
 
         s_done = true;
-        // udp://  — registered by the reliable-UDP module.
+        TransferClients.Register("udp", () => new UdpTransferClient());
+        ServerHost.RegisterProtocol(ctx => ctx.Options.UdpPort is int p ? new UdpServerListener(ctx, ctx.Options.Bind, p) : null);
         // tcp://  — registered by the multi-stream TCP module.
-        // zmq://
         TransferClients.Register("zmq", () => new ZmqTransferClient());
         ServerHost.RegisterProtocol(ctx => ctx.Options.ZmqPort is int p ? ZmqListener.CreateOrExplain(ctx, p) : null);
         // tftp:// — registered by the TFTP module.

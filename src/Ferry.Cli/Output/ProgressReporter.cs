@@ -131,14 +131,14 @@ internal sealed class ProgressReporter
     private sealed class JsonProgress(ProgressReporter owner) : IProgress<TransferProgress>
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private TimeSpan _last = TimeSpan.MinValue;
+        private TimeSpan _last = -s_jsonInterval;
 
         public void Report(TransferProgress value)
         {
             var now = _clock.Elapsed;
             lock (this)
             {
-                if (_last != TimeSpan.MinValue && now - _last < s_jsonInterval)
+                if (now - _last < s_jsonInterval)
                 {
                     return;
                 }

@@ -28,7 +28,15 @@ internal static partial class NativeFile
     public const int EOPNOTSUPP = 95;
     public const int EDQUOT = 122;
 
+    public const int EWOULDBLOCK = 11;
+
     private const int O_RDONLY = 0;
+    private const int O_RDWR = 2;
+    private const int O_CREAT = 0x40;
+    private const int F_GETFL = 3;
+    private const int F_SETFL = 4;
+    private const int LOCK_EX = 2;
+    private const int LOCK_NB = 4;
     private const int O_NONBLOCK = 0x800;
     private const int O_CLOEXEC = 0x80000;
     private const int AT_FDCWD = -100;
@@ -55,9 +63,10 @@ internal static partial class NativeFile
     /// Opens for reading with O_NONBLOCK so that a fifo swapped in after validation cannot hang the server
     /// (regular files ignore the flag). Returns errno on failure.
     /// </summary>
-    public static SafeFileHandle? OpenReadNonBlocking(string path, out int errno)
+    public static SafeFileHandle? OpenReadNonBlocking(string path, out int errno, bool followSymlinks = false)
     {
-        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
+        // Server paths are canonical (no symlinks); O_NOFOLLOW makes a final component swapped for a link fail (ELOOP).
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (followSymlinks ? 0 : NoFollowFlag), 0);
         if (fd < 0)
         {
             errno = Marshal.GetLastPInvokeError();
@@ -67,6 +76,41 @@ internal static partial class NativeFile
         errno = 0;
         return new SafeFileHandle(fd, ownsHandle: true);
     }
+
+    /// <summary>
+    /// Opens (creating if missing, never truncating) a temp file for reading and writing, refusing to follow a
+    /// symlink at the final component, then takes an exclusive advisory lock so two receivers (two client
+    /// processes, or a crashed one's successor racing a straggler) never write the same temp file.
+    /// Returns errno on failure: ELOOP for a symlink, EWOULDBLOCK when another process holds the lock.
+    /// </summary>
+    public static SafeFileHandle? OpenTempExclusive(string path, out int errno)
+    {
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | NoFollowFlag, 0x1B6 /* 0666 & umask, like any new file */);
+        if (fd < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            handle.Dispose();
+            return null;
+        }
+
+        errno = 0;
+        return handle;
+    }
+
+    // O_NOFOLLOW differs between architectures; where unknown, 0 (the post-open /proc check still applies).
+    private static int NoFollowFlag => RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.X64 or Architecture.X86 => 0x20000,
+        Architecture.Arm64 or Architecture.Arm => 0x8000,
+        _ => 0,
+    };
 
     public static unsafe bool TryStat(SafeFileHandle handle, out FileStat stat, out int errno)
     {
@@ -105,6 +149,19 @@ internal static partial class NativeFile
         long mtimeSec = *(long*)(buf + 112);
         uint mtimeNsec = *(uint*)(buf + 120);
         return new FileStat(mode, size, (mtimeSec * 1000) + (mtimeNsec / 1_000_000));
+    }
+
+    /// <summary>
+    /// Clears O_NONBLOCK once the descriptor is known to be a regular file, so the handle behaves like any
+    /// synchronous .NET file handle (FileStream treats a non-blocking descriptor as asynchronous).
+    /// </summary>
+    public static void ClearNonBlocking(SafeFileHandle handle)
+    {
+        _ = WithFd(handle, static fd =>
+        {
+            int flags = fcntl(fd, F_GETFL, 0);
+            return flags < 0 ? flags : fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+        });
     }
 
     /// <summary>statx of a path without following a final symlink (lstat).</summary>
@@ -282,6 +339,12 @@ internal static partial class NativeFile
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int fcntl(int fd, int cmd, int arg);
+
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static partial int flock(int fd, int operation);
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     private static partial int fsync(int fd);

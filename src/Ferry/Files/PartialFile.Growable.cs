@@ -6,6 +6,20 @@ namespace Ferry.Files;
 /// </summary>
 public sealed partial class PartialFile
 {
+    /// <summary>Raises <see cref="Size"/> to <paramref name="size"/> (never lowers it) so a write up to there is in bounds.</summary>
+    public void ExtendSize(long size)
+    {
+        lock (_sync)
+        {
+            EnsureOpen();
+            if (size > Size)
+            {
+                Size = size;
+                _finalHash = null;
+            }
+        }
+    }
+
     /// <summary>
     /// Sets <see cref="Size"/>: raising it makes later writes up to there legal; lowering it is allowed down to the
     /// end of the data received (a write that failed may have raised it). Throws InvalidOperationException below that.

@@ -5,6 +5,12 @@ public sealed partial class PartialFile
 {
     private void WritePieceLocked(long offset, ReadOnlySpan<byte> data)
     {
+        // Only a piece touching no existing range adds one; checking adjacency too keeps the common case free.
+        if (Received.Count >= RangeLimit && !Received.Overlaps(offset - 1, offset + data.Length + 1))
+        {
+            throw new FileEngineException(FileErrorCode.TooLarge, $"'{_displayName}': data arrives too fragmented (more than {RangeLimit} separate ranges)");
+        }
+
         var buffer = _buffer!;
         if (_bufLen > 0 && offset == _bufStart + _bufLen && data.Length <= buffer.Length - _bufLen)
         {
@@ -16,8 +22,13 @@ public sealed partial class PartialFile
             FlushBufferLocked();
             if (data.Length >= buffer.Length / 2)
             {
-                // Big pieces gain nothing from coalescing; write them straight from the caller's memory.
+                // Big pieces gain nothing from coalescing; write and hash them straight from the caller's memory.
                 WriteToFileLocked(offset, data);
+                if (offset == _hashedUpTo)
+                {
+                    _hash.AppendData(data);
+                    _hashedUpTo = offset + data.Length;
+                }
             }
             else
             {
@@ -25,13 +36,6 @@ public sealed partial class PartialFile
                 _bufStart = offset;
                 _bufLen = data.Length;
             }
-        }
-
-        // In-order data is hashed straight from the caller's span: no read-back for the common case.
-        if (offset == _hashedUpTo)
-        {
-            _hash.AppendData(data);
-            _hashedUpTo = offset + data.Length;
         }
 
         Received.Add(offset, offset + data.Length);
@@ -61,14 +65,15 @@ public sealed partial class PartialFile
         {
             // Those bytes never reached the file: forget them so Received (and any journal) stays truthful.
             Received.Remove(start, start + len);
-            if (_hashedUpTo > start)
-            {
-                // The hash already absorbed them; start it over (it is rebuilt from the file when needed).
-                _hash.GetHashAndReset();
-                _hashedUpTo = 0;
-            }
-
             throw;
+        }
+
+        // In-order data is hashed from the buffer in one call per flush: hashing each small write separately
+        // costs more in per-call overhead than the hashing itself.
+        if (start == _hashedUpTo)
+        {
+            _hash.AppendData(_buffer!, 0, len);
+            _hashedUpTo = start + len;
         }
 
         // The buffer is free now: use it to advance the hash over data that arrived out of order, a bounded
@@ -91,7 +96,12 @@ public sealed partial class PartialFile
 
     private void CatchUpHashLocked(long maxBytes)
     {
-        long target = Math.Min(Received.ContiguousEnd(0), _hashedUpTo + maxBytes);
+        long target = Received.ContiguousEnd(0);
+        if (target - _hashedUpTo > maxBytes)
+        {
+            target = _hashedUpTo + maxBytes;
+        }
+
         var buffer = _buffer!;
         while (_hashedUpTo < target)
         {

@@ -17,6 +17,12 @@ public sealed partial class PartialFile : IDisposable
     /// <summary>Size of the write-coalescing buffer, also used as scratch when hashing back from the temp file.</summary>
     public const int BufferSize = 1 << 20;
 
+    /// <summary>
+    /// Most disjoint received ranges a file may have (16 bytes each in memory and in the journal). A sender that
+    /// leaves holes everywhere would otherwise grow both with the file size; past this the write is refused.
+    /// </summary>
+    public const int MaxRanges = 1 << 18;
+
     private readonly Lock _sync = new();
     private readonly string _journalPath;
     private readonly bool _allowOverwrite;
@@ -25,7 +31,7 @@ public sealed partial class PartialFile : IDisposable
     private readonly List<ByteRange> _gapScratch = new();
     private SafeFileHandle? _handle;
     private byte[]? _buffer;
-    private IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
     // Pending coalesced bytes: [_bufStart, _bufStart + _bufLen) are in Received but not yet in the file.
     private long _bufStart;
@@ -76,7 +82,10 @@ public sealed partial class PartialFile : IDisposable
     /// <summary>Version of the source this copy belongs to; null means "unknown" and never resumes.</summary>
     public FileIdentity? Identity { get; }
 
-    /// <summary>What is in the temp file (including resumed ranges and bytes still in the coalescing buffer).</summary>
+    /// <summary>
+    /// What is in the temp file (including resumed ranges and bytes still in the coalescing buffer).
+    /// Not synchronized: read it from the thread that writes, and never modify it.
+    /// </summary>
     public RangeSet Received { get; }
 
     /// <summary>Bytes loaded from the journal at open.</summary>
@@ -96,6 +105,9 @@ public sealed partial class PartialFile : IDisposable
 
     /// <summary>True once <see cref="Commit"/> has put the file under its final name.</summary>
     public bool IsCommitted => _state == State.Committed;
+
+    /// <summary><see cref="MaxRanges"/>, lowered by tests.</summary>
+    internal int RangeLimit { get; set; } = MaxRanges;
 
     internal SafeFileHandle Handle => _handle ?? throw new ObjectDisposedException(nameof(PartialFile));
 
@@ -169,51 +181,50 @@ public sealed partial class PartialFile : IDisposable
     {
         var record = identity.HasValue ? RangeJournal.TryRead(journalPath) : null;
         bool resume = record is { } r && r.Size == size && r.Identity == identity && r.FinalPath == finalPath;
-        SafeFileHandle? handle = null;
+        var handle = NativeFile.OpenTempExclusive(tempPath, out int errno);
+        if (handle is null)
+        {
+            throw errno switch
+            {
+                NativeFile.EWOULDBLOCK => new FileEngineException(FileErrorCode.Busy, $"'{displayName}' is being received by another process"),
+                NativeFile.ELOOP => new FileEngineException(FileErrorCode.InvalidPath, $"'{displayName}': its temporary file name is a symbolic link; refusing to follow it"),
+                NativeFile.EACCES or NativeFile.EPERM or NativeFile.EROFS => new FileEngineException(FileErrorCode.Denied, $"'{displayName}': cannot create temporary file: permission denied"),
+                NativeFile.EISDIR => new FileEngineException(FileErrorCode.NotRegularFile, $"'{displayName}': its temporary file name is a directory"),
+                _ when NativeFile.IsNoSpace(errno) => new FileEngineException(FileErrorCode.NoSpace, $"'{displayName}': no space left on device"),
+                _ => new FileEngineException(FileErrorCode.Io, $"'{displayName}': cannot open temporary file (errno {errno})"),
+            };
+        }
+
         try
         {
-            if (resume)
+            if (!NativeFile.TryStat(handle, out var stat, out errno) || !stat.IsRegular)
             {
-                try
-                {
-                    handle = File.OpenHandle(tempPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
-                    long have = RandomAccess.GetLength(handle);
-                    resume = record!.Value.Ranges.IsEmpty || record.Value.Ranges.Last.End <= have;
-                }
-                catch (FileNotFoundException)
-                {
-                    resume = false;
-                }
+                throw new FileEngineException(FileErrorCode.NotRegularFile, $"'{displayName}': its temporary file is not a regular file");
             }
 
+            // The journal only lists synced ranges, but a temp shorter than them was truncated by someone else.
+            resume = resume && (record!.Value.Ranges.IsEmpty || record.Value.Ranges.Last.End <= stat.Size);
             if (!resume)
             {
-                handle?.Dispose();
-
                 // Journal first: a crash between the two must never leave a journal describing a truncated file.
+                // Truncating only now, under the lock, never destroys a file another process is still writing.
                 RangeJournal.Delete(journalPath);
-                handle = File.OpenHandle(tempPath, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
+                RandomAccess.SetLength(handle, 0);
             }
-        }
-        catch (UnauthorizedAccessException ex)
-        {
-            handle?.Dispose();
-            throw new FileEngineException(FileErrorCode.Denied, $"'{displayName}': cannot create temporary file: permission denied", ex);
         }
         catch (IOException ex) when (ex is not FileEngineException)
         {
-            handle?.Dispose();
-            if (NativeFile.ErrnoOf(ex) == 11)
-            {
-                // EWOULDBLOCK from the advisory lock (FileShare.None): another process is receiving this file.
-                throw new FileEngineException(FileErrorCode.Busy, $"'{displayName}' is being received by another process", ex);
-            }
-
-            throw MapIo(ex, displayName, "cannot open temporary file");
+            handle.Dispose();
+            throw MapIo(ex, displayName, "cannot prepare temporary file");
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
         }
 
         var received = resume ? record!.Value.Ranges : new RangeSet();
-        return new PartialFile(finalPath, tempPath, journalPath, size, identity, allowOverwrite, displayName, existsHint, handle!, received);
+        return new PartialFile(finalPath, tempPath, journalPath, size, identity, allowOverwrite, displayName, existsHint, handle, received);
     }
 
     /// <summary>
@@ -271,7 +282,10 @@ public sealed partial class PartialFile : IDisposable
         }
     }
 
-    /// <summary>Flushes, fdatasyncs, then atomically persists the journal: resumable ranges are always on disk.</summary>
+    /// <summary>
+    /// Flushes, fdatasyncs, then atomically persists the journal: resumable ranges are always on disk.
+    /// Callers decide the cadence (e.g. every second or every 64 MiB); a crash loses at most what came after.
+    /// </summary>
     public void Checkpoint()
     {
         lock (_sync)
@@ -366,7 +380,10 @@ public sealed partial class PartialFile : IDisposable
         }
     }
 
-    /// <summary>Stops receiving. keepForResume: checkpoint and keep temp + journal; otherwise delete both.</summary>
+    /// <summary>
+    /// Stops receiving. keepForResume: checkpoint and keep temp + journal (only possible with an identity);
+    /// otherwise delete both.
+    /// </summary>
     public void Abort(bool keepForResume)
     {
         lock (_sync)
@@ -376,6 +393,8 @@ public sealed partial class PartialFile : IDisposable
                 return;
             }
 
+            // Without an identity there is no journal and nothing could ever resume from the temp file.
+            keepForResume &= Identity.HasValue;
             if (keepForResume)
             {
                 try

@@ -13,8 +13,13 @@ public static class ReservedNames
     /// <summary>Longest file name component on Linux filesystems, in UTF-8 bytes.</summary>
     public const int MaxNameBytes = 255;
 
+    /// <summary>Suffix of a journal being replaced (written, fsynced, then renamed over the journal).</summary>
+    public const string JournalTempSuffix = JournalSuffix + ".tmp";
+
     public static bool IsReserved(string name) =>
-        name.EndsWith(PartSuffix, StringComparison.Ordinal) || name.EndsWith(JournalSuffix, StringComparison.Ordinal);
+        name.EndsWith(PartSuffix, StringComparison.Ordinal)
+        || name.EndsWith(JournalSuffix, StringComparison.Ordinal)
+        || name.EndsWith(JournalTempSuffix, StringComparison.Ordinal);
 
     /// <summary>".{name}.ferry-part" (or a hashed form when that would exceed 255 bytes).</summary>
     public static string PartName(string fileName) => Hidden(fileName, PartSuffix);

@@ -1,0 +1,182 @@
+using Ferry.Protocol.Common;
+
+namespace Ferry.Protocol.Udp;
+
+/// <summary>The file-data half of a connection: what the sender still owes and what the receiver holds.</summary>
+public sealed partial class Connection
+{
+    // Sender.
+    private IDataSource? _source;
+    private bool _sendingStarted;
+    private readonly RangeSet _toSend = new();      // never sent yet, in offset order
+    private readonly RangeSet _retransmit = new();  // declared lost, not acknowledged since
+    private readonly RangeSet _ackedData = new();   // acknowledged by the receiver
+    private long _haveAtStart;                      // bytes the receiver already had (resume)
+    private long _peerMaxData;                      // flow-control limit from MAX_DATA
+    private byte[]? _sha256;
+    private bool _resultReceived;
+
+    // Receiver.
+    private IDataSink? _sink;
+    private RangeSet _received;
+    private long _maxDataAdvertised;
+    private bool _finReceived;
+    private long _finSize;
+    private byte[]? _expectedSha256;
+    private bool _completeSignalled;
+    private TransferError _resultCode;
+    private string _resultMessage = string.Empty;
+
+    private void StartReceivingCore(IDataSink sink, RangeSet? have)
+    {
+        _sink = sink;
+        _received = new RangeSet();
+        if (have is not null)
+        {
+            foreach (var r in have)
+            {
+                long end = Math.Min(r.End, _size);
+                if (r.Start < end)
+                {
+                    _received.Add(r.Start, end);
+                }
+            }
+        }
+
+        _haveAtStart = _received.TotalLength;
+        _maxDataAdvertised = FlowLimit();
+    }
+
+    /// <summary>The receive window: up to <see cref="ConnectionConfig.ReceiveWindow"/> past the first missing byte.</summary>
+    private long FlowLimit() => Math.Min(_size, _received.ContiguousEnd(0) + _config.ReceiveWindow);
+
+    /// <summary>Sender: the receiver's HAVE arrived; everything it lacks is now owed.</summary>
+    private void StartSending(RangeSet have)
+    {
+        if (_sendingStarted)
+        {
+            return;
+        }
+
+        _sendingStarted = true;
+        _toSend.Add(0, _size);
+        foreach (var r in have)
+        {
+            _toSend.Remove(r.Start, r.End);
+        }
+
+        _haveAtStart = _size - _toSend.TotalLength;
+        if (_toSend.IsEmpty)
+        {
+            QueueDataFin();
+        }
+    }
+
+    private void QueueDataFin()
+    {
+        if (_sha256 is not null)
+        {
+            return;
+        }
+
+        if (!_source!.TryCompleteHash(out var sha, out var err, out var msg))
+        {
+            FailLocal(err, msg);
+            return;
+        }
+
+        _sha256 = sha;
+        Queue(Recovery.ControlFrames.DataFin);
+    }
+
+    /// <summary>Receiver: handles one DATA frame, writing only bytes not received before.</summary>
+    private void OnData(long offset, ReadOnlySpan<byte> data, long now)
+    {
+        if (_isDataSender || _sink is null)
+        {
+            // A GET client that has not called StartReceiving, or a peer sending the wrong way: drop.
+            return;
+        }
+
+        long end = offset + data.Length;
+        if (end > _size)
+        {
+            ProtocolViolation($"DATA beyond the end of the file ({end} > {_size})", now);
+            return;
+        }
+
+        if (end > _maxDataAdvertised)
+        {
+            Close(TransferError.FlowControl, $"DATA beyond the flow-control limit ({end} > {_maxDataAdvertised})", now);
+            return;
+        }
+
+        Stats.DataBytesReceived += data.Length;
+        if (_received.ContainsAll(offset, end))
+        {
+            Stats.DuplicateDataBytes += data.Length;
+            return;
+        }
+
+        if (!_received.Overlaps(offset, end))
+        {
+            if (!Write(offset, data, now))
+            {
+                return;
+            }
+        }
+        else
+        {
+            long fresh = 0;
+            foreach (var gap in _received.Gaps(offset, end).ToArray())
+            {
+                if (!Write(gap.Start, data.Slice((int)(gap.Start - offset), (int)gap.Length), now))
+                {
+                    return;
+                }
+
+                fresh += gap.Length;
+            }
+
+            Stats.DuplicateDataBytes += data.Length - fresh;
+        }
+
+        long limit = FlowLimit();
+        if (limit - _maxDataAdvertised >= _config.ReceiveWindow / 8 || (limit == _size && _maxDataAdvertised < _size))
+        {
+            _maxDataAdvertised = limit;
+            Queue(Recovery.ControlFrames.MaxData);
+        }
+
+        CheckReceiveComplete();
+    }
+
+    private bool Write(long offset, ReadOnlySpan<byte> data, long now)
+    {
+        if (!_sink!.TryWrite(offset, data, out var err, out var msg))
+        {
+            Close(err, msg, now);
+            return false;
+        }
+
+        _received.Add(offset, offset + data.Length);
+        return true;
+    }
+
+    private void CheckReceiveComplete()
+    {
+        if (_completeSignalled || !_finReceived || !_received.ContainsAll(0, _size))
+        {
+            return;
+        }
+
+        _completeSignalled = true;
+        _events.Enqueue(new ConnectionEvent(ConnectionEventKind.DataComplete) { Size = _size, Sha256 = _expectedSha256, Path = _path, Op = _op });
+    }
+
+    private void FailLocal(TransferError code, string message)
+    {
+        // Called from transmit paths that have no clock argument; the closing period starts at the next timeout.
+        Close(code, message, _lastNow);
+    }
+}

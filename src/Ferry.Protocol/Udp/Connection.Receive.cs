@@ -1,0 +1,249 @@
+using Ferry.Protocol.Common;
+using Ferry.Protocol.Udp.Congestion;
+using Ferry.Protocol.Udp.Recovery;
+using Ferry.Protocol.Udp.Wire;
+
+namespace Ferry.Protocol.Udp;
+
+/// <summary>Incoming packets: duplicate detection, then frame by frame.</summary>
+public sealed partial class Connection
+{
+    private long _lastNow;
+
+    /// <summary>When the last new packet from the peer arrived.</summary>
+    public long LastActivity { get; private set; }
+
+    /// <summary>Handles one packet already validated by <see cref="Packet.TryParse"/> and routed to this connection.</summary>
+    public void HandlePacket(long now, in PacketView packet)
+    {
+        _lastNow = now;
+        if (State == ConnectionState.Closed)
+        {
+            return;
+        }
+
+        if (packet.Type == PacketType.Retry)
+        {
+            OnRetry(packet);
+            return;
+        }
+
+        if (State == ConnectionState.Closing)
+        {
+            // Answer stray packets with CLOSE, a bounded number of times.
+            if (_closeRepeats < 8)
+            {
+                _closeRepeats++;
+                _sendClose = true;
+            }
+
+            return;
+        }
+
+        // Validate every frame first, and learn whether the packet elicits an ACK, before any state changes:
+        // a malformed packet is dropped whole, and duplicates are recognised before their frames act.
+        var scan = new SpanReader(packet.Payload);
+        bool ackEliciting = false, urgent = false;
+        while (!scan.End)
+        {
+            if (!FrameCodec.TryRead(ref scan, _ackScratch, out var f))
+            {
+                Stats.MalformedPackets++;
+                return;
+            }
+
+            if (f.Type is not (FrameType.Ack or FrameType.Padding))
+            {
+                ackEliciting = true;
+                urgent |= f.Type is not (FrameType.Data or FrameType.Ping or FrameType.MaxData);
+            }
+        }
+
+        Stats.PacketsReceived++;
+        if (!_acks.OnPacket(packet.PacketNumber, now, ackEliciting, urgent))
+        {
+            Stats.DuplicatePackets++;
+            return;
+        }
+
+        _idleDeadline = now + _config.IdleTimeout;
+        LastActivity = now;
+        var r = new SpanReader(packet.Payload);
+        while (!r.End && State is not (ConnectionState.Closed or ConnectionState.Closing))
+        {
+            FrameCodec.TryRead(ref r, _ackScratch, out var f);
+            OnFrame(now, f);
+        }
+    }
+
+    private void OnRetry(in PacketView packet)
+    {
+        // Only a client that has not been accepted takes a token, and only the first one.
+        if (!IsClient || State != ConnectionState.Handshake || _token.Length != 0 || packet.Token.IsEmpty)
+        {
+            return;
+        }
+
+        _token = packet.Token.ToArray();
+        // The Initials sent so far were answered with a Retry, not processed: forget them and resend at once.
+        for (ulong pn = _ledger.Base; pn < _ledger.End; pn++)
+        {
+            ref var p = ref _ledger[pn];
+            if (p.Outstanding)
+            {
+                p.State = 2;
+                _bytesInFlight -= p.Size;
+                _ackElicitingInFlight--;
+            }
+        }
+
+        _ledger.TrimFront();
+        _pendingControls |= ControlFrames.Request;
+    }
+
+    private void OnFrame(long now, in Frame f)
+    {
+        switch (f.Type)
+        {
+            case FrameType.Ack:
+                OnAckFrame(now, f);
+                break;
+            case FrameType.Data:
+                OnData(f.Offset, f.Data, now);
+                break;
+            case FrameType.MaxData:
+                _peerMaxData = Math.Max(_peerMaxData, f.Offset);
+                break;
+            case FrameType.Request:
+                OnRequest(f, now);
+                break;
+            case FrameType.Accept:
+                OnAccept(f, now);
+                break;
+            case FrameType.Have:
+                if (_isDataSender && State == ConnectionState.Established && !_sendingStarted)
+                {
+                    var have = new RangeSet();
+                    FrameCodec.ReadHaveRanges(f, have, _size);
+                    StartSending(have);
+                }
+
+                break;
+            case FrameType.DataFin:
+                if (!_isDataSender && !_finReceived)
+                {
+                    if (f.Length != _size)
+                    {
+                        ProtocolViolation($"DATA_FIN size {f.Length} differs from the file size {_size}", now);
+                        return;
+                    }
+
+                    _finReceived = true;
+                    _finSize = f.Length;
+                    _expectedSha256 = f.Data.ToArray();
+                    CheckReceiveComplete();
+                }
+
+                break;
+            case FrameType.Result:
+                if (_isDataSender && !_resultReceived)
+                {
+                    _resultReceived = true;
+                    _events.Enqueue(new ConnectionEvent(ConnectionEventKind.ResultReceived) { Code = (TransferError)f.Code, Message = f.Text, Size = _size, Sha256 = _sha256 });
+                    // The transfer is over either way: say goodbye; the CLOSE also confirms the RESULT.
+                    // Its code is the receiver's verdict, so the local Closed event tells the outcome too.
+                    _neededControls = ControlFrames.None;
+                    _pendingControls = ControlFrames.None;
+                    Close((TransferError)f.Code, f.Code == 0 ? "done" : f.Text, now);
+                }
+
+                break;
+            case FrameType.Close:
+                EnterClosed((TransferError)f.Code, f.Text, byPeer: true, notify: true);
+                break;
+        }
+    }
+
+    private void OnRequest(in Frame f, long now)
+    {
+        if (IsClient)
+        {
+            ProtocolViolation("REQUEST sent to a client", now);
+            return;
+        }
+
+        if (_path.Length != 0)
+        {
+            return; // a retransmitted REQUEST
+        }
+
+        _op = f.Op;
+        _path = f.Text;
+        _isDataSender = f.Op == TransferOp.Get;
+        _maxDatagram = Math.Clamp(Math.Min(f.MaxDatagram, _maxDatagram), Packet.MinMaxDatagram, Packet.MaxMaxDatagram);
+        _cc = _config.CreateController(_maxDatagram);
+        _pacer = new Pacer(_maxDatagram);
+        if (f.Op == TransferOp.Put)
+        {
+            _size = f.Size;
+            _identitySize = f.IdentitySize;
+        }
+
+        _identityMtime = f.IdentityMtime;
+        _events.Enqueue(new ConnectionEvent(ConnectionEventKind.RequestReceived)
+        {
+            Op = f.Op,
+            Path = f.Text,
+            Size = f.Size,
+            IdentitySize = f.IdentitySize,
+            IdentityMtime = f.IdentityMtime,
+        });
+    }
+
+    private void OnAccept(in Frame f, long now)
+    {
+        if (!IsClient)
+        {
+            ProtocolViolation("ACCEPT sent to a server", now);
+            return;
+        }
+
+        if (State != ConnectionState.Handshake)
+        {
+            return;
+        }
+
+        State = ConnectionState.Established;
+        RemoteId = f.ConnectionId;
+        _neededControls &= ~ControlFrames.Request;
+        _pendingControls &= ~ControlFrames.Request;
+        int agreed = Math.Clamp(f.MaxDatagram, Packet.MinMaxDatagram, _maxDatagram);
+        if (agreed != _maxDatagram)
+        {
+            _maxDatagram = agreed;
+            _cc = _config.CreateController(_maxDatagram);
+            _pacer = new Pacer(_maxDatagram);
+        }
+
+        if (_op == TransferOp.Get)
+        {
+            _size = f.Size;
+            _identitySize = f.Size;
+            _identityMtime = f.IdentityMtime;
+        }
+
+        _events.Enqueue(new ConnectionEvent(ConnectionEventKind.Accepted)
+        {
+            Op = _op,
+            Path = _path,
+            Size = _size,
+            IdentitySize = _identitySize,
+            IdentityMtime = f.IdentityMtime,
+        });
+    }
+
+    private void ProtocolViolation(string message, long now)
+    {
+        Close(TransferError.ProtocolViolation, message, now);
+    }
+}

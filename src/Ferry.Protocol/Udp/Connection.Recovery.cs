@@ -1,0 +1,261 @@
+using Ferry.Protocol.Udp.Congestion;
+using Ferry.Protocol.Udp.Recovery;
+using Ferry.Protocol.Udp.Wire;
+
+namespace Ferry.Protocol.Udp;
+
+/// <summary>Acknowledgements, loss detection and timers (RFC 9002 sections 5 and 6, adapted).</summary>
+public sealed partial class Connection
+{
+    private const int PacketThreshold = 3;
+    private const int MaxPtoBackoff = 6;
+
+    private ulong _largestAcked;
+    private bool _anyAcked;
+    private long _lossTime = long.MaxValue;
+    private long _lastAckElicitingSent;
+    private int _ptoCount;
+
+    /// <summary>The earliest time at which <see cref="HandleTimeout"/> or <see cref="PollTransmit"/> has work; long.MaxValue for none.</summary>
+    public long NextTimeout
+    {
+        get
+        {
+            if (State == ConnectionState.Closed)
+            {
+                return long.MaxValue;
+            }
+
+            if (State == ConnectionState.Closing)
+            {
+                return _sendClose ? 0 : _closeDeadline;
+            }
+
+            long t = _idleDeadline;
+            if (_acks.HasPending)
+            {
+                t = Math.Min(t, _acks.Deadline);
+            }
+
+            if (_pendingControls != ControlFrames.None || _probesPending > 0)
+            {
+                return 0;
+            }
+
+            t = Math.Min(t, _lossTime != long.MaxValue ? _lossTime : PtoDeadline);
+            return Math.Min(t, _pacingWake);
+        }
+    }
+
+    private long PtoDeadline => _ackElicitingInFlight > 0
+        ? _lastAckElicitingSent + (_rtt.ProbeTimeout(_config.MaxAckDelay) << Math.Min(_ptoCount, MaxPtoBackoff))
+        : long.MaxValue;
+
+    /// <summary>Runs whatever timers have expired at <paramref name="now"/>.</summary>
+    public void HandleTimeout(long now)
+    {
+        _lastNow = now;
+        if (State == ConnectionState.Closed)
+        {
+            return;
+        }
+
+        if (State == ConnectionState.Closing)
+        {
+            if (now >= _closeDeadline)
+            {
+                EnterClosed(_closeCode, _closeMessage, byPeer: false, notify: false);
+            }
+
+            return;
+        }
+
+        if (now >= _idleDeadline)
+        {
+            string what = State == ConnectionState.Handshake && IsClient ? "no answer from the server" : "the peer stopped answering";
+            _events.Enqueue(new ConnectionEvent(ConnectionEventKind.Closed) { Code = TransferError.IdleTimeout, Message = $"{what} for {_config.IdleTimeout / 1_000_000.0:0.#} s" });
+            State = ConnectionState.Closed;
+            return;
+        }
+
+        if (_lossTime <= now)
+        {
+            DetectLost(now);
+            return;
+        }
+
+        if (PtoDeadline <= now)
+        {
+            _ptoCount++;
+            Stats.ProbeTimeouts++;
+            _probesPending = 2;
+            // Probes carry the reliable control frames still unacknowledged (e.g. a lost REQUEST or RESULT).
+            _pendingControls |= _neededControls & ~ControlFrames.Ping;
+            // Restart the timer from now so that a silent peer backs us off exponentially.
+            _lastAckElicitingSent = now;
+        }
+    }
+
+    private void OnAckFrame(long now, in Frame f)
+    {
+        if (f.LargestAcked >= _nextPn)
+        {
+            ProtocolViolation($"ACK of packet {f.LargestAcked} that was never sent", now);
+            return;
+        }
+
+        long newlyAcked = 0;
+        bool largestNewlyAcked = false;
+        long largestSentTime = 0;
+        long largestAckedSentTime = 0;
+        long priorDelivered = -1, priorTime = 0, sendElapsed = 0, ackElapsed = 0, sampleRtt = 0;
+        bool sampleAppLimited = false;
+        for (int i = 0; i < f.AckRangeCount; i++)
+        {
+            var range = _ackScratch[i];
+            if (_ledger.Count == 0 || range.Largest < _ledger.Base)
+            {
+                continue;
+            }
+
+            ulong lo = Math.Max(range.Smallest, _ledger.Base);
+            ulong hi = Math.Min(range.Largest, _ledger.End - 1);
+            for (ulong pn = lo; pn <= hi; pn++)
+            {
+                ref var p = ref _ledger[pn];
+                if (!p.Outstanding)
+                {
+                    continue;
+                }
+
+                p.State = 1;
+                _bytesInFlight -= p.Size;
+                _ackElicitingInFlight--;
+                newlyAcked += p.Size;
+                _delivered += p.Size;
+                _deliveredTime = now;
+                if (p.Delivered > priorDelivered)
+                {
+                    priorDelivered = p.Delivered;
+                    priorTime = p.DeliveredTime;
+                    sendElapsed = p.TimeSent - p.FirstSentTime;
+                    ackElapsed = now - p.DeliveredTime;
+                    sampleAppLimited = p.IsAppLimited;
+                    sampleRtt = now - p.TimeSent;
+                    _firstSentTime = p.TimeSent;
+                }
+
+                if (pn == f.LargestAcked)
+                {
+                    largestNewlyAcked = true;
+                    largestSentTime = p.TimeSent;
+                }
+
+                largestAckedSentTime = Math.Max(largestAckedSentTime, p.TimeSent);
+                if (p.DataLength > 0)
+                {
+                    long end = p.DataOffset + p.DataLength;
+                    _ackedData.Add(p.DataOffset, end);
+                    _retransmit.Remove(p.DataOffset, end);
+                }
+
+                if (p.Controls != ControlFrames.None)
+                {
+                    _neededControls &= ~(p.Controls & ~ControlFrames.MaxData);
+                    if ((p.Controls & ControlFrames.Result) != 0 && !IsDataSenderAwaitingResult)
+                    {
+                        // Receiver: the sender has our RESULT; nothing more to say.
+                        EnterClosed(_resultCode, _resultMessage, byPeer: false, notify: true);
+                    }
+                }
+            }
+        }
+
+        if (!_anyAcked || f.LargestAcked > _largestAcked)
+        {
+            _largestAcked = f.LargestAcked;
+            _anyAcked = true;
+        }
+
+        if (newlyAcked == 0)
+        {
+            return;
+        }
+
+        if (largestNewlyAcked)
+        {
+            long ackDelay = Math.Min((long)Math.Min(f.AckDelayMicros, long.MaxValue), _config.MaxAckDelay);
+            _rtt.Update(now - largestSentTime, ackDelay);
+        }
+
+        _ptoCount = 0;
+        DetectLost(now);
+
+        long delivered = priorDelivered >= 0 ? _delivered - priorDelivered : 0;
+        long interval = Math.Max(sendElapsed, ackElapsed);
+        long rate = interval > 0 && interval >= _rtt.MinOrInitial / 2 ? delivered * 1_000_000 / interval : 0;
+        _cc.OnAck(new AckEvent(now, newlyAcked, _bytesInFlight, largestAckedSentTime, _delivered,
+            new RateSample(rate, delivered, priorDelivered, sampleRtt, sampleAppLimited), _rtt.MinOrInitial, _rtt.Smoothed));
+        _ledger.TrimFront();
+    }
+
+    private bool IsDataSenderAwaitingResult => _isDataSender;
+
+    /// <summary>Declares lost what an ACK of a later packet (by 3 packets or 9/8 RTT) proves missing.</summary>
+    private void DetectLost(long now)
+    {
+        _lossTime = long.MaxValue;
+        if (!_anyAcked || _ledger.Count == 0)
+        {
+            return;
+        }
+
+        long lossDelay = _rtt.LossDelay;
+        long lostSendTime = now - lossDelay;
+        long lostBytes = 0, largestLostSentTime = 0;
+        ulong end = Math.Min(_largestAcked, _ledger.End - 1);
+        for (ulong pn = _ledger.Base; pn <= end && pn >= _ledger.Base; pn++)
+        {
+            ref var p = ref _ledger[pn];
+            if (!p.Outstanding)
+            {
+                continue;
+            }
+
+            if (_largestAcked >= pn + PacketThreshold || p.TimeSent <= lostSendTime)
+            {
+                p.State = 2;
+                _bytesInFlight -= p.Size;
+                _ackElicitingInFlight--;
+                lostBytes += p.Size;
+                largestLostSentTime = Math.Max(largestLostSentTime, p.TimeSent);
+                Stats.PacketsLost++;
+                if (p.DataLength > 0)
+                {
+                    // Only what the receiver has not acknowledged meanwhile goes back in the queue.
+                    foreach (var gap in _ackedData.Gaps(p.DataOffset, p.DataOffset + p.DataLength))
+                    {
+                        _retransmit.Add(gap.Start, gap.End);
+                    }
+                }
+
+                _pendingControls |= p.Controls & _neededControls & ~ControlFrames.Ping;
+                if ((p.Controls & ControlFrames.MaxData) != 0)
+                {
+                    _pendingControls |= ControlFrames.MaxData;
+                }
+            }
+            else
+            {
+                _lossTime = Math.Min(_lossTime, p.TimeSent + lossDelay);
+            }
+        }
+
+        if (lostBytes > 0)
+        {
+            _cc.OnLoss(now, lostBytes, largestLostSentTime, _bytesInFlight);
+        }
+
+        _ledger.TrimFront();
+    }
+}

@@ -1,0 +1,306 @@
+using Ferry.Protocol.Common;
+using Ferry.Protocol.Udp.Recovery;
+using Ferry.Protocol.Udp.Wire;
+
+namespace Ferry.Protocol.Udp;
+
+/// <summary>Outgoing packets: ACKs, control frames, then as much file data as congestion, pacing and flow control allow.</summary>
+public sealed partial class Connection
+{
+    private long _bytesInFlight;
+    private int _ackElicitingInFlight;
+    private int _probesPending;
+    private long _pacingWake = long.MaxValue;
+
+    // Delivery-rate estimation state.
+    private long _delivered;
+    private long _deliveredTime;
+    private long _firstSentTime;
+    private long _appLimitedUntil;
+
+    /// <summary>
+    /// Writes the next datagram to send into <paramref name="buffer"/> and returns its length, or 0 when
+    /// nothing may be sent now (then <see cref="NextTimeout"/> says when to ask again).
+    /// </summary>
+    public int PollTransmit(long now, Span<byte> buffer)
+    {
+        _lastNow = now;
+        _pacingWake = long.MaxValue;
+        if (State == ConnectionState.Closed)
+        {
+            return 0;
+        }
+
+        int max = Math.Min(buffer.Length, _maxDatagram);
+        if (State == ConnectionState.Closing)
+        {
+            return _sendClose ? WriteClosePacket(buffer[..max]) : 0;
+        }
+
+        bool handshake = IsClient && State == ConnectionState.Handshake;
+        if (handshake)
+        {
+            max = Math.Min(max, Packet.MinInitialSize);
+        }
+
+        bool ackDue = _acks.IsDue(now);
+        bool controls = _pendingControls != ControlFrames.None;
+        bool probe = _probesPending > 0;
+        bool data = !handshake && DataAllowed(now);
+        if (!ackDue && !controls && !probe && !data)
+        {
+            return 0;
+        }
+
+        ulong pn = _nextPn++;
+        int headerEnd;
+        if (handshake)
+        {
+            headerEnd = Packet.WriteHeader(buffer, PacketType.Initial, 0, pn);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(buffer[headerEnd..], LocalId);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(buffer[(headerEnd + 8)..], (ushort)_token.Length);
+            _token.CopyTo(buffer[(headerEnd + 10)..]);
+            headerEnd += 10 + _token.Length;
+        }
+        else
+        {
+            headerEnd = Packet.WriteHeader(buffer, PacketType.Data, RemoteId, pn);
+        }
+
+        var w = new SpanWriter(buffer[headerEnd..(max - Packet.TrailerSize)]);
+        if (_acks.HasPending || ackDue)
+        {
+            _acks.TryWrite(ref w, now);
+        }
+
+        var sent = new SentPacket { Number = pn, TimeSent = now };
+        WriteControls(ref w, ref sent);
+        if (probe && !sent.AckEliciting)
+        {
+            FrameCodec.TryWritePing(ref w);
+            sent.AckEliciting = true;
+            sent.Controls |= ControlFrames.Ping;
+        }
+
+        if (probe)
+        {
+            _probesPending--;
+        }
+
+        if (data && w.Remaining > FrameCodec.DataOverhead(_size, w.Remaining) && State == ConnectionState.Established)
+        {
+            WriteData(ref w, ref sent, probe);
+        }
+
+        if (handshake)
+        {
+            // Pad Initials so the server may answer with up to three times what it received.
+            int padTo = Packet.MinInitialSize - Packet.TrailerSize - headerEnd;
+            while (w.Position < padTo && w.Remaining > 0)
+            {
+                w.WriteByte((byte)FrameType.Padding);
+            }
+        }
+
+        int length = Packet.Seal(buffer, headerEnd + w.Position);
+        sent.Size = length;
+        Stats.PacketsSent++;
+        Stats.BytesSent += length;
+        if (sent.AckEliciting)
+        {
+            RecordSent(ref sent, now);
+        }
+
+        return length;
+    }
+
+    private void WriteControls(ref SpanWriter w, ref SentPacket sent)
+    {
+        var pending = _pendingControls;
+        if (pending == ControlFrames.None)
+        {
+            return;
+        }
+
+        if ((pending & ControlFrames.Request) != 0
+            && FrameCodec.TryWriteRequest(ref w, _op, _maxDatagram, _path, _size, _identitySize, _identityMtime))
+        {
+            Mark(ref sent, ControlFrames.Request);
+        }
+
+        if ((pending & ControlFrames.Accept) != 0
+            && FrameCodec.TryWriteAccept(ref w, LocalId, _maxDatagram, _size, _identityMtime))
+        {
+            Mark(ref sent, ControlFrames.Accept);
+        }
+
+        if ((pending & ControlFrames.Have) != 0)
+        {
+            int n = Math.Min(_received.Count, FrameCodec.MaxHaveRanges);
+            var ranges = new (long, long)[n];
+            for (int i = 0; i < n; i++)
+            {
+                ranges[i] = (_received[i].Start, _received[i].Length);
+            }
+
+            if (FrameCodec.TryWriteHave(ref w, ranges, complete: n == _received.Count))
+            {
+                Mark(ref sent, ControlFrames.Have);
+            }
+        }
+
+        if ((pending & ControlFrames.MaxData) != 0 && FrameCodec.TryWriteMaxData(ref w, _maxDataAdvertised))
+        {
+            Mark(ref sent, ControlFrames.MaxData);
+        }
+
+        if ((pending & ControlFrames.DataFin) != 0 && _sha256 is not null && FrameCodec.TryWriteDataFin(ref w, _size, _sha256))
+        {
+            Mark(ref sent, ControlFrames.DataFin);
+        }
+
+        if ((pending & ControlFrames.Result) != 0
+            && FrameCodec.TryWriteCodeMessage(ref w, FrameType.Result, (long)_resultCode, _resultMessage))
+        {
+            Mark(ref sent, ControlFrames.Result);
+        }
+    }
+
+    private void Mark(ref SentPacket sent, ControlFrames frame)
+    {
+        _pendingControls &= ~frame;
+        sent.Controls |= frame;
+        sent.AckEliciting = true;
+    }
+
+    /// <summary>True when file data is owed and congestion control, pacing and flow control let it go now.</summary>
+    private bool DataAllowed(long now)
+    {
+        if (!_isDataSender || !_sendingStarted || State != ConnectionState.Established)
+        {
+            return false;
+        }
+
+        bool owed = !_retransmit.IsEmpty || (!_toSend.IsEmpty && _toSend.First.Start < _peerMaxData);
+        if (!owed)
+        {
+            // Nothing to send although the window may be open: mark samples app-limited.
+            if (_bytesInFlight < _cc.CongestionWindow)
+            {
+                _appLimitedUntil = Math.Max(_delivered + _bytesInFlight, 1);
+            }
+
+            return false;
+        }
+
+        if (_bytesInFlight + _maxDatagram > _cc.CongestionWindow && _probesPending == 0)
+        {
+            return false;
+        }
+
+        long wake = _pacer.Check(now, _maxDatagram, _cc.PacingRate);
+        if (wake != 0 && _probesPending == 0)
+        {
+            _pacingWake = wake;
+            return false;
+        }
+
+        return true;
+    }
+
+    private void WriteData(ref SpanWriter w, ref SentPacket sent, bool probe)
+    {
+        long offset;
+        int length;
+        int room = w.Remaining - FrameCodec.DataOverhead(_size, w.Remaining);
+        bool retransmission = !_retransmit.IsEmpty;
+        if (retransmission)
+        {
+            _retransmit.TryTakeFirst(room, out var r);
+            offset = r.Start;
+            length = (int)r.Length;
+        }
+        else
+        {
+            var first = _toSend.First;
+            long limit = Math.Min(room, _peerMaxData - first.Start);
+            _toSend.TryTakeFirst(limit, out var r);
+            offset = r.Start;
+            length = (int)r.Length;
+        }
+
+        FrameCodec.WriteDataHeader(ref w, offset, length);
+        if (!_source!.TryRead(offset, w.Free[..length], out var err, out var msg))
+        {
+            FailLocal(err, msg);
+            return;
+        }
+
+        w.Advance(length);
+        sent.DataOffset = offset;
+        sent.DataLength = length;
+        sent.AckEliciting = true;
+        Stats.DataBytesSent += length;
+        if (retransmission)
+        {
+            Stats.DataBytesRetransmitted += length;
+        }
+
+        _pacer.OnSent(length + 40);
+        if (!retransmission && _toSend.IsEmpty)
+        {
+            QueueDataFin();
+        }
+    }
+
+    private void RecordSent(ref SentPacket sent, long now)
+    {
+        if (_bytesInFlight == 0)
+        {
+            _firstSentTime = now;
+            _deliveredTime = now;
+        }
+
+        if (_appLimitedUntil != 0 && _delivered > _appLimitedUntil)
+        {
+            _appLimitedUntil = 0;
+        }
+
+        sent.Delivered = _delivered;
+        sent.DeliveredTime = _deliveredTime;
+        sent.FirstSentTime = _firstSentTime;
+        sent.IsAppLimited = _appLimitedUntil != 0;
+        _cc.OnPacketSent(now, sent.Size, _bytesInFlight);
+        _bytesInFlight += sent.Size;
+        _ackElicitingInFlight++;
+        _lastAckElicitingSent = now;
+        _ledger.Add(sent);
+    }
+
+    private int WriteClosePacket(Span<byte> buffer)
+    {
+        _sendClose = false;
+        ulong pn = _nextPn++;
+        int headerEnd;
+        if (IsClient && RemoteId == 0)
+        {
+            // Never accepted: the server only knows us by our Initials.
+            headerEnd = Packet.WriteHeader(buffer, PacketType.Initial, 0, pn);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(buffer[headerEnd..], LocalId);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(buffer[(headerEnd + 8)..], (ushort)_token.Length);
+            _token.CopyTo(buffer[(headerEnd + 10)..]);
+            headerEnd += 10 + _token.Length;
+        }
+        else
+        {
+            headerEnd = Packet.WriteHeader(buffer, PacketType.Data, RemoteId, pn);
+        }
+
+        var w = new SpanWriter(buffer[headerEnd..^Packet.TrailerSize]);
+        FrameCodec.TryWriteCodeMessage(ref w, FrameType.Close, (long)_closeCode, _closeMessage);
+        int length = Packet.Seal(buffer, headerEnd + w.Position);
+        Stats.PacketsSent++;
+        Stats.BytesSent += length;
+        return length;
+    }
+}

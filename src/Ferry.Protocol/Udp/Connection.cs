@@ -1,0 +1,234 @@
+using Ferry.Protocol.Common;
+using Ferry.Protocol.Udp.Congestion;
+using Ferry.Protocol.Udp.Recovery;
+using Ferry.Protocol.Udp.Wire;
+
+namespace Ferry.Protocol.Udp;
+
+public enum ConnectionState
+{
+    /// <summary>Client: REQUEST sent, waiting for ACCEPT. Server: REQUEST received, waiting for the application.</summary>
+    Handshake,
+    Established,
+
+    /// <summary>This side sent CLOSE; it answers stray packets with CLOSE until the closing period ends.</summary>
+    Closing,
+    Closed,
+}
+
+/// <summary>
+/// One Ferry UDP connection transferring one file, as a pure state machine (sans-IO): feed it packets and
+/// timeouts with the current time, poll it for datagrams to send, the next wake-up time and events.
+/// It never reads a clock, touches a socket or opens a file; file bytes flow through <see cref="IDataSource"/>
+/// and <see cref="IDataSink"/>. See docs/PROTOCOL.md for the wire format and docs/ARCHITECTURE.md for the loop.
+/// </summary>
+public sealed partial class Connection
+{
+    private readonly ConnectionConfig _config;
+    private readonly Queue<ConnectionEvent> _events = new();
+    private readonly SentPacketLedger _ledger = new();
+    private readonly AckTracker _acks;
+    private readonly RttEstimator _rtt;
+    private readonly AckRange[] _ackScratch = new AckRange[FrameCodec.MaxAckRanges + 1];
+    private ICongestionController _cc;
+    private Pacer _pacer;
+    private int _maxDatagram;
+    private ulong _nextPn;
+    private long _idleDeadline;
+
+    // Reliable control frames: "needed" until acknowledged, "pending" while waiting to be (re)sent.
+    private ControlFrames _neededControls;
+    private ControlFrames _pendingControls;
+
+    // Handshake.
+    private byte[] _token = Array.Empty<byte>();
+
+    // The transfer.
+    private TransferOp _op;
+    private string _path = string.Empty;
+    private long _size;
+    private long _identitySize;
+    private long _identityMtime;
+    private bool _isDataSender;
+
+    // Closing.
+    private TransferError _closeCode;
+    private string _closeMessage = string.Empty;
+    private bool _sendClose;
+    private long _closeDeadline = long.MaxValue;
+    private int _closeRepeats;
+
+    private Connection(ConnectionConfig config, bool isClient, ulong localId, long now)
+    {
+        _config = config;
+        IsClient = isClient;
+        LocalId = localId;
+        _maxDatagram = Math.Clamp(config.MaxDatagram, Packet.MinMaxDatagram, Packet.MaxMaxDatagram);
+        _acks = new AckTracker(config.AckEveryPackets, config.MaxAckDelay);
+        _rtt = new RttEstimator(config.InitialRtt);
+        _cc = config.CreateController(_maxDatagram);
+        _pacer = new Pacer(_maxDatagram);
+        _idleDeadline = now + config.IdleTimeout;
+        _received = new RangeSet();
+    }
+
+    public bool IsClient { get; }
+
+    public ulong LocalId { get; }
+
+    /// <summary>The peer's connection id (client: learned from ACCEPT).</summary>
+    public ulong RemoteId { get; private set; }
+
+    public ConnectionState State { get; private set; } = ConnectionState.Handshake;
+
+    /// <summary>Server side: the validated address of the client (opaque to the protocol).</summary>
+    public PeerAddress Peer { get; internal set; }
+
+    public ConnectionStats Stats { get; } = new();
+
+    public TransferOp Op => _op;
+
+    public string Path => _path;
+
+    /// <summary>The file size, once known (PUT: from the start; GET: after ACCEPT).</summary>
+    public long Size => _size;
+
+    /// <summary>Negotiated largest datagram.</summary>
+    public int MaxDatagram => _maxDatagram;
+
+    public string CongestionControllerName => _cc.Name;
+
+    public long CongestionWindow => _cc.CongestionWindow;
+
+    public long PacingRate => _cc.PacingRate;
+
+    public long SmoothedRtt => _rtt.Smoothed;
+
+    public long MinRtt => _rtt.MinOrInitial;
+
+    public long BytesInFlight => _bytesInFlight;
+
+    /// <summary>Data bytes the receiver holds (sender: acknowledged; receiver: received), including resumed ones.</summary>
+    public long BytesDone => _isDataSender ? _haveAtStart + _ackedData.TotalLength : _received.TotalLength;
+
+    /// <summary>Bytes that were already at the receiver before this connection (resume).</summary>
+    public long ResumedBytes => _haveAtStart;
+
+    /// <summary>Creates a client connection that asks for <paramref name="op"/> on <paramref name="path"/>.</summary>
+    /// <param name="size">PUT: the file size. GET: ignored.</param>
+    /// <param name="source">PUT: the local file. GET: null.</param>
+    public static Connection CreateClient(
+        ConnectionConfig config, ulong localId, TransferOp op, string path, long size, long identityMtime, IDataSource? source, long now)
+    {
+        var c = new Connection(config, isClient: true, localId, now)
+        {
+            _op = op,
+            _path = path,
+            _size = op == TransferOp.Put ? size : 0,
+            _identitySize = op == TransferOp.Put ? size : 0,
+            _identityMtime = identityMtime,
+            _isDataSender = op == TransferOp.Put,
+            _source = source,
+        };
+        c.Queue(ControlFrames.Request);
+        return c;
+    }
+
+    internal static Connection CreateServer(ConnectionConfig config, ulong localId, ulong clientId, PeerAddress peer, long now)
+    {
+        return new Connection(config, isClient: false, localId, now) { RemoteId = clientId, Peer = peer };
+    }
+
+    /// <summary>Next event for the application, if any.</summary>
+    public bool TryPollEvent(out ConnectionEvent ev) => _events.TryDequeue(out ev!);
+
+    /// <summary>Server: accept the pending request.</summary>
+    /// <param name="fileSize">GET: the file's size. PUT: ignored (the client's size is used).</param>
+    /// <param name="identityMtime">GET: the file's modification time for the client's resume check.</param>
+    /// <param name="source">GET: the file to send.</param>
+    /// <param name="sink">PUT: where received bytes go.</param>
+    /// <param name="have">PUT: byte ranges already stored from an interrupted upload (resume).</param>
+    public void Accept(long fileSize, long identityMtime, IDataSource? source, IDataSink? sink, RangeSet? have)
+    {
+        if (IsClient || State != ConnectionState.Handshake)
+        {
+            throw new InvalidOperationException("Accept is for a server connection with a pending request");
+        }
+
+        State = ConnectionState.Established;
+        if (_op == TransferOp.Get)
+        {
+            _size = fileSize;
+            _identitySize = fileSize;
+            _identityMtime = identityMtime;
+            _source = source ?? throw new ArgumentNullException(nameof(source));
+            Queue(ControlFrames.Accept);
+        }
+        else
+        {
+            _identityMtime = identityMtime;
+            StartReceivingCore(sink ?? throw new ArgumentNullException(nameof(sink)), have);
+            Queue(ControlFrames.Accept | ControlFrames.Have | ControlFrames.MaxData);
+        }
+    }
+
+    /// <summary>Server: refuse the pending request with a code the client turns into a clear error.</summary>
+    public void Reject(TransferError code, string message, long now) => Close(code, message, now);
+
+    /// <summary>Client GET: after <see cref="ConnectionEventKind.Accepted"/>, start receiving into <paramref name="sink"/>.</summary>
+    public void StartReceiving(IDataSink sink, RangeSet? have)
+    {
+        if (!IsClient || _op != TransferOp.Get || State != ConnectionState.Established)
+        {
+            throw new InvalidOperationException("StartReceiving is for an accepted client GET");
+        }
+
+        StartReceivingCore(sink, have);
+        Queue(ControlFrames.Have | ControlFrames.MaxData);
+    }
+
+    /// <summary>Receiver: report the outcome of verification (None: stored and verified).</summary>
+    public void FinishReceive(TransferError code, string message)
+    {
+        _resultCode = code;
+        _resultMessage = message;
+        Queue(ControlFrames.Result);
+    }
+
+    /// <summary>Closes the connection at once with <paramref name="code"/> (CLOSE frame, then a short closing period).</summary>
+    public void Close(TransferError code, string message, long now)
+    {
+        if (State is ConnectionState.Closing or ConnectionState.Closed)
+        {
+            return;
+        }
+
+        _closeCode = code;
+        _closeMessage = message;
+        _sendClose = true;
+        State = ConnectionState.Closing;
+        _closeDeadline = now + 3 * _rtt.ProbeTimeout(_config.MaxAckDelay);
+        _events.Enqueue(new ConnectionEvent(ConnectionEventKind.Closed) { Code = code, Message = message, ByPeer = false });
+    }
+
+    private void Queue(ControlFrames frames)
+    {
+        _neededControls |= frames;
+        _pendingControls |= frames;
+    }
+
+    private void EnterClosed(TransferError code, string message, bool byPeer, bool notify)
+    {
+        if (State == ConnectionState.Closed)
+        {
+            return;
+        }
+
+        bool wasClosing = State == ConnectionState.Closing;
+        State = ConnectionState.Closed;
+        if (notify && !wasClosing)
+        {
+            _events.Enqueue(new ConnectionEvent(ConnectionEventKind.Closed) { Code = code, Message = message, ByPeer = byPeer });
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using Ferry.Protocol.Udp.Congestion;
+using Ferry.Protocol.Udp.Wire;
+
+namespace Ferry.Protocol.Udp;
+
+/// <summary>Tunables of a connection. Times are microseconds.</summary>
+public sealed class ConnectionConfig
+{
+    /// <summary>Largest UDP payload this side sends or accepts; the smaller of both sides' values is used.</summary>
+    public int MaxDatagram { get; init; } = Packet.DefaultMaxDatagram;
+
+    /// <summary>The connection is closed when nothing arrives for this long.</summary>
+    public long IdleTimeout { get; init; } = 30_000_000;
+
+    /// <summary>RTT assumed before the first sample.</summary>
+    public long InitialRtt { get; init; } = 100_000;
+
+    /// <summary>ACK at least every this many ack-eliciting packets.</summary>
+    public int AckEveryPackets { get; init; } = 8;
+
+    /// <summary>Longest an ACK is delayed; the peer adds it to its probe timeout.</summary>
+    public long MaxAckDelay { get; init; } = 2_000;
+
+    /// <summary>Receive window: how far past the first missing byte the sender may send.</summary>
+    public long ReceiveWindow { get; init; } = 64L << 20;
+
+    /// <summary>"bbr" (default) or "newreno".</summary>
+    public string CongestionControl { get; init; } = "bbr";
+
+    /// <summary>Initial congestion window in packets.</summary>
+    public int InitialWindowPackets { get; init; } = 32;
+
+    public ICongestionController CreateController(int maxDatagram) => CongestionControl.ToLowerInvariant() switch
+    {
+        "newreno" or "reno" => new NewRenoController(maxDatagram, InitialWindowPackets),
+        "bbr" => new BbrController(maxDatagram, InitialWindowPackets),
+        _ => throw new ArgumentException($"unknown congestion controller '{CongestionControl}' (known: bbr, newreno)"),
+    };
+}

@@ -1,0 +1,61 @@
+using Ferry.Protocol.Udp.Wire;
+
+namespace Ferry.Protocol.Udp;
+
+public enum ConnectionEventKind
+{
+    /// <summary>Server: the client asked for a transfer; answer with Accept or Reject.</summary>
+    RequestReceived,
+
+    /// <summary>Client: the server accepted. For a GET, call StartReceiving.</summary>
+    Accepted,
+
+    /// <summary>Receiver: every byte and the sender's SHA-256 arrived; verify, then call FinishReceive.</summary>
+    DataComplete,
+
+    /// <summary>Sender: the receiver reported the outcome (Code None means verified and stored).</summary>
+    ResultReceived,
+
+    /// <summary>The connection is over (Code None for a clean close).</summary>
+    Closed,
+}
+
+/// <summary>Something the application must know or act upon. Allocated once per milestone, never per packet.</summary>
+public sealed record ConnectionEvent(ConnectionEventKind Kind)
+{
+    public TransferOp Op { get; init; }
+
+    public string Path { get; init; } = string.Empty;
+
+    public long Size { get; init; }
+
+    public long IdentitySize { get; init; }
+
+    public long IdentityMtime { get; init; }
+
+    public byte[]? Sha256 { get; init; }
+
+    public TransferError Code { get; init; }
+
+    public string Message { get; init; } = string.Empty;
+
+    /// <summary>For Closed: true when the peer closed, false when this side did (or timed out).</summary>
+    public bool ByPeer { get; init; }
+}
+
+/// <summary>Counters of one connection.</summary>
+public sealed class ConnectionStats
+{
+    public long PacketsSent;
+    public long PacketsReceived;
+    public long BytesSent;
+    public long BytesReceived;
+    public long DataBytesSent;
+    public long DataBytesRetransmitted;
+    public long PacketsLost;
+    public long DuplicatePackets;
+    public long DataBytesReceived;
+    public long DuplicateDataBytes;
+    public long ProbeTimeouts;
+    public long MalformedPackets;
+}

@@ -1,0 +1,281 @@
+using Ferry.Protocol.Udp.Wire;
+
+namespace Ferry.Protocol.Udp;
+
+/// <summary>Counters of a server endpoint: what arrived, and why datagrams were dropped.</summary>
+public sealed class EndpointStats
+{
+    public long Datagrams;
+    public long Malformed;
+    public long BadChecksum;
+    public long UnknownConnection;
+    public long ShortInitial;
+    public long RetriesSent;
+    public long InvalidTokens;
+    public long ConnectionsCreated;
+    public long RefusedFull;
+    public long StatelessDropped;
+}
+
+/// <summary>
+/// The server side of the UDP protocol for many clients, still without I/O: routes datagrams to connections by
+/// connection id, validates client addresses with stateless Retry tokens before creating any state, and
+/// multiplexes the connections' output. The shell owns the socket and the clock.
+/// </summary>
+public sealed class ServerEndpoint
+{
+    private const int MaxStatelessQueue = 256;
+    private readonly ConnectionConfig _config;
+    private readonly RetryTokens _tokens;
+    private readonly Func<ulong> _newId;
+    private readonly Dictionary<ulong, Connection> _byId = new();
+    private readonly Dictionary<ulong, Connection> _byClientId = new();
+    private readonly List<Connection> _connections = new();
+    private readonly Queue<(PeerAddress To, byte[] Datagram)> _stateless = new();
+    private int _roundRobin;
+    private int _eventCursor;
+
+    public ServerEndpoint(ConnectionConfig config, byte[] retryKey, Func<ulong> newId, int maxConnections = 1024)
+    {
+        _config = config;
+        _tokens = new RetryTokens(retryKey);
+        _newId = newId;
+        MaxConnections = maxConnections;
+    }
+
+    public int MaxConnections { get; }
+
+    public EndpointStats Stats { get; } = new();
+
+    public IReadOnlyList<Connection> Connections => _connections;
+
+    /// <summary>Handles one datagram from <paramref name="peer"/>. Never throws on any input.</summary>
+    public void HandleDatagram(long now, ReadOnlySpan<byte> datagram, in PeerAddress peer)
+    {
+        Stats.Datagrams++;
+        var error = Packet.TryParse(datagram, out var packet);
+        if (error != PacketError.None)
+        {
+            if (error == PacketError.BadChecksum)
+            {
+                Stats.BadChecksum++;
+            }
+            else
+            {
+                Stats.Malformed++;
+            }
+
+            return;
+        }
+
+        switch (packet.Type)
+        {
+            case PacketType.Data:
+                if (_byId.TryGetValue(packet.DestinationId, out var c) && c.Peer == peer)
+                {
+                    c.HandlePacket(now, packet);
+                }
+                else
+                {
+                    Stats.UnknownConnection++;
+                }
+
+                break;
+            case PacketType.Initial:
+                HandleInitial(now, datagram.Length, packet, peer);
+                break;
+            default:
+                Stats.Malformed++;
+                break;
+        }
+    }
+
+    private void HandleInitial(long now, int datagramLength, in PacketView packet, in PeerAddress peer)
+    {
+        if (_byClientId.TryGetValue(packet.SourceId, out var existing))
+        {
+            if (existing.Peer == peer)
+            {
+                existing.HandlePacket(now, packet);
+            }
+            else
+            {
+                Stats.UnknownConnection++;
+            }
+
+            return;
+        }
+
+        if (datagramLength < Packet.MinInitialSize)
+        {
+            // Unpadded Initials could make us an amplifier: ignore them.
+            Stats.ShortInitial++;
+            return;
+        }
+
+        if (!_tokens.Validate(packet.Token, peer, packet.SourceId, now))
+        {
+            if (!packet.Token.IsEmpty)
+            {
+                Stats.InvalidTokens++;
+            }
+
+            var token = _tokens.Issue(peer, packet.SourceId, now);
+            var retry = new byte[Packet.HeaderSize + 2 + token.Length + Packet.TrailerSize];
+            Packet.WriteRetry(retry, packet.SourceId, token);
+            EnqueueStateless(peer, retry);
+            Stats.RetriesSent++;
+            return;
+        }
+
+        if (_connections.Count >= MaxConnections)
+        {
+            Stats.RefusedFull++;
+            EnqueueStateless(peer, StatelessClose(packet.SourceId, TransferError.ServerBusy, "server has too many connections; try again later"));
+            return;
+        }
+
+        ulong id;
+        do
+        {
+            id = _newId();
+        }
+        while (id == 0 || _byId.ContainsKey(id));
+
+        var connection = Connection.CreateServer(_config, id, packet.SourceId, peer, now);
+        _byId[id] = connection;
+        _byClientId[packet.SourceId] = connection;
+        _connections.Add(connection);
+        Stats.ConnectionsCreated++;
+        connection.HandlePacket(now, packet);
+    }
+
+    private static byte[] StatelessClose(ulong clientId, TransferError code, string message)
+    {
+        var buffer = new byte[256];
+        int pos = Packet.WriteHeader(buffer, PacketType.Data, clientId, 0);
+        var w = new SpanWriter(buffer.AsSpan(pos, buffer.Length - pos - Packet.TrailerSize));
+        FrameCodec.TryWriteCodeMessage(ref w, FrameType.Close, (long)code, message);
+        int length = Packet.Seal(buffer, pos + w.Position);
+        return buffer[..length];
+    }
+
+    private void EnqueueStateless(in PeerAddress to, byte[] datagram)
+    {
+        if (_stateless.Count >= MaxStatelessQueue)
+        {
+            Stats.StatelessDropped++;
+            return;
+        }
+
+        _stateless.Enqueue((to, datagram));
+    }
+
+    /// <summary>Next datagram to send and its destination; 0 when nothing is ready.</summary>
+    public int PollTransmit(long now, Span<byte> buffer, out PeerAddress destination)
+    {
+        if (_stateless.TryDequeue(out var s))
+        {
+            destination = s.To;
+            s.Datagram.CopyTo(buffer);
+            return s.Datagram.Length;
+        }
+
+        int n = _connections.Count;
+        for (int i = 0; i < n; i++)
+        {
+            var c = _connections[(_roundRobin + i) % n];
+            int length = c.PollTransmit(now, buffer);
+            if (length > 0)
+            {
+                _roundRobin = (_roundRobin + i + 1) % n;
+                destination = c.Peer;
+                return length;
+            }
+        }
+
+        destination = default;
+        return 0;
+    }
+
+    /// <summary>Earliest time any connection needs attention (0: now).</summary>
+    public long NextTimeout
+    {
+        get
+        {
+            if (_stateless.Count > 0)
+            {
+                return 0;
+            }
+
+            long t = long.MaxValue;
+            foreach (var c in _connections)
+            {
+                t = Math.Min(t, c.NextTimeout);
+            }
+
+            return t;
+        }
+    }
+
+    /// <summary>Runs expired timers and forgets connections that are closed and have told everything.</summary>
+    public void HandleTimeouts(long now)
+    {
+        for (int i = _connections.Count - 1; i >= 0; i--)
+        {
+            var c = _connections[i];
+            if (c.NextTimeout <= now)
+            {
+                c.HandleTimeout(now);
+            }
+        }
+    }
+
+    /// <summary>Next application event of any connection.</summary>
+    public bool TryPollEvent(out Connection connection, out ConnectionEvent ev)
+    {
+        int n = _connections.Count;
+        for (int i = 0; i < n; i++)
+        {
+            var c = _connections[(_eventCursor + i) % n];
+            if (c.TryPollEvent(out ev))
+            {
+                _eventCursor = (_eventCursor + i) % n;
+                connection = c;
+                return true;
+            }
+        }
+
+        connection = null!;
+        ev = null!;
+        return false;
+    }
+
+    /// <summary>Removes closed connections whose events were all polled; returns them so the shell can release resources.</summary>
+    public List<Connection>? Sweep()
+    {
+        List<Connection>? removed = null;
+        for (int i = _connections.Count - 1; i >= 0; i--)
+        {
+            var c = _connections[i];
+            if (c.State == ConnectionState.Closed)
+            {
+                _connections.RemoveAt(i);
+                _byId.Remove(c.LocalId);
+                _byClientId.Remove(c.RemoteId);
+                (removed ??= new()).Add(c);
+            }
+        }
+
+        return removed;
+    }
+
+    /// <summary>Closes every connection (server shutdown).</summary>
+    public void CloseAll(TransferError code, string message, long now)
+    {
+        foreach (var c in _connections)
+        {
+            c.Close(code, message, now);
+        }
+    }
+}

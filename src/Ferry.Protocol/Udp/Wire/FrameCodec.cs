@@ -1,0 +1,363 @@
+namespace Ferry.Protocol.Udp.Wire;
+
+/// <summary>Encodes and decodes frames. Decoding bounds every length and count before use and never throws.</summary>
+public static class FrameCodec
+{
+    public const int MaxPathBytes = 4096;
+    public const int MaxMessageBytes = 1024;
+    public const int MaxAckRanges = 256;
+    public const int MaxHaveRanges = 64;
+    public const int Sha256Length = 32;
+    public const long MaxFileSize = 1L << 60;
+
+    /// <summary>Decodes the next frame. Returns false on a malformed or truncated frame (a protocol violation).</summary>
+    public static bool TryRead(ref SpanReader r, Span<AckRange> ackScratch, out Frame frame)
+    {
+        frame = default;
+        if (!r.TryReadByte(out byte t))
+        {
+            return false;
+        }
+
+        frame.Type = (FrameType)t;
+        switch (frame.Type)
+        {
+            case FrameType.Padding:
+                // Padding runs to the end of the packet: one frame covers all of it.
+                while (!r.End && r.PeekByte() == 0)
+                {
+                    r.TryReadByte(out _);
+                }
+
+                return true;
+            case FrameType.Ping:
+                return true;
+            case FrameType.Ack:
+                {
+                bool ok = ReadAck(ref r, ackScratch, out frame.LargestAcked, out frame.AckDelayMicros, out frame.AckRangeCount);
+                return ok;
+            }
+            case FrameType.Data:
+            {
+                if (!r.TryReadVarInt((ulong)MaxFileSize, out frame.Offset)
+                    || !r.TryReadVarInt((ulong)r.Remaining, out frame.Length)
+                    || !r.TryReadBytes((int)frame.Length, out frame.Data))
+                {
+                    return false;
+                }
+
+                return frame.Offset + frame.Length <= MaxFileSize;
+            }
+
+            case FrameType.MaxData:
+                return r.TryReadVarInt((ulong)MaxFileSize, out frame.Offset);
+            case FrameType.Request:
+            {
+                if (!r.TryReadByte(out byte op) || (op != (byte)TransferOp.Get && op != (byte)TransferOp.Put))
+                {
+                    return false;
+                }
+
+                frame.Op = (TransferOp)op;
+                if (!r.TryReadVarInt(Packet.MaxMaxDatagram, out long md)
+                    || !r.TryReadString(MaxPathBytes, out frame.Text)
+                    || !r.TryReadVarInt((ulong)MaxFileSize, out frame.Size)
+                    || !r.TryReadVarInt((ulong)MaxFileSize, out frame.IdentitySize)
+                    || !r.TryReadVarInt(long.MaxValue, out frame.IdentityMtime))
+                {
+                    return false;
+                }
+
+                frame.MaxDatagram = (int)md;
+                return true;
+            }
+
+            case FrameType.Accept:
+            {
+                if (!r.TryReadUInt64(out frame.ConnectionId)
+                    || !r.TryReadVarInt(Packet.MaxMaxDatagram, out long md)
+                    || !r.TryReadVarInt((ulong)MaxFileSize, out frame.Size)
+                    || !r.TryReadVarInt(long.MaxValue, out frame.IdentityMtime))
+                {
+                    return false;
+                }
+
+                frame.MaxDatagram = (int)md;
+                frame.IdentitySize = frame.Size;
+                return true;
+            }
+
+            case FrameType.Have:
+            {
+                if (!r.TryReadByte(out byte flags) || !r.TryReadVarInt(MaxHaveRanges, out long count))
+                {
+                    return false;
+                }
+
+                frame.HaveComplete = (flags & 1) != 0;
+                frame.AckRangeCount = (int)count;
+                int start = r.Position;
+                var copy = r;
+                for (int i = 0; i < count; i++)
+                {
+                    if (!r.TryReadVarInt((ulong)MaxFileSize, out _) || !r.TryReadVarInt((ulong)MaxFileSize, out _))
+                    {
+                        return false;
+                    }
+                }
+
+                return copy.TryReadBytes(r.Position - start, out frame.Data);
+            }
+
+            case FrameType.DataFin:
+                return r.TryReadVarInt((ulong)MaxFileSize, out frame.Length) && r.TryReadBytes(Sha256Length, out frame.Data);
+            case FrameType.Result:
+            case FrameType.Close:
+                return r.TryReadVarInt(0xFFFF, out frame.Code) && r.TryReadString(MaxMessageBytes, out frame.Text);
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Decodes the (start, length) pairs of a HAVE frame into <paramref name="into"/>, bounded by <paramref name="limit"/>.</summary>
+    public static bool ReadHaveRanges(in Frame frame, Common.RangeSet into, long limit)
+    {
+        var r = new SpanReader(frame.Data);
+        for (int i = 0; i < frame.AckRangeCount; i++)
+        {
+            if (!r.TryReadVarInt((ulong)MaxFileSize, out long start) || !r.TryReadVarInt((ulong)MaxFileSize, out long length))
+            {
+                return false;
+            }
+
+            long end = Math.Min(start + length, limit);
+            if (start < end)
+            {
+                into.Add(start, end);
+            }
+        }
+
+        return true;
+    }
+
+    private static bool ReadAck(ref SpanReader r, Span<AckRange> scratch, out ulong largestAcked, out ulong delayMicros, out int rangeCount)
+    {
+        rangeCount = 0;
+        bool ok = r.TryReadVarInt(out largestAcked);
+        ok &= r.TryReadVarInt(out delayMicros);
+        if (!ok
+            || !r.TryReadVarInt(MaxAckRanges, out long count)
+            || !r.TryReadVarInt(out ulong first)
+            || first > largestAcked)
+        {
+            return false;
+        }
+
+        ulong largest = largestAcked;
+        ulong smallest = largest - first;
+        int n = 0;
+        if (n < scratch.Length)
+        {
+            scratch[n++] = new AckRange(smallest, largest);
+        }
+
+        for (long i = 0; i < count; i++)
+        {
+            // Gap and length as in RFC 9000 19.3.1: the next range ends gap+2 below the previous smallest.
+            if (!r.TryReadVarInt(out ulong gap) || !r.TryReadVarInt(out ulong len))
+            {
+                return false;
+            }
+
+            if (smallest < gap + 2)
+            {
+                return false;
+            }
+
+            largest = smallest - gap - 2;
+            if (len > largest)
+            {
+                return false;
+            }
+
+            smallest = largest - len;
+            if (n < scratch.Length)
+            {
+                scratch[n++] = new AckRange(smallest, largest);
+            }
+        }
+
+        rangeCount = n;
+        return true;
+    }
+
+    // ----- writers: each returns false when the frame does not fit, writing nothing -----
+
+    public static int AckSize(ReadOnlySpan<AckRange> ranges, ulong delayMicros)
+    {
+        int size = 1 + VarInt.SizeOf(ranges[0].Largest) + VarInt.SizeOf(delayMicros) + VarInt.SizeOf((ulong)(ranges.Length - 1))
+            + VarInt.SizeOf(ranges[0].Largest - ranges[0].Smallest);
+        for (int i = 1; i < ranges.Length; i++)
+        {
+            size += VarInt.SizeOf(ranges[i - 1].Smallest - ranges[i].Largest - 2) + VarInt.SizeOf(ranges[i].Largest - ranges[i].Smallest);
+        }
+
+        return size;
+    }
+
+    /// <summary>Writes an ACK of <paramref name="ranges"/> (disjoint, highest first, not adjacent).</summary>
+    public static bool TryWriteAck(ref SpanWriter w, ReadOnlySpan<AckRange> ranges, ulong delayMicros)
+    {
+        if (ranges.IsEmpty || AckSize(ranges, delayMicros) > w.Remaining)
+        {
+            return false;
+        }
+
+        w.WriteByte((byte)FrameType.Ack);
+        w.WriteVarInt(ranges[0].Largest);
+        w.WriteVarInt(delayMicros);
+        w.WriteVarInt((ulong)(ranges.Length - 1));
+        w.WriteVarInt(ranges[0].Largest - ranges[0].Smallest);
+        for (int i = 1; i < ranges.Length; i++)
+        {
+            w.WriteVarInt(ranges[i - 1].Smallest - ranges[i].Largest - 2);
+            w.WriteVarInt(ranges[i].Largest - ranges[i].Smallest);
+        }
+
+        return true;
+    }
+
+    /// <summary>Bytes of DATA frame overhead for a frame at <paramref name="offset"/> with up to <paramref name="maxLength"/> bytes.</summary>
+    public static int DataOverhead(long offset, int maxLength) => 1 + VarInt.SizeOf((ulong)offset) + VarInt.SizeOf((ulong)maxLength);
+
+    /// <summary>Writes a DATA frame header; the caller then writes exactly <paramref name="length"/> bytes into w.Free.</summary>
+    public static void WriteDataHeader(ref SpanWriter w, long offset, int length)
+    {
+        w.WriteByte((byte)FrameType.Data);
+        w.WriteVarInt((ulong)offset);
+        w.WriteVarInt((ulong)length);
+    }
+
+    public static bool TryWritePing(ref SpanWriter w)
+    {
+        if (w.Remaining < 1)
+        {
+            return false;
+        }
+
+        w.WriteByte((byte)FrameType.Ping);
+        return true;
+    }
+
+    public static bool TryWriteMaxData(ref SpanWriter w, long maxOffset)
+    {
+        if (w.Remaining < 1 + VarInt.SizeOf((ulong)maxOffset))
+        {
+            return false;
+        }
+
+        w.WriteByte((byte)FrameType.MaxData);
+        w.WriteVarInt((ulong)maxOffset);
+        return true;
+    }
+
+    public static bool TryWriteRequest(ref SpanWriter w, TransferOp op, int maxDatagram, string path, long size, long identitySize, long identityMtime)
+    {
+        int need = 2 + VarInt.SizeOf((ulong)maxDatagram) + SpanWriter.StringSize(path) + VarInt.SizeOf((ulong)size)
+            + VarInt.SizeOf((ulong)identitySize) + VarInt.SizeOf((ulong)identityMtime);
+        if (w.Remaining < need)
+        {
+            return false;
+        }
+
+        w.WriteByte((byte)FrameType.Request);
+        w.WriteByte((byte)op);
+        w.WriteVarInt((ulong)maxDatagram);
+        w.WriteString(path);
+        w.WriteVarInt((ulong)size);
+        w.WriteVarInt((ulong)identitySize);
+        w.WriteVarInt((ulong)identityMtime);
+        return true;
+    }
+
+    public static bool TryWriteAccept(ref SpanWriter w, ulong serverId, int maxDatagram, long fileSize, long identityMtime)
+    {
+        int need = 9 + VarInt.SizeOf((ulong)maxDatagram) + VarInt.SizeOf((ulong)fileSize) + VarInt.SizeOf((ulong)identityMtime);
+        if (w.Remaining < need)
+        {
+            return false;
+        }
+
+        w.WriteByte((byte)FrameType.Accept);
+        w.WriteUInt64(serverId);
+        w.WriteVarInt((ulong)maxDatagram);
+        w.WriteVarInt((ulong)fileSize);
+        w.WriteVarInt((ulong)identityMtime);
+        return true;
+    }
+
+    /// <summary>Writes a HAVE frame with the first <see cref="MaxHaveRanges"/> ranges of <paramref name="have"/> that fit.</summary>
+    public static bool TryWriteHave(ref SpanWriter w, ReadOnlySpan<(long Start, long Length)> have, bool complete)
+    {
+        int need = 2 + VarInt.SizeOf((ulong)have.Length);
+        foreach (var (s, l) in have)
+        {
+            need += VarInt.SizeOf((ulong)s) + VarInt.SizeOf((ulong)l);
+        }
+
+        if (have.Length > MaxHaveRanges || w.Remaining < need)
+        {
+            return false;
+        }
+
+        w.WriteByte((byte)FrameType.Have);
+        w.WriteByte(complete ? (byte)1 : (byte)0);
+        w.WriteVarInt((ulong)have.Length);
+        foreach (var (s, l) in have)
+        {
+            w.WriteVarInt((ulong)s);
+            w.WriteVarInt((ulong)l);
+        }
+
+        return true;
+    }
+
+    public static bool TryWriteDataFin(ref SpanWriter w, long size, ReadOnlySpan<byte> sha256)
+    {
+        if (w.Remaining < 1 + VarInt.SizeOf((ulong)size) + Sha256Length)
+        {
+            return false;
+        }
+
+        w.WriteByte((byte)FrameType.DataFin);
+        w.WriteVarInt((ulong)size);
+        w.WriteBytes(sha256);
+        return true;
+    }
+
+    /// <summary>RESULT or CLOSE: a code and a message (truncated to <see cref="MaxMessageBytes"/> on a character boundary).</summary>
+    public static bool TryWriteCodeMessage(ref SpanWriter w, FrameType type, long code, string message)
+    {
+        message = Truncate(message, MaxMessageBytes);
+        if (w.Remaining < 1 + VarInt.SizeOf((ulong)code) + SpanWriter.StringSize(message))
+        {
+            return false;
+        }
+
+        w.WriteByte((byte)type);
+        w.WriteVarInt((ulong)code);
+        w.WriteString(message);
+        return true;
+    }
+
+    private static string Truncate(string s, int maxBytes)
+    {
+        if (System.Text.Encoding.UTF8.GetByteCount(s) <= maxBytes)
+        {
+            return s;
+        }
+
+        int n = Math.Min(s.Length, maxBytes / 4);
+        return s[..n];
+    }
+}

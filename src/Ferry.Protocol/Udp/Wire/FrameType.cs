@@ -1,0 +1,30 @@
+namespace Ferry.Protocol.Udp.Wire;
+
+/// <summary>Frame types carried in Initial and Data packets (one byte each).</summary>
+public enum FrameType : byte
+{
+    Padding = 0x00,
+    Ping = 0x01,
+    Ack = 0x02,
+    Data = 0x03,
+    MaxData = 0x04,
+    Request = 0x05,
+    Accept = 0x06,
+    Have = 0x07,
+    DataFin = 0x08,
+    Result = 0x09,
+    Close = 0x0A,
+}
+
+/// <summary>Operation of a REQUEST frame.</summary>
+public enum TransferOp : byte
+{
+    /// <summary>Client downloads from server.</summary>
+    Get = 1,
+
+    /// <summary>Client uploads to server.</summary>
+    Put = 2,
+}
+
+/// <summary>An inclusive range of packet numbers in an ACK frame.</summary>
+public readonly record struct AckRange(ulong Smallest, ulong Largest);

@@ -1,0 +1,198 @@
+using System.Buffers.Binary;
+using Ferry.Protocol.Common;
+
+namespace Ferry.Protocol.Udp.Wire;
+
+/// <summary>Packet types of the Ferry UDP protocol (docs/PROTOCOL.md, "udp://").</summary>
+public enum PacketType : byte
+{
+    /// <summary>Client to server, opens a connection; padded to <see cref="Packet.MinInitialSize"/>.</summary>
+    Initial = 1,
+
+    /// <summary>Server to client, carries an address-validation token; no packet number, no frames.</summary>
+    Retry = 2,
+
+    /// <summary>Everything after the handshake, both directions.</summary>
+    Data = 3,
+}
+
+/// <summary>A parsed packet header. Frames are the bytes in <see cref="Payload"/>.</summary>
+public readonly ref struct PacketView
+{
+    public PacketType Type { get; init; }
+
+    public ulong DestinationId { get; init; }
+
+    public ulong PacketNumber { get; init; }
+
+    /// <summary>Initial only: the client's connection id.</summary>
+    public ulong SourceId { get; init; }
+
+    /// <summary>Initial and Retry: the address-validation token (may be empty in Initial).</summary>
+    public ReadOnlySpan<byte> Token { get; init; }
+
+    /// <summary>The frames (Initial and Data).</summary>
+    public ReadOnlySpan<byte> Payload { get; init; }
+}
+
+/// <summary>Why a datagram was not accepted as a packet.</summary>
+public enum PacketError
+{
+    None = 0,
+    TooShort,
+    BadMagic,
+    UnsupportedVersion,
+    BadChecksum,
+    UnknownType,
+    Malformed,
+}
+
+/// <summary>Packet layout: encode and decode, with the CRC-32C trailer. All multi-byte integers are big-endian.</summary>
+public static class Packet
+{
+    public const byte Magic = 0xF7;
+    public const byte Version = 1;
+    public const int HeaderSize = 20;   // magic, version, type, flags, dcid(8), pn(8)
+    public const int TrailerSize = 4;   // CRC-32C
+    public const int MaxTokenLength = 128;
+
+    /// <summary>Initial packets are padded to this size so the server may answer with up to 3x without amplifying.</summary>
+    public const int MinInitialSize = 1200;
+
+    /// <summary>Default UDP payload: 1500-byte MTU minus IPv6 (40) and UDP (8) headers, so it fits IPv4 and IPv6.</summary>
+    public const int DefaultMaxDatagram = 1452;
+
+    /// <summary>Smallest datagram size a peer may negotiate.</summary>
+    public const int MinMaxDatagram = 1200;
+
+    /// <summary>Largest UDP payload over IPv4.</summary>
+    public const int MaxMaxDatagram = 65507;
+
+    /// <summary>Writes the common header; returns the offset where type-specific fields or frames start.</summary>
+    public static int WriteHeader(Span<byte> buffer, PacketType type, ulong destinationId, ulong packetNumber)
+    {
+        buffer[0] = Magic;
+        buffer[1] = Version;
+        buffer[2] = (byte)type;
+        buffer[3] = 0;
+        BinaryPrimitives.WriteUInt64BigEndian(buffer[4..], destinationId);
+        BinaryPrimitives.WriteUInt64BigEndian(buffer[12..], packetNumber);
+        return HeaderSize;
+    }
+
+    /// <summary>Appends the CRC-32C of buffer[0..length) and returns the total datagram length.</summary>
+    public static int Seal(Span<byte> buffer, int length)
+    {
+        uint crc = Crc32C.Compute(buffer[..length]);
+        BinaryPrimitives.WriteUInt32BigEndian(buffer[length..], crc);
+        return length + TrailerSize;
+    }
+
+    /// <summary>Builds a Retry packet into <paramref name="buffer"/>; returns its length.</summary>
+    public static int WriteRetry(Span<byte> buffer, ulong clientId, ReadOnlySpan<byte> token)
+    {
+        int pos = WriteHeader(buffer, PacketType.Retry, clientId, 0);
+        BinaryPrimitives.WriteUInt16BigEndian(buffer[pos..], (ushort)token.Length);
+        pos += 2;
+        token.CopyTo(buffer[pos..]);
+        pos += token.Length;
+        return Seal(buffer, pos);
+    }
+
+    /// <summary>Reads the destination id without validating anything else (for demultiplexing before the full parse).</summary>
+    public static bool TryPeekDestination(ReadOnlySpan<byte> datagram, out PacketType type, out ulong destinationId)
+    {
+        if (datagram.Length < HeaderSize + TrailerSize || datagram[0] != Magic)
+        {
+            type = default;
+            destinationId = 0;
+            return false;
+        }
+
+        type = (PacketType)datagram[2];
+        destinationId = BinaryPrimitives.ReadUInt64BigEndian(datagram[4..]);
+        return true;
+    }
+
+    /// <summary>Validates the checksum and parses the header. Never throws.</summary>
+    public static PacketError TryParse(ReadOnlySpan<byte> datagram, out PacketView packet)
+    {
+        packet = default;
+        if (datagram.Length < HeaderSize + TrailerSize)
+        {
+            return PacketError.TooShort;
+        }
+
+        if (datagram[0] != Magic)
+        {
+            return PacketError.BadMagic;
+        }
+
+        if (datagram[1] != Version)
+        {
+            return PacketError.UnsupportedVersion;
+        }
+
+        int body = datagram.Length - TrailerSize;
+        if (Crc32C.Compute(datagram[..body]) != BinaryPrimitives.ReadUInt32BigEndian(datagram[body..]))
+        {
+            return PacketError.BadChecksum;
+        }
+
+        var type = (PacketType)datagram[2];
+        ulong dcid = BinaryPrimitives.ReadUInt64BigEndian(datagram[4..]);
+        ulong pn = BinaryPrimitives.ReadUInt64BigEndian(datagram[12..]);
+        var rest = datagram[HeaderSize..body];
+        switch (type)
+        {
+            case PacketType.Data:
+                packet = new PacketView { Type = type, DestinationId = dcid, PacketNumber = pn, Payload = rest };
+                return PacketError.None;
+            case PacketType.Initial:
+            {
+                if (rest.Length < 10)
+                {
+                    return PacketError.Malformed;
+                }
+
+                ulong scid = BinaryPrimitives.ReadUInt64BigEndian(rest);
+                int tokenLength = BinaryPrimitives.ReadUInt16BigEndian(rest[8..]);
+                if (tokenLength > MaxTokenLength || rest.Length < 10 + tokenLength)
+                {
+                    return PacketError.Malformed;
+                }
+
+                packet = new PacketView
+                {
+                    Type = type,
+                    DestinationId = dcid,
+                    PacketNumber = pn,
+                    SourceId = scid,
+                    Token = rest.Slice(10, tokenLength),
+                    Payload = rest[(10 + tokenLength)..],
+                };
+                return PacketError.None;
+            }
+
+            case PacketType.Retry:
+            {
+                if (rest.Length < 2)
+                {
+                    return PacketError.Malformed;
+                }
+
+                int tokenLength = BinaryPrimitives.ReadUInt16BigEndian(rest);
+                if (tokenLength > MaxTokenLength || rest.Length != 2 + tokenLength)
+                {
+                    return PacketError.Malformed;
+                }
+
+                packet = new PacketView { Type = type, DestinationId = dcid, Token = rest.Slice(2, tokenLength) };
+                return PacketError.None;
+            }
+
+            default:
+                return PacketError.UnknownType;
+        }
+    }
+}

@@ -1,0 +1,131 @@
+using Ferry.Files;
+using Ferry.Protocol.Udp;
+using Ferry.Transfers;
+
+namespace Ferry.Udp;
+
+/// <summary>Feeds a connection from a file through the engine's hashing read-ahead source.</summary>
+internal sealed class FileDataSource : IDataSource, IDisposable
+{
+    private readonly HashingFileSource _source;
+    private readonly string _name;
+
+    public FileDataSource(HashingFileSource source, string name)
+    {
+        _source = source;
+        _name = name;
+    }
+
+    public bool TryRead(long offset, Span<byte> destination, out TransferError error, out string message)
+    {
+        try
+        {
+            int n = _source.Read(offset, destination);
+            if (n != destination.Length)
+            {
+                error = TransferError.Io;
+                message = $"'{_name}' shrank while being sent";
+                return false;
+            }
+
+            error = TransferError.None;
+            message = string.Empty;
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error = ErrorMapping.ToWire(e);
+            message = $"reading '{_name}': {e.Message}";
+            return false;
+        }
+    }
+
+    public bool TryCompleteHash(out byte[] sha256, out TransferError error, out string message)
+    {
+        try
+        {
+            sha256 = _source.CompleteHash();
+            error = TransferError.None;
+            message = string.Empty;
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            sha256 = Array.Empty<byte>();
+            error = ErrorMapping.ToWire(e);
+            message = $"hashing '{_name}': {e.Message}";
+            return false;
+        }
+    }
+
+    public void Dispose() => _source.Dispose();
+}
+
+/// <summary>Writes a connection's data into a <see cref="PartialFile"/>, checkpointing its journal now and then.</summary>
+internal sealed class PartialFileSink : IDataSink
+{
+    private const long CheckpointBytes = 64L << 20;
+    private const long CheckpointMillis = 1_000;
+    private readonly PartialFile _file;
+    private long _sinceCheckpoint;
+    private long _lastCheckpoint = Environment.TickCount64;
+
+    public PartialFileSink(PartialFile file) => _file = file;
+
+    public PartialFile File => _file;
+
+    public bool TryWrite(long offset, ReadOnlySpan<byte> data, out TransferError error, out string message)
+    {
+        try
+        {
+            _file.Write(offset, data);
+            _sinceCheckpoint += data.Length;
+            if (_sinceCheckpoint >= CheckpointBytes || Environment.TickCount64 - _lastCheckpoint >= CheckpointMillis)
+            {
+                // Makes what arrived durable and recorded, so an interruption (even kill -9) loses at most
+                // 64 MiB or one second of transfer.
+                _file.Checkpoint();
+                _sinceCheckpoint = 0;
+                _lastCheckpoint = Environment.TickCount64;
+            }
+
+            error = TransferError.None;
+            message = string.Empty;
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error = ErrorMapping.ToWire(e);
+            message = e.Message;
+            return false;
+        }
+    }
+}
+
+/// <summary>Maps engine errors to wire codes, and wire codes to CLI exit codes.</summary>
+internal static class ErrorMapping
+{
+    public static TransferError ToWire(Exception e) => e switch
+    {
+        FileEngineException fe => (TransferError)(ushort)fe.Code,
+        UnauthorizedAccessException => TransferError.Denied,
+        IOException io when IsNoSpace(io) => TransferError.NoSpace,
+        _ => TransferError.Io,
+    };
+
+    public static bool IsNoSpace(IOException e) => (e.HResult & 0xFFFF) == 28 || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The exit code for a transfer the server ended with <paramref name="code"/>.</summary>
+    public static ExitCode ToExit(TransferError code) => code switch
+    {
+        TransferError.None => ExitCode.Ok,
+        TransferError.Integrity => ExitCode.Integrity,
+        TransferError.IdleTimeout => ExitCode.Timeout,
+        TransferError.Cancelled => ExitCode.Interrupted,
+        TransferError.ProtocolViolation or TransferError.FlowControl => ExitCode.Failure,
+        _ => ExitCode.Refused,
+    };
+
+    /// <summary>The exit code for a local file error.</summary>
+    public static ExitCode ToLocalExit(Exception e) => e is FileEngineException { Code: FileErrorCode.Integrity } ? ExitCode.Integrity : ExitCode.LocalIo;
+}

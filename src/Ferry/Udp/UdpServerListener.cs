@@ -1,0 +1,295 @@
+using System.Net;
+using System.Security.Cryptography;
+using Ferry.Files;
+using Ferry.Hosting;
+using Ferry.Protocol.Udp;
+using Ferry.Protocol.Udp.Wire;
+
+namespace Ferry.Udp;
+
+/// <summary>
+/// The udp:// server shell: owns one socket and one thread that runs the loop
+/// receive batch -> feed <see cref="ServerEndpoint"/> -> act on events through the file engine -> send batch -> wait.
+/// </summary>
+public sealed class UdpServerListener : IProtocolListener
+{
+    /// <summary>Largest datagram the server accepts; clients negotiate down from their own maximum.</summary>
+    public const int ServerMaxDatagram = 9000;
+
+    private readonly ServerContext _context;
+    private readonly UdpChannel _channel;
+    private readonly ServerEndpoint _endpoint;
+    private readonly MonotonicClock _clock;
+    private readonly Dictionary<Connection, ServerTransfer> _transfers = new();
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+    private int _disposed;
+
+    public UdpServerListener(ServerContext context, IPAddress bind, int port, ConnectionConfig? config = null, TimeProvider? time = null)
+    {
+        _context = context;
+        _clock = new MonotonicClock(time);
+        config ??= new ConnectionConfig { MaxDatagram = ServerMaxDatagram };
+        _channel = new UdpChannel(UdpChannel.Bind(bind, port), config.MaxDatagram + 64);
+        _endpoint = new ServerEndpoint(config, RandomNumberGenerator.GetBytes(32), () => BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
+        LocalEndPoint = _channel.Socket.LocalEndPoint!;
+    }
+
+    public string Name => "udp";
+
+    public EndPoint LocalEndPoint { get; }
+
+    /// <summary>Counters of hostile or stray datagrams, for tests and logs.</summary>
+    public EndpointStats Stats => _endpoint.Stats;
+
+    public int ActiveConnections => _endpoint.Connections.Count;
+
+    public Task RunAsync(CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Loop(linked.Token);
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "ferry-udp-server",
+        };
+        thread.Start();
+        _loop = done.Task;
+        return done.Task;
+    }
+
+    private void Loop(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            long now = _clock.NowMicros;
+            int received = _channel.ReceiveBatch();
+            for (int i = 0; i < received; i++)
+            {
+                var datagram = _channel.Received(i, out var from);
+                _endpoint.HandleDatagram(now, datagram, from);
+            }
+
+            _endpoint.HandleTimeouts(now);
+            DrainEvents(now);
+            Transmit(now);
+            if (received == UdpChannel.BatchSize)
+            {
+                continue; // more is probably waiting
+            }
+
+            long wait = Math.Min(_endpoint.NextTimeout - _clock.NowMicros, 100_000);
+            if (wait > 0)
+            {
+                _channel.WaitReadable(wait);
+            }
+        }
+
+        Shutdown();
+    }
+
+    private void Transmit(long now)
+    {
+        int length;
+        while ((length = _endpoint.PollTransmit(now, _channel.NextSendBuffer(), out var to)) > 0)
+        {
+            _channel.Commit(length, to);
+        }
+
+        _channel.Flush();
+    }
+
+    private void DrainEvents(long now)
+    {
+        while (_endpoint.TryPollEvent(out var connection, out var ev))
+        {
+            try
+            {
+                OnEvent(connection, ev, now);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                connection.Close(ErrorMapping.ToWire(e), e.Message, now);
+            }
+        }
+
+        if (_endpoint.Sweep() is { } closed)
+        {
+            foreach (var c in closed)
+            {
+                Release(c);
+            }
+        }
+    }
+
+    private void OnEvent(Connection c, ConnectionEvent ev, long now)
+    {
+        string peer = SocketAddressCodec.ToEndPoint(c.Peer).ToString();
+        switch (ev.Kind)
+        {
+            case ConnectionEventKind.RequestReceived:
+                Accept(c, ev, peer, now);
+                break;
+            case ConnectionEventKind.DataComplete:
+            {
+                var upload = _transfers[c].Upload!;
+                try
+                {
+                    upload.File.Commit(ev.Sha256);
+                    c.FinishReceive(TransferError.None, "stored");
+                    _context.Info(Name, $"{peer} stored {ev.Path} ({ev.Size} bytes, sha256 {Convert.ToHexStringLower(ev.Sha256!)})");
+                }
+                catch (FileEngineException e)
+                {
+                    c.FinishReceive((TransferError)(ushort)e.Code, e.Message);
+                    _context.Info(Name, $"{peer} upload of {ev.Path} failed: {e.Message}");
+                }
+
+                break;
+            }
+
+            case ConnectionEventKind.ResultReceived:
+                _context.Info(Name, ev.Code == TransferError.None
+                    ? $"{peer} received {c.Path} ({c.Size} bytes, {c.Stats.DataBytesRetransmitted} retransmitted)"
+                    : $"{peer} download of {c.Path} failed at the client: {ev.Code} {ev.Message}");
+                break;
+            case ConnectionEventKind.Closed:
+                // Refusals were logged when made; log only failures that happened later.
+                if (ev.Code is not TransferError.None && (ev.ByPeer || c.Stats.PacketsReceived > 1))
+                {
+                    _context.Info(Name, $"{peer} {c.Op} {c.Path}: closed ({ev.Code}{(ev.ByPeer ? " by client" : string.Empty)}) {ev.Message}");
+                }
+
+                break;
+        }
+    }
+
+    private void Accept(Connection c, ConnectionEvent ev, string peer, long now)
+    {
+        try
+        {
+            if (ev.Op == TransferOp.Get)
+            {
+                var file = _context.Files.OpenRead(ev.Path);
+                var source = new FileDataSource(file.CreateHashingSource(), ev.Path);
+                _transfers[c] = new ServerTransfer { Read = file, Source = source };
+                c.Accept(file.Length, file.Identity.MtimeUnixMs, source, null, null);
+                _context.Info(Name, $"{peer} GET {ev.Path} ({file.Length} bytes)");
+            }
+            else
+            {
+                var upload = BeginUploadTakingOverStale(c, ev, peer, now);
+                _transfers[c] = new ServerTransfer { Upload = upload };
+                c.Accept(0, ev.IdentityMtime, null, new PartialFileSink(upload.File), upload.File.Received);
+                _context.Info(Name, $"{peer} PUT {ev.Path} ({ev.Size} bytes{(upload.File.ResumedBytes > 0 ? $", resuming from {upload.File.ResumedBytes}" : string.Empty)})");
+            }
+        }
+        catch (FileEngineException e)
+        {
+            c.Reject((TransferError)(ushort)e.Code, e.Message, now);
+            _context.Info(Name, $"{peer} {ev.Op} {ev.Path} refused: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// A client killed mid-upload leaves its connection open until the idle timeout. When the same path is asked
+    /// for again and the old udp upload has been silent for <see cref="StaleUploadMicros"/>, the old one is closed
+    /// (its data kept) so that re-running the command resumes at once instead of meeting "busy".
+    /// </summary>
+    private IncomingFile BeginUploadTakingOverStale(Connection c, ConnectionEvent ev, string peer, long now)
+    {
+        var identity = new FileIdentity(ev.IdentitySize, ev.IdentityMtime);
+        try
+        {
+            return _context.Files.BeginUpload(ev.Path, ev.Size, identity, $"udp {peer}");
+        }
+        catch (FileEngineException e) when (e.Code == FileErrorCode.Busy)
+        {
+            var stale = _transfers.FirstOrDefault(t => t.Value.Upload is { } u && u.RelativePath == ev.Path
+                && t.Key != c && now - t.Key.LastActivity > StaleUploadMicros).Key;
+            if (stale is null)
+            {
+                throw;
+            }
+
+            stale.Close(TransferError.Cancelled, "another upload of this path took over after silence", now);
+            Release(stale);
+            _context.Info(Name, $"{peer} takes over the silent upload of {ev.Path}");
+            return _context.Files.BeginUpload(ev.Path, ev.Size, identity, $"udp {peer}");
+        }
+    }
+
+    /// <summary>Silence after which a udp upload may be taken over by a new upload of the same path.</summary>
+    public const long StaleUploadMicros = 3_000_000;
+
+    private void Release(Connection c)
+    {
+        if (_transfers.Remove(c, out var t))
+        {
+            t.Dispose();
+        }
+    }
+
+    private void Shutdown()
+    {
+        long now = _clock.NowMicros;
+        _endpoint.CloseAll(TransferError.ServerShutdown, "server is shutting down", now);
+        Transmit(now);
+        foreach (var t in _transfers.Values)
+        {
+            t.Dispose();
+        }
+
+        _transfers.Clear();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        // The loop thread uses the channel's native buffers: stop it before freeing them.
+        _stop.Cancel();
+        try
+        {
+            await _loop.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Already reported by RunAsync's task.
+        }
+
+        _channel.Dispose();
+        _stop.Dispose();
+    }
+
+    /// <summary>The file-engine resources of one connection.</summary>
+    private sealed class ServerTransfer : IDisposable
+    {
+        public ReadableFile? Read { get; init; }
+
+        public FileDataSource? Source { get; init; }
+
+        public IncomingFile? Upload { get; init; }
+
+        public void Dispose()
+        {
+            Source?.Dispose();
+            Read?.Dispose();
+            Upload?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,353 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Ferry.Files;
+using Ferry.Protocol.Udp;
+using Ferry.Protocol.Udp.Wire;
+using Ferry.Transfers;
+
+namespace Ferry.Udp;
+
+/// <summary>The udp:// client: one connection, one socket, one loop thread per transfer.</summary>
+public sealed class UdpTransferClient : ITransferClient
+{
+    public const int DefaultPort = 7700;
+
+    public string Scheme => "udp";
+
+    public Task<TransferResult> GetAsync(Uri remote, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
+    {
+        ValidateOptions(options);
+        string path = TransferClients.RemotePath(remote);
+        if (File.Exists(localPath) && !options.Overwrite)
+        {
+            throw new TransferException(ExitCode.LocalIo, $"'{localPath}' exists; add --overwrite to replace it");
+        }
+
+        return GetRawAsync(Resolve(remote), path, localPath, options, progress, cancellationToken);
+    }
+
+    public Task<TransferResult> SendAsync(string localPath, Uri remote, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
+    {
+        ValidateOptions(options);
+        return SendRawAsync(Resolve(remote), localPath, TransferClients.RemotePath(remote), options, progress, cancellationToken);
+    }
+
+    /// <summary>Downloads <paramref name="remotePath"/> exactly as given (no URL normalisation; tests send hostile paths).</summary>
+    public static Task<TransferResult> GetRawAsync(IPEndPoint server, string remotePath, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(
+            () => new Session(server, options, progress, cancellationToken).RunGet(remotePath, localPath),
+            cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    /// <summary>Uploads to <paramref name="remotePath"/> exactly as given.</summary>
+    public static Task<TransferResult> SendRawAsync(IPEndPoint server, string localPath, string remotePath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(
+            () => new Session(server, options, progress, cancellationToken).RunSend(localPath, remotePath),
+            cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private static void ValidateOptions(ClientOptions options)
+    {
+        if (options.CongestionControl is { } cc && cc is not ("bbr" or "newreno"))
+        {
+            throw new TransferException(ExitCode.Usage, $"--cc '{cc}' is not a congestion controller (bbr, newreno)");
+        }
+
+        if (options.MaxDatagram is int md && (md < Packet.MinMaxDatagram || md > Packet.MaxMaxDatagram))
+        {
+            throw new TransferException(ExitCode.Usage, $"--max-datagram must be between {Packet.MinMaxDatagram} and {Packet.MaxMaxDatagram}");
+        }
+
+        if (options.Timeout is { } t && t <= TimeSpan.Zero)
+        {
+            throw new TransferException(ExitCode.Usage, "--timeout must be positive");
+        }
+    }
+
+    internal static IPEndPoint Resolve(Uri remote)
+    {
+        int port = remote.IsDefaultPort || remote.Port <= 0 ? DefaultPort : remote.Port;
+        string host = remote.Host.Trim('[', ']');
+        if (IPAddress.TryParse(host, out var ip))
+        {
+            return new IPEndPoint(ip, port);
+        }
+
+        try
+        {
+            var addresses = Dns.GetHostAddresses(host);
+            var pick = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.First();
+            return new IPEndPoint(pick, port);
+        }
+        catch (Exception e) when (e is SocketException or InvalidOperationException)
+        {
+            throw new TransferException(ExitCode.Usage, $"cannot resolve host '{host}': {e.Message}");
+        }
+    }
+
+    /// <summary>One transfer's loop. Runs on its own thread; everything here is single-threaded.</summary>
+    private sealed class Session
+    {
+        private readonly IPEndPoint _server;
+        private readonly PeerAddress _serverPeer;
+        private readonly ClientOptions _options;
+        private readonly IProgress<TransferProgress> _progress;
+        private readonly CancellationToken _ct;
+        private readonly MonotonicClock _clock = new();
+        private readonly Stopwatch _elapsed = Stopwatch.StartNew();
+
+        public Session(IPEndPoint server, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken ct)
+        {
+            _server = server;
+            _serverPeer = SocketAddressCodec.FromEndPoint(server);
+            _options = options;
+            _progress = progress;
+            _ct = ct;
+        }
+
+        private ConnectionConfig Config() => new()
+        {
+            MaxDatagram = _options.MaxDatagram ?? Packet.DefaultMaxDatagram,
+            IdleTimeout = (long)((_options.Timeout ?? TimeSpan.FromSeconds(30)).TotalMilliseconds * 1000),
+            CongestionControl = _options.CongestionControl ?? "bbr",
+        };
+
+        public TransferResult RunGet(string remotePath, string localPath)
+        {
+            PartialFile? partial = null;
+            byte[]? sha = null;
+            TransferException? failure = null;
+            var config = Config();
+            var connection = Connection.CreateClient(config, NewId(), TransferOp.Get, remotePath, 0, 0, null, _clock.NowMicros);
+            try
+            {
+                Run(connection, ev =>
+                {
+                    switch (ev.Kind)
+                    {
+                        case ConnectionEventKind.Accepted:
+                            try
+                            {
+                                partial = PartialFile.ForDownload(localPath, ev.Size, new FileIdentity(ev.Size, ev.IdentityMtime), _options.Overwrite);
+                                connection.StartReceiving(new PartialFileSink(partial), partial.Received);
+                            }
+                            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                            {
+                                failure = new TransferException(ExitCode.LocalIo, $"cannot write '{localPath}': {e.Message}");
+                                connection.Close(TransferError.Cancelled, "client cannot write the destination", _clock.NowMicros);
+                            }
+
+                            break;
+                        case ConnectionEventKind.DataComplete:
+                            try
+                            {
+                                partial!.Commit(ev.Sha256);
+                                sha = ev.Sha256;
+                                connection.FinishReceive(TransferError.None, "verified");
+                            }
+                            catch (FileEngineException e) when (e.Code == FileErrorCode.Integrity)
+                            {
+                                failure = new TransferException(ExitCode.Integrity, $"integrity check failed for '{localPath}': {e.Message}");
+                                connection.FinishReceive(TransferError.Integrity, e.Message);
+                            }
+                            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                            {
+                                failure = new TransferException(ExitCode.LocalIo, $"cannot store '{localPath}': {e.Message}");
+                                connection.FinishReceive(TransferError.Io, e.Message);
+                            }
+
+                            break;
+                        case ConnectionEventKind.Closed:
+                            if (failure is null && (sha is null || ev.Code != TransferError.None))
+                            {
+                                failure = Describe(ev, remotePath);
+                            }
+
+                            return true;
+                    }
+
+                    return false;
+                });
+            }
+            finally
+            {
+                if (partial is not null && !partial.IsCommitted)
+                {
+                    // Interrupted or failed: keep what arrived (journaled) so the same command resumes.
+                    partial.Abort(keepForResume: failure?.Code != ExitCode.Integrity);
+                }
+
+                partial?.Dispose();
+            }
+
+            if (failure is not null)
+            {
+                throw failure;
+            }
+
+            return Result(connection, sha!);
+        }
+
+        public TransferResult RunSend(string localPath, string remotePath)
+        {
+            SafeFileHandleSource source;
+            try
+            {
+                source = SafeFileHandleSource.Open(localPath);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new TransferException(ExitCode.LocalIo, $"cannot read '{localPath}': {e.Message}");
+            }
+
+            using var _ = source;
+            byte[]? sha = null;
+            TransferException? failure = null;
+            var connection = Connection.CreateClient(Config(), NewId(), TransferOp.Put, remotePath, source.Length, source.MtimeUnixMs, source.Data, _clock.NowMicros);
+            Run(connection, ev =>
+            {
+                switch (ev.Kind)
+                {
+                    case ConnectionEventKind.ResultReceived when ev.Code == TransferError.None:
+                        sha = ev.Sha256;
+                        break;
+                    case ConnectionEventKind.ResultReceived:
+                        failure = Describe(ev, remotePath);
+                        break;
+                    case ConnectionEventKind.Closed:
+                        if (failure is null && sha is null)
+                        {
+                            failure = Describe(ev, remotePath);
+                        }
+
+                        return true;
+                }
+
+                return false;
+            });
+            if (failure is not null)
+            {
+                throw failure;
+            }
+
+            return Result(connection, sha!);
+        }
+
+        private TransferResult Result(Connection c, byte[] sha) => new(c.Size, _elapsed.Elapsed, Convert.ToHexStringLower(sha))
+        {
+            ResumedBytes = c.ResumedBytes,
+            Stats = new Dictionary<string, long>
+            {
+                ["packets_sent"] = c.Stats.PacketsSent,
+                ["packets_received"] = c.Stats.PacketsReceived,
+                ["data_bytes_sent"] = c.Stats.DataBytesSent,
+                ["data_bytes_retransmitted"] = c.Stats.DataBytesRetransmitted,
+                ["packets_lost"] = c.Stats.PacketsLost,
+                ["srtt_us"] = c.SmoothedRtt,
+            },
+        };
+
+        private static TransferException Describe(ConnectionEvent ev, string remotePath) => ev.Code switch
+        {
+            TransferError.IdleTimeout => new TransferException(ExitCode.Timeout, ev.Message),
+            TransferError.None => new TransferException(ExitCode.Failure, "the server closed the connection before the transfer finished"),
+            _ => new TransferException(ErrorMapping.ToExit(ev.Code), $"server: {ev.Message} ({ev.Code})"),
+        };
+
+        /// <summary>The loop: receive, feed, act on events, send, wait. Ends when <paramref name="onEvent"/> says so.</summary>
+        private void Run(Connection connection, Func<ConnectionEvent, bool> onEvent)
+        {
+            using var channel = new UdpChannel(
+                UdpChannel.Bind(_server.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0),
+                Math.Max(connection.MaxDatagram, Packet.MinInitialSize) + 64);
+            var serverPeer = _serverPeer;
+            if (_server.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                serverPeer = SocketAddressCodec.FromEndPoint(_server);
+            }
+
+            long lastProgress = 0;
+            bool finished = false;
+            bool cancelled = false;
+            while (true)
+            {
+                long now = _clock.NowMicros;
+                if (_ct.IsCancellationRequested && !cancelled)
+                {
+                    cancelled = true;
+                    connection.Close(TransferError.Cancelled, "cancelled by the user", now);
+                }
+
+                int received = channel.ReceiveBatch();
+                for (int i = 0; i < received; i++)
+                {
+                    var datagram = channel.Received(i, out var from);
+                    if (from != serverPeer)
+                    {
+                        continue;
+                    }
+
+                    if (Packet.TryParse(datagram, out var packet) == PacketError.None && packet.DestinationId == connection.LocalId)
+                    {
+                        connection.HandlePacket(now, packet);
+                    }
+                }
+
+                if (connection.NextTimeout <= now)
+                {
+                    connection.HandleTimeout(now);
+                }
+
+                while (connection.TryPollEvent(out var ev))
+                {
+                    finished |= onEvent(ev);
+                }
+
+                int length;
+                while ((length = connection.PollTransmit(now, channel.NextSendBuffer())) > 0)
+                {
+                    channel.Commit(length, serverPeer);
+                }
+
+                channel.Flush();
+                if (now - lastProgress > 100_000)
+                {
+                    lastProgress = now;
+                    _progress.Report(new TransferProgress(connection.BytesDone, connection.State == ConnectionState.Handshake ? -1 : connection.Size));
+                }
+
+                if (finished || cancelled)
+                {
+                    break;
+                }
+
+                if (received == UdpChannel.BatchSize)
+                {
+                    continue;
+                }
+
+                long wait = Math.Min(connection.NextTimeout - _clock.NowMicros, 100_000);
+                if (wait > 0)
+                {
+                    channel.WaitReadable(wait);
+                }
+            }
+
+            if (cancelled)
+            {
+                throw new OperationCanceledException(_ct);
+            }
+        }
+
+        private static ulong NewId()
+        {
+            ulong id;
+            do
+            {
+                id = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8));
+            }
+            while (id == 0);
+            return id;
+        }
+    }
+}

@@ -1,0 +1,53 @@
+using System.Net;
+using Ferry.Files;
+using Ferry.Hosting;
+using Ferry.Tests.Files;
+using Ferry.Udp;
+
+namespace Ferry.Tests.Support;
+
+/// <summary>A real udp:// server listener on 127.0.0.1 (ephemeral port) over a temporary root.</summary>
+internal sealed class UdpServerFixture : IAsyncDisposable
+{
+    private readonly TempDir _dir = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _run;
+
+    public UdpServerFixture(bool allowOverwrite = false)
+    {
+        Root = _dir.Combine("root");
+        StateDir = _dir.Combine("state");
+        Directory.CreateDirectory(Root);
+        var options = new ServerOptions { Root = Root, StateDir = StateDir, AllowOverwrite = allowOverwrite, Bind = IPAddress.Loopback, UdpPort = 0 };
+        Log = new StringWriter();
+        Context = new ServerContext(options, TextWriter.Synchronized(Log), ServerContext.CreateFileEngine(options));
+        Listener = new UdpServerListener(Context, IPAddress.Loopback, 0);
+        _run = Listener.RunAsync(_stop.Token);
+    }
+
+    public string Root { get; }
+
+    public string StateDir { get; }
+
+    public string Scratch => _dir.Path;
+
+    public StringWriter Log { get; }
+
+    public ServerContext Context { get; }
+
+    public UdpServerListener Listener { get; }
+
+    public IPEndPoint EndPoint => (IPEndPoint)Listener.LocalEndPoint;
+
+    public Uri Url(string path) => new($"udp://127.0.0.1:{EndPoint.Port}/{path}");
+
+    public string Local(string name) => _dir.Combine(name);
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        await _run.WaitAsync(TimeSpan.FromSeconds(10));
+        await Listener.DisposeAsync();
+        _dir.Dispose();
+    }
+}

@@ -1,0 +1,284 @@
+using System.Security.Cryptography;
+using Ferry.Protocol.Common;
+using Ferry.Protocol.Udp;
+using Ferry.Protocol.Udp.Wire;
+
+namespace Ferry.Tests.Udp.Sim;
+
+/// <summary>Outcome of one simulated transfer.</summary>
+public sealed record SimResult(
+    bool Completed,
+    TransferError ClientCode,
+    string ClientMessage,
+    long SimMicros,
+    int Steps,
+    ConnectionStats ClientStats,
+    ConnectionStats? ServerStats);
+
+/// <summary>
+/// Runs one client connection against a <see cref="ServerEndpoint"/> over two <see cref="SimLink"/>s with a fake clock
+/// that jumps straight to the next event. No sockets, no threads, no sleeping; the same seed gives the same run.
+/// </summary>
+public sealed class SimTransfer
+{
+    private static readonly PeerAddress s_clientAddress = new(0x7F00_0001, 40000);
+    private readonly Random _rng;
+    private readonly SimLink _up;
+    private readonly SimLink _down;
+    private readonly byte[] _buffer = new byte[65536];
+    private readonly List<Connection> _serverConnections = new();
+
+    public SimTransfer(int seed, LinkConfig up, LinkConfig down, ConnectionConfig? clientConfig = null, ConnectionConfig? serverConfig = null)
+    {
+        _rng = new Random(seed);
+        _up = new SimLink(up, new Random(seed + 1));
+        _down = new SimLink(down, new Random(seed + 2));
+        ClientConfig = clientConfig ?? new ConnectionConfig();
+        var key = new byte[32];
+        _rng.NextBytes(key);
+        Server = new ServerEndpoint(serverConfig ?? new ConnectionConfig(), key, () => (ulong)_rng.NextInt64(1, long.MaxValue));
+        // Start the clock at an arbitrary offset: nothing may assume time starts at zero.
+        Now = 1_000_000_000 + _rng.NextInt64(1_000_000_000);
+    }
+
+    public long Now { get; private set; }
+
+    public ConnectionConfig ClientConfig { get; }
+
+    public ServerEndpoint Server { get; }
+
+    public Connection? Client { get; private set; }
+
+    public SimLink Up => _up;
+
+    public SimLink Down => _down;
+
+    public Dictionary<string, byte[]> ServerFiles { get; } = new();
+
+    public Dictionary<string, MemorySink> Uploads { get; } = new();
+
+    /// <summary>Upload resume: ranges the server already holds (with their bytes prefilled).</summary>
+    public (RangeSet Have, byte[] Prefill)? ServerHave { get; set; }
+
+    /// <summary>Download resume: ranges the client already holds (with their bytes prefilled).</summary>
+    public (RangeSet Have, byte[] Prefill)? ClientHave { get; set; }
+
+    /// <summary>Lets a test refuse requests: return a code to reject.</summary>
+    public Func<ConnectionEvent, (TransferError Code, string Message)?>? ServerPolicy { get; set; }
+
+    public MemorySink? ClientSink { get; private set; }
+
+    public MemorySource? ClientSource { get; private set; }
+
+    public List<ConnectionEvent> ClientEvents { get; } = new();
+
+    public List<ConnectionEvent> ServerEvents { get; } = new();
+
+    /// <summary>Called once per step: tests inject hostile datagrams or observe state here.</summary>
+    public Action<SimTransfer>? OnStep { get; set; }
+
+    /// <summary>When set, the server stops answering entirely after this time (a peer that vanishes).</summary>
+    public long ServerDiesAt { get; set; } = long.MaxValue;
+
+    public SimResult RunGet(string path, long maxSimMicros = 600_000_000, int maxSteps = 5_000_000)
+    {
+        Client = Connection.CreateClient(ClientConfig, NewId(), TransferOp.Get, path, 0, 0, null, Now);
+        return Run(maxSimMicros, maxSteps);
+    }
+
+    public SimResult RunPut(string path, byte[] data, long maxSimMicros = 600_000_000, int maxSteps = 5_000_000)
+    {
+        ClientSource = new MemorySource(data);
+        Client = Connection.CreateClient(ClientConfig, NewId(), TransferOp.Put, path, data.Length, 12345, ClientSource, Now);
+        return Run(maxSimMicros, maxSteps);
+    }
+
+    /// <summary>Injects a datagram at the server as if it came from <paramref name="from"/>.</summary>
+    public void InjectAtServer(ReadOnlySpan<byte> datagram, PeerAddress from) => Server.HandleDatagram(Now, datagram, from);
+
+    /// <summary>Drains what the server wants to send right now (used to measure replies to injected datagrams).</summary>
+    public List<(PeerAddress To, byte[] Data)> DrainServer()
+    {
+        var list = new List<(PeerAddress, byte[])>();
+        int n;
+        while ((n = Server.PollTransmit(Now, _buffer, out var to)) > 0)
+        {
+            list.Add((to, _buffer[..n]));
+        }
+
+        return list;
+    }
+
+    private ulong NewId() => (ulong)_rng.NextInt64(1, long.MaxValue);
+
+    private SimResult Run(long maxSimMicros, int maxSteps)
+    {
+        var client = Client!;
+        long deadline = Now + maxSimMicros;
+        long start = Now;
+        TransferError code = TransferError.None;
+        string message = string.Empty;
+        bool clientClosed = false;
+        int steps = 0;
+        for (; steps < maxSteps && Now <= deadline; steps++)
+        {
+            bool serverAlive = Now < ServerDiesAt;
+            foreach (var d in _up.Deliver(Now))
+            {
+                if (serverAlive)
+                {
+                    Server.HandleDatagram(Now, d, s_clientAddress);
+                }
+            }
+
+            foreach (var d in _down.Deliver(Now))
+            {
+                if (Packet.TryParse(d, out var p) == PacketError.None && p.DestinationId == client.LocalId)
+                {
+                    client.HandlePacket(Now, p);
+                }
+            }
+
+            if (client.NextTimeout <= Now)
+            {
+                client.HandleTimeout(Now);
+            }
+
+            if (serverAlive)
+            {
+                Server.HandleTimeouts(Now);
+            }
+
+            OnStep?.Invoke(this);
+            while (client.TryPollEvent(out var ev))
+            {
+                ClientEvents.Add(ev);
+                ClientApp(client, ev);
+                if (ev.Kind == ConnectionEventKind.Closed)
+                {
+                    clientClosed = true;
+                    code = ev.Code;
+                    message = ev.Message;
+                }
+            }
+
+            if (serverAlive)
+            {
+                while (Server.TryPollEvent(out var sc, out var sev))
+                {
+                    ServerEvents.Add(sev);
+                    ServerApp(sc, sev);
+                }
+
+                foreach (var c in Server.Sweep() ?? new List<Connection>())
+                {
+                    _serverConnections.Add(c);
+                }
+            }
+
+            int n;
+            while ((n = client.PollTransmit(Now, _buffer)) > 0)
+            {
+                _up.Send(Now, _buffer.AsSpan(0, n));
+            }
+
+            if (serverAlive)
+            {
+                while ((n = Server.PollTransmit(Now, _buffer, out _)) > 0)
+                {
+                    _down.Send(Now, _buffer.AsSpan(0, n));
+                }
+            }
+
+            if (clientClosed && (Server.Connections.Count == 0 || !serverAlive))
+            {
+                break;
+            }
+
+            long next = Math.Min(client.NextTimeout, Math.Min(_up.NextArrival, _down.NextArrival));
+            if (serverAlive)
+            {
+                next = Math.Min(next, Server.NextTimeout);
+            }
+
+            if (next == long.MaxValue)
+            {
+                break; // nothing will ever happen again: a stuck protocol, reported as not completed
+            }
+
+            Now = Math.Max(Now, next);
+        }
+
+        var serverStats = _serverConnections.Concat(Server.Connections).FirstOrDefault()?.Stats;
+        bool completed = clientClosed && code == TransferError.None;
+        return new SimResult(completed, code, message, Now - start, steps, client.Stats, serverStats);
+    }
+
+    private void ClientApp(Connection client, ConnectionEvent ev)
+    {
+        switch (ev.Kind)
+        {
+            case ConnectionEventKind.Accepted when client.Op == TransferOp.Get:
+                if (ClientHave is { } ch)
+                {
+                    ClientSink = new MemorySink(ev.Size, ch.Prefill);
+                    client.StartReceiving(ClientSink, ch.Have);
+                }
+                else
+                {
+                    ClientSink = new MemorySink(ev.Size);
+                    client.StartReceiving(ClientSink, null);
+                }
+
+                break;
+            case ConnectionEventKind.DataComplete:
+            {
+                bool ok = ClientSink!.Sha256().AsSpan().SequenceEqual(ev.Sha256);
+                client.FinishReceive(ok ? TransferError.None : TransferError.Integrity, ok ? "verified" : "SHA-256 mismatch");
+                break;
+            }
+        }
+    }
+
+    private void ServerApp(Connection c, ConnectionEvent ev)
+    {
+        switch (ev.Kind)
+        {
+            case ConnectionEventKind.RequestReceived:
+            {
+                if (ServerPolicy?.Invoke(ev) is { } refusal)
+                {
+                    c.Reject(refusal.Code, refusal.Message, Now);
+                    return;
+                }
+
+                if (ev.Op == TransferOp.Get)
+                {
+                    if (!ServerFiles.TryGetValue(ev.Path, out var data))
+                    {
+                        c.Reject(TransferError.NotFound, $"'{ev.Path}' does not exist", Now);
+                        return;
+                    }
+
+                    c.Accept(data.Length, 777, new MemorySource(data), null, null);
+                }
+                else
+                {
+                    var sink = ServerHave is { } sh ? new MemorySink(ev.Size, sh.Prefill) : new MemorySink(ev.Size);
+                    Uploads[ev.Path] = sink;
+                    c.Accept(0, ev.IdentityMtime, null, sink, ServerHave?.Have);
+                }
+
+                break;
+            }
+
+            case ConnectionEventKind.DataComplete:
+            {
+                var sink = Uploads[c.Path];
+                bool ok = SHA256.HashData(sink.Data).AsSpan().SequenceEqual(ev.Sha256);
+                c.FinishReceive(ok ? TransferError.None : TransferError.Integrity, ok ? "stored" : "SHA-256 mismatch");
+                break;
+            }
+        }
+    }
+}
