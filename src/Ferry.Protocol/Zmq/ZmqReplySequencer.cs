@@ -12,11 +12,20 @@ public sealed class ZmqReplySequencer<TClient, TReply>
     where TClient : notnull
 {
     private readonly Dictionary<TClient, ClientQueue> _clients;
+    private readonly int _maxUnanswered;
+    private readonly int _maxOwed;
     private long _nextSequence;
 
-    public ZmqReplySequencer(IEqualityComparer<TClient>? comparer = null)
+    /// <param name="comparer">Client key equality.</param>
+    /// <param name="maxUnanswered">Requests a client may have unanswered before new ones must be refused (<see cref="TryArrive"/>).</param>
+    /// <param name="maxOwed">Replies a client may be owed (refusals included) before new requests are dropped unanswered.</param>
+    public ZmqReplySequencer(IEqualityComparer<TClient>? comparer = null, int maxUnanswered = ZmqLimits.MaxUnansweredPerClient, int maxOwed = ZmqLimits.MaxOwedPerClient)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxUnanswered, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxOwed, maxUnanswered);
         _clients = new Dictionary<TClient, ClientQueue>(comparer);
+        _maxUnanswered = maxUnanswered;
+        _maxOwed = maxOwed;
     }
 
     /// <summary>Clients with at least one unanswered request.</summary>
@@ -25,7 +34,28 @@ public sealed class ZmqReplySequencer<TClient, TReply>
     /// <summary>Requests of <paramref name="client"/> without a released reply.</summary>
     public int Unanswered(TClient client) => _clients.TryGetValue(client, out var q) ? q.Outstanding.Count : 0;
 
-    /// <summary>Registers a request from <paramref name="client"/> and returns its stamp.</summary>
+    /// <summary>
+    /// Admits a request under the per-client limits. Returns false when the client is already owed the maximum
+    /// number of replies: the request must be dropped without a reply (it got no place in the order). Otherwise
+    /// returns its stamp; <paramref name="overLimit"/> then says it must be answered with a refusal because the client
+    /// has more than the allowed number of requests unanswered.
+    /// </summary>
+    public bool TryArrive(TClient client, out ZmqArrival arrival, out bool overLimit)
+    {
+        int owed = Unanswered(client);
+        if (owed >= _maxOwed)
+        {
+            arrival = default;
+            overLimit = true;
+            return false;
+        }
+
+        arrival = Arrive(client);
+        overLimit = owed + 1 > _maxUnanswered;
+        return true;
+    }
+
+    /// <summary>Registers a request from <paramref name="client"/> and returns its stamp (no limits applied).</summary>
     public ZmqArrival Arrive(TClient client)
     {
         long seq = _nextSequence++;

@@ -222,7 +222,7 @@ internal sealed class ZmqSocketLoop
 
     private void Dispatch(string client, int count, bool envelope, int bytes, string? peerAddress)
     {
-        if (_sequencer.Unanswered(client) >= ZmqLimits.MaxOwedPerClient)
+        if (!_sequencer.TryArrive(client, out var arrival, out bool overLimit))
         {
             // Flooding without reading: no room left even for a refusal.
             DisposeOwners();
@@ -231,10 +231,9 @@ internal sealed class ZmqSocketLoop
         }
 
         var parsed = ZmqRequestParser.Parse(_frames.AsSpan(0, Math.Min(count, _frames.Length)), count);
-        var arrival = _sequencer.Arrive(client);
         string? error = parsed.Error;
         ZmqTransferActor? actor = null;
-        if (_sequencer.Unanswered(client) > ZmqLimits.MaxUnansweredPerClient)
+        if (overLimit)
         {
             error = ZmqErrors.TooManyUnanswered;
         }

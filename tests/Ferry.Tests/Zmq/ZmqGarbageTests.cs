@@ -116,7 +116,7 @@ public sealed class ZmqGarbageTests
     }
 
     [ZmqFact]
-    public async Task A_flood_past_the_unanswered_limit_is_refused_in_order_and_the_client_recovers()
+    public async Task A_flood_of_pipelined_requests_gets_one_reply_each_in_order_and_the_client_recovers()
     {
         await using var server = new ZmqServerFixture();
         using var c = new TestDealer(server.Endpoint);
@@ -156,7 +156,9 @@ public sealed class ZmqGarbageTests
             }
         }
 
-        Assert.True(refused > 0, "the unanswered limit never applied");
+        // Whether the limit applied depends on timing (how far the flood got ahead of the big chunks); the
+        // limits themselves are tested deterministically in ZmqReplySequencerTests. Here: exactly one reply per
+        // request, in order, and everything before the limit was served.
         Assert.True(n - refused >= ZmqLimits.MaxUnansweredPerClient - big - 1, $"only {n - refused} were served");
         Assert.Equal("READY", c.Call(Close("f", (long)big * block.Length)));
         Assert.Equal("READY", c.Call(Hello("g")));

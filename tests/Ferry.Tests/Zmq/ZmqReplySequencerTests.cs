@@ -74,4 +74,40 @@ public sealed class ZmqReplySequencerTests
         Assert.Throws<InvalidOperationException>(() => seq.Complete("a", a.Sequence + 1, 1, release));
         Assert.Throws<InvalidOperationException>(() => seq.Complete("zzz", 0, 1, release));
     }
+
+    [Fact]
+    public void Limits_refuse_past_the_unanswered_maximum_and_drop_past_the_owed_maximum_deterministically()
+    {
+        var seq = new ZmqReplySequencer<string, string>(maxUnanswered: 3, maxOwed: 5);
+        var admitted = new List<(ZmqArrival Arrival, bool OverLimit)>();
+        for (int i = 0; i < 7; i++)
+        {
+            if (seq.TryArrive("a", out var arrival, out bool over))
+            {
+                admitted.Add((arrival, over));
+            }
+        }
+
+        // 3 served, 2 refused (each keeps its place), then 2 dropped without a place.
+        Assert.Equal(new[] { false, false, false, true, true }, admitted.Select(a => a.OverLimit));
+        Assert.Equal(5, seq.Unanswered("a"));
+        Assert.True(seq.TryArrive("b", out _, out bool otherOver)); // other clients are not affected
+        Assert.False(otherOver);
+
+        // Answering the first request makes room again, in order.
+        var release = new List<string>();
+        seq.Complete("a", admitted[0].Arrival.Sequence, "r0", release);
+        Assert.Equal(new[] { "r0" }, release);
+        Assert.True(seq.TryArrive("a", out _, out bool over2));
+        Assert.True(over2); // still 5 unanswered counting the refusals: refused, in order
+
+        release.Clear();
+        for (int i = 1; i < admitted.Count; i++)
+        {
+            seq.Complete("a", admitted[i].Arrival.Sequence, "r" + i, release);
+        }
+
+        Assert.Equal(new[] { "r1", "r2", "r3", "r4" }, release);
+        Assert.Equal(1, seq.Unanswered("a"));
+    }
 }

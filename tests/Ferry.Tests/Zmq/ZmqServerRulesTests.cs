@@ -51,12 +51,18 @@ public sealed class ZmqServerRulesTests
         using var c = new TestDealer(server.Endpoint);
         byte[] data = Bytes(300, 2);
 
-        // Queued before the connection is up, so the server receives all of them before answering any:
-        // A is certainly unanswered when B (overlapping A) arrives.
+        // Queued before the connection is up, so the server receives them together; and A's reply must wait
+        // behind the reply to a slow 8 MiB chunk of another file sent first: A is certainly unanswered when B
+        // (overlapping A) arrives.
+        byte[] slow = Bytes(8 << 20, 9);
+        c.Send(Hello("slow"));
         c.Send(Hello("f"));
+        c.Send(Chunk("slow", 0, slow));
         c.Send(Chunk("f", 0, data[..200]));      // A
         c.Send(Chunk("f", 150, data[150..200])); // B overlaps A
         c.Send(Chunk("f", 200, data[200..300])); // C adjacent to A
+        Assert.Equal("READY", c.Receive());
+        Assert.Equal("READY", c.Receive());
         Assert.Equal("READY", c.Receive());
         Assert.Equal("READY", c.Receive());
         Assert.Equal("ERROR chunk [150,200) overlaps chunk [0,200) that is still in transit", c.Receive());

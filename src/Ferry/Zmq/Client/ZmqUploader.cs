@@ -57,6 +57,9 @@ internal sealed class ZmqUploader
         dealer.IPv6 = _ipv6;
         dealer.SendHighWaterMark = 2 * window + 4;
         dealer.ReceiveHighWaterMark = 2 * window + 4;
+
+        // The send queue holds more than the window, so sends only block while libzmq is still connecting.
+        dealer.SendTimeout = (int)_timeout.TotalMilliseconds;
         dealer.Connect(_endpoint);
 
         byte[] chunk = new byte[chunkSize];
@@ -171,8 +174,6 @@ internal sealed class ZmqUploader
 
     private void Send(ZmqSocket dealer, ReadOnlySpan<byte> frame, bool more)
     {
-        // The send queue holds more than the window, so this only blocks while libzmq is still connecting.
-        dealer.SendTimeout = (int)_timeout.TotalMilliseconds;
         if (!dealer.TrySend(frame, more))
         {
             throw new TransferException(ExitCode.Timeout, $"cannot reach {_endpoint}: nothing could be sent for {_timeout.TotalSeconds:0.#} s");
@@ -184,15 +185,19 @@ internal sealed class ZmqUploader
         // Wait in short slices so Ctrl+C is noticed promptly.
         dealer.ReceiveTimeout = 100;
         long deadline = Stopwatch.GetTimestamp() + (long)(_timeout.TotalSeconds * Stopwatch.Frequency);
-        while (!dealer.TryReceiveMessage(frames, out int count, maxFrames: 4))
+        int count;
+        while (!dealer.TryReceiveMessage(frames, out count, maxFrames: 4))
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (Stopwatch.GetTimestamp() > deadline)
             {
                 throw new TransferException(ExitCode.Timeout, $"no reply from {_endpoint} for {_timeout.TotalSeconds:0.#} s (is 'ferry serve' running with zmq:// on that port?)");
             }
+        }
 
-            _ = count;
+        if (count != frames.Count)
+        {
+            throw new TransferException(ExitCode.Failure, $"unexpected reply from {_endpoint} ({count} frames): not a Ferry zmq:// server?");
         }
 
         if (frames.Count == 1 && frames[0].AsSpan().SequenceEqual("READY"u8))
@@ -213,7 +218,6 @@ internal sealed class ZmqUploader
     {
         try
         {
-            dealer.SendTimeout = 0;
             dealer.TrySend("CLOSE"u8, more: true, dontWait: true);
             dealer.TrySend(_fileNameFrame, more: true, dontWait: true);
             dealer.TrySend(Ascii(length + 1), more: false, dontWait: true);
