@@ -2,6 +2,8 @@ using Ferry.Hosting;
 using Ferry.Tftp;
 using Ferry.Transfers;
 using Ferry.Udp;
+using Ferry.Zmq;
+using Ferry.Zmq.Client;
 
 namespace Ferry.Cli;
 
@@ -21,9 +23,10 @@ internal static class Registration
         TransferClients.Register("udp", () => new UdpTransferClient());
         ServerHost.RegisterProtocol(ctx => ctx.Options.UdpPort is int p ? new UdpServerListener(ctx, ctx.Options.Bind, p) : null);
         // tcp://  — registered by the multi-stream TCP module.
-        // zmq://  — registered by the ZeroMQ module.
         Hosting.ServerHost.RegisterProtocol(ctx => ctx.Options.RelayPort is int p ? new Ferry.Relay.RelayListener(ctx, p) : null);
         TransferClients.Register("tftp", () => new TftpClient());
         ServerHost.RegisterProtocol(ctx => ctx.Options.TftpPort is int p ? new TftpListener(ctx, p) : null);
+        TransferClients.Register("zmq", () => new ZmqTransferClient());
+        ServerHost.RegisterProtocol(ctx => ctx.Options.ZmqPort is int p ? ZmqListener.CreateOrExplain(ctx, p) : null);
     }
 }
