@@ -10,6 +10,9 @@ public sealed class ZmqTransferClient : ITransferClient
 
     public string Scheme => "zmq";
 
+    /// <summary>An aborted zmq:// upload is discarded on the server (the protocol has no resume).</summary>
+    public bool ResumesAfterInterruption => false;
+
     public Task<TransferResult> GetAsync(Uri remote, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken) =>
         throw new TransferException(ExitCode.Usage, "zmq:// supports upload only (its HELLO/CHUNK/CLOSE protocol has no download); download with udp:// or tcp:// instead");
 
