@@ -9,7 +9,7 @@ SIZE_MIB=${1:-64}
 OUT=${FERRY_OUT:-out}
 echo "== building ferry (Release) into $OUT/"
 dotnet publish src/Ferry.Cli -c Release -o "$OUT" --nologo -v quiet >/dev/null
-FERRY="$PWD/$OUT/ferry"
+case "$OUT" in /*) FERRY="$OUT/ferry" ;; *) FERRY="$PWD/$OUT/ferry" ;; esac
 
 WORK=$(mktemp -d /tmp/ferry-demo.XXXXXX)
 SERVER_PID=""
@@ -20,22 +20,27 @@ trap cleanup EXIT
 BASE=${FERRY_DEMO_PORT:-27700}
 echo "== ferry serve --root $WORK/data (udp $BASE, tcp $((BASE+1)), zmq $((BASE+2)), relay $((BASE+3)), tftp $((BASE+9)))"
 "$FERRY" serve --root "$WORK/data" --state-dir "$WORK/state" --bind 127.0.0.1 \
-  --port "$BASE" --tcp-port $((BASE+1)) --zmq-port $((BASE+2)) --relay-port $((BASE+3)) --tftp-port $((BASE+9)) \
+  --port "$BASE" --tcp-port $((BASE+1)) --zmq-port $((BASE+2)) --relay-port $((BASE+3)) --tftp-port $((BASE+9)) --tftp-allow-write \
   2>"$WORK/server.log" &
 SERVER_PID=$!
 for _ in $(seq 100); do grep -q "listening" "$WORK/server.log" 2>/dev/null && break; sleep 0.1; done
 sleep 0.3
 sed 's/^/   server: /' "$WORK/server.log"
+if ! kill -0 "$SERVER_PID" 2>/dev/null || ! grep -q "listening" "$WORK/server.log"; then
+  echo "== demo FAILED: the server did not start"; SERVER_PID=""; exit 1
+fi
 
 head -c $((SIZE_MIB << 20)) /dev/urandom > "$WORK/sample.bin"
 echo "== sample file: $SIZE_MIB MiB, sha256 $(sha256sum "$WORK/sample.bin" | cut -c1-16)..."
 
 status=0
+ran=0
 try() {
   local scheme=$1 port=$2
   if ! grep -q "^.\{24\} *$scheme .*listening" "$WORK/server.log" && ! grep -q " $scheme \+listening" "$WORK/server.log"; then
     echo "-- $scheme://: not served by this build, skipped"; return
   fi
+  ran=$((ran + 1))
   local url="$scheme://127.0.0.1:$port/demo/$scheme.bin"
   echo "-- ferry send sample.bin $url"
   if "$FERRY" send "$WORK/sample.bin" "$url"; then :; else echo "   send failed (exit $?)"; status=1; return; fi
@@ -51,5 +56,6 @@ try udp "$BASE"
 try tcp $((BASE+1))
 try zmq $((BASE+2))
 try tftp $((BASE+9))
-[ $status = 0 ] && echo "== demo OK" || echo "== demo FAILED"
+[ $ran -gt 0 ] || status=1
+[ $status = 0 ] && echo "== demo OK ($ran protocols)" || echo "== demo FAILED"
 exit $status

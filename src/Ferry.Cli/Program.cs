@@ -15,6 +15,7 @@ internal static class Program
             ServeCommand.Create(),
             TransferCommands.Send(),
             TransferCommands.Get(),
+            ChatCommand.Create(),
         };
 
         // Ctrl+C and SIGTERM cancel the running command, which then stops cleanly (partial data kept for resume,
@@ -26,7 +27,8 @@ internal static class Program
             if (Interlocked.Increment(ref signals) == 1)
             {
                 context.Cancel = true;
-                cts.Cancel();
+                // Cancel off the signal thread so shutdown code runs like any other code.
+                ThreadPool.QueueUserWorkItem(_ => cts.Cancel());
             }
         }
 

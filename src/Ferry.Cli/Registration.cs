@@ -1,7 +1,10 @@
 using Ferry.Hosting;
 using Ferry.Tcp;
+using Ferry.Tftp;
 using Ferry.Transfers;
 using Ferry.Udp;
+using Ferry.Zmq;
+using Ferry.Zmq.Client;
 
 namespace Ferry.Cli;
 
@@ -22,7 +25,10 @@ internal static class Registration
         ServerHost.RegisterProtocol(ctx => ctx.Options.UdpPort is int p ? new UdpServerListener(ctx, ctx.Options.Bind, p) : null);
         TransferClients.Register("tcp", () => new TcpTransferClient());
         ServerHost.RegisterProtocol(ctx => ctx.Options.TcpPort is int tcpPort ? new TcpTransferListener(ctx, tcpPort) : null);
-        // zmq://  — registered by the ZeroMQ module.
-        // tftp:// — registered by the TFTP module.
+        Hosting.ServerHost.RegisterProtocol(ctx => ctx.Options.RelayPort is int p ? new Ferry.Relay.RelayListener(ctx, p) : null);
+        TransferClients.Register("tftp", () => new TftpClient());
+        ServerHost.RegisterProtocol(ctx => ctx.Options.TftpPort is int p ? new TftpListener(ctx, p) : null);
+        TransferClients.Register("zmq", () => new ZmqTransferClient());
+        ServerHost.RegisterProtocol(ctx => ctx.Options.ZmqPort is int p ? ZmqListener.CreateOrExplain(ctx, p) : null);
     }
 }

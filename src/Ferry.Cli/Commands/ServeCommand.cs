@@ -22,16 +22,25 @@ internal static class ServeCommand
         var tftpAllowWrite = new Option<bool>("--tftp-allow-write") { Description = "Accept TFTP write requests (TFTP has no authentication)" };
         var maxStreams = new Option<int>("--max-streams") { Description = "Most parallel streams one tcp:// transfer may open", DefaultValueFactory = _ => 64 };
         var zmqIdle = new Option<double>("--zmq-idle-timeout") { Description = "Seconds after which an idle zmq:// transfer is aborted", DefaultValueFactory = _ => 60 };
+        var relayRetainCount = new Option<long?>("--relay-retain-count") { Description = "Relay history: keep at most this many messages (default: all)" };
+        var relayRetainDays = new Option<double?>("--relay-retain-days") { Description = "Relay history: keep messages younger than this many days (default: all)" };
 
         var cmd = new Command("serve", "Serve files over udp://, tcp://, zmq://, tftp:// and the message relay")
         {
             root, bind, port, tcpPort, zmqPort, relayPort, tftpPort, stateDir, allowOverwrite, tftpAllowWrite, maxStreams, zmqIdle,
+            relayRetainCount, relayRetainDays,
         };
         cmd.SetAction(async (parse, ct) =>
         {
             if (!IPAddress.TryParse(parse.GetValue(bind), out var address))
             {
                 Console.Error.WriteLine($"ferry: --bind '{parse.GetValue(bind)}' is not an IP address");
+                return (int)ExitCode.Usage;
+            }
+
+            if (parse.GetValue(relayRetainCount) is < 1 || parse.GetValue(relayRetainDays) is <= 0)
+            {
+                Console.Error.WriteLine("ferry: --relay-retain-count must be at least 1 and --relay-retain-days above 0");
                 return (int)ExitCode.Usage;
             }
 
@@ -50,6 +59,8 @@ internal static class ServeCommand
                 TftpAllowWrite = parse.GetValue(tftpAllowWrite),
                 MaxStreams = parse.GetValue(maxStreams),
                 ZmqIdleTimeout = TimeSpan.FromSeconds(parse.GetValue(zmqIdle)),
+                RelayRetainCount = parse.GetValue(relayRetainCount),
+                RelayRetainDays = parse.GetValue(relayRetainDays),
             };
             try
             {

@@ -24,12 +24,13 @@ internal static class TransferCommands
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the destination if it exists" };
         var cmd = new Command("get", "Download a file") { url, dest, overwrite };
         AddCommon(cmd);
-        cmd.SetAction((parse, ct) => RunAsync(parse, ct, async (reporter, options, progress, token) =>
+        cmd.SetAction((parse, ct) => RunAsync(parse, ct, async (reporter, options, state, token) =>
         {
             var remote = TransferClients.ParseUrl(parse.GetValue(url)!);
             string local = LocalDestination(parse.GetValue(dest)!, remote);
             options.Overwrite = parse.GetValue(overwrite);
             var client = TransferClients.For(remote);
+            state.Resumable = client.ResumesAfterInterruption;
             return await reporter.RunAsync($"get {remote}", p => client.GetAsync(remote, local, options, p, token)).ConfigureAwait(false);
         }));
         return cmd;
@@ -41,7 +42,7 @@ internal static class TransferCommands
         var url = new Argument<string>("url") { Description = "Remote destination, e.g. udp://host:7700/dir/file" };
         var cmd = new Command("send", "Upload a file") { src, url };
         AddCommon(cmd);
-        cmd.SetAction((parse, ct) => RunAsync(parse, ct, async (reporter, options, progress, token) =>
+        cmd.SetAction((parse, ct) => RunAsync(parse, ct, async (reporter, options, state, token) =>
         {
             string local = parse.GetValue(src)!;
             var remote = TransferClients.ParseUrl(parse.GetValue(url)!);
@@ -52,6 +53,7 @@ internal static class TransferCommands
             }
 
             var client = TransferClients.For(remote);
+            state.Resumable = client.ResumesAfterInterruption;
             return await reporter.RunAsync($"send {Path.GetFileName(local)}", p => client.SendAsync(local, remote, options, p, token)).ConfigureAwait(false);
         }));
         return cmd;
@@ -79,7 +81,7 @@ internal static class TransferCommands
     private static async Task<int> RunAsync(
         System.CommandLine.ParseResult parse,
         CancellationToken ct,
-        Func<ProgressReporter, ClientOptions, IProgress<TransferProgress>?, CancellationToken, Task<TransferResult>> body)
+        Func<ProgressReporter, ClientOptions, RunState, CancellationToken, Task<TransferResult>> body)
     {
         var reporter = new ProgressReporter(parse.GetValue(s_json), parse.GetValue(s_quiet), Console.Out);
         var options = new ClientOptions
@@ -92,9 +94,10 @@ internal static class TransferCommands
             MaxDatagram = parse.GetValue(s_maxDatagram),
             CongestionControl = parse.GetValue(s_cc),
         };
+        var state = new RunState();
         try
         {
-            var result = await body(reporter, options, null, ct).ConfigureAwait(false);
+            var result = await body(reporter, options, state, ct).ConfigureAwait(false);
             reporter.Done(result);
             return (int)ExitCode.Ok;
         }
@@ -105,7 +108,9 @@ internal static class TransferCommands
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            reporter.Error(ExitCode.Interrupted, "interrupted; partial data is kept, run the same command again to resume");
+            reporter.Error(ExitCode.Interrupted, state.Resumable
+                ? "interrupted; partial data is kept, run the same command again to resume"
+                : "interrupted; nothing was kept (this protocol cannot resume), run the same command again to start over");
             return (int)ExitCode.Interrupted;
         }
         catch (IOException e)
@@ -118,5 +123,11 @@ internal static class TransferCommands
             reporter.Error(ExitCode.LocalIo, e.Message);
             return (int)ExitCode.LocalIo;
         }
+    }
+
+    /// <summary>What the catch blocks need to know about the transfer that was running.</summary>
+    private sealed class RunState
+    {
+        public bool Resumable { get; set; } = true;
     }
 }

@@ -52,20 +52,7 @@ public sealed partial class Connection
             return 0;
         }
 
-        ulong pn = _nextPn++;
-        int headerEnd;
-        if (handshake)
-        {
-            headerEnd = Packet.WriteHeader(buffer, PacketType.Initial, 0, pn);
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(buffer[headerEnd..], LocalId);
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(buffer[(headerEnd + 8)..], (ushort)_token.Length);
-            _token.CopyTo(buffer[(headerEnd + 10)..]);
-            headerEnd += 10 + _token.Length;
-        }
-        else
-        {
-            headerEnd = Packet.WriteHeader(buffer, PacketType.Data, RemoteId, pn);
-        }
+        int headerEnd = WritePacketHeader(buffer, initial: handshake);
 
         var w = new SpanWriter(buffer[headerEnd..(max - Packet.TrailerSize)]);
         if (_acks.HasPending || ackDue)
@@ -73,7 +60,7 @@ public sealed partial class Connection
             _acks.TryWrite(ref w, now);
         }
 
-        var sent = new SentPacket { Number = pn, TimeSent = now };
+        var sent = new SentPacket { Number = _nextPn - 1, TimeSent = now };
         WriteControls(ref w, ref sent);
         if (probe && !sent.AckEliciting)
         {
@@ -112,6 +99,22 @@ public sealed partial class Connection
         }
 
         return length;
+    }
+
+    /// <summary>Writes the header of the next packet: an Initial (client id and token) or a Data packet.</summary>
+    private int WritePacketHeader(Span<byte> buffer, bool initial)
+    {
+        ulong pn = _nextPn++;
+        if (!initial)
+        {
+            return Packet.WriteHeader(buffer, PacketType.Data, RemoteId, pn);
+        }
+
+        int pos = Packet.WriteHeader(buffer, PacketType.Initial, 0, pn);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(buffer[pos..], LocalId);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(buffer[(pos + 8)..], (ushort)_token.Length);
+        _token.CopyTo(buffer[(pos + 10)..]);
+        return pos + 10 + _token.Length;
     }
 
     private void WriteControls(ref SpanWriter w, ref SentPacket sent)
@@ -280,21 +283,8 @@ public sealed partial class Connection
     private int WriteClosePacket(Span<byte> buffer)
     {
         _sendClose = false;
-        ulong pn = _nextPn++;
-        int headerEnd;
-        if (IsClient && RemoteId == 0)
-        {
-            // Never accepted: the server only knows us by our Initials.
-            headerEnd = Packet.WriteHeader(buffer, PacketType.Initial, 0, pn);
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(buffer[headerEnd..], LocalId);
-            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(buffer[(headerEnd + 8)..], (ushort)_token.Length);
-            _token.CopyTo(buffer[(headerEnd + 10)..]);
-            headerEnd += 10 + _token.Length;
-        }
-        else
-        {
-            headerEnd = Packet.WriteHeader(buffer, PacketType.Data, RemoteId, pn);
-        }
+        // A client never accepted is known to the server only by its Initials.
+        int headerEnd = WritePacketHeader(buffer, initial: IsClient && RemoteId == 0);
 
         var w = new SpanWriter(buffer[headerEnd..^Packet.TrailerSize]);
         FrameCodec.TryWriteCodeMessage(ref w, FrameType.Close, (long)_closeCode, _closeMessage);

@@ -81,10 +81,10 @@ public sealed class FileEngine
 
             int slash = existing.LastIndexOf('/');
             string name = existing[(slash + 1)..];
-            if (remainder.Length == 0 && NativeFile.IsSymlink(existing))
+            if (NativeFile.IsSymlink(existing))
             {
-                // A dangling symlink: following it later could create a file wherever it points.
-                throw Invalid(relativePath, "is a symbolic link to a missing target");
+                // A dangling symlink (file or directory): following it later could create a file wherever it points.
+                throw Invalid(relativePath, "contains a symbolic link to a missing target");
             }
 
             remainder = remainder.Length == 0 ? name : name + "/" + remainder;
@@ -157,6 +157,7 @@ public sealed class FileEngine
                     stat.IsDirectory ? $"'{relativePath}' is a directory" : $"'{relativePath}' is not a regular file (device, fifo or socket)");
             }
 
+            NativeFile.ClearNonBlocking(handle);
             return new ReadableFile(relativePath, handle, stat.Size, new FileIdentity(stat.Size, stat.MtimeUnixMs));
         }
         catch

@@ -33,6 +33,8 @@ internal static partial class NativeFile
     private const int O_RDONLY = 0;
     private const int O_RDWR = 2;
     private const int O_CREAT = 0x40;
+    private const int F_GETFL = 3;
+    private const int F_SETFL = 4;
     private const int LOCK_EX = 2;
     private const int LOCK_NB = 4;
     private const int O_NONBLOCK = 0x800;
@@ -61,10 +63,10 @@ internal static partial class NativeFile
     /// Opens for reading with O_NONBLOCK so that a fifo swapped in after validation cannot hang the server
     /// (regular files ignore the flag). Returns errno on failure.
     /// </summary>
-    public static SafeFileHandle? OpenReadNonBlocking(string path, out int errno)
+    public static SafeFileHandle? OpenReadNonBlocking(string path, out int errno, bool followSymlinks = false)
     {
-        // The path is canonical (no symlinks); O_NOFOLLOW makes a final component swapped for a link fail (ELOOP).
-        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | NoFollowFlag, 0);
+        // Server paths are canonical (no symlinks); O_NOFOLLOW makes a final component swapped for a link fail (ELOOP).
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (followSymlinks ? 0 : NoFollowFlag), 0);
         if (fd < 0)
         {
             errno = Marshal.GetLastPInvokeError();
@@ -147,6 +149,19 @@ internal static partial class NativeFile
         long mtimeSec = *(long*)(buf + 112);
         uint mtimeNsec = *(uint*)(buf + 120);
         return new FileStat(mode, size, (mtimeSec * 1000) + (mtimeNsec / 1_000_000));
+    }
+
+    /// <summary>
+    /// Clears O_NONBLOCK once the descriptor is known to be a regular file, so the handle behaves like any
+    /// synchronous .NET file handle (FileStream treats a non-blocking descriptor as asynchronous).
+    /// </summary>
+    public static void ClearNonBlocking(SafeFileHandle handle)
+    {
+        _ = WithFd(handle, static fd =>
+        {
+            int flags = fcntl(fd, F_GETFL, 0);
+            return flags < 0 ? flags : fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+        });
     }
 
     /// <summary>statx of a path without following a final symlink (lstat).</summary>
@@ -324,6 +339,9 @@ internal static partial class NativeFile
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int fcntl(int fd, int cmd, int arg);
 
     [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
     private static partial int flock(int fd, int operation);

@@ -5,6 +5,12 @@ public sealed partial class PartialFile
 {
     private void WritePieceLocked(long offset, ReadOnlySpan<byte> data)
     {
+        // Only a piece touching no existing range adds one; checking adjacency too keeps the common case free.
+        if (Received.Count >= RangeLimit && !Received.Overlaps(offset - 1, offset + data.Length + 1))
+        {
+            throw new FileEngineException(FileErrorCode.TooLarge, $"'{_displayName}': data arrives too fragmented (more than {RangeLimit} separate ranges)");
+        }
+
         var buffer = _buffer!;
         if (_bufLen > 0 && offset == _bufStart + _bufLen && data.Length <= buffer.Length - _bufLen)
         {

@@ -17,6 +17,12 @@ public sealed partial class PartialFile : IDisposable
     /// <summary>Size of the write-coalescing buffer, also used as scratch when hashing back from the temp file.</summary>
     public const int BufferSize = 1 << 20;
 
+    /// <summary>
+    /// Most disjoint received ranges a file may have (16 bytes each in memory and in the journal). A sender that
+    /// leaves holes everywhere would otherwise grow both with the file size; past this the write is refused.
+    /// </summary>
+    public const int MaxRanges = 1 << 18;
+
     private readonly Lock _sync = new();
     private readonly string _journalPath;
     private readonly bool _allowOverwrite;
@@ -25,7 +31,7 @@ public sealed partial class PartialFile : IDisposable
     private readonly List<ByteRange> _gapScratch = new();
     private SafeFileHandle? _handle;
     private byte[]? _buffer;
-    private IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
     // Pending coalesced bytes: [_bufStart, _bufStart + _bufLen) are in Received but not yet in the file.
     private long _bufStart;
@@ -71,12 +77,15 @@ public sealed partial class PartialFile : IDisposable
     /// <summary>Where the range journal is kept (StateDir on a server, beside the destination on a client).</summary>
     public string JournalPath => _journalPath;
 
-    public long Size { get; }
+    public long Size { get; private set; }
 
     /// <summary>Version of the source this copy belongs to; null means "unknown" and never resumes.</summary>
     public FileIdentity? Identity { get; }
 
-    /// <summary>What is in the temp file (including resumed ranges and bytes still in the coalescing buffer).</summary>
+    /// <summary>
+    /// What is in the temp file (including resumed ranges and bytes still in the coalescing buffer).
+    /// Not synchronized: read it from the thread that writes, and never modify it.
+    /// </summary>
     public RangeSet Received { get; }
 
     /// <summary>Bytes loaded from the journal at open.</summary>
@@ -96,6 +105,9 @@ public sealed partial class PartialFile : IDisposable
 
     /// <summary>True once <see cref="Commit"/> has put the file under its final name.</summary>
     public bool IsCommitted => _state == State.Committed;
+
+    /// <summary><see cref="MaxRanges"/>, lowered by tests.</summary>
+    internal int RangeLimit { get; set; } = MaxRanges;
 
     internal SafeFileHandle Handle => _handle ?? throw new ObjectDisposedException(nameof(PartialFile));
 
@@ -270,7 +282,10 @@ public sealed partial class PartialFile : IDisposable
         }
     }
 
-    /// <summary>Flushes, fdatasyncs, then atomically persists the journal: resumable ranges are always on disk.</summary>
+    /// <summary>
+    /// Flushes, fdatasyncs, then atomically persists the journal: resumable ranges are always on disk.
+    /// Callers decide the cadence (e.g. every second or every 64 MiB); a crash loses at most what came after.
+    /// </summary>
     public void Checkpoint()
     {
         lock (_sync)

@@ -88,11 +88,12 @@ internal static class RangeJournal
             return null;
         }
 
-        int p = 0;
-        if (BinaryPrimitives.ReadUInt32LittleEndian(s[p..]) != Magic) return null;
-        p += 4;
-        if (BinaryPrimitives.ReadUInt32LittleEndian(s[p..]) != Version) return null;
-        p += 4;
+        if (BinaryPrimitives.ReadUInt32LittleEndian(s) != Magic || BinaryPrimitives.ReadUInt32LittleEndian(s[4..]) != Version)
+        {
+            return null;
+        }
+
+        int p = 8;
         long size = BinaryPrimitives.ReadInt64LittleEndian(s[p..]); p += 8;
         bool hasId = s[p++] != 0;
         long idSize = BinaryPrimitives.ReadInt64LittleEndian(s[p..]); p += 8;

@@ -13,6 +13,48 @@ public sealed class ReadableFile : IDisposable
         Identity = identity;
     }
 
+    /// <summary>
+    /// Opens a local file (client side, no root jail) the same careful way the server does: never blocking on a
+    /// fifo, refusing directories and devices, and recording the identity a resume needs.
+    /// Throws <see cref="FileEngineException"/> (NotFound, NotRegularFile, Denied, Io) with <paramref name="path"/> in the message.
+    /// </summary>
+    public static ReadableFile OpenLocal(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var handle = NativeFile.OpenReadNonBlocking(Path.GetFullPath(path), out int errno, followSymlinks: true);
+        if (handle is null)
+        {
+            throw errno switch
+            {
+                NativeFile.ENOENT or NativeFile.ENOTDIR => new FileEngineException(FileErrorCode.NotFound, $"'{path}' does not exist"),
+                NativeFile.EACCES or NativeFile.EPERM => new FileEngineException(FileErrorCode.Denied, $"'{path}': permission denied"),
+                _ => new FileEngineException(FileErrorCode.Io, $"'{path}': cannot open (errno {errno})"),
+            };
+        }
+
+        try
+        {
+            if (!NativeFile.TryStat(handle, out var stat, out errno))
+            {
+                throw new FileEngineException(FileErrorCode.Io, $"'{path}': cannot stat (errno {errno})");
+            }
+
+            if (!stat.IsRegular)
+            {
+                throw new FileEngineException(FileErrorCode.NotRegularFile, stat.IsDirectory ? $"'{path}' is a directory" : $"'{path}' is not a regular file");
+            }
+
+            NativeFile.ClearNonBlocking(handle);
+            return new ReadableFile(path, handle, stat.Size, new FileIdentity(stat.Size, stat.MtimeUnixMs));
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The client's relative path (server side) or the local path as given (<see cref="OpenLocal"/>).</summary>
     public string RelativePath { get; }
 
     /// <summary>Size when opened; reads past it return 0.</summary>

@@ -21,6 +21,12 @@ public sealed class ServerOptions
 
     public int? RelayPort { get; init; } = 7703;
 
+    /// <summary>Relay history kept: at most this many messages (null: unlimited).</summary>
+    public long? RelayRetainCount { get; init; }
+
+    /// <summary>Relay history kept: messages younger than this many days (null: unlimited).</summary>
+    public double? RelayRetainDays { get; init; }
+
     /// <summary>TFTP is off unless a port is given.</summary>
     public int? TftpPort { get; init; }
 

@@ -47,6 +47,9 @@ public interface ITransferClient
     /// <summary>The URL scheme this client handles, e.g. "udp".</summary>
     string Scheme { get; }
 
+    /// <summary>Whether running the same command after an interruption continues where it stopped.</summary>
+    bool ResumesAfterInterruption => true;
+
     /// <summary>Downloads <paramref name="remote"/> into <paramref name="localPath"/> (written atomically, verified).</summary>
     Task<TransferResult> GetAsync(Uri remote, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken);
 

@@ -27,16 +27,34 @@ internal sealed unsafe class UdpChannel : IDisposable
     private readonly NativeUdp.MMsgHdr* _recvMsgs;
     private readonly NativeUdp.MMsgHdr* _sendMsgs;
     private readonly byte[] _managedRecv;
+    private readonly int[] _sendNameLength = new int[BatchSize];
+    private readonly byte* _sendControl;
+    private readonly NativeUdp.MMsgHdr* _groupMsgs;
+    private readonly byte* _recvControl;
+    private readonly int _recvSlotSize;
+    private readonly int _recvSlots;
+    private readonly (int Slot, int Offset, int Length)[] _segments;
+    private int _segmentCount;
     private int _pendingSends;
     private bool _disposed;
 
-    public UdpChannel(Socket socket, int slotSize)
+    public UdpChannel(Socket socket, int slotSize, bool allowOffload = true)
     {
         _socket = socket;
         _slotSize = slotSize;
         _native = NativeUdp.IsSupported;
         TuneBuffers(socket);
-        _recvArena = (byte*)NativeMemory.AlignedAlloc((nuint)(BatchSize * slotSize), 64);
+        allowOffload &= NativeUdp.GsoAllowed;
+        Gso = _native && allowOffload;
+        Gro = _native && allowOffload && TryEnableGro(socket);
+        // With GRO one receive buffer holds up to 64 KiB of coalesced datagrams; fewer of them are needed.
+        _recvSlotSize = Gro ? 65536 : slotSize;
+        _recvSlots = Gro ? 16 : BatchSize;
+        _segments = new (int, int, int)[Gro ? _recvSlots * 64 : BatchSize];
+        _sendControl = (byte*)NativeMemory.AllocZeroed((nuint)(BatchSize * NativeUdp.ControlSpace));
+        _recvControl = (byte*)NativeMemory.AllocZeroed((nuint)(BatchSize * NativeUdp.ControlSpace));
+        _groupMsgs = (NativeUdp.MMsgHdr*)NativeMemory.AllocZeroed((nuint)(BatchSize * sizeof(NativeUdp.MMsgHdr)));
+        _recvArena = (byte*)NativeMemory.AlignedAlloc((nuint)(_recvSlots * _recvSlotSize), 64);
         _sendArena = (byte*)NativeMemory.AlignedAlloc((nuint)(BatchSize * slotSize), 64);
         _recvNames = (byte*)NativeMemory.AllocZeroed((nuint)(BatchSize * SocketAddressCodec.SockAddrSize));
         _sendNames = (byte*)NativeMemory.AllocZeroed((nuint)(BatchSize * SocketAddressCodec.SockAddrSize));
@@ -47,8 +65,36 @@ internal sealed unsafe class UdpChannel : IDisposable
         _managedRecv = _native ? Array.Empty<byte>() : new byte[slotSize];
         for (int i = 0; i < BatchSize; i++)
         {
-            _recvIov[i] = new NativeUdp.IoVec { Base = _recvArena + (i * slotSize), Length = (nuint)slotSize };
+            if (i < _recvSlots)
+            {
+                _recvIov[i] = new NativeUdp.IoVec { Base = _recvArena + ((long)i * _recvSlotSize), Length = (nuint)_recvSlotSize };
+            }
+
             _sendIov[i] = new NativeUdp.IoVec { Base = _sendArena + (i * slotSize), Length = 0 };
+        }
+    }
+
+    /// <summary>True while UDP generic segmentation offload is used to send runs of equal-size datagrams in one call.</summary>
+    public bool Gso { get; private set; }
+
+    /// <summary>True when the kernel coalesces received datagrams (UDP_GRO).</summary>
+    public bool Gro { get; }
+
+    /// <summary>Sends that went through GSO, and datagrams they carried (for benchmarks).</summary>
+    public long GsoSends { get; private set; }
+
+    public long GsoSegments { get; private set; }
+
+    private static bool TryEnableGro(Socket socket)
+    {
+        try
+        {
+            socket.SetRawSocketOption(NativeUdp.SolUdp, NativeUdp.UdpGro, BitConverter.GetBytes(1));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
         }
     }
 
@@ -77,7 +123,7 @@ internal sealed unsafe class UdpChannel : IDisposable
         }
     }
 
-    /// <summary>Receives up to <see cref="BatchSize"/> waiting datagrams without blocking; returns how many.</summary>
+    /// <summary>Receives waiting datagrams without blocking; returns how many (GRO buffers are split into datagrams).</summary>
     public int ReceiveBatch()
     {
         if (!_native)
@@ -85,27 +131,51 @@ internal sealed unsafe class UdpChannel : IDisposable
             return ReceiveManaged();
         }
 
-        for (int i = 0; i < BatchSize; i++)
+        for (int i = 0; i < _recvSlots; i++)
         {
             ref var h = ref _recvMsgs[i].Header;
             h.Name = _recvNames + (i * SocketAddressCodec.SockAddrSize);
             h.NameLength = SocketAddressCodec.SockAddrSize;
             h.Iov = _recvIov + i;
             h.IovLength = 1;
-            h.Control = null;
-            h.ControlLength = 0;
+            h.Control = Gro ? _recvControl + (i * NativeUdp.ControlSpace) : null;
+            h.ControlLength = Gro ? (nuint)NativeUdp.ControlSpace : 0;
             h.Flags = 0;
         }
 
-        int n = NativeUdp.RecvMMsg(NativeUdp.Fd(_socket), _recvMsgs, BatchSize, NativeUdp.MsgDontWait, null);
+        int n = NativeUdp.RecvMMsg(NativeUdp.Fd(_socket), _recvMsgs, (uint)_recvSlots, NativeUdp.MsgDontWait, null);
         if (n < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
             return errno is NativeUdp.EAgain or NativeUdp.EIntr ? 0 : HandleReceiveError(errno);
         }
 
-        return n;
+        _segmentCount = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int length = (int)Math.Min(_recvMsgs[i].Length, (uint)_recvSlotSize);
+            int segment = Gro ? NativeUdp.ReadGroSegmentSize(ref _recvMsgs[i].Header) : 0;
+            if (segment <= 0 || segment >= length)
+            {
+                _segments[_segmentCount++] = (i, 0, length);
+                continue;
+            }
+
+            for (int off = 0; off < length && _segmentCount < _segments.Length; off += segment)
+            {
+                _segments[_segmentCount++] = (i, off, Math.Min(segment, length - off));
+            }
+        }
+
+        ReceivedBuffers = n;
+        return _segmentCount;
     }
+
+    /// <summary>How many kernel buffers the last <see cref="ReceiveBatch"/> read (fewer than datagrams with GRO).</summary>
+    public int ReceivedBuffers { get; private set; }
+
+    /// <summary>True when the last batch filled every buffer: more is probably waiting.</summary>
+    public bool LastBatchWasFull => ReceivedBuffers == _recvSlots;
 
     /// <summary>The i-th datagram of the last <see cref="ReceiveBatch"/>.</summary>
     public ReadOnlySpan<byte> Received(int i, out PeerAddress from)
@@ -116,9 +186,9 @@ internal sealed unsafe class UdpChannel : IDisposable
             return _managedRecv.AsSpan(0, _managedLength);
         }
 
-        from = SocketAddressCodec.FromSockAddr(new ReadOnlySpan<byte>(_recvNames + (i * SocketAddressCodec.SockAddrSize), SocketAddressCodec.SockAddrSize));
-        int length = (int)Math.Min(_recvMsgs[i].Length, (uint)_slotSize);
-        return new ReadOnlySpan<byte>(_recvArena + (i * _slotSize), length);
+        var (slot, offset, length) = _segments[i];
+        from = SocketAddressCodec.FromSockAddr(new ReadOnlySpan<byte>(_recvNames + (slot * SocketAddressCodec.SockAddrSize), SocketAddressCodec.SockAddrSize));
+        return new ReadOnlySpan<byte>(_recvArena + ((long)slot * _recvSlotSize) + offset, length);
     }
 
     /// <summary>A buffer for the next outgoing datagram; call <see cref="Commit"/> with its length and destination.</summary>
@@ -128,55 +198,136 @@ internal sealed unsafe class UdpChannel : IDisposable
     {
         int i = _pendingSends;
         var name = new Span<byte>(_sendNames + (i * SocketAddressCodec.SockAddrSize), SocketAddressCodec.SockAddrSize);
-        int nameLength = SocketAddressCodec.ToSockAddr(to, _socket.AddressFamily, name);
+        _sendNameLength[i] = SocketAddressCodec.ToSockAddr(to, _socket.AddressFamily, name);
         _sendIov[i].Length = (nuint)length;
-        ref var h = ref _sendMsgs[i].Header;
-        h.Name = _sendNames + (i * SocketAddressCodec.SockAddrSize);
-        h.NameLength = (uint)nameLength;
-        h.Iov = _sendIov + i;
-        h.IovLength = 1;
-        h.Control = null;
-        h.ControlLength = 0;
-        h.Flags = 0;
         if (++_pendingSends == BatchSize)
         {
             Flush();
         }
     }
 
-    /// <summary>Sends every queued datagram (blocking while the socket buffer is full: natural back-pressure).</summary>
+    /// <summary>
+    /// Sends every queued datagram (blocking while the socket buffer is full: natural back-pressure). With GSO, each
+    /// run of datagrams to one destination whose sizes are equal (the last may be shorter) leaves in one message
+    /// carrying a UDP_SEGMENT control message; the kernel cuts it into datagrams as late as possible.
+    /// </summary>
     public void Flush()
     {
-        int sent = 0;
-        while (sent < _pendingSends)
+        if (_pendingSends == 0)
         {
-            if (!_native)
+            return;
+        }
+
+        if (!_native)
+        {
+            for (int k = 0; k < _pendingSends; k++)
             {
-                SendManaged(sent);
-                sent++;
-                continue;
+                SendManaged(k);
             }
 
-            int n = NativeUdp.SendMMsg(NativeUdp.Fd(_socket), _sendMsgs + sent, (uint)(_pendingSends - sent), 0);
-            if (n < 0)
+            _pendingSends = 0;
+            return;
+        }
+
+        int groups = 0;
+        for (int i = 0; i < _pendingSends;)
+        {
+            int size = (int)_sendIov[i].Length;
+            int j = i + 1;
+            int total = size;
+            if (Gso)
             {
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno == NativeUdp.EIntr)
+                while (j < _pendingSends && j - i < NativeUdp.MaxGsoSegments
+                    && (int)_sendIov[j - 1].Length == size && (int)_sendIov[j].Length <= size
+                    && total + (int)_sendIov[j].Length <= NativeUdp.MaxGsoBytes
+                    && SameDestination(i, j))
                 {
-                    continue;
+                    total += (int)_sendIov[j].Length;
+                    j++;
                 }
+            }
 
-                // ECONNREFUSED from an earlier ICMP error, EPERM, ENETUNREACH...: drop this one datagram.
-                // The protocol treats it as lost and recovers or times out.
-                SendErrors++;
-                sent++;
+            ref var h = ref _groupMsgs[groups].Header;
+            h.Name = _sendNames + (i * SocketAddressCodec.SockAddrSize);
+            h.NameLength = (uint)_sendNameLength[i];
+            h.Iov = _sendIov + i;
+            h.IovLength = (nuint)(j - i);
+            h.Flags = 0;
+            if (j - i > 1)
+            {
+                byte* control = _sendControl + (groups * NativeUdp.ControlSpace);
+                NativeUdp.WriteSegmentControl(control, (ushort)size);
+                h.Control = control;
+                h.ControlLength = (nuint)NativeUdp.ControlSpace;
+                GsoSends++;
+                GsoSegments += j - i;
+            }
+            else
+            {
+                h.Control = null;
+                h.ControlLength = 0;
+            }
+
+            groups++;
+            i = j;
+        }
+
+        int sent = 0;
+        while (sent < groups)
+        {
+            int n = NativeUdp.SendMMsg(NativeUdp.Fd(_socket), _groupMsgs + sent, (uint)(groups - sent), 0);
+            if (n >= 0)
+            {
+                sent += n;
                 continue;
             }
 
-            sent += n;
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == NativeUdp.EIntr)
+            {
+                continue;
+            }
+
+            if (Gso && _groupMsgs[sent].Header.Control != null && errno is NativeUdp.EIo or NativeUdp.EInval or NativeUdp.EOpNotSupp)
+            {
+                // The kernel or the route cannot segment: send these datagrams one by one from now on.
+                Gso = false;
+                ResendUngrouped(sent, groups);
+                break;
+            }
+
+            // ECONNREFUSED from an earlier ICMP error, EPERM, ENETUNREACH...: drop this message.
+            // The protocol treats its datagrams as lost and recovers or times out.
+            SendErrors++;
+            sent++;
         }
 
         _pendingSends = 0;
+    }
+
+    private bool SameDestination(int a, int b) =>
+        _sendNameLength[a] == _sendNameLength[b]
+        && new ReadOnlySpan<byte>(_sendNames + (a * SocketAddressCodec.SockAddrSize), _sendNameLength[a])
+            .SequenceEqual(new ReadOnlySpan<byte>(_sendNames + (b * SocketAddressCodec.SockAddrSize), _sendNameLength[b]));
+
+    private void ResendUngrouped(int fromGroup, int groups)
+    {
+        for (int g = fromGroup; g < groups; g++)
+        {
+            ref var group = ref _groupMsgs[g].Header;
+            for (int k = 0; k < (int)group.IovLength; k++)
+            {
+                var single = new NativeUdp.MMsgHdr();
+                single.Header.Name = group.Name;
+                single.Header.NameLength = group.NameLength;
+                single.Header.Iov = group.Iov + k;
+                single.Header.IovLength = 1;
+                if (NativeUdp.SendMMsg(NativeUdp.Fd(_socket), &single, 1, 0) < 0)
+                {
+                    SendErrors++;
+                }
+            }
+        }
     }
 
     /// <summary>Waits until a datagram is readable or <paramref name="timeoutMicros"/> passes (microsecond resolution).</summary>
@@ -214,6 +365,9 @@ internal sealed unsafe class UdpChannel : IDisposable
         NativeMemory.Free(_sendIov);
         NativeMemory.Free(_recvMsgs);
         NativeMemory.Free(_sendMsgs);
+        NativeMemory.Free(_sendControl);
+        NativeMemory.Free(_recvControl);
+        NativeMemory.Free(_groupMsgs);
     }
 
     private static void TuneBuffers(Socket socket)

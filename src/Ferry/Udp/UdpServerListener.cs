@@ -84,7 +84,7 @@ public sealed class UdpServerListener : IProtocolListener
             _endpoint.HandleTimeouts(now);
             DrainEvents(now);
             Transmit(now);
-            if (received == UdpChannel.BatchSize)
+            if (_channel.LastBatchWasFull)
             {
                 continue; // more is probably waiting
             }

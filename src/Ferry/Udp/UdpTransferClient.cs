@@ -95,6 +95,8 @@ public sealed class UdpTransferClient : ITransferClient
         private readonly CancellationToken _ct;
         private readonly MonotonicClock _clock = new();
         private readonly Stopwatch _elapsed = Stopwatch.StartNew();
+        private long _gsoSends;
+        private long _gsoSegments;
 
         public Session(IPEndPoint server, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken ct)
         {
@@ -244,6 +246,9 @@ public sealed class UdpTransferClient : ITransferClient
                 ["data_bytes_retransmitted"] = c.Stats.DataBytesRetransmitted,
                 ["packets_lost"] = c.Stats.PacketsLost,
                 ["srtt_us"] = c.SmoothedRtt,
+                ["gso_sends"] = _gsoSends,
+                ["gso_segments"] = _gsoSegments,
+                ["probe_timeouts"] = c.Stats.ProbeTimeouts,
             },
         };
 
@@ -321,7 +326,7 @@ public sealed class UdpTransferClient : ITransferClient
                     break;
                 }
 
-                if (received == UdpChannel.BatchSize)
+                if (channel.LastBatchWasFull)
                 {
                     continue;
                 }
@@ -333,6 +338,8 @@ public sealed class UdpTransferClient : ITransferClient
                 }
             }
 
+            _gsoSends = channel.GsoSends;
+            _gsoSegments = channel.GsoSegments;
             if (cancelled)
             {
                 throw new OperationCanceledException(_ct);

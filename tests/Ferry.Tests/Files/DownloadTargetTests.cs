@@ -81,4 +81,78 @@ public class DownloadTargetTests
         Assert.Throws<ArgumentOutOfRangeException>(() => pf.Write(-1, new byte[1]));
         Assert.Throws<InvalidOperationException>(() => pf.Commit(new byte[32]));
     }
+
+    [Fact]
+    public void TooFragmented_IsRefused_ButFillingHolesStillWorks()
+    {
+        using var dir = new TempDir();
+        using var pf = PartialFile.ForDownload(dir.Combine("frag.bin"), 1000, new FileIdentity(1000, 1), overwrite: false);
+        pf.RangeLimit = 10;
+        for (int i = 0; i < 10; i++)
+        {
+            pf.Write(i * 10, new byte[1]);
+        }
+
+        var ex = Assert.Throws<FileEngineException>(() => pf.Write(500, new byte[1]));
+        Assert.Equal(FileErrorCode.TooLarge, ex.Code);
+        Assert.Equal(10, pf.Received.Count);
+
+        // Extending or joining existing ranges does not add one, so it is still accepted.
+        pf.Write(1, new byte[9]);
+        pf.Write(91, new byte[5]);
+        Assert.Equal(9, pf.Received.Count);
+    }
+
+    [Fact]
+    public void ExtendSize_GrowsUploadOfUnknownSize()
+    {
+        using var fx = new EngineFixture();
+        var data = new byte[3000];
+        new Random(31).NextBytes(data);
+        using (var up = fx.Engine.BeginUpload("grow.bin", 0, null, "zmq"))
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => up.File.Write(0, data.AsSpan(0, 1000)));
+            up.File.ExtendSize(1000);
+            up.File.Write(0, data.AsSpan(0, 1000));
+            up.File.ExtendSize(500);
+            Assert.Equal(1000, up.File.Size);
+            up.File.ExtendSize(3000);
+            Assert.False(up.File.IsComplete);
+            up.File.Write(1000, data.AsSpan(1000));
+            up.File.Commit(SHA256.HashData(data));
+        }
+
+        Assert.Equal(data, File.ReadAllBytes(fx.InRoot("grow.bin")));
+    }
+
+    [Fact]
+    public void OpenLocal_ReadsRegularFiles_RefusesOthers()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.Combine("a.txt"), "abc");
+        File.CreateSymbolicLink(dir.Combine("link"), dir.Combine("a.txt"));
+        using (var f = ReadableFile.OpenLocal(dir.Combine("link")))
+        {
+            Assert.Equal(3, f.Length);
+            Assert.Equal(3, f.Identity.Size);
+        }
+
+        Assert.Equal(FileErrorCode.NotFound, Assert.Throws<FileEngineException>(() => ReadableFile.OpenLocal(dir.Combine("none"))).Code);
+        Assert.Equal(FileErrorCode.NotRegularFile, Assert.Throws<FileEngineException>(() => ReadableFile.OpenLocal(dir.Path)).Code);
+        TestNative.MakeFifo(dir.Combine("fifo"));
+        Assert.Equal(FileErrorCode.NotRegularFile, Assert.Throws<FileEngineException>(() => ReadableFile.OpenLocal(dir.Combine("fifo"))).Code);
+    }
+
+    [Theory]
+    [InlineData(FileErrorCode.InvalidPath, false, Ferry.Transfers.ExitCode.Refused)]
+    [InlineData(FileErrorCode.Busy, false, Ferry.Transfers.ExitCode.Refused)]
+    [InlineData(FileErrorCode.NoSpace, false, Ferry.Transfers.ExitCode.Refused)]
+    [InlineData(FileErrorCode.Integrity, false, Ferry.Transfers.ExitCode.Integrity)]
+    [InlineData(FileErrorCode.Integrity, true, Ferry.Transfers.ExitCode.Integrity)]
+    [InlineData(FileErrorCode.NoSpace, true, Ferry.Transfers.ExitCode.LocalIo)]
+    [InlineData(FileErrorCode.Io, true, Ferry.Transfers.ExitCode.LocalIo)]
+    public void ErrorCodes_MapToExitCodes(FileErrorCode code, bool local, Ferry.Transfers.ExitCode expected)
+    {
+        Assert.Equal(expected, code.ToExitCode(local));
+    }
 }

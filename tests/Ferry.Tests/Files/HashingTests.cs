@@ -196,5 +196,14 @@ public class HashingTests
         Assert.Equal(1000, f.ReadAt(9000, buf));
         Assert.True(data.AsSpan(9000).SequenceEqual(buf.AsSpan(0, 1000)));
         Assert.Equal(0, f.ReadAt(10_000, buf));
+
+        // Opened non-blocking (so a fifo cannot hang the server) but handed out as an ordinary blocking handle.
+        string fdinfo = File.ReadAllText($"/proc/self/fdinfo/{f.Handle.DangerousGetHandle()}");
+        string flagsLine = fdinfo.Split('\n').Single(l => l.StartsWith("flags:", StringComparison.Ordinal));
+        int flags = Convert.ToInt32(flagsLine["flags:".Length..].Trim(), 8);
+        Assert.Equal(0, flags & 0x800);
+        Assert.False(f.Handle.IsAsync);
+        using var fs = new FileStream(f.Handle, FileAccess.Read);
+        Assert.Equal(data[0], fs.ReadByte());
     }
 }

@@ -252,6 +252,17 @@ public class PathJailTests : IDisposable
     }
 
     [Fact]
+    public void DanglingDirectorySymlink_IsRefused()
+    {
+        string target = Path.Combine(_fx.Outside, "not-yet");
+        Directory.CreateSymbolicLink(_fx.InRoot("dlink"), target);
+        Refused("dlink/new.bin", FileErrorCode.InvalidPath);
+        RefusedForUpload("dlink/new.bin", FileErrorCode.InvalidPath);
+        RefusedForUpload("dlink/sub/new.bin", FileErrorCode.InvalidPath);
+        Assert.False(Directory.Exists(target));
+    }
+
+    [Fact]
     public void SymlinkLoop_IsRefused()
     {
         File.CreateSymbolicLink(_fx.InRoot("loop1"), _fx.InRoot("loop2"));

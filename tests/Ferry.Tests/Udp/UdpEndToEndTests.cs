@@ -181,6 +181,54 @@ public class UdpEndToEndTests
         Assert.Equal(1, stats.ConnectionsCreated);
     }
 
+    [Fact]
+    public async Task A_flood_of_junk_leaves_no_state_and_no_memory_behind()
+    {
+        await using var server = new UdpServerFixture();
+        using var attacker = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        var rng = new Random(7);
+        var initial = BuildInitial(rng);
+        var buffer = new byte[1500];
+
+        async Task Flood(int count)
+        {
+            long before = server.Listener.Stats.Datagrams;
+            for (int i = 0; i < count; i++)
+            {
+                int length = i % 2 == 0 ? rng.Next(0, buffer.Length) : initial.Length;
+                if (i % 2 == 0)
+                {
+                    rng.NextBytes(buffer.AsSpan(0, length));
+                }
+                else
+                {
+                    initial.CopyTo(buffer, 0); // forged token: each gets a Retry, nothing else
+                }
+
+                attacker.SendTo(buffer.AsSpan(0, length), SocketFlags.None, server.EndPoint);
+                if (i % 500 == 499)
+                {
+                    await Task.Yield(); // let the server keep up; the socket buffer would drop the rest anyway
+                }
+            }
+
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (server.Listener.Stats.Datagrams - before < count * 9 / 10 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(10);
+            }
+        }
+
+        await Flood(5_000); // warm up: JIT, pools
+        long heapBefore = GC.GetTotalMemory(forceFullCollection: true);
+        await Flood(20_000);
+        long heapGrowth = GC.GetTotalMemory(forceFullCollection: true) - heapBefore;
+
+        Assert.Equal(0, server.Listener.ActiveConnections);
+        Assert.Equal(0, server.Listener.Stats.ConnectionsCreated);
+        Assert.True(heapGrowth < 1 << 20, $"managed heap grew by {heapGrowth} bytes over 20,000 junk datagrams");
+    }
+
     private static byte[] BuildInitial(Random rng)
     {
         var buffer = new byte[Packet.MinInitialSize];

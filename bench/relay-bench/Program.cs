@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using Ferry.Hosting;
+using Ferry.Protocol.Relay;
+using Ferry.Relay;
+
+// Relay load test: W writers x L lines and R readers on 127.0.0.1, server in this process (real UDP sockets, SQLite store).
+// Usage: dotnet run -c Release --project bench/relay-bench -- [--writers 50] [--lines 2000] [--readers 50] [--rate 0] [--state DIR]
+//   --rate N: total offered lines per second across all writers (0: as fast as the writer windows allow).
+var opts = ParseArgs(args);
+int writers = opts.GetValueOrDefault("writers", 50);
+int lines = opts.GetValueOrDefault("lines", 2000);
+int readers = opts.GetValueOrDefault("readers", 50);
+int rate = opts.GetValueOrDefault("rate", 0);
+string state = args.SkipWhile(a => a != "--state").Skip(1).FirstOrDefault()
+    ?? Path.Combine(Path.GetTempPath(), "ferry-relay-bench-" + Environment.ProcessId);
+Directory.CreateDirectory(state);
+File.Delete(Path.Combine(state, "relay.db"));
+
+var serverOptions = new ServerOptions { Root = Path.Combine(state, "root"), StateDir = state, Bind = IPAddress.Loopback, RelayPort = 0 };
+var listener = new RelayListener(new ServerContext(serverOptions, TextWriter.Null), 0);
+using var stopServer = new CancellationTokenSource();
+var serverTask = Task.Run(() => listener.RunAsync(stopServer.Token));
+int port = ((IPEndPoint)listener.LocalEndPoint).Port;
+using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+
+var readerClients = new List<RelayChatClient>();
+for (int i = 0; i < readers; i++)
+{
+    readerClients.Add(await RelayChatClient.ConnectAsync("127.0.0.1", port, new RelayChatOptions { User = $"reader{i}", Write = false }, timeout.Token));
+}
+
+var writerClients = new List<RelayChatClient>();
+for (int i = 0; i < writers; i++)
+{
+    writerClients.Add(await RelayChatClient.ConnectAsync("127.0.0.1", port, new RelayChatOptions { User = $"writer{i}", Read = false }, timeout.Token));
+}
+
+long total = (long)writers * lines;
+Console.WriteLine($"relay bench: {writers} writers x {lines} lines, {readers} readers, offered {(rate > 0 ? rate + " lines/s" : "max")}, store {state}/relay.db");
+var clock = Stopwatch.StartNew();
+
+var readTasks = readerClients.Select(r => Task.Run(async () =>
+{
+    var latencies = new float[total];
+    var nextPerWriter = new int[writers];
+    long expectedSeq = -1;
+    bool ok = true;
+    for (long k = 0; k < total; k++)
+    {
+        var m = await r.ReadAsync(timeout.Token);
+        long now = Stopwatch.GetTimestamp();
+        if (expectedSeq >= 0 && m.Seq != expectedSeq)
+        {
+            ok = false;
+        }
+
+        expectedSeq = m.Seq + 1;
+
+        // Text: "<writer> <n> <timestamp> padding"
+        var text = m.Text.AsSpan();
+        int a = text.IndexOf(' ');
+        int b = a + 1 + text[(a + 1)..].IndexOf(' ');
+        int c = b + 1 + text[(b + 1)..].IndexOf(' ');
+        int w = int.Parse(text[..a], CultureInfo.InvariantCulture);
+        int n = int.Parse(text[(a + 1)..b], CultureInfo.InvariantCulture);
+        long sent = long.Parse(text[(b + 1)..c], CultureInfo.InvariantCulture);
+        if (nextPerWriter[w] != n)
+        {
+            ok = false;
+        }
+
+        nextPerWriter[w] = n + 1;
+        latencies[k] = (float)((now - sent) * 1000.0 / Stopwatch.Frequency);
+    }
+
+    return (Latencies: latencies, Ok: ok && nextPerWriter.All(x => x == lines), Done: clock.Elapsed);
+})).ToList();
+
+var start = clock.Elapsed;
+var writeTasks = writerClients.Select((wc, w) => Task.Run(async () =>
+{
+    double perWriterRate = rate > 0 ? (double)rate / writers : 0;
+    for (int n = 0; n < lines; n++)
+    {
+        if (perWriterRate > 0)
+        {
+            var due = start + TimeSpan.FromSeconds(n / perWriterRate);
+            var wait = due - clock.Elapsed;
+            if (wait > TimeSpan.FromMilliseconds(1))
+            {
+                await Task.Delay(wait, timeout.Token);
+            }
+        }
+
+        await wc.PostAsync($"{w} {n} {Stopwatch.GetTimestamp()} lorem ipsum dolor sit amet", timeout.Token);
+    }
+
+    await wc.FlushAsync(timeout.Token);
+    return clock.Elapsed;
+})).ToList();
+
+var writeDone = await Task.WhenAll(writeTasks);
+var results = await Task.WhenAll(readTasks);
+var elapsed = results.Max(r => r.Done) - start;
+var all = results.SelectMany(r => r.Latencies).ToArray();
+Array.Sort(all);
+double P(double q) => all[Math.Min(all.Length - 1, (int)(q * all.Length))];
+double seconds = elapsed.TotalSeconds;
+Console.WriteLine($"stored+acked      {total} lines in {(writeDone.Max() - start).TotalSeconds:F2} s");
+Console.WriteLine($"end to end        {seconds:F2} s: {total / seconds:F0} lines/s stored, {total * readers / seconds:F0} line deliveries/s to readers");
+Console.WriteLine($"latency (ms)      p50 {P(0.50):F1}  p90 {P(0.90):F1}  p99 {P(0.99):F1}  max {all[^1]:F1}");
+Console.WriteLine($"exactly once      {(results.All(r => r.Ok) ? "yes" : "NO")}: every reader got seqs {1}..{total} once, in order, every writer's lines in order");
+var s = listener.Stats;
+Console.WriteLine($"server            {s.DatagramsReceived} datagrams in, {s.DeliverDatagrams} DELIVERs, {s.MessagesRetransmitted} messages resent, {s.DuplicateLines} duplicate lines, {s.HistoryReads} history reads");
+
+foreach (var c in readerClients.Concat(writerClients))
+{
+    await c.DisposeAsync();
+}
+
+stopServer.Cancel();
+try
+{
+    await serverTask;
+}
+catch (OperationCanceledException)
+{
+}
+
+await listener.DisposeAsync();
+Directory.Delete(state, recursive: true);
+return results.All(r => r.Ok) ? 0 : 1;
+
+static Dictionary<string, int> ParseArgs(string[] args)
+{
+    var d = new Dictionary<string, int>();
+    for (int i = 0; i + 1 < args.Length; i++)
+    {
+        if (args[i].StartsWith("--", StringComparison.Ordinal) && int.TryParse(args[i + 1], out int v))
+        {
+            d[args[i][2..]] = v;
+        }
+    }
+
+    return d;
+}

@@ -1,0 +1,135 @@
+using System.Text;
+
+namespace Ferry.Protocol.Relay;
+
+/// <summary>Writer side: numbered lines, packed POSTs, a bounded window, go-back retransmission until the POST_ACK.</summary>
+public sealed partial class RelayClient
+{
+    private readonly RttEstimator _writerRtt;
+
+    // Unacknowledged lines: _lines[_head] has writer sequence _writerAckedBelow.
+    private readonly List<byte[]> _lines = new();
+    private readonly List<long> _sentAt = new();
+    private int _head;
+    private long _writerAckedBelow;
+    private long _sendNext;
+    private bool _resentSinceAck;
+
+    /// <summary>Lines submitted and not yet durably stored by the server.</summary>
+    public int UnacknowledgedLines => _lines.Count - _head;
+
+    /// <summary>Every line with a writer sequence below this is durably stored.</summary>
+    public long AcknowledgedBelow => _writerAckedBelow;
+
+    /// <summary>Queues a line. Lines longer than <see cref="RelayWire.MaxTextBytes"/> UTF-8 bytes are refused, never truncated.</summary>
+    public RelaySubmitResult Submit(string text, out long writerSeq)
+    {
+        writerSeq = -1;
+        if (!_options.Write)
+        {
+            return RelaySubmitResult.NotWriter;
+        }
+
+        if (State is RelayClientState.Closed or RelayClientState.Failed)
+        {
+            return RelaySubmitResult.Closed;
+        }
+
+        if (Encoding.UTF8.GetByteCount(text) > RelayWire.MaxTextBytes)
+        {
+            return RelaySubmitResult.TooLong;
+        }
+
+        if (UnacknowledgedLines >= _options.SubmitQueueLimit)
+        {
+            return RelaySubmitResult.QueueFull;
+        }
+
+        writerSeq = _writerAckedBelow + UnacknowledgedLines;
+        _lines.Add(Encoding.UTF8.GetBytes(text));
+        _sentAt.Add(long.MaxValue);
+        return RelaySubmitResult.Ok;
+    }
+
+    private long WriterDeadline
+        => _sendNext > _writerAckedBelow ? _sentAt[_head] + _writerRtt.Rto : long.MaxValue;
+
+    private void OnWriterRegistered()
+    {
+        // A new server session may not have our unacknowledged lines: send them all again (it deduplicates).
+        _sendNext = _writerAckedBelow;
+    }
+
+    private void OnWriterTimer(long now)
+    {
+        if (WriterDeadline <= now)
+        {
+            // Go back: resend everything unacknowledged. The server keeps lines that arrived ahead and drops repeats.
+            Stats.LinesRetransmitted += _sendNext - _writerAckedBelow;
+            _sendNext = _writerAckedBelow;
+            _resentSinceAck = true;
+            _writerRtt.Backoff();
+        }
+    }
+
+    private void OnPostAck(long storedBelow, long now)
+    {
+        long sentEnd = _writerAckedBelow + UnacknowledgedLines;
+        storedBelow = Math.Min(storedBelow, sentEnd);
+        if (storedBelow <= _writerAckedBelow)
+        {
+            return;
+        }
+
+        int acked = (int)(storedBelow - _writerAckedBelow);
+        if (!_resentSinceAck)
+        {
+            _writerRtt.Sample(now - _sentAt[_head + acked - 1]);
+        }
+
+        _resentSinceAck = false;
+        _writerRtt.ResetBackoff();
+        for (int i = 0; i < acked; i++)
+        {
+            _lines[_head + i] = null!;
+        }
+
+        _head += acked;
+        _writerAckedBelow = storedBelow;
+        _sendNext = Math.Max(_sendNext, _writerAckedBelow);
+        if (_head > 1024 && _head * 2 > _lines.Count)
+        {
+            _lines.RemoveRange(0, _head);
+            _sentAt.RemoveRange(0, _head);
+            _head = 0;
+        }
+    }
+
+    private int TryWritePost(Span<byte> buffer, long now)
+    {
+        long end = _writerAckedBelow + UnacknowledgedLines;
+        long windowEnd = Math.Min(end, _writerAckedBelow + _options.WriterWindow);
+        if (_sendNext >= windowEnd)
+        {
+            return 0;
+        }
+
+        int pos = RelayCodec.BeginPost(buffer, _session, _sendNext);
+        int count = 0;
+        while (_sendNext + count < windowEnd && count < ushort.MaxValue)
+        {
+            int index = _head + (int)(_sendNext + count - _writerAckedBelow);
+            if (!RelayCodec.TryAppendPostLine(buffer, ref pos, _lines[index]))
+            {
+                break;
+            }
+
+            _sentAt[index] = now;
+            count++;
+        }
+
+        _sendNext += count;
+        Stats.PostDatagrams++;
+        return RelayCodec.FinishPost(buffer, pos, count);
+    }
+}

@@ -1,0 +1,139 @@
+namespace Ferry.Protocol.Relay;
+
+/// <summary>Encoders and decoders of every relay datagram body. Decoders return false on any malformed input.</summary>
+public static partial class RelayCodec
+{
+    /// <summary>Encodes a whole REGISTER datagram; returns its length.</summary>
+    public static int WriteRegister(Span<byte> buffer, RelayRegistration r)
+    {
+        RelayWire.WriteHeader(buffer, RelayPacketType.Register, 0);
+        var w = new RelaySpanWriter(buffer, RelayWire.HeaderLength);
+        w.U64(r.ClientId);
+        w.U8((byte)((r.Read ? 1 : 0) | (r.Write ? 2 : 0)));
+        w.String(1, r.Name);
+        w.String(1, r.Room);
+        w.U16((ushort)r.Token.Length);
+        w.Bytes(r.Token);
+        w.U8((byte)r.SinceKind);
+        w.U64((ulong)r.SinceValue);
+        w.U32(r.DelayMillis);
+        w.U64((ulong)r.WriterNext);
+        return RelayWire.Seal(buffer, w.Position);
+    }
+
+    public static bool TryReadRegister(ReadOnlySpan<byte> body, out RelayRegistration? registration)
+    {
+        registration = null;
+        var r = new RelaySpanReader(body);
+        if (!r.TryU64(out ulong clientId) || !r.TryU8(out byte flags)
+            || !r.TryString(1, RelayWire.MaxNameBytes, out string name)
+            || !r.TryString(1, RelayWire.MaxNameBytes, out string room)
+            || !r.TryU16(out ushort tokenLength) || tokenLength > RelayWire.MaxTokenBytes || !r.TryBytes(tokenLength, out var token)
+            || !r.TryU8(out byte since) || since > (byte)RelaySinceKind.Time
+            || !r.TryU64(out ulong sinceValue) || sinceValue > long.MaxValue
+            || !r.TryU32(out uint delay)
+            || !r.TrySeq(out long writerNext))
+        {
+            return false;
+        }
+
+        registration = new RelayRegistration
+        {
+            ClientId = clientId,
+            Read = (flags & 1) != 0,
+            Write = (flags & 2) != 0,
+            Name = name,
+            Room = room,
+            Token = token.ToArray(),
+            SinceKind = (RelaySinceKind)since,
+            SinceValue = (long)sinceValue,
+            DelayMillis = delay,
+            WriterNext = writerNext,
+        };
+        return true;
+    }
+
+    public static int WriteRegistered(Span<byte> buffer, ulong session, RelayRegisteredInfo info)
+    {
+        RelayWire.WriteHeader(buffer, RelayPacketType.Registered, session);
+        var w = new RelaySpanWriter(buffer, RelayWire.HeaderLength);
+        w.U64(info.ClientId);
+        w.U64((ulong)info.ReaderStart);
+        w.U64((ulong)info.FirstSeq);
+        w.U64((ulong)info.LastSeq);
+        w.U16((ushort)info.MaxTextBytes);
+        w.U32(info.IdleTimeoutMillis);
+        w.U32(info.KeepaliveMillis);
+        return RelayWire.Seal(buffer, w.Position);
+    }
+
+    public static bool TryReadRegistered(ReadOnlySpan<byte> body, out RelayRegisteredInfo? info)
+    {
+        info = null;
+        var r = new RelaySpanReader(body);
+        if (!r.TryU64(out ulong clientId) || !r.TrySeq(out long start) || !r.TrySeq(out long first) || !r.TrySeq(out long last)
+            || !r.TryU16(out ushort maxText) || !r.TryU32(out uint idle) || !r.TryU32(out uint keepalive))
+        {
+            return false;
+        }
+
+        info = new RelayRegisteredInfo
+        {
+            ClientId = clientId,
+            ReaderStart = start,
+            FirstSeq = first,
+            LastSeq = last,
+            MaxTextBytes = maxText,
+            IdleTimeoutMillis = idle,
+            KeepaliveMillis = keepalive,
+        };
+        return true;
+    }
+
+    /// <summary>REFUSED: client id, reason byte, u16-prefixed UTF-8 text (truncated to <see cref="RelayWire.MaxReasonBytes"/> bytes by the caller).</summary>
+    public static int WriteRefused(Span<byte> buffer, ulong clientId, RelayRefusal reason, string text)
+    {
+        RelayWire.WriteHeader(buffer, RelayPacketType.Refused, 0);
+        var w = new RelaySpanWriter(buffer, RelayWire.HeaderLength);
+        w.U64(clientId);
+        w.U8((byte)reason);
+        w.String(2, text);
+        return RelayWire.Seal(buffer, w.Position);
+    }
+
+    public static bool TryReadRefused(ReadOnlySpan<byte> body, out ulong clientId, out RelayRefusal reason, out string text)
+    {
+        var r = new RelaySpanReader(body);
+        reason = default;
+        text = string.Empty;
+        if (!r.TryU64(out clientId) || !r.TryU8(out byte code) || !r.TryString(2, RelayWire.MaxReasonBytes, out text))
+        {
+            return false;
+        }
+
+        reason = (RelayRefusal)code;
+        return true;
+    }
+
+    /// <summary>A datagram whose body is empty (PING, BYE, UNKNOWN_SESSION).</summary>
+    public static int WriteEmpty(Span<byte> buffer, RelayPacketType type, ulong session)
+    {
+        RelayWire.WriteHeader(buffer, type, session);
+        return RelayWire.Seal(buffer, RelayWire.HeaderLength);
+    }
+
+    /// <summary>A datagram whose body is one u64 (POST_ACK: stored-below; PONG: last sequence).</summary>
+    public static int WriteU64(Span<byte> buffer, RelayPacketType type, ulong session, long value)
+    {
+        RelayWire.WriteHeader(buffer, type, session);
+        var w = new RelaySpanWriter(buffer, RelayWire.HeaderLength);
+        w.U64((ulong)value);
+        return RelayWire.Seal(buffer, w.Position);
+    }
+
+    public static bool TryReadU64(ReadOnlySpan<byte> body, out long value)
+    {
+        var r = new RelaySpanReader(body);
+        return r.TrySeq(out value) && r.Remaining == 0;
+    }
+}

@@ -1,0 +1,34 @@
+namespace Ferry.Protocol.Relay;
+
+/// <summary>Tunables of the relay server core. Times are in microseconds like every core input.</summary>
+public sealed class RelayServerOptions
+{
+    /// <summary>Recent messages kept in memory (rounded up to a power of two); older ones come from the store.</summary>
+    public int CacheSize { get; init; } = 8192;
+
+    /// <summary>Most unacknowledged messages per reader.</summary>
+    public int ReaderWindow { get; init; } = 256;
+
+    /// <summary>Messages read from the store per history read.</summary>
+    public int HistoryReadSize { get; init; } = 256;
+
+    /// <summary>Most out-of-order lines held per writer while an earlier one is missing.</summary>
+    public int WriterReorderLimit { get; init; } = 1024;
+
+    /// <summary>A session that sends nothing for this long is closed and its name freed.</summary>
+    public long IdleTimeoutMicros { get; init; } = 15_000_000;
+
+    /// <summary>How often clients should send something when idle (told to them in REGISTERED).</summary>
+    public long KeepaliveMicros { get; init; } = 3_000_000;
+
+    public int MaxSessions { get; init; } = 10_000;
+
+    public long InitialRtoMicros { get; init; } = 200_000;
+
+    public long MinRtoMicros { get; init; } = 200_000;
+
+    public long MaxRtoMicros { get; init; } = 2_000_000;
+
+    /// <summary>Most queued replies that belong to no session (REFUSED, UNKNOWN_SESSION); more are dropped, so junk cannot grow a queue.</summary>
+    public int MaxPendingReplies { get; init; } = 1024;
+}

@@ -1,0 +1,384 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Ferry.Protocol.Relay;
+using Ferry.Transfers;
+
+namespace Ferry.Relay;
+
+/// <summary>
+/// A relay client over a connected UDP socket: <see cref="PostAsync"/> lines, <see cref="ReadAsync"/> messages (each sequence
+/// once, in order), <see cref="FlushAsync"/> until every posted line is durably stored. Failures surface as
+/// <see cref="TransferException"/> with the exit code the CLI uses (Refused, Timeout).
+/// </summary>
+public sealed class RelayChatClient : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly RelayClient _core;
+    private readonly MonotonicClock _clock;
+    private readonly object _lock = new();
+    private readonly byte[] _sendBuffer = new byte[RelayWire.MaxDatagram];
+    private readonly AsyncPulse _changed = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource<RelayRegisteredInfo> _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _receiveLoop;
+    private Task? _timerLoop;
+    private TransferException? _failure;
+
+    private RelayChatClient(Socket socket, RelayClientOptions options, TimeProvider time)
+    {
+        _socket = socket;
+        _clock = new MonotonicClock(time);
+        _core = new RelayClient(options, _clock.NowMicros);
+    }
+
+    /// <summary>Called (on a pool thread) for notices: re-registration after a server restart, pruned history.</summary>
+    public Action<RelayClientEvent>? OnNotice { get; set; }
+
+    public RelayRegisteredInfo Info => _registered.Task.Result;
+
+    public RelayClientStats Stats => _core.Stats;
+
+    /// <summary>Lines posted and not yet durably stored.</summary>
+    public int Unacknowledged
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _core.UnacknowledgedLines;
+            }
+        }
+    }
+
+    /// <summary>Resolves <paramref name="host"/>, registers, and returns once the server accepted the registration.</summary>
+    public static async Task<RelayChatClient> ConnectAsync(string host, int port, RelayChatOptions options, CancellationToken cancellationToken, TimeProvider? time = null)
+    {
+        if (!RelayWire.IsValidName(options.User))
+        {
+            throw new TransferException(ExitCode.Usage, $"'{options.User}' is not a valid user name: 1..{RelayWire.MaxNameBytes} UTF-8 bytes, no spaces or control characters");
+        }
+
+        IPAddress address;
+        if (!IPAddress.TryParse(host, out address!))
+        {
+            IPAddress[] found;
+            try
+            {
+                found = await Dns.GetHostAddressesAsync(host, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SocketException e)
+            {
+                throw new TransferException(ExitCode.Usage, $"cannot resolve '{host}': {e.Message}");
+            }
+
+            address = found.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? found.FirstOrDefault()
+                ?? throw new TransferException(ExitCode.Usage, $"'{host}' has no address");
+        }
+
+        var socket = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        RelayChatClient client;
+        try
+        {
+            socket.ReceiveBufferSize = 4 << 20;
+            socket.Connect(new IPEndPoint(address, port));
+            var core = new RelayClientOptions
+            {
+                ClientId = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)),
+                Name = options.User,
+                Read = options.Read,
+                Write = options.Write,
+                DelayMillis = (uint)Math.Clamp(options.Delay.TotalMilliseconds, 0, RelayWire.MaxDelayMillis),
+                SinceKind = options.SinceKind,
+                SinceValue = options.SinceValue,
+                ReceiveCapacity = options.ReceiveCapacity,
+                RegisterTimeoutMicros = (long)options.RegisterTimeout.TotalMicroseconds,
+            };
+            client = new RelayChatClient(socket, core, time ?? TimeProvider.System);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        client._receiveLoop = Task.Run(client.ReceiveLoopAsync, CancellationToken.None);
+        client._timerLoop = Task.Run(client.TimerLoopAsync, CancellationToken.None);
+        client.Kick();
+        try
+        {
+            await client._registered.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await client.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return client;
+    }
+
+    /// <summary>Queues a line; waits while too many lines are unacknowledged. Throws <see cref="ArgumentException"/> for a line over the limit.</summary>
+    public async ValueTask PostAsync(string line, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var changed = _changed.Task;
+            RelaySubmitResult result;
+            lock (_lock)
+            {
+                ThrowIfFailed();
+                result = _core.Submit(line, out _);
+            }
+
+            switch (result)
+            {
+                case RelaySubmitResult.Ok:
+                    Kick();
+                    return;
+                case RelaySubmitResult.TooLong:
+                    throw new ArgumentException($"the line is {RelayClient.LineBytes(line)} bytes; the relay carries at most {RelayWire.MaxTextBytes} UTF-8 bytes per line (nothing was sent)", nameof(line));
+                case RelaySubmitResult.QueueFull:
+                    await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    break;
+                case RelaySubmitResult.NotWriter:
+                    throw new InvalidOperationException("this client did not register as a writer");
+                default:
+                    throw _failure ?? new TransferException(ExitCode.Failure, "the relay client is closed");
+            }
+        }
+    }
+
+    /// <summary>Completes when every posted line is durably stored by the server.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var changed = _changed.Task;
+            lock (_lock)
+            {
+                ThrowIfFailed();
+                if (_core.UnacknowledgedLines == 0)
+                {
+                    return;
+                }
+            }
+
+            await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The next message in sequence order.</summary>
+    public async ValueTask<RelayMessage> ReadAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var changed = _changed.Task;
+            RelayMessage? message;
+            lock (_lock)
+            {
+                if (_core.TryReadMessage(out message))
+                {
+                    // Reading may reopen the receive window: let that ACK go out now.
+                    if (_core.AckDue)
+                    {
+                        DrainLocked(_clock.NowMicros);
+                    }
+
+                    return message!;
+                }
+
+                ThrowIfFailed();
+            }
+
+            await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async IAsyncEnumerable<RelayMessage> ReadAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            yield return await ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        lock (_lock)
+        {
+            _core.Close();
+            DrainLocked(_clock.NowMicros);
+        }
+
+        _stop.Cancel();
+        _socket.Dispose();
+        foreach (var t in new[] { _receiveLoop, _timerLoop })
+        {
+            if (t is not null)
+            {
+                try
+                {
+                    await t.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+        }
+
+        _stop.Dispose();
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (_failure is not null)
+        {
+            throw _failure;
+        }
+    }
+
+    private void Kick()
+    {
+        lock (_lock)
+        {
+            DrainLocked(_clock.NowMicros);
+        }
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        var buffer = new byte[RelayWire.MaxDatagram + 1];
+        var ct = _stop.Token;
+        while (!ct.IsCancellationRequested)
+        {
+            int n;
+            try
+            {
+                n = await _socket.ReceiveAsync(buffer, SocketFlags.None, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.MessageSize)
+            {
+                // ICMP port unreachable (server not running or restarting): like loss; the timers decide.
+                continue;
+            }
+
+            lock (_lock)
+            {
+                long now = _clock.NowMicros;
+                _core.HandleDatagram(buffer.AsSpan(0, n), now);
+                for (int i = 0; i < 64 && _socket.Available > 0; i++)
+                {
+                    try
+                    {
+                        n = _socket.Receive(buffer);
+                    }
+                    catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.MessageSize or SocketError.WouldBlock)
+                    {
+                        continue;
+                    }
+
+                    _core.HandleDatagram(buffer.AsSpan(0, n), now);
+                }
+
+                DrainLocked(now);
+            }
+
+            _changed.Pulse();
+        }
+    }
+
+    private async Task TimerLoopAsync()
+    {
+        var ct = _stop.Token;
+        while (!ct.IsCancellationRequested)
+        {
+            long wait;
+            lock (_lock)
+            {
+                long now = _clock.NowMicros;
+                if (_core.NextWakeup() <= now)
+                {
+                    _core.HandleTimeout(now);
+                    DrainLocked(now);
+                }
+
+                wait = _core.NextWakeup() - now;
+            }
+
+            _changed.Pulse();
+            try
+            {
+                await Task.Delay(TimeSpan.FromMicroseconds(Math.Clamp(wait, 1_000, 20_000)), _clock.Time, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private void DrainLocked(long now)
+    {
+        while (_core.TryPollEvent(out var e))
+        {
+            HandleEventLocked(e!);
+        }
+
+        int n;
+        while ((n = _core.PollTransmit(_sendBuffer, now)) > 0)
+        {
+            try
+            {
+                _socket.Send(_sendBuffer.AsSpan(0, n));
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.WouldBlock or SocketError.NoBufferSpaceAvailable
+                or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.ConnectionReset)
+            {
+                // Like loss: retransmission or the timeout handles it.
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+        }
+
+        while (_core.TryPollEvent(out var e))
+        {
+            HandleEventLocked(e!);
+        }
+    }
+
+    private void HandleEventLocked(RelayClientEvent e)
+    {
+        switch (e.Kind)
+        {
+            case RelayClientEventKind.Registered:
+                _registered.TrySetResult(e.Info!);
+                break;
+            case RelayClientEventKind.Refused:
+                _failure = new TransferException(ExitCode.Refused, $"the relay refused the registration: {e.Text}");
+                _registered.TrySetException(_failure);
+                break;
+            case RelayClientEventKind.TimedOut:
+                _failure = new TransferException(ExitCode.Timeout, e.Text);
+                _registered.TrySetException(_failure);
+                break;
+            default:
+                if (OnNotice is { } notice)
+                {
+                    ThreadPool.QueueUserWorkItem(_ => notice(e));
+                }
+
+                break;
+        }
+    }
+}

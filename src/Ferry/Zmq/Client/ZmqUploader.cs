@@ -1,0 +1,252 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Ferry.Files;
+using Ferry.Protocol.Zmq;
+using Ferry.Transfers;
+using Ferry.Zmq.Native;
+
+namespace Ferry.Zmq.Client;
+
+/// <summary>
+/// One zmq:// upload on the calling thread: a DEALER socket driven by <see cref="ZmqUploadPipeline"/>. Reads the
+/// file once, in order, through <see cref="HashingFileSource"/> (whole-file SHA-256 for the result) and hashes each
+/// chunk for its checksum frame.
+/// </summary>
+internal sealed class ZmqUploader
+{
+    /// <summary>Bytes of chunks kept in flight (the window is this divided by the chunk size, 2 to 64 chunks).</summary>
+    public const int WindowBytes = 16 << 20;
+
+    private static readonly TimeSpan s_defaultTimeout = TimeSpan.FromSeconds(30);
+    private static readonly long s_progressInterval = Stopwatch.Frequency / 10;
+
+    private readonly string _localPath;
+    private readonly string _endpoint;
+    private readonly bool _ipv6;
+    private readonly string _remotePath;
+    private readonly ClientOptions _options;
+    private readonly IProgress<TransferProgress> _progress;
+    private readonly byte[] _fileNameFrame;
+    private readonly TimeSpan _timeout;
+
+    public ZmqUploader(string localPath, string endpoint, bool ipv6, string remotePath, ClientOptions options, IProgress<TransferProgress> progress)
+    {
+        _localPath = localPath;
+        _endpoint = endpoint;
+        _ipv6 = ipv6;
+        _remotePath = remotePath;
+        _options = options;
+        _progress = progress;
+        _fileNameFrame = Encoding.UTF8.GetBytes(remotePath);
+        _timeout = options.Timeout ?? s_defaultTimeout;
+    }
+
+    public TransferResult Run(CancellationToken cancellationToken)
+    {
+        long start = Stopwatch.GetTimestamp();
+        using var handle = OpenLocal();
+        long length = RandomAccess.GetLength(handle);
+        int chunkSize = _options.ChunkSize;
+        int window = Math.Clamp(WindowBytes / chunkSize, 2, 64);
+        var pipeline = new ZmqUploadPipeline(length, chunkSize, window);
+        using var source = new HashingFileSource(handle, length, Math.Max(chunkSize, 1 << 20));
+        using var zmq = new ZmqContext();
+        using var dealer = zmq.CreateSocket(ZmqSocketType.Dealer);
+        dealer.IPv6 = _ipv6;
+        dealer.SendHighWaterMark = 2 * window + 4;
+        dealer.ReceiveHighWaterMark = 2 * window + 4;
+
+        // The send queue holds more than the window, so sends only block while libzmq is still connecting.
+        dealer.SendTimeout = (int)_timeout.TotalMilliseconds;
+        dealer.Connect(_endpoint);
+
+        byte[] chunk = new byte[chunkSize];
+        byte[] checksum = new byte[64];
+        var frames = new List<byte[]>();
+        long lastProgress = 0;
+        bool opened = false;
+        try
+        {
+            _progress.Report(new TransferProgress(0, length));
+            while (pipeline.Phase is not (ZmqUploadPhase.Done or ZmqUploadPhase.Failed))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                while (pipeline.NextToSend() is { } next)
+                {
+                    SendRequest(dealer, next, source, chunk, checksum);
+                }
+
+                var reply = ReceiveReply(dealer, frames, cancellationToken);
+                var answered = pipeline.OnReply(reply);
+                if (answered.Verb == ZmqVerb.Hello && reply.IsReady)
+                {
+                    opened = true;
+                }
+
+                long now = Stopwatch.GetTimestamp();
+                if (now - lastProgress >= s_progressInterval)
+                {
+                    lastProgress = now;
+                    _progress.Report(new TransferProgress(pipeline.BytesAcknowledged, length));
+                }
+            }
+
+            if (pipeline.Phase == ZmqUploadPhase.Failed)
+            {
+                // CLOSE ERROR already aborted the transfer on the server; after a HELLO ERROR there is none.
+                if (pipeline.FailedRequest?.Verb == ZmqVerb.Chunk)
+                {
+                    AbortOnServer(dealer, length);
+                }
+
+                throw Failure(pipeline.FailedRequest!.Value, pipeline.Error!);
+            }
+        }
+        catch (Exception) when (opened && pipeline.Phase is ZmqUploadPhase.Chunks)
+        {
+            AbortOnServer(dealer, length);
+            throw;
+        }
+
+        _progress.Report(new TransferProgress(length, length));
+        byte[] sha = source.CompleteHash();
+        return new TransferResult(length, Stopwatch.GetElapsedTime(start), Convert.ToHexStringLower(sha))
+        {
+            Stats = new Dictionary<string, long> { ["chunks"] = pipeline.ChunksSent, ["chunk_size"] = chunkSize, ["window"] = window },
+        };
+    }
+
+    private Microsoft.Win32.SafeHandles.SafeFileHandle OpenLocal()
+    {
+        try
+        {
+            return File.OpenHandle(_localPath, FileMode.Open, FileAccess.Read, FileShare.Read);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new TransferException(ExitCode.LocalIo, $"'{_localPath}' does not exist");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            throw new TransferException(ExitCode.LocalIo, $"'{_localPath}' does not exist");
+        }
+    }
+
+    private void SendRequest(ZmqSocket dealer, ZmqOutgoing next, HashingFileSource source, byte[] chunk, byte[] checksum)
+    {
+        switch (next.Verb)
+        {
+            case ZmqVerb.Hello:
+                Send(dealer, "HELLO"u8, more: true);
+                Send(dealer, _fileNameFrame, more: false);
+                break;
+            case ZmqVerb.Chunk:
+            {
+                var data = chunk.AsSpan(0, next.Length);
+                if (source.Read(next.Offset, data) != next.Length)
+                {
+                    throw new TransferException(ExitCode.LocalIo, $"'{_localPath}' shrank while it was being sent");
+                }
+
+                Span<byte> digest = stackalloc byte[32];
+                SHA256.HashData(data, digest);
+                Encoding.ASCII.GetBytes(Convert.ToHexStringLower(digest), checksum);
+                Send(dealer, "CHUNK"u8, more: true);
+                Send(dealer, _fileNameFrame, more: true);
+                Send(dealer, Ascii(next.Offset), more: true);
+                Send(dealer, Ascii(next.Length), more: true);
+                Send(dealer, checksum, more: true);
+                Send(dealer, data, more: false);
+                break;
+            }
+
+            default:
+                Send(dealer, "CLOSE"u8, more: true);
+                Send(dealer, _fileNameFrame, more: true);
+                Send(dealer, Ascii(next.Offset), more: false);
+                break;
+        }
+    }
+
+    private static byte[] Ascii(long value) => Encoding.ASCII.GetBytes(value.ToString(CultureInfo.InvariantCulture));
+
+    private void Send(ZmqSocket dealer, ReadOnlySpan<byte> frame, bool more)
+    {
+        if (!dealer.TrySend(frame, more))
+        {
+            throw new TransferException(ExitCode.Timeout, $"cannot reach {_endpoint}: nothing could be sent for {_timeout.TotalSeconds:0.#} s");
+        }
+    }
+
+    private ZmqReply ReceiveReply(ZmqSocket dealer, List<byte[]> frames, CancellationToken cancellationToken)
+    {
+        // Wait in short slices so Ctrl+C is noticed promptly.
+        dealer.ReceiveTimeout = 100;
+        long deadline = Stopwatch.GetTimestamp() + (long)(_timeout.TotalSeconds * Stopwatch.Frequency);
+        int count;
+        while (!dealer.TryReceiveMessage(frames, out count, maxFrames: 4))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                throw new TransferException(ExitCode.Timeout, $"no reply from {_endpoint} for {_timeout.TotalSeconds:0.#} s (is 'ferry serve' running with zmq:// on that port?)");
+            }
+        }
+
+        if (count != frames.Count)
+        {
+            throw new TransferException(ExitCode.Failure, $"unexpected reply from {_endpoint} ({count} frames): not a Ferry zmq:// server?");
+        }
+
+        if (frames.Count == 1 && frames[0].AsSpan().SequenceEqual("READY"u8))
+        {
+            return ZmqReply.Ready;
+        }
+
+        if (frames.Count == 2 && frames[0].AsSpan().SequenceEqual("ERROR"u8))
+        {
+            return ZmqReply.Fail(Encoding.UTF8.GetString(frames[1]));
+        }
+
+        throw new TransferException(ExitCode.Failure, $"unexpected reply from {_endpoint} ({frames.Count} frames): not a Ferry zmq:// server?");
+    }
+
+    /// <summary>Frees the filename on the server at once: a CLOSE whose size cannot match aborts the transfer (rule 3).</summary>
+    private void AbortOnServer(ZmqSocket dealer, long length)
+    {
+        try
+        {
+            dealer.TrySend("CLOSE"u8, more: true, dontWait: true);
+            dealer.TrySend(_fileNameFrame, more: true, dontWait: true);
+            dealer.TrySend(Ascii(length + 1), more: false, dontWait: true);
+
+            // Give libzmq a moment to flush it when the socket closes.
+            dealer.Linger = 1000;
+        }
+        catch (ZmqException)
+        {
+        }
+    }
+
+    private TransferException Failure(ZmqOutgoing request, string error)
+    {
+        string what = request.Verb switch
+        {
+            ZmqVerb.Hello => $"server refused '{_remotePath}'",
+            ZmqVerb.Chunk => $"server rejected bytes [{request.Offset},{request.Offset + request.Length})",
+            _ => $"server did not store '{_remotePath}'",
+        };
+        string kind = error.Contains(':', StringComparison.Ordinal) ? error[..error.IndexOf(':', StringComparison.Ordinal)] : string.Empty;
+        var code = kind switch
+        {
+            "integrity" => ExitCode.Integrity,
+            "io" => ExitCode.Failure,
+            "invalid-path" or "not-found" or "not-regular-file" or "exists" or "busy" or "no-space" or "denied" or "too-large" => ExitCode.Refused,
+            "checksum mismatch" => ExitCode.Integrity,
+            _ => ExitCode.Failure,
+        };
+        return new TransferException(code, $"{what}: {error}");
+    }
+}
