@@ -23,6 +23,9 @@ internal sealed class TcpListenerSettings
     /// <summary>Sessions open at once.</summary>
     public int MaxSessions { get; init; } = 1024;
 
+    /// <summary>Sessions open at once from one address.</summary>
+    public int MaxSessionsPerAddress { get; init; } = 64;
+
     /// <summary>A received upload is checkpointed (fdatasync + journal) at least every this many bytes.</summary>
     public long CheckpointBytes { get; init; } = 256L << 20;
 

@@ -22,6 +22,7 @@ public sealed class TcpTransferListener : IProtocolListener
     private readonly ConcurrentDictionary<TcpConnection, long> _handshaking = new();
     private readonly ConcurrentDictionary<TcpSessionId, TcpServerSession> _sessions = new();
     private readonly Dictionary<IPAddress, int> _handshakingPerAddress = new();
+    private readonly Dictionary<IPAddress, int> _sessionsPerAddress = new();
     private int _disposed;
 
     public TcpTransferListener(ServerContext context, int port)
@@ -271,17 +272,31 @@ public sealed class TcpTransferListener : IProtocolListener
             throw new TcpPeerException(TcpErrorCode.ServerBusy, $"too many sessions ({Settings.MaxSessions}); try again later");
         }
 
-        var id = NewSessionId();
-        var session = TcpServerSession.Create(this, control, open, id, stopping);
-        _sessions[id] = session;
+        // Each session may hold a file and a hashing thread: one address cannot take them all.
+        var address = AddressOf(control);
+        if (!Count(_sessionsPerAddress, address, +1, Settings.MaxSessionsPerAddress))
+        {
+            throw new TcpPeerException(TcpErrorCode.ServerBusy, $"too many sessions from {address} ({Settings.MaxSessionsPerAddress}); try again later");
+        }
+
         try
         {
-            await session.RunAsync().ConfigureAwait(false);
+            var id = NewSessionId();
+            var session = TcpServerSession.Create(this, control, open, id, stopping);
+            _sessions[id] = session;
+            try
+            {
+                await session.RunAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                _sessions.TryRemove(id, out _);
+                session.Dispose();
+            }
         }
         finally
         {
-            _sessions.TryRemove(id, out _);
-            session.Dispose();
+            Count(_sessionsPerAddress, address, -1, int.MaxValue);
         }
     }
 
@@ -297,18 +312,20 @@ public sealed class TcpTransferListener : IProtocolListener
         return true;
     }
 
-    private bool TryCountHandshake(TcpConnection connection, int delta)
-    {
-        if (connection.RemoteEndPoint is not IPEndPoint ip)
-        {
-            return true;
-        }
+    private bool TryCountHandshake(TcpConnection connection, int delta) =>
+        Count(_handshakingPerAddress, AddressOf(connection), delta, Settings.MaxHandshakingPerAddress);
 
-        var address = ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address;
-        lock (_handshakingPerAddress)
+    private static IPAddress AddressOf(TcpConnection connection) => connection.RemoteEndPoint is IPEndPoint ip
+        ? (ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address)
+        : IPAddress.None;
+
+    // Adds delta to the address's count; refuses (false) an increase past limit.
+    private static bool Count(Dictionary<IPAddress, int> counts, IPAddress address, int delta, int limit)
+    {
+        lock (counts)
         {
-            _handshakingPerAddress.TryGetValue(address, out int n);
-            if (delta > 0 && n >= Settings.MaxHandshakingPerAddress)
+            counts.TryGetValue(address, out int n);
+            if (delta > 0 && n >= limit)
             {
                 return false;
             }
@@ -316,11 +333,11 @@ public sealed class TcpTransferListener : IProtocolListener
             n += delta;
             if (n <= 0)
             {
-                _handshakingPerAddress.Remove(address);
+                counts.Remove(address);
             }
             else
             {
-                _handshakingPerAddress[address] = n;
+                counts[address] = n;
             }
         }
 

@@ -113,6 +113,46 @@ public sealed class TcpBadInputTests
     }
 
     [Fact]
+    public async Task SessionsPerAddress_AreCapped_AndFreedWhenASessionEnds()
+    {
+        await using var env = new TcpTestEnv();
+        TcpTestEnv.WriteRandom(Path.Combine(env.Root, "f.bin"), 1000, seed: 81);
+        var server = await env.StartServerAsync(maxSessionsPerAddress: 2);
+        var open = new TcpOpenRequest(TcpOperation.Get, "f.bin", 1, 0, null);
+        var frame = new byte[open.FrameLength];
+        open.Write(frame);
+
+        async Task<RawTcpPeer> OpenAsync()
+        {
+            var peer = await RawTcpPeer.ConnectAsync(server.Port);
+            await peer.SendAsync(RawTcpPeer.Preamble(TcpConnectionKind.Control), frame);
+            return peer;
+        }
+
+        using var first = await OpenAsync();
+        using var second = await OpenAsync();
+        Assert.Equal(TcpFrameType.Accept, (await first.ReadFrameAsync(TcpTestEnv.Bound)).Type);
+        Assert.Equal(TcpFrameType.Accept, (await second.ReadFrameAsync(TcpTestEnv.Bound)).Type);
+
+        using (var third = await OpenAsync())
+        {
+            var error = RawTcpPeer.ParseError(await third.ReadUntilClosedAsync(s_closeBound));
+            Assert.NotNull(error);
+            Assert.Equal(TcpErrorCode.ServerBusy, error.Value.Code);
+        }
+
+        first.Dispose();
+        var deadline = DateTime.UtcNow + TcpTestEnv.Bound;
+        while (server.Listener.SessionCount > 1 && DateTime.UtcNow < deadline)
+        {
+            await Task.Yield();
+        }
+
+        using var fourth = await OpenAsync();
+        Assert.Equal(TcpFrameType.Accept, (await fourth.ReadFrameAsync(TcpTestEnv.Bound)).Type);
+    }
+
+    [Fact]
     public async Task JoinOfAnUnknownSession_IsRefused()
     {
         await using var env = new TcpTestEnv();

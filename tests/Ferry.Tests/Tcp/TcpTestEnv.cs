@@ -37,13 +37,15 @@ internal sealed class TcpTestEnv : IAsyncDisposable
 
     public string Local { get; }
 
-    public async Task<TcpTestServer> StartServerAsync(TcpTestHooks? hooks = null, int maxStreams = 64, TimeSpan? handshakeTimeout = null, int blockSize = BlockSize)
+    public async Task<TcpTestServer> StartServerAsync(
+        TcpTestHooks? hooks = null, int maxStreams = 64, TimeSpan? handshakeTimeout = null, int blockSize = BlockSize, int maxSessionsPerAddress = 64)
     {
         var settings = new TcpListenerSettings
         {
             BlockSize = blockSize,
             Hooks = hooks,
             HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(10),
+            MaxSessionsPerAddress = maxSessionsPerAddress,
         };
         var server = await TcpTestServer.StartAsync(Root, State, settings, maxStreams);
         _servers.Add(server);
