@@ -288,6 +288,11 @@ public sealed class TcpTransferListener : IProtocolListener
             {
                 await session.RunAsync().ConfigureAwait(false);
             }
+            catch (TcpPeerException e) when (e.ConnectionLost)
+            {
+                Context.Info("tcp", $"session {id}: control connection lost; " + (open.Operation == TcpOperation.Put ? "received data kept for resume" : "stopped"));
+                throw;
+            }
             finally
             {
                 _sessions.TryRemove(id, out _);
