@@ -172,7 +172,7 @@ public sealed class TcpBadInputTests
     [InlineData(0L, 0x7FFF_FFF0u)]                    // a DATA header claiming ~2 GiB: refused before reading it
     [InlineData(10L * TcpTestEnv.BlockSize, 1000u)]   // offset past the end of the file
     [InlineData(100L, (uint)TcpTestEnv.BlockSize)]    // crosses a block boundary
-    public async Task BadDataFrame_InARealSession_GetsBadFrame_AndTheUploadCanStillFinish(long offset, uint dataLength)
+    public async Task BadDataFrame_InARealSession_GetsBadFrame_AndTheSessionSurvives(long offset, uint dataLength)
     {
         await using var env = new TcpTestEnv();
         var server = await env.StartServerAsync();
