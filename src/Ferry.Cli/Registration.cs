@@ -1,4 +1,5 @@
 using Ferry.Hosting;
+using Ferry.Relay;
 using Ferry.Tcp;
 using Ferry.Tftp;
 using Ferry.Transfers;
@@ -24,8 +25,8 @@ internal static class Registration
         TransferClients.Register("udp", () => new UdpTransferClient());
         ServerHost.RegisterProtocol(ctx => ctx.Options.UdpPort is int p ? new UdpServerListener(ctx, ctx.Options.Bind, p) : null);
         TransferClients.Register("tcp", () => new TcpTransferClient());
-        ServerHost.RegisterProtocol(ctx => ctx.Options.TcpPort is int tcpPort ? new TcpTransferListener(ctx, tcpPort) : null);
-        Hosting.ServerHost.RegisterProtocol(ctx => ctx.Options.RelayPort is int p ? new Ferry.Relay.RelayListener(ctx, p) : null);
+        ServerHost.RegisterProtocol(ctx => ctx.Options.TcpPort is int p ? new TcpTransferListener(ctx, p) : null);
+        ServerHost.RegisterProtocol(ctx => ctx.Options.RelayPort is int p ? new RelayListener(ctx, p) : null);
         TransferClients.Register("tftp", () => new TftpClient());
         ServerHost.RegisterProtocol(ctx => ctx.Options.TftpPort is int p ? new TftpListener(ctx, p) : null);
         TransferClients.Register("zmq", () => new ZmqTransferClient());

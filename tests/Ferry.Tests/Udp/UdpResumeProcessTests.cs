@@ -25,7 +25,7 @@ public class UdpResumeProcessTests
     public async Task Download_interrupted_by_ctrl_c_resumes_from_what_was_received()
     {
         await using var server = new UdpServerFixture();
-        var data = WriteRandom(Path.Combine(server.Root, "big.bin"), 256 << 20);
+        var data = WriteRandom(Path.Combine(server.Root, "big.bin"), 512 << 20);
         string dest = server.Local("copy.bin");
         string url = server.Url("big.bin").ToString();
 
@@ -58,14 +58,13 @@ public class UdpResumeProcessTests
     {
         await using var server = new UdpServerFixture();
         string src = server.Local("src.bin");
-        var data = WriteRandom(src, 256 << 20);
+        var data = WriteRandom(src, 512 << 20);
         string url = server.Url("dir/up.bin").ToString();
 
         using (var first = new FerryProcess("send", src, url, "--json"))
         {
-            await first.WaitForEventAsync(e => IsProgressPast(e, 64 << 20), s_limit);
-            // Give the server a moment past its one-second journal checkpoint, then kill without warning.
-            await Task.Delay(1200);
+            // The server journals every 64 MiB (and every second): once 80 MiB are acknowledged, kill without warning.
+            await first.WaitForEventAsync(e => IsProgressPast(e, 80 << 20), s_limit);
             first.Signal(SigKill);
             int code = await first.WaitExitAsync(s_limit);
             if (code == 0)
