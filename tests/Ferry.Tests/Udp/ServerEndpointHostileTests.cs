@@ -1,3 +1,4 @@
+using Ferry.Protocol.Common;
 using Ferry.Protocol.Udp;
 using Ferry.Protocol.Udp.Wire;
 

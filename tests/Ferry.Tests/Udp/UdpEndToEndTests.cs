@@ -1,3 +1,4 @@
+using Ferry.Protocol.Common;
 using System.Net;
 using System.Net.Sockets;
 using Ferry.Protocol.Udp;

@@ -1,7 +1,9 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Ferry.Protocol.Udp.Wire;
+using Ferry.Protocol.Udp.Wire;
+
+namespace Ferry.Protocol.Common;
 
 /// <summary>A forward-only writer into a caller's buffer. Callers check <see cref="Remaining"/> before writing.</summary>
 public ref struct SpanWriter

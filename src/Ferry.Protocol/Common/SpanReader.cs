@@ -1,7 +1,9 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Ferry.Protocol.Udp.Wire;
+using Ferry.Protocol.Udp.Wire;
+
+namespace Ferry.Protocol.Common;
 
 /// <summary>A forward-only reader over a datagram. Every Try* returns false on truncation and never throws.</summary>
 public ref struct SpanReader
