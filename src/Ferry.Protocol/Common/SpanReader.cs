@@ -50,6 +50,19 @@ public ref struct SpanReader
         return true;
     }
 
+    public bool TryReadUInt32(out uint value)
+    {
+        if (Remaining < 4)
+        {
+            value = 0;
+            return false;
+        }
+
+        value = BinaryPrimitives.ReadUInt32BigEndian(_data[_pos..]);
+        _pos += 4;
+        return true;
+    }
+
     public bool TryReadUInt64(out ulong value)
     {
         if (Remaining < 8)
@@ -100,11 +113,40 @@ public ref struct SpanReader
     public bool TryReadString(int maxBytes, out string value)
     {
         value = string.Empty;
-        if (!TryReadVarInt((ulong)maxBytes, out long len) || !TryReadBytes((int)len, out var bytes))
+        return TryReadVarInt((ulong)maxBytes, out long len) && TryReadBytes((int)len, out var bytes) && TryDecode(bytes, out value);
+    }
+
+    /// <summary>
+    /// Reads a string with a fixed-width big-endian length prefix of <paramref name="prefixBytes"/> (1 or 2) bytes,
+    /// then strict UTF-8; the length is bounded by <paramref name="maxBytes"/> before anything is decoded.
+    /// </summary>
+    public bool TryReadPrefixedString(int prefixBytes, int maxBytes, out string value)
+    {
+        value = string.Empty;
+        int length;
+        if (prefixBytes == 1)
+        {
+            if (!TryReadByte(out byte b))
+            {
+                return false;
+            }
+
+            length = b;
+        }
+        else if (!TryReadUInt16(out ushort s))
         {
             return false;
         }
+        else
+        {
+            length = s;
+        }
 
+        return length <= maxBytes && TryReadBytes(length, out var bytes) && TryDecode(bytes, out value);
+    }
+
+    private static bool TryDecode(ReadOnlySpan<byte> bytes, out string value)
+    {
         try
         {
             value = s_strictUtf8.GetString(bytes);
@@ -112,6 +154,7 @@ public ref struct SpanReader
         }
         catch (DecoderFallbackException)
         {
+            value = string.Empty;
             return false;
         }
     }

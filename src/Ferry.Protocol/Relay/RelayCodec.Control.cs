@@ -1,3 +1,5 @@
+using Ferry.Protocol.Common;
+
 namespace Ferry.Protocol.Relay;
 
 /// <summary>Encoders and decoders of every relay datagram body. Decoders return false on any malformed input.</summary>
@@ -24,15 +26,15 @@ public static partial class RelayCodec
     public static bool TryReadRegister(ReadOnlySpan<byte> body, out RelayRegistration? registration)
     {
         registration = null;
-        var r = new RelaySpanReader(body);
-        if (!r.TryU64(out ulong clientId) || !r.TryU8(out byte flags)
-            || !r.TryString(1, RelayWire.MaxNameBytes, out string name)
-            || !r.TryString(1, RelayWire.MaxNameBytes, out string room)
-            || !r.TryU16(out ushort tokenLength) || tokenLength > RelayWire.MaxTokenBytes || !r.TryBytes(tokenLength, out var token)
-            || !r.TryU8(out byte since) || since > (byte)RelaySinceKind.Time
-            || !r.TryU64(out ulong sinceValue) || sinceValue > long.MaxValue
-            || !r.TryU32(out uint delay)
-            || !r.TrySeq(out long writerNext))
+        var r = new SpanReader(body);
+        if (!r.TryReadUInt64(out ulong clientId) || !r.TryReadByte(out byte flags)
+            || !r.TryReadPrefixedString(1, RelayWire.MaxNameBytes, out string name)
+            || !r.TryReadPrefixedString(1, RelayWire.MaxNameBytes, out string room)
+            || !r.TryReadUInt16(out ushort tokenLength) || tokenLength > RelayWire.MaxTokenBytes || !r.TryReadBytes(tokenLength, out var token)
+            || !r.TryReadByte(out byte since) || since > (byte)RelaySinceKind.Time
+            || !r.TryReadUInt64(out ulong sinceValue) || sinceValue > long.MaxValue
+            || !r.TryReadUInt32(out uint delay)
+            || !r.TryReadSeq(out long writerNext))
         {
             return false;
         }
@@ -70,9 +72,9 @@ public static partial class RelayCodec
     public static bool TryReadRegistered(ReadOnlySpan<byte> body, out RelayRegisteredInfo? info)
     {
         info = null;
-        var r = new RelaySpanReader(body);
-        if (!r.TryU64(out ulong clientId) || !r.TrySeq(out long start) || !r.TrySeq(out long first) || !r.TrySeq(out long last)
-            || !r.TryU16(out ushort maxText) || !r.TryU32(out uint idle) || !r.TryU32(out uint keepalive))
+        var r = new SpanReader(body);
+        if (!r.TryReadUInt64(out ulong clientId) || !r.TryReadSeq(out long start) || !r.TryReadSeq(out long first) || !r.TryReadSeq(out long last)
+            || !r.TryReadUInt16(out ushort maxText) || !r.TryReadUInt32(out uint idle) || !r.TryReadUInt32(out uint keepalive))
         {
             return false;
         }
@@ -103,10 +105,10 @@ public static partial class RelayCodec
 
     public static bool TryReadRefused(ReadOnlySpan<byte> body, out ulong clientId, out RelayRefusal reason, out string text)
     {
-        var r = new RelaySpanReader(body);
+        var r = new SpanReader(body);
         reason = default;
         text = string.Empty;
-        if (!r.TryU64(out clientId) || !r.TryU8(out byte code) || !r.TryString(2, RelayWire.MaxReasonBytes, out text))
+        if (!r.TryReadUInt64(out clientId) || !r.TryReadByte(out byte code) || !r.TryReadPrefixedString(2, RelayWire.MaxReasonBytes, out text))
         {
             return false;
         }
@@ -133,7 +135,7 @@ public static partial class RelayCodec
 
     public static bool TryReadU64(ReadOnlySpan<byte> body, out long value)
     {
-        var r = new RelaySpanReader(body);
-        return r.TrySeq(out value) && r.Remaining == 0;
+        var r = new SpanReader(body);
+        return r.TryReadSeq(out value) && r.Remaining == 0;
     }
 }

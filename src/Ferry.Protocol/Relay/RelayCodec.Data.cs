@@ -49,15 +49,15 @@ public static partial class RelayCodec
     public static bool TryReadPost(ReadOnlySpan<byte> body, out long firstWriterSeq, List<string> lines)
     {
         lines.Clear();
-        var r = new RelaySpanReader(body);
-        if (!r.TrySeq(out firstWriterSeq) || !r.TryU16(out ushort count) || count == 0)
+        var r = new SpanReader(body);
+        if (!r.TryReadSeq(out firstWriterSeq) || !r.TryReadUInt16(out ushort count) || count == 0)
         {
             return false;
         }
 
         for (int i = 0; i < count; i++)
         {
-            if (!r.TryString(2, RelayWire.MaxTextBytes, out string line))
+            if (!r.TryReadPrefixedString(2, RelayWire.MaxTextBytes, out string line))
             {
                 lines.Clear();
                 return false;
@@ -115,8 +115,8 @@ public static partial class RelayCodec
         messages.Clear();
         pruned = false;
         count = 0;
-        var r = new RelaySpanReader(body);
-        if (!r.TrySeq(out firstSeq) || firstSeq == 0 || !r.TryU8(out byte flags) || !r.TryU16(out ushort n) || n == 0)
+        var r = new SpanReader(body);
+        if (!r.TryReadSeq(out firstSeq) || firstSeq == 0 || !r.TryReadByte(out byte flags) || !r.TryReadUInt16(out ushort n) || n == 0)
         {
             return false;
         }
@@ -130,7 +130,7 @@ public static partial class RelayCodec
 
         for (int i = 0; i < n; i++)
         {
-            if (!r.TryU64(out ulong ts) || !r.TryString(1, RelayWire.MaxNameBytes, out string author) || !r.TryString(2, RelayWire.MaxTextBytes, out string text))
+            if (!r.TryReadUInt64(out ulong ts) || !r.TryReadPrefixedString(1, RelayWire.MaxNameBytes, out string author) || !r.TryReadPrefixedString(2, RelayWire.MaxTextBytes, out string text))
             {
                 messages.Clear();
                 return false;
@@ -168,8 +168,8 @@ public static partial class RelayCodec
     {
         ranges.Clear();
         window = 0;
-        var r = new RelaySpanReader(body);
-        if (!r.TrySeq(out next) || !r.TryU32(out window) || !r.TryU8(out byte n) || n > RelayWire.MaxAckRanges)
+        var r = new SpanReader(body);
+        if (!r.TryReadSeq(out next) || !r.TryReadUInt32(out window) || !r.TryReadByte(out byte n) || n > RelayWire.MaxAckRanges)
         {
             return false;
         }
@@ -177,7 +177,7 @@ public static partial class RelayCodec
         long floor = next;
         for (int i = 0; i < n; i++)
         {
-            if (!r.TrySeq(out long start) || !r.TryU32(out uint length) || length == 0 || start <= floor)
+            if (!r.TryReadSeq(out long start) || !r.TryReadUInt32(out uint length) || length == 0 || start <= floor)
             {
                 ranges.Clear();
                 return false;

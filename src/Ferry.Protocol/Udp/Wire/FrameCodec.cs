@@ -1,4 +1,5 @@
 using Ferry.Protocol.Common;
+
 namespace Ferry.Protocol.Udp.Wire;
 
 /// <summary>Encodes and decodes frames. Decoding bounds every length and count before use and never throws.</summary>
