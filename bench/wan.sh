@@ -6,6 +6,7 @@
 #                   [--seed N] [--stats-interval S] [--json] [any other WanEmu option, see WanEmu --help]
 #   bench/wan.sh down                  stop the emulator (prints its final counters), delete the namespaces
 #   bench/wan.sh status                namespaces, emulator, counters now (SIGHUP), TUN drop counters
+#   bench/wan.sh log                   the emulator's output so far (ready line, link, counters)
 #   bench/wan.sh exec A|B CMD...       run CMD inside namespace A (10.77.0.1) or B (10.77.0.2)
 #   bench/wan.sh run [up options] -- CMD...   up, run CMD (in the root namespace), always down; exits with CMD's code
 #
@@ -136,6 +137,7 @@ case "$cmd" in
   up) up "$@" ;;
   down) need_root; teardown ;;
   status) status ;;
+  log) [ -f "$STATE/emu.log" ] || die "no link named '$NAME' is up"; cat "$STATE/emu.log" ;;
   exec)
     need_root
     case "${1:-}" in

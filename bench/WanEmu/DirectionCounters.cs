@@ -12,7 +12,9 @@ internal sealed class DirectionCounters
     public long PacketsOut;
     public long BytesOut;
     public long QueueDrops;
+    public long QueueDropBytes;
     public long Lost;
+    public long LostBytes;
     public long LostBurst;
     public long Duplicated;
     public long Corrupted;

@@ -257,7 +257,7 @@ internal sealed class LinkDirection
     private void Enter(byte[] buf, int length, long now)
     {
         var c = Counters;
-        if (_config.LossBeforeQueue && IsLost())
+        if (_config.LossBeforeQueue && IsLost(length))
         {
             _pool.Push(buf);
             return;
@@ -266,6 +266,7 @@ internal sealed class LinkDirection
         if (!_bottleneck.TryAdmit(now, length, out long departure))
         {
             c.QueueDrops++;
+            c.QueueDropBytes += length;
             _pool.Push(buf);
             return;
         }
@@ -276,7 +277,7 @@ internal sealed class LinkDirection
             c.MaxQueueDepth = c.QueueDepth;
         }
 
-        if (!_config.LossBeforeQueue && IsLost())
+        if (!_config.LossBeforeQueue && IsLost(length))
         {
             _pool.Push(buf);
             return;
@@ -302,7 +303,7 @@ internal sealed class LinkDirection
         }
     }
 
-    private bool IsLost()
+    private bool IsLost(int length)
     {
         var c = Counters;
         if (_config.Burst is { } ge)
@@ -313,6 +314,7 @@ internal sealed class LinkDirection
             {
                 c.Lost++;
                 c.LostBurst++;
+                c.LostBytes += length;
                 return true;
             }
         }
@@ -320,6 +322,7 @@ internal sealed class LinkDirection
         if (_rng.Chance(_config.Loss))
         {
             c.Lost++;
+            c.LostBytes += length;
             return true;
         }
 
