@@ -91,7 +91,7 @@ start_server() { # DIR
   "$WAN" exec B "$FERRY" serve --root "$1/root" --state-dir "$1/state" --bind "$B" --port "$PORT" \
     --tcp-port -1 --zmq-port -1 --relay-port -1 --allow-overwrite >"$1/server.log" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 300); do grep -q listening "$1/server.log" && return 0; sleep 0.1; done
+  for _ in $(seq 300); do grep -qs listening "$1/server.log" && return 0; sleep 0.1; done
   echo "ferry serve did not start:" >&2; cat "$1/server.log" >&2; return 1
 }
 

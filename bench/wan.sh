@@ -49,7 +49,7 @@ teardown() {
       for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
       kill -KILL "$p" 2>/dev/null || true
     fi
-    grep -E '^\[.*\] final |"event":"final"' "$STATE/emu.log" 2>/dev/null || true
+    grep -E '^\[.*\] final |"event":"(final|gc)"|^gc:' "$STATE/emu.log" 2>/dev/null || true
   fi
   # Processes still inside the namespaces (servers started with exec) would keep them alive, unreachable.
   local pids

@@ -56,6 +56,10 @@ while (!stop.Wait(interval))
 ab.Stop();
 ba.Stop();
 reporter.PrintTotals("final");
+// Every GC stops the forwarding threads when they return from a system call, so say how many there were.
+Console.WriteLine(cl.Json
+    ? $"{{\"event\":\"gc\",\"gen0\":{GC.CollectionCount(0)},\"gen1\":{GC.CollectionCount(1)},\"gen2\":{GC.CollectionCount(2)},\"pause_ms\":{GC.GetTotalPauseDuration().TotalMilliseconds:F1}}}"
+    : $"gc: gen0 {GC.CollectionCount(0)}, gen1 {GC.CollectionCount(1)}, gen2 {GC.CollectionCount(2)}, total pause {GC.GetTotalPauseDuration().TotalMilliseconds:F1} ms");
 Native.Close(fdA);
 Native.Close(fdB);
 foreach (var d in new[] { ab, ba })
