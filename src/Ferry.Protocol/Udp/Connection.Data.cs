@@ -21,7 +21,6 @@ public sealed partial class Connection
     private RangeSet _received;
     private long _maxDataAdvertised;
     private bool _finReceived;
-    private long _finSize;
     private byte[]? _expectedSha256;
     private bool _completeSignalled;
     private TransferError _resultCode;

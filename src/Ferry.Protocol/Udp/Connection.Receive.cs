@@ -139,7 +139,6 @@ public sealed partial class Connection
                     }
 
                     _finReceived = true;
-                    _finSize = f.Length;
                     _expectedSha256 = f.Data.ToArray();
                     CheckReceiveComplete();
                 }

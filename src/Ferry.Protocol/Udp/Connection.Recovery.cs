@@ -162,7 +162,7 @@ public sealed partial class Connection
                 if (p.Controls != ControlFrames.None)
                 {
                     _neededControls &= ~(p.Controls & ~ControlFrames.MaxData);
-                    if ((p.Controls & ControlFrames.Result) != 0 && !IsDataSenderAwaitingResult)
+                    if ((p.Controls & ControlFrames.Result) != 0 && !_isDataSender)
                     {
                         // Receiver: the sender has our RESULT; nothing more to say.
                         EnterClosed(_resultCode, _resultMessage, byPeer: false, notify: true);
@@ -198,8 +198,6 @@ public sealed partial class Connection
             new RateSample(rate, delivered, priorDelivered, sampleRtt, sampleAppLimited), _rtt.MinOrInitial, _rtt.Smoothed));
         _ledger.TrimFront();
     }
-
-    private bool IsDataSenderAwaitingResult => _isDataSender;
 
     /// <summary>Declares lost what an ACK of a later packet (by 3 packets or 9/8 RTT) proves missing.</summary>
     private void DetectLost(long now)

@@ -102,6 +102,9 @@ internal sealed unsafe class UdpChannel : IDisposable
 
     public long SendErrors { get; private set; }
 
+    /// <summary>Receive calls that failed with something other than "nothing waiting".</summary>
+    public long ReceiveErrors { get; private set; }
+
     /// <summary>Binds a UDP socket; <paramref name="address"/> IPv6Any gives a dual-stack socket (IPv4 and IPv6).</summary>
     public static Socket Bind(IPAddress address, int port)
     {
@@ -147,7 +150,13 @@ internal sealed unsafe class UdpChannel : IDisposable
         if (n < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
-            return errno is NativeUdp.EAgain or NativeUdp.EIntr ? 0 : HandleReceiveError(errno);
+            if (errno is not (NativeUdp.EAgain or NativeUdp.EIntr))
+            {
+                // ECONNREFUSED after an ICMP port-unreachable and the like: the next datagram is still fine.
+                ReceiveErrors++;
+            }
+
+            return 0;
         }
 
         _segmentCount = 0;
@@ -427,11 +436,5 @@ internal sealed unsafe class UdpChannel : IDisposable
         {
             SendErrors++;
         }
-    }
-
-    private int HandleReceiveError(int errno)
-    {
-        // ECONNREFUSED (111) after an ICMP port-unreachable: the next datagram is still fine.
-        return 0;
     }
 }
