@@ -13,6 +13,8 @@ public sealed class TftpReceiver : TftpSession
     private readonly string? _fileName;
     private readonly IReadOnlyList<TftpOption> _options;
     private readonly bool _isClient;
+
+    private protected override bool IsClientSide => _isClient;
     private long _received;
     private long _lastAcked;
     private long _finalBlock = long.MaxValue;
@@ -55,16 +57,6 @@ public sealed class TftpReceiver : TftpSession
         return receiver;
     }
 
-    /// <summary>Server: the client repeated its request before sending anything else; repeat our first packet once.</summary>
-    public void HandleRequestRetransmission(long nowMicros)
-    {
-        if (!_isClient && !PeerReplied && !IsFinished)
-        {
-            // The client is still asking: answer once more and give it a full timeout again.
-            SendInitial();
-            RestartTimer(nowMicros);
-        }
-    }
 
     /// <summary>
     /// After <see cref="TftpEventKind.DataComplete"/>: the data is safe (e.g. committed), send the final ACK.
@@ -120,7 +112,7 @@ public sealed class TftpReceiver : TftpSession
 
     private protected override int PollData(Span<byte> buffer) => 0;
 
-    private void SendInitial()
+    private protected override void SendInitial()
     {
         if (_isClient)
         {

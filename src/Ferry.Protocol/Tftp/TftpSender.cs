@@ -14,6 +14,8 @@ public sealed class TftpSender : TftpSession
     private readonly string? _fileName;
     private readonly IReadOnlyList<TftpOption> _options;
     private readonly bool _isClient;
+
+    private protected override bool IsClientSide => _isClient;
     private long _acked;
     private long _highestSent;
     private long _nextToSend = 1;
@@ -64,19 +66,6 @@ public sealed class TftpSender : TftpSession
         return sender;
     }
 
-    /// <summary>
-    /// Server: the client sent its request again (our first packet was lost, or is late). Before the client has
-    /// answered, this is the only way the first packet is repeated: one packet per request received.
-    /// </summary>
-    public void HandleRequestRetransmission(long nowMicros)
-    {
-        if (!_isClient && !PeerReplied && !IsFinished)
-        {
-            // The client is still asking: answer once more and give it a full timeout again.
-            SendInitial();
-            RestartTimer(nowMicros);
-        }
-    }
 
     public override void HandleDatagram(ReadOnlySpan<byte> datagram, long nowMicros)
     {
@@ -148,7 +137,7 @@ public sealed class TftpSender : TftpSession
         return TftpLimits.DataHeaderLength + n;
     }
 
-    private void SendInitial()
+    private protected override void SendInitial()
     {
         switch (State)
         {

@@ -45,6 +45,26 @@ public abstract class TftpSession
     /// <summary>Consecutive timeouts since the last progress.</summary>
     public int ConsecutiveTimeouts => _consecutiveTimeouts;
 
+    /// <summary>
+    /// Server: the client sent its request again (our first packet was lost, or is late). Before the client has
+    /// answered, this is the only way the first packet is repeated: one packet per request received.
+    /// </summary>
+    public void HandleRequestRetransmission(long nowMicros)
+    {
+        if (!IsClientSide && !PeerReplied && !IsFinished)
+        {
+            // The client is still asking: answer once more and give it a full timeout again.
+            SendInitial();
+            RestartTimer(nowMicros);
+        }
+    }
+
+    /// <summary>True for the client's end of a transfer (it sent the request).</summary>
+    private protected abstract bool IsClientSide { get; }
+
+    /// <summary>Queues the session's first packet: the request (client) or the first DATA / OACK / ACK (server).</summary>
+    private protected abstract void SendInitial();
+
     /// <summary>Feeds one datagram that came from the peer's transfer ID (the shell filters other sources).</summary>
     public abstract void HandleDatagram(ReadOnlySpan<byte> datagram, long nowMicros);
 

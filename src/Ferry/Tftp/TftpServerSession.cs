@@ -196,8 +196,7 @@ internal sealed class TftpServerSession
 
     private void OnPoke(long now)
     {
-        (_session as TftpSender)?.HandleRequestRetransmission(now);
-        (_session as TftpReceiver)?.HandleRequestRetransmission(now);
+        _session?.HandleRequestRetransmission(now);
     }
 
     /// <summary>Puts the received file under its final name (verified, fsynced, renamed) before the final ACK.</summary>
