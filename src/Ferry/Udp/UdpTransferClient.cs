@@ -123,7 +123,7 @@ public sealed class UdpTransferClient : ITransferClient
             var connection = Connection.CreateClient(config, NewId(), TransferOp.Get, remotePath, 0, 0, null, _clock.NowMicros);
             try
             {
-                Run(connection, ev =>
+                RunUnlessDone(() => partial is { IsCommitted: true }, connection, ev =>
                 {
                     switch (ev.Kind)
                     {
@@ -206,7 +206,7 @@ public sealed class UdpTransferClient : ITransferClient
             byte[]? sha = null;
             TransferException? failure = null;
             var connection = Connection.CreateClient(Config(), NewId(), TransferOp.Put, remotePath, source.Length, source.MtimeUnixMs, source.Data, _clock.NowMicros);
-            Run(connection, ev =>
+            RunUnlessDone(() => sha is not null, connection, ev =>
             {
                 switch (ev.Kind)
                 {
@@ -258,6 +258,21 @@ public sealed class UdpTransferClient : ITransferClient
             TransferError.None => new TransferException(ExitCode.Failure, "the server closed the connection before the transfer finished"),
             _ => new TransferException(ErrorMapping.ToExit(ev.Code), $"server: {ev.Message} ({ev.Code})"),
         };
+
+        /// <summary>
+        /// Runs the loop; a Ctrl+C that arrives after the transfer already succeeded (the download verified and
+        /// renamed, or the upload confirmed) does not turn that success into an interruption.
+        /// </summary>
+        private void RunUnlessDone(Func<bool> succeeded, Connection connection, Func<ConnectionEvent, bool> onEvent)
+        {
+            try
+            {
+                Run(connection, onEvent);
+            }
+            catch (OperationCanceledException) when (succeeded())
+            {
+            }
+        }
 
         /// <summary>The loop: receive, feed, act on events, send, wait. Ends when <paramref name="onEvent"/> says so.</summary>
         private void Run(Connection connection, Func<ConnectionEvent, bool> onEvent)
