@@ -230,8 +230,11 @@ public sealed class UdpServerListener : IProtocolListener
         }
     }
 
+    /// <summary>Default silence after which a udp upload may be taken over by a new upload of the same path.</summary>
+    public const long DefaultStaleUploadMicros = 3_000_000;
+
     /// <summary>Silence after which a udp upload may be taken over by a new upload of the same path.</summary>
-    public const long StaleUploadMicros = 3_000_000;
+    public long StaleUploadMicros { get; init; } = DefaultStaleUploadMicros;
 
     private void Release(Connection c)
     {

@@ -21,7 +21,8 @@ internal sealed class UdpServerFixture : IAsyncDisposable
         var options = new ServerOptions { Root = Root, StateDir = StateDir, AllowOverwrite = allowOverwrite, Bind = IPAddress.Loopback, UdpPort = 0 };
         Log = new StringWriter();
         Context = new ServerContext(options, TextWriter.Synchronized(Log), ServerContext.CreateFileEngine(options));
-        Listener = new UdpServerListener(Context, IPAddress.Loopback, 0);
+        // A short takeover period keeps the tests of silent (killed) uploaders quick.
+        Listener = new UdpServerListener(Context, IPAddress.Loopback, 0) { StaleUploadMicros = 500_000 };
         _run = Listener.RunAsync(_stop.Token);
     }
 
