@@ -130,22 +130,11 @@ public sealed class TftpReceiver : TftpSession
 
     private void HandleOack(ReadOnlySpan<byte> datagram, long nowMicros)
     {
-        if (TftpPacketReader.ReadOack(datagram, out var granted) != TftpParseError.None)
+        if (!TryApplyOack(datagram, _options, isRead: true))
         {
-            FailProtocol(TftpErrorCode.OptionNegotiation, "malformed OACK");
             return;
         }
 
-        if (!TftpNegotiation.TryAcceptOack(_options, granted, isRead: true, Parameters.TimeoutMicros, out var parameters, out string? error))
-        {
-            FailProtocol(TftpErrorCode.OptionNegotiation, error!);
-            return;
-        }
-
-        Parameters = parameters;
-        PeerReplied = true;
-        State = TftpSessionState.Transferring;
-        Emit(TftpEventKind.Negotiated);
         AckReceived();
         RestartTimer(nowMicros);
     }

@@ -208,23 +208,12 @@ public sealed class TftpSender : TftpSession
 
     private void HandleOack(ReadOnlySpan<byte> datagram, long nowMicros)
     {
-        if (TftpPacketReader.ReadOack(datagram, out var granted) != TftpParseError.None)
+        if (!TryApplyOack(datagram, _options, isRead: false))
         {
-            FailProtocol(TftpErrorCode.OptionNegotiation, "malformed OACK");
-            return;
-        }
-
-        if (!TftpNegotiation.TryAcceptOack(_options, granted, isRead: false, Parameters.TimeoutMicros, out var parameters, out string? error))
-        {
-            FailProtocol(TftpErrorCode.OptionNegotiation, error!);
             return;
         }
 
         // An OACK to a WRQ is acknowledged by sending block 1.
-        Parameters = parameters;
-        PeerReplied = true;
-        State = TftpSessionState.Transferring;
-        Emit(TftpEventKind.Negotiated);
         StartBurst();
         RestartTimer(nowMicros);
     }

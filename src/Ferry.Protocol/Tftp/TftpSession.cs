@@ -189,6 +189,31 @@ public abstract class TftpSession
         }
     }
 
+    /// <summary>
+    /// Client: validates the server's OACK against the options requested and adopts the negotiated parameters.
+    /// Returns false (the session has failed with ERROR 8) when the OACK is malformed or grants what was not asked.
+    /// </summary>
+    private protected bool TryApplyOack(ReadOnlySpan<byte> datagram, IReadOnlyList<TftpOption> requested, bool isRead)
+    {
+        if (TftpPacketReader.ReadOack(datagram, out var granted) != TftpParseError.None)
+        {
+            FailProtocol(TftpErrorCode.OptionNegotiation, "malformed OACK");
+            return false;
+        }
+
+        if (!TftpNegotiation.TryAcceptOack(requested, granted, isRead, Parameters.TimeoutMicros, out var parameters, out string? error))
+        {
+            FailProtocol(TftpErrorCode.OptionNegotiation, error!);
+            return false;
+        }
+
+        Parameters = parameters;
+        PeerReplied = true;
+        State = TftpSessionState.Transferring;
+        Emit(TftpEventKind.Negotiated);
+        return true;
+    }
+
     private protected void FailProtocol(TftpErrorCode code, string message) =>
         Fail(new TftpFailure(TftpFailureReason.ProtocolViolation, code, message), sendError: true);
 
