@@ -228,7 +228,7 @@ public sealed class TcpTransferClient : ITransferClient
         TcpStreamSender.ReadAt read = (offset, destination) => ReadableFile.ReadFully(handle, offset, destination, path);
         _ = transfer.RunStreamsAsync(
             count,
-            (connection, index, slot, ct) => TcpStreamSender.RunAsync(connection, index, slot, coordinator, read, chunk, transfer.Counters, OnAcked, _settings.Hooks, ct),
+            (connection, index, slot, ct) => TcpStreamSender.RunAsync(connection, index, slot, coordinator, new TcpSendSource(handle, read), chunk, transfer.Counters, OnAcked, _settings.Hooks, ct),
             slot => coordinator.Release(slot),
             IsDone);
         _ = transfer.WatchIdleAsync(idle, IsDone);
