@@ -5,8 +5,9 @@ namespace Ferry.Tcp;
 
 /// <summary>
 /// The sending end of one data connection: takes items from the shared coordinator, sends each as one DATA frame
-/// (straight from the file with sendfile, or read in chunks when a test hook must see the bytes), and reads the receiver's ACKs on the same connection. When the connection dies,
-/// its unacknowledged items go back to the pool (the caller does that with <see cref="TcpSendCoordinator.Release"/>).
+/// (straight from the file with sendfile, or read in chunks when a test hook must see the bytes), and reads the
+/// receiver's ACKs on the same connection. When the connection dies, its unacknowledged items go back to the pool
+/// (the caller does that with <see cref="TcpSendCoordinator.Release"/>).
 /// </summary>
 internal static class TcpStreamSender
 {
