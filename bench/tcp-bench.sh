@@ -5,6 +5,7 @@
 #   and one SHA-256 of the file with openssl (the cost of one hash, for reference).
 # Usage: bench/tcp-bench.sh [SIZE_MIB [RUNS]]   (default 1024 MiB, 2 runs of every row; the table shows each run)
 #   FERRY_ONLY=1 bench/tcp-bench.sh ...   only iperf3, the hash reference and the ferry rows
+#   FERRY_BIN=/path/to/ferry ...          use that build instead of publishing this tree
 # The ferry server serves one small file before the timed rows (a running server has its code compiled; every
 # client is a new process and pays its own start-up, about 0.3 s, inside its time).
 # As root it installs what is missing (iperf3 openssh-server openssh-client rsync nginx-light aria2 curl).
@@ -77,9 +78,13 @@ runs() {  # runs CHECK_FILE CMD...: runs CMD $RUNS times (checking and removing 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- build and data ----------------------------------------------------------------------------------
-echo "building ferry (Release)..." >&2
-dotnet publish src/Ferry.Cli -c Release -o "$W/bin" --nologo -v q >/dev/null
-FERRY="$W/bin/ferry"
+if [ -n "${FERRY_BIN:-}" ]; then
+  FERRY=$FERRY_BIN   # an already built ferry (to compare two builds under the same conditions)
+else
+  echo "building ferry (Release)..." >&2
+  dotnet publish src/Ferry.Cli -c Release -o "$W/bin" --nologo -v q >/dev/null
+  FERRY="$W/bin/ferry"
+fi
 mkdir -p "$W/src" "$W/root" "$W/state" "$W/dl"
 echo "making a ${SIZE_MIB} MiB file in $W..." >&2
 head -c "${SIZE_MIB}M" /dev/urandom > "$W/src/big.bin"
