@@ -186,10 +186,10 @@ internal sealed class ReaderSendState
             return false;
         }
 
+        // No window cut: a timeout on a busy host is usually a late ACK, not congestion; real loss shows in the probe's ACK.
         MarkLost(_inFlight[0]);
         _inFlight.RemoveAt(0);
         Rtt.Backoff();
-        Shrink();
         return !Lost.IsEmpty;
     }
 
