@@ -16,6 +16,7 @@ internal sealed class ReaderSendState
     private readonly List<RelaySentPacket> _scratch = new();
     private readonly int _minWindow;
     private readonly int _maxWindow;
+    private long _lastProgressAt = long.MinValue;
 
     public ReaderSendState(long start, int window, int maxWindow, RttEstimator rtt)
     {
@@ -166,13 +167,18 @@ internal sealed class ReaderSendState
         if (progress)
         {
             Rtt.ResetBackoff();
+            _lastProgressAt = now;
         }
 
         return progress || lost || PeerWindowEnd > oldWindowEnd;
     }
 
     /// <summary>When the oldest packet in flight times out; long.MaxValue when nothing is in flight.</summary>
-    public long TimerDeadline => _inFlight.Count == 0 ? long.MaxValue : _inFlight[0].SentAt + Rtt.Rto;
+    /// <remarks>
+    /// Restarted by every ACK that acknowledges new data (RFC 6298 5.3): with a deep window a slow but steadily acknowledging
+    /// reader has old packets in flight, and timing them from their send time alone fired spurious probes.
+    /// </remarks>
+    public long TimerDeadline => _inFlight.Count == 0 ? long.MaxValue : Math.Max(_inFlight[0].SentAt, _lastProgressAt) + Rtt.Rto;
 
     /// <summary>
     /// On a retransmission timeout, declares only the oldest packet lost (a probe, as QUIC's PTO): if the reader merely
@@ -185,6 +191,9 @@ internal sealed class ReaderSendState
         {
             return false;
         }
+
+        // The next probe waits a full (backed-off) RTO from this one.
+        _lastProgressAt = now;
 
         // No window cut: a timeout on a busy host is usually a late ACK, not congestion; real loss shows in the probe's ACK.
         MarkLost(_inFlight[0]);

@@ -14,6 +14,7 @@ public sealed partial class RelayClient
     private long _writerAckedBelow;
     private long _sendNext;
     private bool _resentSinceAck;
+    private long _writerProgressAt = long.MinValue;
 
     // After a timeout: one POST from the oldest unacknowledged line is resent (the probe), up to _probeSentEnd; lines up to
     // _probeEnd were sent before the timeout and are not resent unless the probe's answer shows the server lacks them.
@@ -57,8 +58,10 @@ public sealed partial class RelayClient
         return RelaySubmitResult.Ok;
     }
 
+    // Restarted by every POST_ACK that acknowledges new lines (RFC 6298 5.3), so a server that acknowledges steadily but
+    // slowly is not probed for lines that were sent long ago only because the window was deep.
     private long WriterDeadline
-        => _sendNext > _writerAckedBelow ? _sentAt[_head] + _writerRtt.Rto : long.MaxValue;
+        => _sendNext > _writerAckedBelow ? Math.Max(_sentAt[_head], _writerProgressAt) + _writerRtt.Rto : long.MaxValue;
 
     private void OnWriterRegistered()
     {
@@ -109,6 +112,7 @@ public sealed partial class RelayClient
 
         _resentSinceAck = false;
         _writerRtt.ResetBackoff();
+        _writerProgressAt = now;
         if (_probe)
         {
             // The probe's answer. Nothing stored past the probe's lines: the rest of the old window was lost, send it again.

@@ -5,6 +5,7 @@ using Ferry.Hosting;
 using Ferry.Protocol.Relay;
 using Ferry.Protocol.Udp;
 using Ferry.Udp;
+using Ferry.Zmq.Native;
 
 namespace Ferry.Relay;
 
@@ -31,6 +32,9 @@ public sealed class RelayListener : IProtocolListener
     // The I/O thread's sender also receives (recvmmsg); the store task has its own sender for the POST_ACKs a commit releases.
     private readonly RelaySender _ioSender;
     private readonly RelaySender _storeSender;
+
+    // Wakes the I/O thread from its poll when a commit made messages sendable (Linux; elsewhere it polls every millisecond).
+    private readonly EventFd? _wake;
     private IPEndPoint? _lastFrom;
     private PeerAddress _lastFromAddress;
 
@@ -62,6 +66,7 @@ public sealed class RelayListener : IProtocolListener
 
         _ioSender = new RelaySender(_socket);
         _storeSender = new RelaySender(_socket);
+        _wake = NativeUdp.IsSupported ? new EventFd() : null;
         _core = new RelayServer(coreOptions ?? new RelayServerOptions(), _store, () => BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
     }
 
@@ -140,7 +145,7 @@ public sealed class RelayListener : IProtocolListener
             }
 
             sendBatches = 0;
-            if (!more && !channel.WaitReadable(wait))
+            if (!more && !WaitReadable(wait))
             {
                 continue;
             }
@@ -217,25 +222,47 @@ public sealed class RelayListener : IProtocolListener
                 continue;
             }
 
-            // POST_ACKs go first (the core queues them before DELIVERs), then the new messages for readers; the I/O thread may
-            // be asleep until its next timer, so this task sends until the core has nothing left.
-            bool more = true;
-            for (bool first = true; more; first = false)
+            // POST_ACKs go first (the core queues them before DELIVERs): one batch from here, the rest from the I/O thread,
+            // woken now; this task goes back to committing instead of serving every reader's backlog.
+            bool more;
+            lock (_lock)
             {
-                lock (_lock)
-                {
-                    long now = _clock.NowMicros;
-                    if (first)
-                    {
-                        _core.OnAppended(results, now);
-                    }
+                long now = _clock.NowMicros;
+                _core.OnAppended(results, now);
+                more = _storeSender.FillLocked(_core, now);
+            }
 
-                    more = _storeSender.FillLocked(_core, now);
-                }
-
-                _storeSender.Flush();
+            _storeSender.Flush();
+            if (more)
+            {
+                _wake?.Signal();
             }
         }
+    }
+
+    /// <summary>Waits until a datagram arrives, the store task signals, or <paramref name="timeoutMicros"/> passes; true when the socket is readable.</summary>
+    private unsafe bool WaitReadable(long timeoutMicros)
+    {
+        if (_wake is null)
+        {
+            return _ioSender.Channel.WaitReadable(Math.Min(timeoutMicros, 1_000));
+        }
+
+        var fds = stackalloc NativeUdp.PollFd[2];
+        fds[0] = new NativeUdp.PollFd { Fd = NativeUdp.Fd(_socket), Events = NativeUdp.PollIn };
+        fds[1] = new NativeUdp.PollFd { Fd = _wake.Fd, Events = NativeUdp.PollIn };
+        var ts = new NativeUdp.TimeSpec { Seconds = timeoutMicros / 1_000_000, Nanoseconds = timeoutMicros % 1_000_000 * 1000 };
+        if (NativeUdp.PPoll(fds, 2, &ts, null) <= 0)
+        {
+            return false;
+        }
+
+        if (fds[1].Revents != 0)
+        {
+            _wake.Drain();
+        }
+
+        return fds[0].Revents != 0;
     }
 
     private IPEndPoint EndPoint(in PeerAddress from)
@@ -262,6 +289,7 @@ public sealed class RelayListener : IProtocolListener
         _socket.Dispose();
         _ioSender.Dispose();
         _storeSender.Dispose();
+        _wake?.Dispose();
         _store.Dispose();
         return ValueTask.CompletedTask;
     }
