@@ -33,6 +33,7 @@ public sealed partial class RelayServer
         _cache = new RelayMessage[cache];
         _lastSeq = history.LastSeq;
         _cacheFirst = _lastSeq + 1;
+        _historyBlocks = new HistoryBlockCache(history, options.HistoryReadSize, options.HistoryBlocks);
     }
 
     public RelayServerStats Stats { get; } = new();
@@ -299,7 +300,7 @@ public sealed partial class RelayServer
         if (r.Read)
         {
             readerStart = ReaderStart(r);
-            session.Reader = new ReaderSendState(readerStart, _options.ReaderWindow,
+            session.Reader = new ReaderSendState(readerStart, _options.ReaderWindow, _options.MaxReaderWindow,
                 new RttEstimator(_options.InitialRtoMicros, _options.MinRtoMicros, _options.MaxRtoMicros));
             if (session.DelayMicros > 0)
             {

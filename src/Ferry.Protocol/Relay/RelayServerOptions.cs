@@ -4,13 +4,19 @@ namespace Ferry.Protocol.Relay;
 public sealed class RelayServerOptions
 {
     /// <summary>Recent messages kept in memory (rounded up to a power of two); older ones come from the store.</summary>
-    public int CacheSize { get; init; } = 8192;
+    public int CacheSize { get; init; } = 65536;
 
-    /// <summary>Most unacknowledged messages per reader.</summary>
+    /// <summary>Initial limit of unacknowledged messages per reader (the window then grows per ACK and halves on loss).</summary>
     public int ReaderWindow { get; init; } = 256;
 
-    /// <summary>Messages read from the store per history read.</summary>
+    /// <summary>Largest per-reader window; the reader's advertised receive window bounds it as well.</summary>
+    public int MaxReaderWindow { get; init; } = 4096;
+
+    /// <summary>Messages read from the store per history read (one shared, aligned block).</summary>
     public int HistoryReadSize { get; init; } = 256;
+
+    /// <summary>History blocks kept in memory, shared by every reader behind the cache (least recently used dropped first).</summary>
+    public int HistoryBlocks { get; init; } = 64;
 
     /// <summary>Most out-of-order lines held per writer while an earlier one is missing.</summary>
     public int WriterReorderLimit { get; init; } = 1024;

@@ -82,6 +82,10 @@ public sealed class RelayChatClient : IAsyncDisposable
         {
             socket.ReceiveBufferSize = 4 << 20;
             socket.Connect(new IPEndPoint(address, port));
+
+            // Non-blocking: the receive loop drains what is waiting without an exception or ioctl per datagram; a full send
+            // buffer is like loss (the protocol retransmits).
+            socket.Blocking = false;
             var core = new RelayClientOptions
             {
                 ClientId = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)),
@@ -275,18 +279,20 @@ public sealed class RelayChatClient : IAsyncDisposable
             {
                 long now = _clock.NowMicros;
                 _core.HandleDatagram(buffer.AsSpan(0, n), now);
-                for (int i = 0; i < 64 && _socket.Available > 0; i++)
+
+                // Take what else is waiting without blocking (the socket is non-blocking; no exception, no ioctl per datagram).
+                for (int i = 0; i < 64; i++)
                 {
-                    try
+                    n = _socket.Receive(buffer, SocketFlags.None, out var error);
+                    if (error == SocketError.WouldBlock)
                     {
-                        n = _socket.Receive(buffer);
-                    }
-                    catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.MessageSize or SocketError.WouldBlock)
-                    {
-                        continue;
+                        break;
                     }
 
-                    _core.HandleDatagram(buffer.AsSpan(0, n), now);
+                    if (error == SocketError.Success)
+                    {
+                        _core.HandleDatagram(buffer.AsSpan(0, n), now);
+                    }
                 }
 
                 DrainLocked(now);
@@ -302,6 +308,7 @@ public sealed class RelayChatClient : IAsyncDisposable
         while (!ct.IsCancellationRequested)
         {
             long wait;
+            bool ran = false;
             lock (_lock)
             {
                 long now = _clock.NowMicros;
@@ -309,12 +316,18 @@ public sealed class RelayChatClient : IAsyncDisposable
                 {
                     _core.HandleTimeout(now);
                     DrainLocked(now);
+                    ran = true;
                 }
 
                 wait = _core.NextWakeup() - now;
             }
 
-            _changed.Pulse();
+            if (ran)
+            {
+                // Wake waiters only when a timer ran (a failure, a re-registration): an idle tick changes nothing.
+                _changed.Pulse();
+            }
+
             try
             {
                 await Task.Delay(TimeSpan.FromMicroseconds(Math.Clamp(wait, 1_000, 20_000)), _clock.Time, ct).ConfigureAwait(false);
