@@ -3,6 +3,8 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using Ferry.Hosting;
 using Ferry.Protocol.Relay;
+using Ferry.Protocol.Security;
+using Ferry.Security;
 
 namespace Ferry.Relay;
 
@@ -21,6 +23,11 @@ public sealed class RelayListener : IProtocolListener
     private readonly RelayRetention _retention;
     private readonly object _lock = new();
     private readonly byte[] _sendBuffer = new byte[RelayWire.MaxDatagram];
+    private readonly byte[] _sealBuffer = new byte[RelayWire.MaxDatagram + Envelope.Overhead];
+    private readonly byte[] _openBuffer = new byte[Envelope.HelloSize + Envelope.Overhead];
+    private readonly EnvelopeServer<IPEndPoint> _envelope;
+    private readonly bool _allowPlain;
+    private long _lastEnvelopeSweep;
     private readonly AsyncPulse _storeWork = new();
     private readonly IPEndPoint _endPointFactory;
 
@@ -59,7 +66,15 @@ public sealed class RelayListener : IProtocolListener
             throw;
         }
 
-        _core = new RelayServer(coreOptions ?? new RelayServerOptions(), _store, () => BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
+        // Encrypted clients speak through the secure envelope; cleartext only from --insecure servers (or keyless ones).
+        _envelope = new EnvelopeServer<IPEndPoint>("relay", options.Identity);
+        _allowPlain = options.Identity is null || options.AllowInsecure;
+        var access = options.Access;
+        coreOptions = (coreOptions ?? new RelayServerOptions()) with
+        {
+            Authorize = coreOptions?.Authorize ?? (r => Authorize(access, r)),
+        };
+        _core = new RelayServer(coreOptions, _store, () => BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
     }
 
     public string Name => "relay";
@@ -109,7 +124,7 @@ public sealed class RelayListener : IProtocolListener
 
     private async Task ReceiveLoopAsync(CancellationToken ct)
     {
-        var buffer = new byte[RelayWire.MaxDatagram + 1];
+        var buffer = new byte[Envelope.HelloSize + Envelope.Overhead + 1];
         var address = new SocketAddress(_socket.AddressFamily);
         while (!ct.IsCancellationRequested)
         {
@@ -135,7 +150,7 @@ public sealed class RelayListener : IProtocolListener
             lock (_lock)
             {
                 long now = _clock.NowMicros;
-                _core.HandleDatagram(buffer.AsSpan(0, n), (IPEndPoint)_endPointFactory.Create(address), now);
+                ReceivedLocked(buffer.AsSpan(0, n), (IPEndPoint)_endPointFactory.Create(address), now);
 
                 // Take whatever else already arrived before draining: fewer, fuller DELIVERs under load.
                 for (int i = 0; i < 64 && _socket.Available > 0; i++)
@@ -150,7 +165,7 @@ public sealed class RelayListener : IProtocolListener
                         continue;
                     }
 
-                    _core.HandleDatagram(buffer.AsSpan(0, n), (IPEndPoint)from, now);
+                    ReceivedLocked(buffer.AsSpan(0, n), (IPEndPoint)from, now);
                 }
 
                 DrainLocked(now);
@@ -176,6 +191,12 @@ public sealed class RelayListener : IProtocolListener
                 {
                     _core.HandleTimeout(now);
                     DrainLocked(now);
+                }
+
+                if (now - _lastEnvelopeSweep > 1_000_000)
+                {
+                    _envelope.Sweep(now);
+                    _lastEnvelopeSweep = now;
                 }
 
                 wait = _core.NextWakeup() - now;
@@ -242,14 +263,86 @@ public sealed class RelayListener : IProtocolListener
         }
     }
 
+    /// <summary>The token check of a registration: reading and/or writing, with no path (path-limited tokens are for files).</summary>
+    private static string? Authorize(AccessPolicy access, RelayRegistration r)
+    {
+        string? token = r.Token.Length == 0 ? null : System.Text.Encoding.UTF8.GetString(r.Token);
+        var now = DateTimeOffset.UtcNow;
+        return (r.Read ? access.Check(token, AccessKind.Read, string.Empty, now) : null)
+            ?? (r.Write ? access.Check(token, AccessKind.Write, string.Empty, now) : null);
+    }
+
+    /// <summary>One datagram from the socket: through the envelope when it is one, else (if allowed) straight to the core.</summary>
+    private void ReceivedLocked(ReadOnlySpan<byte> datagram, IPEndPoint from, long now)
+    {
+        if (Envelope.IsEnvelope(datagram))
+        {
+            switch (_envelope.Handle(datagram, from, SourceOf(from), now, _openBuffer, out int length))
+            {
+                case EnvelopeEvent.Opened:
+                    _core.HandleDatagram(_openBuffer.AsSpan(0, length), from, now);
+                    break;
+                case EnvelopeEvent.Reply:
+                    SendRaw(_openBuffer.AsSpan(0, length), from);
+                    break;
+            }
+
+            return;
+        }
+
+        if (_allowPlain && !_envelope.HasSession(from))
+        {
+            _core.HandleDatagram(datagram, from, now);
+            return;
+        }
+
+        // Cleartext to a server that requires encryption: say so, never with more bytes than arrived.
+        if (!_envelope.HasSession(from) && datagram.Length > Envelope.HeaderSize + 1 && datagram.Length >= RelayWire.HeaderLength
+            && datagram[1] == (byte)RelayPacketType.Register)
+        {
+            int n = Envelope.WriteRefused(_openBuffer, 0, Envelope.RefusedEncryptionRequired, "this relay requires encryption: drop --insecure");
+            SendRaw(_openBuffer.AsSpan(0, Math.Min(n, datagram.Length)), from);
+        }
+    }
+
+    private static UInt128 SourceOf(IPEndPoint peer)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        var address = peer.Address.IsIPv4MappedToIPv6 ? peer.Address : peer.Address.MapToIPv6();
+        address.TryWriteBytes(bytes, out _);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(bytes);
+    }
+
+    private void SendRaw(ReadOnlySpan<byte> datagram, IPEndPoint to)
+    {
+        try
+        {
+            _socket.SendTo(datagram, SocketFlags.None, to);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.NoBufferSpaceAvailable
+            or SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.AddressNotAvailable)
+        {
+        }
+    }
+
     private void DrainLocked(long now)
     {
         int n;
         while ((n = _core.PollTransmit(_sendBuffer, now, out var to)) > 0)
         {
+            ReadOnlySpan<byte> datagram = _sendBuffer.AsSpan(0, n);
+            if (_envelope.HasSession(to!))
+            {
+                datagram = _sealBuffer.AsSpan(0, _envelope.Seal(to!, datagram, _sealBuffer));
+            }
+            else if (!_allowPlain)
+            {
+                continue;
+            }
+
             try
             {
-                _socket.SendTo(_sendBuffer.AsSpan(0, n), SocketFlags.None, to!);
+                _socket.SendTo(datagram, SocketFlags.None, to!);
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.NoBufferSpaceAvailable
                 or SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.AddressNotAvailable)
@@ -259,9 +352,13 @@ public sealed class RelayListener : IProtocolListener
         }
     }
 
+    /// <summary>Counters of the secure envelope (handshakes, rate-limited hellos, evictions).</summary>
+    public EnvelopeStats EnvelopeStats => _envelope.Stats;
+
     public ValueTask DisposeAsync()
     {
         _socket.Dispose();
+        _envelope.Dispose();
         _store.Dispose();
         return ValueTask.CompletedTask;
     }
