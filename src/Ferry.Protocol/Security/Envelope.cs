@@ -12,7 +12,7 @@ namespace Ferry.Protocol.Security;
 /// HELLO         10: ClientHello (99 bytes), zero padding to 1200 bytes in all
 /// SERVER_HELLO  10: ServerHello
 /// SEALED        10: 8 counter; 18: AES-256-GCM ciphertext of the inner datagram; 16-byte tag. AAD = bytes 0..18
-/// REFUSED       10: 1 code, reason (UTF-8, at most 200 bytes)
+/// REFUSED       10: 1 code, reason (UTF-8, at most 200 bytes; may be empty)
 /// </code>
 /// </summary>
 public static class Envelope
@@ -40,6 +40,9 @@ public static class Envelope
     public const byte RefusedHandshake = 3;
     public const byte RefusedBusy = 4;
 
+    /// <summary>A sealed datagram for a channel the server does not know (it restarted): the client starts a new handshake.</summary>
+    public const byte RefusedUnknownChannel = 5;
+
     /// <summary>True when <paramref name="datagram"/> is an envelope (rather than a cleartext inner datagram).</summary>
     public static bool IsEnvelope(ReadOnlySpan<byte> datagram) => datagram.Length >= HeaderSize && datagram[0] == Magic;
 
@@ -60,7 +63,7 @@ public static class Envelope
         BinaryPrimitives.WriteUInt64BigEndian(buffer[2..], channel);
     }
 
-    internal static ulong ChannelOf(ReadOnlySpan<byte> datagram) => BinaryPrimitives.ReadUInt64BigEndian(datagram[2..]);
+    public static ulong ChannelOf(ReadOnlySpan<byte> datagram) => BinaryPrimitives.ReadUInt64BigEndian(datagram[2..]);
 
     /// <summary>Writes a REFUSED datagram; returns its length.</summary>
     public static int WriteRefused(Span<byte> buffer, ulong channel, byte code, string reason)

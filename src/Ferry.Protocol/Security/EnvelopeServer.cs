@@ -80,8 +80,11 @@ public sealed class EnvelopeServer<TPeer> : IDisposable
             {
                 if (!_sessions.TryGetValue(peer, out var s) || s.Channel != channel)
                 {
+                    // Forgotten (restart, expiry): tell the client to shake hands again, in fewer bytes than arrived.
                     Stats.Dropped++;
-                    return EnvelopeEvent.Dropped;
+                    length = Envelope.WriteRefused(output, channel, Envelope.RefusedUnknownChannel, string.Empty);
+                    Stats.BytesOut += length;
+                    return EnvelopeEvent.Reply;
                 }
 
                 length = Envelope.Open(s.Keys, s.Replay, datagram, output);

@@ -23,6 +23,14 @@ public sealed class RelayChatClient : IAsyncDisposable
     private readonly byte[] _sealBuffer = new byte[RelayWire.MaxDatagram + Envelope.Overhead];
     private readonly byte[] _openBuffer = new byte[RelayWire.MaxDatagram + Envelope.Overhead];
     private EnvelopeClient? _envelope;
+
+    // A new handshake after the server forgot our envelope (it restarted).
+    private EnvelopeClient? _rehandshake;
+    private byte[]? _rehandshakeHello;
+    private long _rehandshakeSent;
+    private string _host = string.Empty;
+    private int _port;
+    private RelayChatOptions? _options;
     private readonly AsyncPulse _changed = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource<RelayRegisteredInfo> _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -101,6 +109,9 @@ public sealed class RelayChatClient : IAsyncDisposable
                 Token = ClientSecurity.Token(options.Token) is { } token ? System.Text.Encoding.UTF8.GetBytes(token) : [],
             };
             client = new RelayChatClient(socket, core, time ?? TimeProvider.System);
+            client._host = host;
+            client._port = port;
+            client._options = options;
             if (!options.Insecure)
             {
                 client._envelope = await HandshakeAsync(socket, host, port, options, cancellationToken).ConfigureAwait(false);
@@ -239,6 +250,7 @@ public sealed class RelayChatClient : IAsyncDisposable
 
         _stop.Dispose();
         _envelope?.Dispose();
+        _rehandshake?.Dispose();
     }
 
     private void ThrowIfFailed()
@@ -329,6 +341,19 @@ public sealed class RelayChatClient : IAsyncDisposable
     {
         if (_envelope is not null)
         {
+            if (_rehandshake is not null && Envelope.IsEnvelope(datagram) && Envelope.ChannelOf(datagram) == _rehandshake.Channel)
+            {
+                FinishRehandshakeLocked(datagram);
+                return;
+            }
+
+            if (_rehandshake is null && Envelope.TryReadRefused(datagram, out byte code, out _) && code == Envelope.RefusedUnknownChannel
+                && Envelope.ChannelOf(datagram) == _envelope.Channel)
+            {
+                StartRehandshakeLocked(now);
+                return;
+            }
+
             if (_envelope.Handle(datagram, _openBuffer, out int length, out _, out _) == EnvelopeEvent.Opened)
             {
                 _core.HandleDatagram(_openBuffer.AsSpan(0, length), now);
@@ -350,6 +375,57 @@ public sealed class RelayChatClient : IAsyncDisposable
         }
 
         _core.HandleDatagram(datagram, now);
+    }
+
+    /// <summary>The server forgot our envelope (restart): shake hands again; the relay core's retransmissions carry on after.</summary>
+    private void StartRehandshakeLocked(long now)
+    {
+        ulong channel = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) | 1;
+        _rehandshake = new EnvelopeClient("relay", channel, ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256), RandomNumberGenerator.GetBytes(HandshakeMessages.RandomSize));
+        _rehandshakeHello = new byte[Envelope.HelloSize];
+        _rehandshake.WriteHello(_rehandshakeHello);
+        SendHelloLocked(now);
+    }
+
+    private void SendHelloLocked(long now)
+    {
+        _rehandshakeSent = now;
+        try
+        {
+            _socket.Send(_rehandshakeHello!);
+        }
+        catch (SocketException)
+        {
+        }
+    }
+
+    private void FinishRehandshakeLocked(ReadOnlySpan<byte> datagram)
+    {
+        var ev = _rehandshake!.Handle(datagram, _openBuffer, out _, out var serverKey, out var reason);
+        if (ev == EnvelopeEvent.Established)
+        {
+            try
+            {
+                ClientSecurity.VerifyServerKey(_options!.ServerKey, _options.KnownHosts, _options.Notice, _host, _port, serverKey);
+            }
+            catch (TransferException e)
+            {
+                _failure = e;
+                _registered.TrySetException(e);
+                _rehandshake.Dispose();
+                _rehandshake = null;
+                return;
+            }
+
+            _envelope!.Dispose();
+            _envelope = _rehandshake;
+            _rehandshake = null;
+        }
+        else if (ev is EnvelopeEvent.Refused or EnvelopeEvent.HandshakeFailed)
+        {
+            _failure = new TransferException(ev == EnvelopeEvent.Refused ? ExitCode.Refused : ExitCode.Failure, $"the relay at {_host}:{_port}: {reason}");
+            _registered.TrySetException(_failure);
+        }
     }
 
     private async Task ReceiveLoopAsync()
@@ -417,6 +493,11 @@ public sealed class RelayChatClient : IAsyncDisposable
                     DrainLocked(now);
                 }
 
+                if (_rehandshake is not null && now - _rehandshakeSent > 300_000)
+                {
+                    SendHelloLocked(now);
+                }
+
                 wait = _core.NextWakeup() - now;
             }
 
@@ -443,6 +524,11 @@ public sealed class RelayChatClient : IAsyncDisposable
         while ((n = _core.PollTransmit(_sendBuffer, now)) > 0)
         {
             ReadOnlySpan<byte> datagram = _sendBuffer.AsSpan(0, n);
+            if (_rehandshake is not null)
+            {
+                continue; // the server cannot open it; the core retransmits once the new keys are there
+            }
+
             if (_envelope is not null)
             {
                 datagram = _sealBuffer.AsSpan(0, _envelope.Seal(datagram, _sealBuffer));
