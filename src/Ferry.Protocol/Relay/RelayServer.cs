@@ -269,6 +269,12 @@ public sealed partial class RelayServer
             return;
         }
 
+        if (_options.Authorize?.Invoke(r) is { } denied)
+        {
+            Refuse(from, r.ClientId, RelayRefusal.Unauthorized, denied);
+            return;
+        }
+
         if (existing is not null)
         {
             // Same client, different name or role: the old session is replaced.

@@ -1,7 +1,7 @@
 namespace Ferry.Protocol.Relay;
 
 /// <summary>Tunables of the relay server core. Times are in microseconds like every core input.</summary>
-public sealed class RelayServerOptions
+public sealed record RelayServerOptions
 {
     /// <summary>Recent messages kept in memory (rounded up to a power of two); older ones come from the store.</summary>
     public int CacheSize { get; init; } = 65536;
@@ -28,6 +28,9 @@ public sealed class RelayServerOptions
     public long KeepaliveMicros { get; init; } = 3_000_000;
 
     public int MaxSessions { get; init; } = 10_000;
+
+    /// <summary>Decides whether a registration's token allows what it asks for (read, write); returns why not, or null.</summary>
+    public Func<RelayRegistration, string?>? Authorize { get; init; }
 
     public long InitialRtoMicros { get; init; } = 200_000;
 

@@ -3,6 +3,8 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using Ferry.Hosting;
 using Ferry.Protocol.Relay;
+using Ferry.Protocol.Security;
+using Ferry.Security;
 using Ferry.Protocol.Udp;
 using Ferry.Udp;
 using Ferry.Zmq.Native;
@@ -35,6 +37,11 @@ public sealed class RelayListener : IProtocolListener
 
     // Wakes the I/O thread from its poll when a commit made messages sendable (Linux; elsewhere it polls every millisecond).
     private readonly EventFd? _wake;
+    // Encrypted clients speak through the secure envelope; cleartext only from --insecure (or keyless) servers.
+    private readonly EnvelopeServer<IPEndPoint> _envelope;
+    private readonly bool _allowPlain;
+    private readonly byte[] _openBuffer = new byte[Envelope.HelloSize + Envelope.Overhead];
+    private long _lastEnvelopeSweep;
     private IPEndPoint? _lastFrom;
     private PeerAddress _lastFromAddress;
 
@@ -64,10 +71,17 @@ public sealed class RelayListener : IProtocolListener
             throw;
         }
 
-        _ioSender = new RelaySender(_socket);
-        _storeSender = new RelaySender(_socket);
+        _envelope = new EnvelopeServer<IPEndPoint>("relay", options.Identity);
+        _allowPlain = options.Identity is null || options.AllowInsecure;
+        _ioSender = new RelaySender(_socket, _envelope, _allowPlain);
+        _storeSender = new RelaySender(_socket, _envelope, _allowPlain);
+        var access = options.Access;
+        coreOptions = (coreOptions ?? new RelayServerOptions()) with
+        {
+            Authorize = coreOptions?.Authorize ?? (r => Authorize(access, r)),
+        };
         _wake = NativeUdp.IsSupported ? new EventFd() : null;
-        _core = new RelayServer(coreOptions ?? new RelayServerOptions(), _store, () => BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
+        _core = new RelayServer(coreOptions, _store, () => BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
     }
 
     public string Name => "relay";
@@ -78,6 +92,9 @@ public sealed class RelayListener : IProtocolListener
     public RelayServerStats Stats => _core.Stats;
 
     public IMessageStore Store => _store;
+
+    /// <summary>Counters of the secure envelope (handshakes, rate-limited hellos, evictions).</summary>
+    public EnvelopeStats EnvelopeStats => _envelope.Stats;
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -134,6 +151,12 @@ public sealed class RelayListener : IProtocolListener
                     _core.HandleTimeout(now);
                 }
 
+                if (now - _lastEnvelopeSweep > 1_000_000)
+                {
+                    _envelope.Sweep(now);
+                    _lastEnvelopeSweep = now;
+                }
+
                 more = _ioSender.FillLocked(_core, now);
                 wait = Math.Clamp(_core.NextWakeup() - now, 0, 10_000);
             }
@@ -163,7 +186,7 @@ public sealed class RelayListener : IProtocolListener
                 for (int i = 0; i < received; i++)
                 {
                     var datagram = channel.Received(i, out var from);
-                    _core.HandleDatagram(datagram, EndPoint(from), now);
+                    ReceivedLocked(datagram, EndPoint(from), now);
                 }
 
                 storeWork = _core.PendingAppends > 0;
@@ -174,6 +197,56 @@ public sealed class RelayListener : IProtocolListener
                 _storeWork.Pulse();
             }
         }
+    }
+
+    /// <summary>The token check of a registration: reading and/or writing, with no path (path-limited tokens are for files).</summary>
+    private static string? Authorize(AccessPolicy access, RelayRegistration r)
+    {
+        string? token = r.Token.Length == 0 ? null : System.Text.Encoding.UTF8.GetString(r.Token);
+        var now = DateTimeOffset.UtcNow;
+        return (r.Read ? access.Check(token, AccessKind.Read, string.Empty, now) : null)
+            ?? (r.Write ? access.Check(token, AccessKind.Write, string.Empty, now) : null);
+    }
+
+    /// <summary>One datagram from the socket: through the envelope when it is one, else (if allowed) straight to the core.</summary>
+    private void ReceivedLocked(ReadOnlySpan<byte> datagram, IPEndPoint from, long now)
+    {
+        if (Envelope.IsEnvelope(datagram))
+        {
+            switch (_envelope.Handle(datagram, from, SourceOf(from), now, _openBuffer, out int length))
+            {
+                case EnvelopeEvent.Opened:
+                    _core.HandleDatagram(_openBuffer.AsSpan(0, length), from, now);
+                    break;
+                case EnvelopeEvent.Reply:
+                    _ioSender.EnqueueRawLocked(_openBuffer.AsSpan(0, length), from);
+                    break;
+            }
+
+            return;
+        }
+
+        if (_allowPlain && !_envelope.HasSession(from))
+        {
+            _core.HandleDatagram(datagram, from, now);
+            return;
+        }
+
+        // Cleartext to a server that requires encryption: say so, never with more bytes than arrived.
+        if (!_envelope.HasSession(from) && datagram.Length > Envelope.HeaderSize + 1 && datagram.Length >= RelayWire.HeaderLength
+            && datagram[1] == (byte)RelayPacketType.Register)
+        {
+            int n = Envelope.WriteRefused(_openBuffer, 0, Envelope.RefusedEncryptionRequired, "this relay requires encryption: drop --insecure");
+            _ioSender.EnqueueRawLocked(_openBuffer.AsSpan(0, Math.Min(n, datagram.Length)), from);
+        }
+    }
+
+    private static UInt128 SourceOf(IPEndPoint peer)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        var address = peer.Address.IsIPv4MappedToIPv6 ? peer.Address : peer.Address.MapToIPv6();
+        address.TryWriteBytes(bytes, out _);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(bytes);
     }
 
     private async Task StoreLoopAsync(CancellationToken ct)
@@ -291,6 +364,7 @@ public sealed class RelayListener : IProtocolListener
         _storeSender.Dispose();
         _wake?.Dispose();
         _store.Dispose();
+        _envelope.Dispose();
         return ValueTask.CompletedTask;
     }
 }

@@ -148,7 +148,7 @@ public sealed class ChatCommandTests : IDisposable
         string ferry = Path.Combine(AppContext.BaseDirectory, "ferry.dll");
         try
         {
-            Tmux(socket, "new-session", "-d", "-s", "chat", "-x", "60", "-y", "15", $"dotnet {ferry} chat 127.0.0.1:{server.Port} --user ivy; sleep 60");
+            Tmux(socket, "new-session", "-d", "-s", "chat", "-x", "60", "-y", "15", $"dotnet {ferry} chat 127.0.0.1:{server.Port} --user ivy --server-key {Ferry.Tests.Support.TestSecurity.ServerKey.Fingerprint}; sleep 60");
             await WaitForScreenAsync(socket, s => s.StartsWith('>'));
 
             // Typing works once a key echoes (the terminal switch at start-up may drop a key sent in the same instant);
