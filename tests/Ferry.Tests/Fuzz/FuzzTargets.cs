@@ -1,0 +1,14 @@
+namespace Ferry.Tests.Fuzz;
+
+/// <summary>Every fuzz target, by name.</summary>
+internal static class FuzzTargets
+{
+    public static IReadOnlyList<FuzzTarget> All { get; } =
+    [
+        UdpPacketTarget.Target,
+        UdpServerTarget.Target,
+        UdpClientTarget.Target,
+    ];
+
+    public static FuzzTarget Get(string name) => All.Single(t => t.Name == name);
+}
