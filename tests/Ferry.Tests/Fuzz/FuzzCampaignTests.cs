@@ -11,7 +11,7 @@ namespace Ferry.Tests.Fuzz;
 public class FuzzCampaignTests
 {
     private const int DefaultSeed = 20261121;
-    private const long DefaultInputs = 20_000;
+    private const long DefaultInputs = 30_000;
     private readonly ITestOutputHelper _output;
 
     public FuzzCampaignTests(ITestOutputHelper output) => _output = output;

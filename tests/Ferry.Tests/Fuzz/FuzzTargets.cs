@@ -8,6 +8,13 @@ internal static class FuzzTargets
         UdpPacketTarget.Target,
         UdpServerTarget.Target,
         UdpClientTarget.Target,
+        TcpFramesTarget.Target,
+        TftpPacketTarget.Target,
+        TftpSessionTarget.Target,
+        ZmqRequestTarget.Target,
+        RelayCodecTarget.Target,
+        RelayServerTarget.Target,
+        RelayClientTarget.Target,
     ];
 
     public static FuzzTarget Get(string name) => All.Single(t => t.Name == name);
