@@ -96,6 +96,11 @@ internal sealed class UdpServerTarget : IFuzzInstance
             {
                 c.FinishReceive(TransferError.None, "ok");
             }
+            else if (ev.Kind == ConnectionEventKind.RequestReceived)
+            {
+                // As UdpServerListener does, whatever state the packet left the connection in.
+                c.Accept(FileSize, 1, ev.Op == TransferOp.Get ? _data : null, ev.Op == TransferOp.Put ? _data : null, null);
+            }
         }
 
         _server.Sweep();
