@@ -16,6 +16,7 @@ internal static class Program
             TransferCommands.Send(),
             TransferCommands.Get(),
             ChatCommand.Create(),
+            TokenCommand.Create(),
         };
 
         // Ctrl+C and SIGTERM cancel the running command, which then stops cleanly (partial data kept for resume,

@@ -24,11 +24,13 @@ internal static class ServeCommand
         var zmqIdle = new Option<double>("--zmq-idle-timeout") { Description = "Seconds after which an idle zmq:// transfer is aborted", DefaultValueFactory = _ => 60 };
         var relayRetainCount = new Option<long?>("--relay-retain-count") { Description = "Relay history: keep at most this many messages (default: all)" };
         var relayRetainDays = new Option<double?>("--relay-retain-days") { Description = "Relay history: keep messages younger than this many days (default: all)" };
+        var insecure = new Option<bool>("--insecure") { Description = "Also accept clients that ask for no encryption (--insecure on their side)" };
+        var requireToken = new Option<bool>("--require-token") { Description = "Refuse clients without an access token (see 'ferry token create'), even while no token exists" };
 
         var cmd = new Command("serve", "Serve files over udp://, tcp://, zmq://, tftp:// and the message relay")
         {
             root, bind, port, tcpPort, zmqPort, relayPort, tftpPort, stateDir, allowOverwrite, tftpAllowWrite, maxStreams, zmqIdle,
-            relayRetainCount, relayRetainDays,
+            relayRetainCount, relayRetainDays, insecure, requireToken,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -45,10 +47,26 @@ internal static class ServeCommand
             }
 
             string rootDir = Path.GetFullPath(parse.GetValue(root)!);
+            string state = Path.GetFullPath(parse.GetValue(stateDir) ?? DefaultStateDir(rootDir));
+            Ferry.Protocol.Security.ServerKeyPair identity;
+            bool created;
+            try
+            {
+                identity = Ferry.Security.ServerIdentity.LoadOrCreate(state, out created);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+            {
+                Console.Error.WriteLine($"ferry: server key: {e.Message}");
+                return (int)ExitCode.LocalIo;
+            }
+
             var options = new ServerOptions
             {
                 Root = rootDir,
-                StateDir = Path.GetFullPath(parse.GetValue(stateDir) ?? DefaultStateDir(rootDir)),
+                StateDir = state,
+                Identity = identity,
+                AllowInsecure = parse.GetValue(insecure),
+                Access = new Ferry.Security.AccessPolicy(new Ferry.Security.TokenStore(state), parse.GetValue(requireToken)),
                 Bind = address,
                 UdpPort = Port(parse.GetValue(port)),
                 TcpPort = Port(parse.GetValue(tcpPort)),
@@ -67,6 +85,16 @@ internal static class ServeCommand
                 var context = ServerBootstrap.CreateContext(options, Console.Error);
                 await using var host = await ServerHost.StartAsync(context).ConfigureAwait(false);
                 context.Info("serve", $"root {options.Root}, state {options.StateDir}");
+                context.Info("serve", $"server key {identity.Fingerprint}{(created ? " (new; clients pin it on first use)" : string.Empty)}");
+                if (options.Access.IsOpen)
+                {
+                    context.Info("serve", "WARNING: no access token is configured: anyone who can reach these ports may read and write every file under the root. Create one with 'ferry token create' or start with --require-token.");
+                }
+
+                if (options.AllowInsecure)
+                {
+                    context.Info("serve", "WARNING: --insecure: clients may connect without encryption");
+                }
                 foreach (var l in host.Listeners)
                 {
                     context.Info(l.Name, $"listening on {l.LocalEndPoint}");
@@ -92,7 +120,7 @@ internal static class ServeCommand
 
     private static int? Port(int value) => value < 0 ? null : value;
 
-    private static string DefaultStateDir(string root)
+    internal static string DefaultStateDir(string root)
     {
         string baseDir = Environment.GetEnvironmentVariable("XDG_STATE_HOME") is { Length: > 0 } xdg
             ? xdg

@@ -16,6 +16,9 @@ internal static class TransferCommands
     private static readonly Option<int> s_chunkSize = new("--chunk-size") { Description = "Chunk size in bytes (zmq://)", DefaultValueFactory = _ => 1 << 20 };
     private static readonly Option<int?> s_maxDatagram = new("--max-datagram") { Description = "Largest UDP payload in bytes (udp://); the default 1452 fits a 1500-byte MTU over IPv4 and IPv6" };
     private static readonly Option<string?> s_cc = new("--cc") { Description = "Congestion controller (udp://): bbr (default) or newreno" };
+    private static readonly Option<string?> s_token = SecurityOptions.Token();
+    private static readonly Option<string?> s_serverKey = SecurityOptions.ServerKey();
+    private static readonly Option<bool> s_insecure = SecurityOptions.Insecure();
 
     public static Command Get()
     {
@@ -61,7 +64,7 @@ internal static class TransferCommands
 
     private static void AddCommon(Command cmd)
     {
-        foreach (var o in new Option[] { s_json, s_quiet, s_streams, s_blksize, s_windowsize, s_timeout, s_chunkSize, s_maxDatagram, s_cc })
+        foreach (var o in new Option[] { s_json, s_quiet, s_streams, s_blksize, s_windowsize, s_timeout, s_chunkSize, s_maxDatagram, s_cc, s_token, s_serverKey, s_insecure })
         {
             cmd.Options.Add(o);
         }
@@ -93,6 +96,10 @@ internal static class TransferCommands
             Timeout = parse.GetValue(s_timeout) is double t ? TimeSpan.FromSeconds(t) : null,
             MaxDatagram = parse.GetValue(s_maxDatagram),
             CongestionControl = parse.GetValue(s_cc),
+            Token = parse.GetValue(s_token),
+            ServerKey = parse.GetValue(s_serverKey),
+            Insecure = parse.GetValue(s_insecure),
+            Notice = message => Console.Error.WriteLine($"ferry: {message}"),
         };
         var state = new RunState();
         try

@@ -1,5 +1,8 @@
 using System.Net;
 
+using Ferry.Protocol.Security;
+using Ferry.Security;
+
 namespace Ferry.Hosting;
 
 /// <summary>Options of <c>ferry serve</c>. A port of 0 binds an ephemeral port; null disables that listener.</summary>
@@ -39,4 +42,16 @@ public sealed class ServerOptions
 
     /// <summary>Idle time after which an abandoned zmq:// transfer is aborted.</summary>
     public TimeSpan ZmqIdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The server's long-term key (udp://, tcp:// and the relay authenticate with it; see docs/PROTOCOL.md,
+    /// "Secure channel"). Null: the server has no key and serves cleartext clients only.
+    /// </summary>
+    public ServerKeyPair? Identity { get; init; }
+
+    /// <summary>Also accept clients that ask for cleartext (<c>--insecure</c>).</summary>
+    public bool AllowInsecure { get; init; }
+
+    /// <summary>Who may read and write (tokens); open by default.</summary>
+    public AccessPolicy Access { get; init; } = AccessPolicy.Open;
 }

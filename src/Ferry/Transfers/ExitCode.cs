@@ -16,6 +16,8 @@ public enum ExitCode
     Timeout = 5,
     /// <summary>A local file could not be read or written (missing source, full disk, permissions).</summary>
     LocalIo = 6,
+    /// <summary>The server's key is not the pinned one (possible interception); nothing was transferred.</summary>
+    ServerKeyMismatch = 7,
     /// <summary>Interrupted by Ctrl+C / SIGTERM; partial data kept for resume.</summary>
     Interrupted = 130,
 }

@@ -39,6 +39,24 @@ public sealed class ClientOptions
 
     /// <summary>Allow replacing an existing local destination file on download.</summary>
     public bool Overwrite { get; set; }
+
+    /// <summary>Access token sent to the server (<c>--token</c> or FERRY_TOKEN); null: anonymous.</summary>
+    public string? Token { get; set; }
+
+    /// <summary>
+    /// Expected server key fingerprint (<c>--server-key</c>); null: trust on first use through <see cref="KnownHosts"/>.
+    /// zmq:// takes the server's CURVE public key (Z85) here instead.
+    /// </summary>
+    public string? ServerKey { get; set; }
+
+    /// <summary>Ask for a cleartext session (<c>--insecure</c>); the server must allow it.</summary>
+    public bool Insecure { get; set; }
+
+    /// <summary>Where server keys are pinned; null: <see cref="Security.KnownHosts.Default"/>.</summary>
+    public Security.KnownHosts? KnownHosts { get; set; }
+
+    /// <summary>Called once when a server's key was pinned for the first time (the CLI tells the user).</summary>
+    public Action<string>? Notice { get; set; }
 }
 
 /// <summary>One URL scheme's client: downloads and uploads one file.</summary>

@@ -1,0 +1,38 @@
+using Ferry.Protocol.Security;
+using Ferry.Transfers;
+
+namespace Ferry.Security;
+
+/// <summary>What every scheme's client does with the key a server presented: check it against the pin, or pin it.</summary>
+public static class ClientSecurity
+{
+    /// <summary>
+    /// Throws <see cref="TransferException"/> (<see cref="ExitCode.ServerKeyMismatch"/>) unless
+    /// <paramref name="subjectPublicKeyInfo"/> is the key pinned for host:port; pins it on first use.
+    /// </summary>
+    public static void VerifyServerKey(ClientOptions options, string host, int port, ReadOnlySpan<byte> subjectPublicKeyInfo)
+    {
+        string fingerprint = KeyFingerprint.Of(subjectPublicKeyInfo);
+        string hostPort = KnownHosts.HostPort(host, port);
+        var knownHosts = options.KnownHosts ?? KnownHosts.Default();
+        try
+        {
+            if (knownHosts.Verify(hostPort, options.ServerKey, fingerprint) == ServerKeyStatus.PinnedNow)
+            {
+                options.Notice?.Invoke($"new server {hostPort}: key {fingerprint} pinned in {knownHosts.Path}");
+            }
+        }
+        catch (ServerKeyMismatchException e)
+        {
+            throw new TransferException(ExitCode.ServerKeyMismatch, e.Message);
+        }
+        catch (IOException e)
+        {
+            throw new TransferException(ExitCode.LocalIo, $"cannot use {knownHosts.Path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The token to send: the option, else FERRY_TOKEN, else none.</summary>
+    public static string? Token(ClientOptions options) =>
+        options.Token ?? (Environment.GetEnvironmentVariable("FERRY_TOKEN") is { Length: > 0 } t ? t : null);
+}
