@@ -33,7 +33,7 @@ public class FuzzCampaignTests
     {
         var target = FuzzTargets.Get(name);
         int seed = Env("FERRY_FUZZ_SEED") is { } s ? int.Parse(s, CultureInfo.InvariantCulture) : DefaultSeed;
-        long inputs = Env("FERRY_FUZZ_INPUTS") is { } n ? long.Parse(n, CultureInfo.InvariantCulture) : DefaultInputs;
+        long inputs = Env("FERRY_FUZZ_INPUTS") is { } n ? long.Parse(n, CultureInfo.InvariantCulture) : (long)(DefaultInputs * target.ShortRunShare);
         DateTime? deadline = Env("FERRY_FUZZ_SECONDS") is { } sec ? DateTime.UtcNow.AddSeconds(double.Parse(sec, CultureInfo.InvariantCulture)) : null;
         var report = FuzzRunner.Run(target, seed, inputs, deadline);
         _output.WriteLine(report.Summary);

@@ -10,12 +10,14 @@ namespace Ferry.Tests.Fuzz;
 /// <param name="MaxAllocatedBytesPerInput">Cap on managed bytes allocated while handling one input.</param>
 /// <param name="MaxInputLength">Mutated inputs are cut to this length.</param>
 /// <param name="ResetEvery">Inputs handled by one instance before a fresh one is built.</param>
+/// <param name="ShortRunShare">Share of the test suite's default input count this target runs (slow targets run fewer).</param>
 internal sealed record FuzzTarget(
     string Name,
     Func<IFuzzInstance> Create,
     long MaxAllocatedBytesPerInput,
     int MaxInputLength = 4096,
-    int ResetEvery = 1000)
+    int ResetEvery = 1000,
+    double ShortRunShare = 1.0)
 {
     public override string ToString() => Name;
 }

@@ -15,6 +15,7 @@ internal static class FuzzTargets
         RelayCodecTarget.Target,
         RelayServerTarget.Target,
         RelayClientTarget.Target,
+        SecurityHandshakeTarget.Target,
     ];
 
     public static FuzzTarget Get(string name) => All.Single(t => t.Name == name);
