@@ -163,6 +163,13 @@ public sealed partial class Connection
     /// <param name="have">PUT: byte ranges already stored from an interrupted upload (resume).</param>
     public void Accept(long fileSize, long identityMtime, IDataSource? source, IDataSink? sink, RangeSet? have)
     {
+        if (!IsClient && State is ConnectionState.Closing or ConnectionState.Closed)
+        {
+            // The peer's packet that carried the REQUEST also closed the connection (a CLOSE or a violating frame
+            // after it): its Closed event is queued behind RequestReceived. Nothing to accept.
+            return;
+        }
+
         if (IsClient || State != ConnectionState.Handshake)
         {
             throw new InvalidOperationException("Accept is for a server connection with a pending request");
@@ -191,6 +198,12 @@ public sealed partial class Connection
     /// <summary>Client GET: after <see cref="ConnectionEventKind.Accepted"/>, start receiving into <paramref name="sink"/>.</summary>
     public void StartReceiving(IDataSink sink, RangeSet? have)
     {
+        if (IsClient && State is ConnectionState.Closing or ConnectionState.Closed)
+        {
+            // The packet that carried ACCEPT also closed the connection; the Closed event follows Accepted.
+            return;
+        }
+
         if (!IsClient || _op != TransferOp.Get || State != ConnectionState.Established)
         {
             throw new InvalidOperationException("StartReceiving is for an accepted client GET");

@@ -24,6 +24,14 @@ public sealed record ConnectionConfig
     /// <summary>Receive window: how far past the first missing byte the sender may send.</summary>
     public long ReceiveWindow { get; init; } = 64L << 20;
 
+    /// <summary>
+    /// Most disjoint byte ranges a connection keeps of received data (receiver) or acknowledged data (sender).
+    /// Every hole a peer leaves costs one; a peer that scatters more (tiny DATA frames with gaps, or ACKs of every
+    /// other packet) is cut off with FLOW_CONTROL. 65,536 ranges are 1 MiB; a whole 64 MiB receive window of
+    /// full-size packets with every other one lost is about 23,000.
+    /// </summary>
+    public int MaxDataRanges { get; init; } = 65_536;
+
     /// <summary>"bbr" (default) or "newreno".</summary>
     public string CongestionControl { get; init; } = "bbr";
 

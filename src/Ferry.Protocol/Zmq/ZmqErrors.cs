@@ -21,6 +21,13 @@ public static class ZmqErrors
 
     public const string ShuttingDown = "server is shutting down";
 
+    public static string TooManyTransfers(bool perClient) => perClient
+        ? $"too many open transfers from this client (at most {ZmqLimits.MaxOpenTransfersPerClient}): CLOSE one first"
+        : $"too many open transfers on the server (at most {ZmqLimits.MaxOpenTransfers}): try again later";
+
+    public static string TooManyRanges(long offset, long end) =>
+        $"chunk [{offset}, {end}) would leave more than {ZmqLimits.MaxRangesPerTransfer} separate received ranges: send chunks in order";
+
     public static string UnknownVerb(ReadOnlySpan<byte> verb) =>
         $"unknown verb '{Printable(verb)}': expected HELLO, CHUNK or CLOSE";
 

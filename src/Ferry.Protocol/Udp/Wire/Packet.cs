@@ -179,6 +179,13 @@ public static class Packet
         var type = (PacketType)datagram[2];
         ulong dcid = BinaryPrimitives.ReadUInt64BigEndian(datagram[4..]);
         ulong pn = BinaryPrimitives.ReadUInt64BigEndian(datagram[12..]);
+        if (pn > VarInt.MaxValue)
+        {
+            // ACK frames carry packet numbers as varints: a larger one could never be acknowledged (and used to
+            // make the ACK writer throw).
+            return PacketError.Malformed;
+        }
+
         var rest = datagram[HeaderSize..body];
         switch (type)
         {
