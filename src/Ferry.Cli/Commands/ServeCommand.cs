@@ -86,6 +86,15 @@ internal static class ServeCommand
                 await using var host = await ServerHost.StartAsync(context).ConfigureAwait(false);
                 context.Info("serve", $"root {options.Root}, state {options.StateDir}");
                 context.Info("serve", $"server key {identity.Fingerprint}{(created ? " (new; clients pin it on first use)" : string.Empty)}");
+                foreach (var l in host.Listeners)
+                {
+                    if (l is Ferry.Zmq.ZmqListener { CurvePublicKey: { } curveKey })
+                    {
+                        // Derived from the server key (docs/PROTOCOL.md); zmq:// clients cannot learn it in the handshake.
+                        context.Info("serve", $"zmq CURVE key {curveKey} (zmq:// clients pass it once: --server-key {curveKey})");
+                    }
+                }
+
                 if (options.Access.IsOpen)
                 {
                     context.Info("serve", "WARNING: no access token is configured: anyone who can reach these ports may read and write every file under the root. Create one with 'ferry token create' or start with --require-token.");
