@@ -81,7 +81,7 @@ internal sealed class ZmqUploader
         }
 
         _token = token is null ? null : Encoding.ASCII.GetBytes(token);
-        using var watch = new ZmqHandshakeWatch(zmq, dealer, Server, ServerKey);
+        using var watch = new ZmqHandshakeWatch(zmq, dealer, Server, _endpoint, _ipv6, ServerKey);
         _watch = watch;
         dealer.Connect(_endpoint);
 

@@ -23,12 +23,20 @@ public sealed class ZmqMonitor : IDisposable
         _pair.Connect(address);
     }
 
-    /// <summary>The next event, if one is waiting: its ZMQ_EVENT_* number and value (errno, fd or protocol error).</summary>
-    public bool TryRead(out int eventNumber, out int value)
+    /// <summary>
+    /// The next event, waiting up to <paramref name="waitMs"/> for one: its ZMQ_EVENT_* number and value (errno, fd
+    /// or protocol error).
+    /// </summary>
+    public bool TryRead(out int eventNumber, out int value, int waitMs = 0)
     {
         eventNumber = 0;
         value = 0;
-        if (!_pair.TryReceiveMessage(_frames, out int count, dontWait: true, maxFrames: 2))
+        if (waitMs > 0)
+        {
+            _pair.ReceiveTimeout = waitMs;
+        }
+
+        if (!_pair.TryReceiveMessage(_frames, out int count, dontWait: waitMs <= 0, maxFrames: 2))
         {
             return false;
         }
