@@ -22,7 +22,9 @@ public sealed class ZmqListener : IProtocolListener
     public ZmqListener(ServerContext context, int port, TimeProvider? time = null)
     {
         ZmqLibrary.EnsureAvailable();
-        _zmq = new ZmqContext();
+        // libzmq encrypts and decrypts CURVE traffic on its I/O threads, one connection per thread: with several
+        // cores, more than one thread lets many clients' uploads be decrypted in parallel.
+        _zmq = new ZmqContext(ioThreads: Math.Clamp(Environment.ProcessorCount / 2, 1, 4));
         _router = _zmq.CreateSocket(ZmqSocketType.Router);
         try
         {
