@@ -46,6 +46,7 @@ for mode in $MODES; do
 done
 
 cpu_of() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }   # utime+stime in seconds (USER_HZ=100)
+faults_of() { awk '{print $10}' "/proc/$1/stat"; }               # minor page faults so far
 gib=$(awk -v m="$SIZE_MB" 'BEGIN { print m / 1024 }')
 declare -A results
 for run in $(seq "$RUNS"); do
@@ -53,10 +54,12 @@ for mode in $MODES; do
   pid=${server_pid[$mode]}
   if [ "$mode" = plain ]; then sec=(--insecure); else sec=(--server-key "${key[$mode]}"); fi
   load=$(cut -d' ' -f1-3 /proc/loadavg)
-  s0=$(cpu_of "$pid")
-  /usr/bin/time -f "%U %S %M" -o "$work/time" "$work/bin/ferry" send "$work/src.bin" "zmq://127.0.0.1:${port[$mode]}/bench.bin" \
+  s0=$(cpu_of "$pid"); f0=$(faults_of "$pid")
+  /usr/bin/time -f "%U %S %M %R" -o "$work/time" "$work/bin/ferry" send "$work/src.bin" "zmq://127.0.0.1:${port[$mode]}/bench.bin" \
     --json --chunk-size "$CHUNK" "${sec[@]}" > "$work/out.json" 2>"$work/err"
-  s1=$(cpu_of "$pid")
+  s1=$(cpu_of "$pid"); f1=$(faults_of "$pid")
+  cflt=$(awk -v g="$gib" '{ printf "%.0f", $4 / g / 1000 }' "$work/time")
+  sflt=$(awk -v a="$f0" -v b="$f1" -v g="$gib" 'BEGIN { printf "%.0f", (b - a) / g / 1000 }')
   out=$(tail -1 "$work/out.json")
   ccpu=$(awk -v g="$gib" '{ printf "%.2f", ($1 + $2) / g }' "$work/time")
   crss=$(awk '{ printf "%.0f", $3 / 1024 }' "$work/time")
@@ -66,7 +69,7 @@ for mode in $MODES; do
   [ "$got" = "$want" ] || { echo "zmq-bench: sha256 mismatch: $out"; cat "$work/err"; exit 1; }
   cmp -s "$work/src.bin" "$work/root-$mode/bench.bin" || { echo "zmq-bench: stored file differs"; exit 1; }
   mbit=$(awk -v b=$((SIZE_MB << 20)) -v s="$secs" 'BEGIN { printf "%.0f", b * 8 / s / 1e6 }')
-  echo "run $run $mode: ${SIZE_MB} MiB in ${secs} s = ${mbit} Mbit/s goodput (chunk $CHUNK); CPU s/GiB client ${ccpu}, server ${scpu}; client peak RSS ${crss} MB; load average $load"
+  echo "run $run $mode: ${SIZE_MB} MiB in ${secs} s = ${mbit} Mbit/s goodput (chunk $CHUNK); CPU s/GiB client ${ccpu}, server ${scpu}; client peak RSS ${crss} MB; minor faults/GiB (thousands) client ${cflt}, server ${sflt}; load average $load"
   results[$mode]="${results[$mode]:-} $mbit"
   rm -f "$work/root-$mode/bench.bin"
 done

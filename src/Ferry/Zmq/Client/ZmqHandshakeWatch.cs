@@ -20,7 +20,7 @@ internal sealed class ZmqHandshakeWatch : IDisposable
     // One silent close can be a coincidence (a server restarting); two in a row (100 ms apart) are not.
     private const int SilentClosesBeforeFailing = 2;
 
-    private static readonly TimeSpan s_probeTimeout = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan s_probeTimeout = TimeSpan.FromSeconds(10);
 
     private const int Events = LibZmq.ZMQ_EVENT_HANDSHAKE_SUCCEEDED | LibZmq.ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
         | LibZmq.ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | LibZmq.ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
