@@ -17,6 +17,8 @@ export FERRY_CONFIG_DIR="$WORK/config"
 SERVER_PID=""
 cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
+# The server's key is new every run: pin it in a known_hosts of this run, not in ~/.config/ferry.
+export FERRY_CONFIG_DIR="$WORK/config"
 
 # Ports on 127.0.0.1 picked away from the defaults so a running ferry server is not disturbed.
 BASE=${FERRY_DEMO_PORT:-27700}

@@ -1,4 +1,5 @@
 using Ferry.Protocol.Common;
+using Ferry.Protocol.Security;
 using Ferry.Protocol.Udp.Congestion;
 using Ferry.Protocol.Udp.Recovery;
 using Ferry.Protocol.Udp.Wire;
@@ -42,6 +43,15 @@ public sealed partial class Connection
 
     // Handshake.
     private byte[] _token = Array.Empty<byte>();
+
+    // Secure channel (Connection.Security.cs).
+    private ClientHandshake? _clientHandshake;
+    private byte[]? _serverHello;
+    private SessionKeys? _keys;
+    private bool _helloReceived;
+    private bool _insecureSession;
+    private string _accessToken = string.Empty;
+    private byte[]? _plain;
 
     // The transfer.
     private TransferOp _op;
@@ -117,8 +127,10 @@ public sealed partial class Connection
     /// <summary>Creates a client connection that asks for <paramref name="op"/> on <paramref name="path"/>.</summary>
     /// <param name="size">PUT: the file size. GET: ignored.</param>
     /// <param name="source">PUT: the local file. GET: null.</param>
+    /// <param name="accessToken">Access token for the server ("" or null: anonymous); sent only once the channel is encrypted (or in cleartext with <c>--insecure</c>).</param>
     public static Connection CreateClient(
-        ConnectionConfig config, ulong localId, TransferOp op, string path, long size, long identityMtime, IDataSource? source, long now)
+        ConnectionConfig config, ulong localId, TransferOp op, string path, long size, long identityMtime, IDataSource? source, long now,
+        string? accessToken = null)
     {
         var c = new Connection(config, isClient: true, localId, now)
         {
@@ -129,8 +141,9 @@ public sealed partial class Connection
             _identityMtime = identityMtime,
             _isDataSender = op == TransferOp.Put,
             _source = source,
+            _accessToken = accessToken ?? string.Empty,
         };
-        c.Queue(ControlFrames.Request);
+        c.StartClientHandshake();
         return c;
     }
 
@@ -226,6 +239,7 @@ public sealed partial class Connection
 
         bool wasClosing = State == ConnectionState.Closing;
         State = ConnectionState.Closed;
+        DisposeKeys();
         if (notify && !wasClosing)
         {
             _events.Enqueue(new ConnectionEvent(ConnectionEventKind.Closed) { Code = code, Message = message, ByPeer = byPeer });

@@ -4,7 +4,7 @@ using Ferry.Protocol.Udp.Wire;
 namespace Ferry.Protocol.Udp;
 
 /// <summary>Tunables of a connection. Times are microseconds.</summary>
-public sealed class ConnectionConfig
+public sealed record ConnectionConfig
 {
     /// <summary>Largest UDP payload this side sends or accepts; the smaller of both sides' values is used.</summary>
     public int MaxDatagram { get; init; } = Packet.DefaultMaxDatagram;
@@ -26,6 +26,9 @@ public sealed class ConnectionConfig
 
     /// <summary>"bbr" (default) or "newreno".</summary>
     public string CongestionControl { get; init; } = "bbr";
+
+    /// <summary>Encryption: keys, and whether cleartext is asked for or allowed.</summary>
+    public UdpSecurity Security { get; init; } = new();
 
     /// <summary>Initial congestion window in packets.</summary>
     public int InitialWindowPackets { get; init; } = 32;

@@ -5,7 +5,7 @@ using static Ferry.Tests.Zmq.ZmqFrames;
 
 namespace Ferry.Tests.Zmq;
 
-/// <summary>Rule 6 across protocols with the real udp:// listener on the same server context.</summary>
+/// <summary>Rule 6 across protocols with the real udp:// listener on the same server context (keyless here, so the udp client uses --insecure).</summary>
 public sealed class ZmqCrossProtocolTests
 {
     [ZmqFact]
@@ -23,14 +23,14 @@ public sealed class ZmqCrossProtocolTests
         using var c = new TestDealer(server.Endpoint);
         Assert.Equal("READY", c.Call(Hello("shared.bin")));
         var e = await Assert.ThrowsAsync<TransferException>(() =>
-            new UdpTransferClient().SendAsync(src, udpUrl, new ClientOptions(), new Progress<TransferProgress>(), CancellationToken.None)
+            new UdpTransferClient().SendAsync(src, udpUrl, new ClientOptions { Insecure = true }, new Progress<TransferProgress>(), CancellationToken.None)
                 .WaitAsync(ZmqServerFixture.Wait));
         Assert.Equal(ExitCode.Refused, e.Code);
         Assert.Contains("being uploaded by zmq", e.Message);
 
         // Give it up over zmq (a CLOSE that cannot match aborts); then udp may have it.
         Assert.StartsWith("ERROR size mismatch", c.Call(Close("shared.bin", 1)));
-        var ok = await new UdpTransferClient().SendAsync(src, udpUrl, new ClientOptions(), new Progress<TransferProgress>(), CancellationToken.None)
+        var ok = await new UdpTransferClient().SendAsync(src, udpUrl, new ClientOptions { Insecure = true }, new Progress<TransferProgress>(), CancellationToken.None)
             .WaitAsync(ZmqServerFixture.Wait);
         Assert.Equal(data.Length, ok.Bytes);
         Assert.Equal(data, await File.ReadAllBytesAsync(server.PathOf("shared.bin")));
