@@ -15,6 +15,9 @@ public static class ZmqLimits
     /// </summary>
     public const int HardMaxFrameBytes = 32 << 20;
 
+    /// <summary>Largest token frame of HELLO (Ferry's tokens are 38 characters).</summary>
+    public const int MaxTokenBytes = 256;
+
     /// <summary>Longest ASCII decimal number: 19 digits (values up to 2^63-1).</summary>
     public const int MaxNumberDigits = 19;
 

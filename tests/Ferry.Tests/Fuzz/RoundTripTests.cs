@@ -62,7 +62,8 @@ public class RoundTripTests
             rng.NextBytes(data);
             string message = RandomText(rng, rng.Next(0, 100));
             w = new SpanWriter(buffer);
-            Assert.True(FrameCodec.TryWriteRequest(ref w, TransferOp.Put, 1452, path, size, size, mtime));
+            string token = RandomText(rng, rng.Next(0, 60));
+            Assert.True(FrameCodec.TryWriteRequest(ref w, TransferOp.Put, 1452, path, size, size, mtime, token));
             Assert.True(FrameCodec.TryWriteAccept(ref w, (ulong)rng.NextInt64(), 1300, size, mtime));
             Assert.True(FrameCodec.TryWriteDataFin(ref w, size, sha));
             Assert.True(FrameCodec.TryWriteCodeMessage(ref w, FrameType.Result, rng.Next(0, 0xFFFF), message));
@@ -73,7 +74,7 @@ public class RoundTripTests
 
             r = new SpanReader(buffer.AsSpan(0, w.Position));
             Assert.True(FrameCodec.TryRead(ref r, scratch, out f));
-            Assert.Equal((FrameType.Request, TransferOp.Put, 1452, path, size, mtime), (f.Type, f.Op, f.MaxDatagram, f.Text, f.Size, f.IdentityMtime));
+            Assert.Equal((FrameType.Request, TransferOp.Put, 1452, path, size, mtime, token), (f.Type, f.Op, f.MaxDatagram, f.Text, f.Size, f.IdentityMtime, f.Token));
             Assert.True(FrameCodec.TryRead(ref r, scratch, out f));
             Assert.Equal((FrameType.Accept, 1300, size, mtime), (f.Type, f.MaxDatagram, f.Size, f.IdentityMtime));
             Assert.True(FrameCodec.TryRead(ref r, scratch, out f));

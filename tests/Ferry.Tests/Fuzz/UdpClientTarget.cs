@@ -18,7 +18,7 @@ internal sealed class UdpClientTarget : IFuzzInstance
 
     public UdpClientTarget()
     {
-        _connection = Connection.CreateClient(new ConnectionConfig(), LocalId, TransferOp.Get, "remote/file", 0, 0, null, _now);
+        _connection = Connection.CreateClient(new ConnectionConfig { Security = new UdpSecurity { Insecure = true } }, LocalId, TransferOp.Get, "remote/file", 0, 0, null, _now);
         var retry = new byte[64];
         Seeds = [.. UdpSeeds.AllFrames(LocalId, 1 << 20), retry[..Packet.WriteRetry(retry, LocalId, new byte[24])]];
     }

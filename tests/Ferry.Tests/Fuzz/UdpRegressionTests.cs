@@ -19,7 +19,7 @@ public class UdpRegressionTests
         Assert.Equal(PacketError.Malformed, Packet.TryParse(fixedUp, out _));
 
         // The largest allowed packet number is accepted, and acknowledged without trouble.
-        var client = Connection.CreateClient(new ConnectionConfig(), 0x1122334455667788, TransferOp.Get, "f", 0, 0, null, 0);
+        var client = Connection.CreateClient(new ConnectionConfig { Security = new UdpSecurity { Insecure = true } }, 0x1122334455667788, TransferOp.Get, "f", 0, 0, null, 0);
         var max = UdpSeeds.Data(0x1122334455667788, VarInt.MaxValue, (ref Ferry.Protocol.Common.SpanWriter w) => FrameCodec.TryWritePing(ref w));
         Assert.Equal(PacketError.None, Packet.TryParse(max, out var packet));
         client.HandlePacket(1, packet);
@@ -33,7 +33,7 @@ public class UdpRegressionTests
         // udp.client, seed 5, input #132636: ACCEPT then a DATA_FIN with the wrong size in one packet. The client
         // queued Accepted then closed; the shell's StartReceiving on Accepted threw InvalidOperationException.
         var datagram = Convert.FromHexString("F701030011223344556677880000000000000008060000000000AC004D450080100000000000000008060000000000AC004D450080100000000000000008060000000000AC004D45008010DAB6EC");
-        var client = Connection.CreateClient(new ConnectionConfig(), 0x1122334455667788, TransferOp.Get, "f", 0, 0, null, 0);
+        var client = Connection.CreateClient(new ConnectionConfig { Security = new UdpSecurity { Insecure = true } }, 0x1122334455667788, TransferOp.Get, "f", 0, 0, null, 0);
         Packet.Seal(datagram, datagram.Length - Packet.TrailerSize);
         Assert.Equal(PacketError.None, Packet.TryParse(datagram, out var packet));
         client.HandlePacket(1, packet);

@@ -32,7 +32,9 @@ internal static class UdpSeeds
         BinaryPrimitives.WriteUInt16BigEndian(buffer.AsSpan(pos + 8), (ushort)token.Length);
         token.CopyTo(buffer.AsSpan(pos + 10));
         var w = new SpanWriter(buffer.AsSpan(pos + 10 + token.Length, buffer.Length - pos - 10 - token.Length - Packet.TrailerSize));
-        FrameCodec.TryWriteRequest(ref w, op, Packet.DefaultMaxDatagram, path, size, size, 1234);
+        // A cleartext (--insecure) session: HELLO says so, and REQUEST rides in the same Initial, so every frame is acted on.
+        FrameCodec.TryWriteHello(ref w, FrameType.Hello, [Ferry.Protocol.Security.HandshakeMessages.Version, Ferry.Protocol.Security.HandshakeMessages.SuiteNone]);
+        FrameCodec.TryWriteRequest(ref w, op, Packet.DefaultMaxDatagram, path, size, size, 1234, "ferry_token");
         // The rest is PADDING (zero bytes).
         return buffer[..Packet.Seal(buffer, buffer.Length - Packet.TrailerSize)];
     }
@@ -65,7 +67,7 @@ internal static class UdpSeeds
                 return FrameCodec.TryWritePing(ref w);
             }),
             Data(dcid, pn++, (ref SpanWriter w) => FrameCodec.TryWriteMaxData(ref w, 1 << 20)),
-            Data(dcid, pn++, (ref SpanWriter w) => FrameCodec.TryWriteRequest(ref w, TransferOp.Put, 1452, "dir/file.bin", fileSize, fileSize, 99)),
+            Data(dcid, pn++, (ref SpanWriter w) => FrameCodec.TryWriteRequest(ref w, TransferOp.Put, 1452, "dir/file.bin", fileSize, fileSize, 99, string.Empty)),
             Data(dcid, pn++, (ref SpanWriter w) => FrameCodec.TryWriteAccept(ref w, 77, 1452, fileSize, 5)),
             Data(dcid, pn++, (ref SpanWriter w) => FrameCodec.TryWriteHave(ref w, new (long, long)[] { (0, 1000), (4096, 4096), (20000, 1) }, false)),
             Data(dcid, pn++, (ref SpanWriter w) => FrameCodec.TryWriteHave(ref w, [], true)),
