@@ -13,6 +13,7 @@ public class UdpRegressionTests
         // The client recorded it, then threw "varint does not fit" writing the ACK.
         var datagram = Convert.FromHexString("F701030011228800E3C2E9436D646780280067050179EE7F6F");
         var fixedUp = (byte[])datagram.Clone();
+        fixedUp[1] = Packet.Version; // found under protocol version 1; the layout is the same
         System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(fixedUp.AsSpan(4), 0x1122334455667788);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(fixedUp.AsSpan(12), 0xE3C2E9436D646780);
         Packet.Seal(fixedUp, fixedUp.Length - Packet.TrailerSize);
@@ -34,6 +35,7 @@ public class UdpRegressionTests
         // queued Accepted then closed; the shell's StartReceiving on Accepted threw InvalidOperationException.
         var datagram = Convert.FromHexString("F701030011223344556677880000000000000008060000000000AC004D450080100000000000000008060000000000AC004D450080100000000000000008060000000000AC004D45008010DAB6EC");
         var client = Connection.CreateClient(new ConnectionConfig { Security = new UdpSecurity { Insecure = true } }, 0x1122334455667788, TransferOp.Get, "f", 0, 0, null, 0);
+        datagram[1] = Packet.Version; // found under protocol version 1; the layout is the same
         Packet.Seal(datagram, datagram.Length - Packet.TrailerSize);
         Assert.Equal(PacketError.None, Packet.TryParse(datagram, out var packet));
         client.HandlePacket(1, packet);
@@ -63,7 +65,8 @@ public class UdpRegressionTests
 
         var initial = UdpSeeds.Initial(5, token, TransferOp.Get, "f", 0);
         // Replace the padding after the REQUEST by a CLOSE frame.
-        int requestEnd = Packet.HeaderSize + 10 + token.Length + 1 + 1 + 2 + 2 + 1 + 1 + 1 + 2;
+        // (HELLO "01 00": 4 bytes; REQUEST's token "ferry_token": 12 bytes, both added with protocol version 2.)
+        int requestEnd = Packet.HeaderSize + 10 + token.Length + 4 + 1 + 1 + 2 + 2 + 1 + 1 + 1 + 2 + 12;
         var w = new Ferry.Protocol.Common.SpanWriter(initial.AsSpan(requestEnd, initial.Length - requestEnd - Packet.TrailerSize));
         Assert.True(FrameCodec.TryWriteCodeMessage(ref w, FrameType.Close, 0, "bye"));
         Packet.Seal(initial, initial.Length - Packet.TrailerSize);
