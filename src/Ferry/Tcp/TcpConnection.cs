@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using Ferry.Protocol.Tcp;
 
@@ -10,7 +11,8 @@ namespace Ferry.Tcp;
 /// frames, exact-length reads, whole-buffer sends, and byte counters. It knows frames only as far as reading a
 /// validated header; what a frame means is the session's business. Socket failures become
 /// <see cref="TcpPeerException"/> with <see cref="TcpPeerException.ConnectionLost"/> set.
-/// Reads and sends may run concurrently (one reader, one sender).
+/// Reads and sends may run concurrently (one reader, one sender). After <see cref="UseTls"/> every byte goes through
+/// the TLS stream instead of the socket.
 /// </summary>
 internal sealed class TcpConnection : IDisposable
 {
@@ -23,6 +25,11 @@ internal sealed class TcpConnection : IDisposable
     private int _readPos;
     private int _readLen;
     private int _disposed;
+
+    // TLS: the stream every byte goes through once the handshake is done (null: cleartext), and a lock that keeps a
+    // second writer (an ERROR sent while a DATA frame is going out) from interleaving records, which SslStream refuses.
+    private SslStream? _tls;
+    private SemaphoreSlim? _tlsWriteLock;
 
     public TcpConnection(Socket socket, TcpConnectionKind kind, bool isServer)
     {
@@ -53,8 +60,14 @@ internal sealed class TcpConnection : IDisposable
 
     public Socket Socket => _socket;
 
-    /// <summary>Connects to <paramref name="endPoint"/>, sends the preamble, and returns the connection.</summary>
-    public static async Task<TcpConnection> ConnectAsync(EndPoint endPoint, TcpConnectionKind kind, CancellationToken ct)
+    /// <summary>True once the connection runs over TLS.</summary>
+    public bool IsEncrypted => _tls is not null;
+
+    /// <summary>
+    /// Connects to <paramref name="endPoint"/>, runs the TLS handshake when <paramref name="tls"/> is given (null:
+    /// cleartext, <c>--insecure</c>), sends the preamble, and returns the connection.
+    /// </summary>
+    public static async Task<TcpConnection> ConnectAsync(EndPoint endPoint, TcpConnectionKind kind, CancellationToken ct, TcpClientTls? tls = null)
     {
         var socket = new Socket(endPoint.AddressFamily == AddressFamily.Unspecified ? AddressFamily.InterNetworkV6 : endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -79,6 +92,11 @@ internal sealed class TcpConnection : IDisposable
         TcpPreamble.Write(preamble, kind);
         try
         {
+            if (tls is not null)
+            {
+                connection.UseTls(await tls.AuthenticateAsync(socket, ct).ConfigureAwait(false));
+            }
+
             await connection.SendAsync(preamble, ct).ConfigureAwait(false);
         }
         catch
@@ -88,6 +106,37 @@ internal sealed class TcpConnection : IDisposable
         }
 
         return connection;
+    }
+
+    /// <summary>From now on every read and send goes through <paramref name="tls"/> (an authenticated SslStream over this socket).</summary>
+    public void UseTls(SslStream tls)
+    {
+        _tlsWriteLock = new SemaphoreSlim(1, 1);
+        _tls = tls;
+    }
+
+    /// <summary>
+    /// The first byte the peer sent, left in the socket (nothing is consumed): tells a TLS ClientHello
+    /// (<see cref="TcpWire.TlsHandshakeRecord"/>) from a cleartext preamble. Only before any read.
+    /// </summary>
+    public async ValueTask<byte> PeekFirstByteAsync(CancellationToken ct)
+    {
+        var one = new byte[1];
+        int n;
+        try
+        {
+            n = await _socket.ReceiveAsync(one, SocketFlags.Peek, ct).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} lost: {Describe(e)}", e);
+        }
+        catch (ObjectDisposedException e)
+        {
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} closed", e);
+        }
+
+        return n == 0 ? throw TcpPeerException.Lost($"connection to {RemoteEndPoint} closed by peer") : one[0];
     }
 
     /// <summary>Fills <paramref name="destination"/> completely (buffered bytes first).</summary>
@@ -181,6 +230,12 @@ internal sealed class TcpConnection : IDisposable
     /// <summary>Sends the whole buffer.</summary>
     public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken ct)
     {
+        if (_tls is { } tls)
+        {
+            await SendTlsAsync(tls, data, ct).ConfigureAwait(false);
+            return;
+        }
+
         try
         {
             while (!data.IsEmpty)
@@ -198,6 +253,38 @@ internal sealed class TcpConnection : IDisposable
         catch (ObjectDisposedException e)
         {
             throw TcpPeerException.Lost($"connection to {RemoteEndPoint} closed", e);
+        }
+    }
+
+    private async ValueTask SendTlsAsync(SslStream tls, ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        var writeLock = _tlsWriteLock!;
+        try
+        {
+            await writeLock.WaitAsync(ct).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException e)
+        {
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} closed", e);
+        }
+
+        try
+        {
+            await tls.WriteAsync(data, ct).ConfigureAwait(false);
+            BytesSent += data.Length;
+            LastActivity = Environment.TickCount64;
+        }
+        catch (IOException e)
+        {
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} lost: {Describe(e)}", e);
+        }
+        catch (ObjectDisposedException e)
+        {
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} closed", e);
+        }
+        finally
+        {
+            writeLock.Release();
         }
     }
 
@@ -250,6 +337,9 @@ internal sealed class TcpConnection : IDisposable
         }
 
         _socket.Dispose();
+
+        // After the socket: a pending TLS read or write fails on the closed socket rather than on a freed TLS context.
+        _tls?.Dispose();
     }
 
     public override string ToString() => $"{Kind} {RemoteEndPoint}";
@@ -264,16 +354,30 @@ internal sealed class TcpConnection : IDisposable
         _ => e.SocketErrorCode.ToString(),
     };
 
+    // A TLS stream reports socket failures as IOException around the SocketException.
+    internal static string Describe(IOException e) => e.InnerException is SocketException s ? Describe(s) : e.Message;
+
     private async ValueTask<int> ReceiveAsync(Memory<byte> destination, CancellationToken ct)
     {
         int n;
         try
         {
-            n = await _socket.ReceiveAsync(destination, SocketFlags.None, ct).ConfigureAwait(false);
+            n = _tls is { } tls
+                ? await tls.ReadAsync(destination, ct).ConfigureAwait(false)
+                : await _socket.ReceiveAsync(destination, SocketFlags.None, ct).ConfigureAwait(false);
         }
         catch (SocketException e)
         {
             throw TcpPeerException.Lost($"connection to {RemoteEndPoint} lost: {Describe(e)}", e);
+        }
+        catch (IOException e)
+        {
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} lost: {Describe(e)}", e);
+        }
+        catch (System.Security.Authentication.AuthenticationException e)
+        {
+            // A TLS record that does not authenticate: tampering or a broken peer; the stream is unusable either way.
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} broken: {e.Message}", e);
         }
         catch (ObjectDisposedException e)
         {
