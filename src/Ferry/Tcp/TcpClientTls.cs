@@ -47,6 +47,7 @@ internal sealed class TcpClientTls
             EnabledSslProtocols = SslProtocols.Tls13,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             EncryptionPolicy = EncryptionPolicy.RequireEncryption,
+            AllowTlsResume = false,
             RemoteCertificateValidationCallback = (_, certificate, _, _) =>
             {
                 // Chain and name errors are expected (self-signed, no name): the key is what is pinned.

@@ -31,6 +31,10 @@ internal sealed class TcpConnection : IDisposable
     private SslStream? _tls;
     private SemaphoreSlim? _tlsWriteLock;
 
+    // Client side: the preamble, sent in front of the first frame; and whether Nagle goes back on after that send.
+    private byte[]? _pendingPreamble;
+    private bool _nagleAfterFirstSend;
+
     public TcpConnection(Socket socket, TcpConnectionKind kind, bool isServer)
     {
         _socket = socket;
@@ -65,15 +69,17 @@ internal sealed class TcpConnection : IDisposable
 
     /// <summary>
     /// Connects to <paramref name="endPoint"/>, runs the TLS handshake when <paramref name="tls"/> is given (null:
-    /// cleartext, <c>--insecure</c>), sends the preamble, and returns the connection.
+    /// cleartext, <c>--insecure</c>), and returns the connection. The preamble goes out with the first frame sent
+    /// (one write, one TLS record): a lone 8-byte write would sit behind Nagle and the peer's delayed ACK.
     /// </summary>
     public static async Task<TcpConnection> ConnectAsync(EndPoint endPoint, TcpConnectionKind kind, CancellationToken ct, TcpClientTls? tls = null)
     {
         var socket = new Socket(endPoint.AddressFamily == AddressFamily.Unspecified ? AddressFamily.InterNetworkV6 : endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            // Control frames are small request/answer exchanges; data connections keep Nagle (large writes anyway).
-            socket.NoDelay = kind == TcpConnectionKind.Control;
+            // Control frames are small request/answer exchanges; data connections keep Nagle (large writes anyway),
+            // but only after their set-up (TLS handshake, preamble + JOIN), which is small request/answer exchanges too.
+            socket.NoDelay = true;
             await socket.ConnectAsync(endPoint, ct).ConfigureAwait(false);
         }
         catch (SocketException e)
@@ -90,14 +96,14 @@ internal sealed class TcpConnection : IDisposable
         var connection = new TcpConnection(socket, kind, isServer: false);
         var preamble = new byte[TcpWire.PreambleLength];
         TcpPreamble.Write(preamble, kind);
+        connection._pendingPreamble = preamble;
+        connection._nagleAfterFirstSend = kind == TcpConnectionKind.Data;
         try
         {
             if (tls is not null)
             {
                 connection.UseTls(await tls.AuthenticateAsync(socket, ct).ConfigureAwait(false));
             }
-
-            await connection.SendAsync(preamble, ct).ConfigureAwait(false);
         }
         catch
         {
@@ -230,6 +236,18 @@ internal sealed class TcpConnection : IDisposable
     /// <summary>Sends the whole buffer.</summary>
     public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken ct)
     {
+        if (_pendingPreamble is { } preamble)
+        {
+            _pendingPreamble = null;
+            await SendAsync((byte[])[.. preamble, .. data.Span], ct).ConfigureAwait(false);
+            if (_nagleAfterFirstSend)
+            {
+                SetNoDelay(false);
+            }
+
+            return;
+        }
+
         if (_tls is { } tls)
         {
             await SendTlsAsync(tls, data, ct).ConfigureAwait(false);
@@ -285,6 +303,18 @@ internal sealed class TcpConnection : IDisposable
         finally
         {
             writeLock.Release();
+        }
+    }
+
+    private void SetNoDelay(bool value)
+    {
+        try
+        {
+            _socket.NoDelay = value;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Only a latency tweak; a dead socket reports itself on the next read or send.
         }
     }
 

@@ -43,6 +43,10 @@ internal sealed class TcpServerTls : IDisposable
             ClientCertificateRequired = false,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             EncryptionPolicy = EncryptionPolicy.RequireEncryption,
+
+            // Every connection makes a full handshake and proves the key again (see docs/PROTOCOL.md): no session
+            // tickets, so no NewSessionTicket flight after each handshake either.
+            AllowTlsResume = false,
         };
     }
 
