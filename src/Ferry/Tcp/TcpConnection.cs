@@ -97,7 +97,9 @@ internal sealed class TcpConnection : IDisposable
         var preamble = new byte[TcpWire.PreambleLength];
         TcpPreamble.Write(preamble, kind);
         connection._pendingPreamble = preamble;
-        connection._nagleAfterFirstSend = kind == TcpConnectionKind.Data;
+        // Over TLS, Nagle stays off: SslStream already writes whole records, and after the handshake's ping-pong
+        // Linux delays ACKs, so Nagle would hold each small frame (JOINED, a last DATA, ACK) for ~40 ms.
+        connection._nagleAfterFirstSend = kind == TcpConnectionKind.Data && tls is null;
         try
         {
             if (tls is not null)

@@ -221,6 +221,9 @@ public sealed class TcpTransferListener : IProtocolListener
             }
 
             connection.UseTls(await _tls.AuthenticateAsync(connection.Socket, stopping).ConfigureAwait(false));
+
+            // As on the client: SslStream writes whole records, and Nagle would stall small frames behind delayed ACKs.
+            connection.Socket.NoDelay = true;
         }
 
         var preamble = new byte[TcpWire.PreambleLength];
