@@ -35,9 +35,9 @@ internal sealed class TcpClientTls
     /// <see cref="TcpPeerException"/> from the peer when the server answered with a Ferry ERROR frame instead of TLS,
     /// and a lost-connection <see cref="TcpPeerException"/> for anything else.
     /// </summary>
-    public async Task<SslStream> AuthenticateAsync(Socket socket, CancellationToken ct)
+    public async Task<(SslStream Tls, TcpTlsTransport Transport)> AuthenticateAsync(Socket socket, CancellationToken ct)
     {
-        var recorder = new TcpFirstBytesStream(new NetworkStream(socket, ownsSocket: false), KeepFirstBytes);
+        var recorder = new TcpTlsTransport(socket, KeepFirstBytes);
         var ssl = new SslStream(recorder, leaveInnerStreamOpen: false);
         Exception? keyFailure = null;
         var options = new SslClientAuthenticationOptions
@@ -75,8 +75,8 @@ internal sealed class TcpClientTls
         try
         {
             await ssl.AuthenticateAsClientAsync(options, ct).ConfigureAwait(false);
-            recorder.StopRecording();
-            return ssl;
+            recorder.Established();
+            return (ssl, recorder);
         }
         catch (Exception e) when (e is AuthenticationException or IOException)
         {

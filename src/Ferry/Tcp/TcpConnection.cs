@@ -29,6 +29,7 @@ internal sealed class TcpConnection : IDisposable
     // TLS: the stream every byte goes through once the handshake is done (null: cleartext), and a lock that keeps a
     // second writer (an ERROR sent while a DATA frame is going out) from interleaving records, which SslStream refuses.
     private SslStream? _tls;
+    private TcpTlsTransport? _tlsTransport;
     private SemaphoreSlim? _tlsWriteLock;
 
     // Client side: the preamble, sent in front of the first frame; and whether Nagle goes back on after that send.
@@ -117,10 +118,11 @@ internal sealed class TcpConnection : IDisposable
     }
 
     /// <summary>From now on every read and send goes through <paramref name="tls"/> (an authenticated SslStream over this socket).</summary>
-    public void UseTls(SslStream tls)
+    public void UseTls((SslStream Tls, TcpTlsTransport Transport) tls)
     {
         _tlsWriteLock = new SemaphoreSlim(1, 1);
-        _tls = tls;
+        _tlsTransport = tls.Transport;
+        _tls = tls.Tls;
     }
 
     /// <summary>
@@ -290,7 +292,21 @@ internal sealed class TcpConnection : IDisposable
 
         try
         {
-            await tls.WriteAsync(data, ct).ConfigureAwait(false);
+            // One frame's records leave in as few socket sends as the transport's buffer allows.
+            var transport = _tlsTransport!;
+            transport.BeginGather();
+            try
+            {
+                await tls.WriteAsync(data, ct).ConfigureAwait(false);
+                await transport.EndGatherAsync(ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Half a frame must never go out in front of a later one (an ERROR after a failed send).
+                transport.DiscardGathered();
+                throw;
+            }
+
             BytesSent += data.Length;
             LastActivity = Environment.TickCount64;
         }

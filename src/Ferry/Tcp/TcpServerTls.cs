@@ -55,13 +55,15 @@ internal sealed class TcpServerTls : IDisposable
     /// the wire). Failures (junk, another TLS version, a reset) surface as <see cref="AuthenticationException"/> or
     /// <see cref="IOException"/>; the caller closes the connection.
     /// </summary>
-    public async Task<SslStream> AuthenticateAsync(Socket socket, CancellationToken ct)
+    public async Task<(SslStream Tls, TcpTlsTransport Transport)> AuthenticateAsync(Socket socket, CancellationToken ct)
     {
-        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
+        var transport = new TcpTlsTransport(socket);
+        var ssl = new SslStream(transport, leaveInnerStreamOpen: false);
         try
         {
             await ssl.AuthenticateAsServerAsync(_options, ct).ConfigureAwait(false);
-            return ssl;
+            transport.Established();
+            return (ssl, transport);
         }
         catch
         {
