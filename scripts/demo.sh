@@ -12,9 +12,13 @@ dotnet publish src/Ferry.Cli -c Release -o "$OUT" --nologo -v quiet >/dev/null
 case "$OUT" in /*) FERRY="$OUT/ferry" ;; *) FERRY="$PWD/$OUT/ferry" ;; esac
 
 WORK=$(mktemp -d /tmp/ferry-demo.XXXXXX)
+# The demo's server key is new every run: pin it in the demo's own known_hosts, never the user's.
+export FERRY_CONFIG_DIR="$WORK/config"
 SERVER_PID=""
 cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
+# The server's key is new every run: pin it in a known_hosts of this run, not in ~/.config/ferry.
+export FERRY_CONFIG_DIR="$WORK/config"
 
 # Ports on 127.0.0.1 picked away from the defaults so a running ferry server is not disturbed.
 BASE=${FERRY_DEMO_PORT:-27700}
@@ -42,8 +46,14 @@ try() {
   fi
   ran=$((ran + 1))
   local url="$scheme://127.0.0.1:$port/demo/$scheme.bin"
-  echo "-- ferry send sample.bin $url"
-  if "$FERRY" send "$WORK/sample.bin" "$url"; then :; else echo "   send failed (exit $?)"; status=1; return; fi
+  local extra=()
+  if [ "$scheme" = zmq ]; then
+    # zmq:// (CURVE) needs the server's CURVE key up front: the one `ferry serve` printed.
+    local key; key=$(sed -nE 's/.*zmq CURVE key ([^ ]+) .*/\1/p' "$WORK/server.log" | head -1)
+    if [ -n "$key" ]; then extra=(--server-key "$key"); else extra=(--insecure); fi
+  fi
+  echo "-- ferry send sample.bin $url ${extra[*]}"
+  if "$FERRY" send "$WORK/sample.bin" "$url" "${extra[@]}"; then :; else echo "   send failed (exit $?)"; status=1; return; fi
   if [ "$scheme" = zmq ]; then
     cmp -s "$WORK/sample.bin" "$WORK/data/demo/$scheme.bin" && echo "   stored copy identical" || { echo "   MISMATCH"; status=1; }
     return

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages used by interop and end-to-end tests.
 # (atftpd is left out on purpose: it conflicts with tftpd-hpa, which the TFTP interop tests need.)
-PKGS=(libzmq5 python3-zmq atftp tftp-hpa tftpd-hpa curl iperf3 iproute2)
+PKGS=(libzmq5 python3-zmq atftp tftp-hpa tftpd-hpa curl iperf3 iproute2 tmux)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -79,6 +79,7 @@ var readTasks = readerClients.Select(r => Task.Run(async () =>
 })).ToList();
 
 var start = clock.Elapsed;
+var cpuAtStart = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
 var writeTasks = writerClients.Select((wc, w) => Task.Run(async () =>
 {
     double perWriterRate = rate > 0 ? (double)rate / writers : 0;
@@ -108,8 +109,13 @@ var all = results.SelectMany(r => r.Latencies).ToArray();
 Array.Sort(all);
 double P(double q) => all[Math.Min(all.Length - 1, (int)(q * all.Length))];
 double seconds = elapsed.TotalSeconds;
-Console.WriteLine($"stored+acked      {total} lines in {(writeDone.Max() - start).TotalSeconds:F2} s");
-Console.WriteLine($"end to end        {seconds:F2} s: {total / seconds:F0} lines/s stored, {total * readers / seconds:F0} line deliveries/s to readers");
+// Definitions (README "Message relay" performance): end to end = from the first post to the moment the last reader printed
+// the last line. Distinct lines/s = lines / that time (each line counted once, however many readers got it). Reader
+// deliveries/s = lines x readers / that time (each line counted once per reader that got it).
+var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpuAtStart;
+Console.WriteLine($"stored+acked      {total} lines in {(writeDone.Max() - start).TotalSeconds:F2} s ({total / (writeDone.Max() - start).TotalSeconds:F0} lines/s)");
+Console.WriteLine($"end to end        {seconds:F2} s: {total / seconds:F0} distinct lines/s, {total * readers / seconds:F0} reader deliveries/s");
+Console.WriteLine($"process CPU       {cpu.TotalSeconds:F2} s (server and all {readers + writers} clients): {cpu.TotalMicroseconds / (total * readers):F2} us per delivery");
 Console.WriteLine($"latency (ms)      p50 {P(0.50):F1}  p90 {P(0.90):F1}  p99 {P(0.99):F1}  max {all[^1]:F1}");
 Console.WriteLine($"exactly once      {(results.All(r => r.Ok) ? "yes" : "NO")}: every reader got seqs {1}..{total} once, in order, every writer's lines in order");
 var s = listener.Stats;

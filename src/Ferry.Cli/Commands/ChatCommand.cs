@@ -21,10 +21,13 @@ internal static class ChatCommand
         var delay = new Option<double>("--delay") { Description = "Receive messages in batches every S seconds" };
         var since = new Option<long?>("--since") { Description = "Replay history from sequence number SEQ, then follow live" };
         var sinceTime = new Option<string?>("--since-time") { Description = "Replay history from an ISO 8601 time (e.g. 2025-01-31T12:00:00Z), then follow live" };
+        var token = SecurityOptions.Token();
+        var serverKey = SecurityOptions.ServerKey();
+        var insecure = SecurityOptions.Insecure();
         var json = new Option<bool>("--json") { Description = "Print one NDJSON object per message ({seq,time,user,text})" };
         var cmd = new Command("chat", "Read and write lines through the message relay of 'ferry serve' (UDP 7703)")
         {
-            server, user, read, write, delay, since, sinceTime, json,
+            server, user, read, write, delay, since, sinceTime, json, token, serverKey, insecure,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -42,6 +45,10 @@ internal static class ChatCommand
                     Delay = Delay(parse.GetValue(delay)),
                     SinceKind = parse.GetValue(since) is not null ? RelaySinceKind.Sequence : parse.GetValue(sinceTime) is not null ? RelaySinceKind.Time : RelaySinceKind.Live,
                     SinceValue = parse.GetValue(since) ?? SinceTime(parse.GetValue(sinceTime)),
+                    Token = parse.GetValue(token),
+                    ServerKey = parse.GetValue(serverKey),
+                    Insecure = parse.GetValue(insecure),
+                    Notice = message => Console.Error.WriteLine($"ferry: {message}"),
                 };
                 if (parse.GetValue(since) is not null && parse.GetValue(sinceTime) is not null)
                 {

@@ -24,7 +24,7 @@ internal static class ServeCommand
         var zmqIdle = new Option<double>("--zmq-idle-timeout") { Description = "Seconds after which an idle zmq:// transfer is aborted", DefaultValueFactory = _ => 60 };
         var relayRetainCount = new Option<long?>("--relay-retain-count") { Description = "Relay history: keep at most this many messages (default: all)" };
         var relayRetainDays = new Option<double?>("--relay-retain-days") { Description = "Relay history: keep messages younger than this many days (default: all)" };
-        var insecure = new Option<bool>("--insecure") { Description = "Also accept clients that ask for no encryption (--insecure on their side)" };
+        var insecure = new Option<bool>("--insecure") { Description = "Also accept clients that ask for no encryption (--insecure on their side); zmq:// then runs plain only (a zmq port is either CURVE or plain)" };
         var requireToken = new Option<bool>("--require-token") { Description = "Refuse clients without an access token (see 'ferry token create'), even while no token exists" };
 
         var cmd = new Command("serve", "Serve files over udp://, tcp://, zmq://, tftp:// and the message relay")
@@ -86,6 +86,15 @@ internal static class ServeCommand
                 await using var host = await ServerHost.StartAsync(context).ConfigureAwait(false);
                 context.Info("serve", $"root {options.Root}, state {options.StateDir}");
                 context.Info("serve", $"server key {identity.Fingerprint}{(created ? " (new; clients pin it on first use)" : string.Empty)}");
+                foreach (var l in host.Listeners)
+                {
+                    if (l is Ferry.Zmq.ZmqListener { CurvePublicKey: { } curveKey })
+                    {
+                        // Derived from the server key (docs/PROTOCOL.md); zmq:// clients cannot learn it in the handshake.
+                        context.Info("serve", $"zmq CURVE key {curveKey} (zmq:// clients pass it once: --server-key {curveKey})");
+                    }
+                }
+
                 if (options.Access.IsOpen)
                 {
                     context.Info("serve", "WARNING: no access token is configured: anyone who can reach these ports may read and write every file under the root. Create one with 'ferry token create' or start with --require-token.");

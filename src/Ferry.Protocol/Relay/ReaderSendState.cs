@@ -5,7 +5,7 @@ namespace Ferry.Protocol.Relay;
 /// <summary>
 /// Server-side delivery state of one reader: what was sent, what the reader acknowledged, what must be resent.
 /// Sequences identify data; a DELIVER is only a container, so a retransmission may pack data differently.
-/// The send window bounds both the in-flight ledger and the reader's read-ahead: memory per reader is O(window).
+/// The send window bounds the in-flight ledger: memory per reader is O(window); history is shared (<see cref="HistoryBlockCache"/>).
 /// </summary>
 internal sealed class ReaderSendState
 {
@@ -14,9 +14,14 @@ internal sealed class ReaderSendState
 
     private readonly List<RelaySentPacket> _inFlight = new();
     private readonly List<RelaySentPacket> _scratch = new();
+    private readonly int _minWindow;
+    private readonly int _maxWindow;
+    private long _lastProgressAt = long.MinValue;
 
-    public ReaderSendState(long start, int window, RttEstimator rtt)
+    public ReaderSendState(long start, int window, int maxWindow, RttEstimator rtt)
     {
+        _minWindow = Math.Max(1, Math.Min(window, 16));
+        _maxWindow = Math.Max(window, maxWindow);
         Start = start;
         Next = start;
         AckedBelow = start;
@@ -43,13 +48,14 @@ internal sealed class ReaderSendState
     /// <summary>The reader accepts sequences below this (its ACK's next + window). Zero window until the first ACK, which also proves the address.</summary>
     public long PeerWindowEnd { get; private set; }
 
-    /// <summary>Most sequences between <see cref="AckedBelow"/> and <see cref="Next"/>.</summary>
-    public int Window { get; }
+    /// <summary>
+    /// Most sequences between <see cref="AckedBelow"/> and <see cref="Next"/>. Starts at the configured window, grows by what
+    /// each ACK acknowledges (doubling per round trip) up to the maximum, halves on loss: a fast reader gets a deep pipe,
+    /// a lossy one a shallow one. The reader's advertised window bounds it too.
+    /// </summary>
+    public int Window { get; private set; }
 
     public RttEstimator Rtt { get; }
-
-    /// <summary>Messages read from history for this reader (a slow reader catches up from storage, not from the server's memory).</summary>
-    public List<RelayMessage> ReadAhead { get; } = new();
 
     public int InFlightPackets => _inFlight.Count;
 
@@ -83,6 +89,7 @@ internal sealed class ReaderSendState
         long oldWindowEnd = PeerWindowEnd;
         if (next > AckedBelow)
         {
+            Window = (int)Math.Min(_maxWindow, Window + (next - AckedBelow));
             AckedBelow = next;
             AckedAbove.Remove(0, next);
             Lost.Remove(0, next);
@@ -152,18 +159,32 @@ internal sealed class ReaderSendState
 
         _inFlight.Clear();
         _inFlight.AddRange(_scratch);
+        if (lost)
+        {
+            Shrink();
+        }
+
         if (progress)
         {
             Rtt.ResetBackoff();
+            _lastProgressAt = now;
         }
 
         return progress || lost || PeerWindowEnd > oldWindowEnd;
     }
 
     /// <summary>When the oldest packet in flight times out; long.MaxValue when nothing is in flight.</summary>
-    public long TimerDeadline => _inFlight.Count == 0 ? long.MaxValue : _inFlight[0].SentAt + Rtt.Rto;
+    /// <remarks>
+    /// Restarted by every ACK that acknowledges new data (RFC 6298 5.3): with a deep window a slow but steadily acknowledging
+    /// reader has old packets in flight, and timing them from their send time alone fired spurious probes.
+    /// </remarks>
+    public long TimerDeadline => _inFlight.Count == 0 ? long.MaxValue : Math.Max(_inFlight[0].SentAt, _lastProgressAt) + Rtt.Rto;
 
-    /// <summary>Declares every packet older than the RTO lost; returns true when something must be resent.</summary>
+    /// <summary>
+    /// On a retransmission timeout, declares only the oldest packet lost (a probe, as QUIC's PTO): if the reader merely
+    /// acknowledged late (a busy host), one packet is resent instead of the whole window; if more was lost, the probe's ACK
+    /// reveals it through the packet threshold. Returns true when something must be resent.
+    /// </summary>
     public bool OnTimer(long now)
     {
         if (TimerDeadline > now)
@@ -171,25 +192,17 @@ internal sealed class ReaderSendState
             return false;
         }
 
-        long rto = Rtt.Rto;
-        int keep = 0;
-        for (int i = 0; i < _inFlight.Count; i++)
-        {
-            var p = _inFlight[i];
-            if (p.SentAt + rto <= now)
-            {
-                MarkLost(p);
-            }
-            else
-            {
-                _inFlight[keep++] = p;
-            }
-        }
+        // The next probe waits a full (backed-off) RTO from this one.
+        _lastProgressAt = now;
 
-        _inFlight.RemoveRange(keep, _inFlight.Count - keep);
+        // No window cut: a timeout on a busy host is usually a late ACK, not congestion; real loss shows in the probe's ACK.
+        MarkLost(_inFlight[0]);
+        _inFlight.RemoveAt(0);
         Rtt.Backoff();
         return !Lost.IsEmpty;
     }
+
+    private void Shrink() => Window = Math.Max(_minWindow, Window / 2);
 
     private bool IsAcked(long first, long end)
         => end <= AckedBelow || AckedAbove.ContainsAll(Math.Max(first, AckedBelow), end);

@@ -14,6 +14,13 @@ public sealed partial class RelayClient
     private long _writerAckedBelow;
     private long _sendNext;
     private bool _resentSinceAck;
+    private long _writerProgressAt = long.MinValue;
+
+    // After a timeout: one POST from the oldest unacknowledged line is resent (the probe), up to _probeSentEnd; lines up to
+    // _probeEnd were sent before the timeout and are not resent unless the probe's answer shows the server lacks them.
+    private bool _probe;
+    private long _probeEnd;
+    private long _probeSentEnd;
 
     /// <summary>Lines submitted and not yet durably stored by the server.</summary>
     public int UnacknowledgedLines => _lines.Count - _head;
@@ -51,21 +58,37 @@ public sealed partial class RelayClient
         return RelaySubmitResult.Ok;
     }
 
+    // Restarted by every POST_ACK that acknowledges new lines (RFC 6298 5.3), so a server that acknowledges steadily but
+    // slowly is not probed for lines that were sent long ago only because the window was deep.
     private long WriterDeadline
-        => _sendNext > _writerAckedBelow ? _sentAt[_head] + _writerRtt.Rto : long.MaxValue;
+        => _sendNext > _writerAckedBelow ? Math.Max(_sentAt[_head], _writerProgressAt) + _writerRtt.Rto : long.MaxValue;
 
     private void OnWriterRegistered()
     {
         // A new server session may not have our unacknowledged lines: send them all again (it deduplicates).
         _sendNext = _writerAckedBelow;
+        _probe = false;
     }
 
     private void OnWriterTimer(long now)
     {
         if (WriterDeadline <= now)
         {
-            // Go back: resend everything unacknowledged. The server keeps lines that arrived ahead and drops repeats.
-            Stats.LinesRetransmitted += _sendNext - _writerAckedBelow;
+            // Probe first (as QUIC's PTO): a server that was only slow to acknowledge (a busy store, a loaded host) answers
+            // the probe with everything stored, and the rest of the window is not sent twice. A second timeout without
+            // progress goes back over the whole window; the server keeps lines that arrived ahead and drops repeats.
+            if (_probe)
+            {
+                _probe = false;
+                Stats.LinesRetransmitted += _probeEnd - _writerAckedBelow;
+            }
+            else
+            {
+                _probe = true;
+                _probeEnd = _sendNext;
+                _probeSentEnd = _writerAckedBelow;
+            }
+
             _sendNext = _writerAckedBelow;
             _resentSinceAck = true;
             _writerRtt.Backoff();
@@ -89,6 +112,15 @@ public sealed partial class RelayClient
 
         _resentSinceAck = false;
         _writerRtt.ResetBackoff();
+        _writerProgressAt = now;
+        if (_probe)
+        {
+            // The probe's answer. Nothing stored past the probe's lines: the rest of the old window was lost, send it again.
+            // More stored: the server had it and was slow; what is still missing waits for the next timeout.
+            _probe = false;
+            _sendNext = storedBelow <= _probeSentEnd ? storedBelow : Math.Max(_sendNext, _probeEnd);
+        }
+
         for (int i = 0; i < acked; i++)
         {
             _lines[_head + i] = null!;
@@ -129,6 +161,14 @@ public sealed partial class RelayClient
         }
 
         _sendNext += count;
+        if (_probe && _probeSentEnd <= _writerAckedBelow)
+        {
+            // This POST was the probe: do not resend the rest of the old window behind it.
+            Stats.LinesRetransmitted += count;
+            _probeSentEnd = _sendNext;
+            _sendNext = Math.Max(_sendNext, _probeEnd);
+        }
+
         Stats.PostDatagrams++;
         return RelayCodec.FinishPost(buffer, pos, count);
     }

@@ -12,6 +12,7 @@ public sealed partial class RelayClient
     private readonly RelayClientOptions _options;
     private readonly Queue<RelayClientEvent> _events = new();
     private readonly List<RelayMessage> _deliverScratch = new();
+    private readonly RelayNameCache _names = new();
     private ulong _session;
     private bool _everRegistered;
     private long _registerStartedAt;
@@ -117,7 +118,7 @@ public sealed partial class RelayClient
                 OnPostAck(storedBelow, now);
                 break;
             case RelayPacketType.Deliver:
-                if (!_options.Read || !RelayCodec.TryReadDeliver(body, out long first, out bool pruned, out int count, _deliverScratch))
+                if (!_options.Read || !RelayCodec.TryReadDeliver(body, out long first, out bool pruned, out int count, _deliverScratch, _names))
                 {
                     Stats.DroppedMalformed++;
                     return;

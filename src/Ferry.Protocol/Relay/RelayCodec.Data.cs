@@ -111,6 +111,9 @@ public static partial class RelayCodec
 
     /// <summary>Decodes a DELIVER body. For a pruned range <paramref name="messages"/> stays empty and <paramref name="count"/> is the range length.</summary>
     public static bool TryReadDeliver(ReadOnlySpan<byte> body, out long firstSeq, out bool pruned, out int count, List<RelayMessage> messages)
+        => TryReadDeliver(body, out firstSeq, out pruned, out count, messages, new RelayNameCache());
+
+    internal static bool TryReadDeliver(ReadOnlySpan<byte> body, out long firstSeq, out bool pruned, out int count, List<RelayMessage> messages, RelayNameCache names)
     {
         messages.Clear();
         pruned = false;
@@ -130,7 +133,9 @@ public static partial class RelayCodec
 
         for (int i = 0; i < n; i++)
         {
-            if (!r.TryReadUInt64(out ulong ts) || !r.TryReadPrefixedString(1, RelayWire.MaxNameBytes, out string author) || !r.TryReadPrefixedString(2, RelayWire.MaxTextBytes, out string text))
+            if (!r.TryReadUInt64(out ulong ts) || !r.TryReadByte(out byte authorLength) || authorLength > RelayWire.MaxNameBytes
+                || !r.TryReadBytes(authorLength, out var authorBytes) || !names.TryGet(authorBytes, out string author)
+                || !r.TryReadPrefixedString(2, RelayWire.MaxTextBytes, out string text))
             {
                 messages.Clear();
                 return false;

@@ -11,6 +11,6 @@ public enum RelayRefusal : byte
     Unsupported = 3,
     /// <summary>The server has reached its session limit.</summary>
     ServerFull = 4,
-    /// <summary>Reserved for token authentication: the token is missing or wrong.</summary>
+    /// <summary>The access token is missing, unknown, expired or does not allow the role asked for.</summary>
     Unauthorized = 5,
 }

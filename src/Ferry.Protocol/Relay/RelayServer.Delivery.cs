@@ -9,6 +9,7 @@ public sealed partial class RelayServer
 
     // First sequence stored since start: older ones are only in the store.
     private readonly long _cacheFirst;
+    private readonly HistoryBlockCache _historyBlocks;
 
     /// <summary>The oldest sequence the in-memory cache still holds.</summary>
     private long CacheFirst => Math.Max(_cacheFirst, _lastSeq - _cache.Length + 1);
@@ -25,7 +26,7 @@ public sealed partial class RelayServer
     }
 
     /// <summary>The message with sequence <paramref name="seq"/>, from memory or the store; null with <paramref name="prunedEnd"/> set when retention removed it.</summary>
-    private RelayMessage? Fetch(ReaderSendState reader, long seq, out long prunedEnd)
+    private RelayMessage? Fetch(long seq, out long prunedEnd)
     {
         prunedEnd = 0;
         if (seq > _lastSeq)
@@ -38,32 +39,14 @@ public sealed partial class RelayServer
             return _cache[seq & (_cache.Length - 1)];
         }
 
-        var ahead = reader.ReadAhead;
-        if (ahead.Count > 0)
+        var m = _historyBlocks.Get(seq, out prunedEnd);
+        Stats.HistoryReads = _historyBlocks.Reads;
+        if (m is null && prunedEnd > 0)
         {
-            long index = seq - ahead[0].Seq;
-            if (index >= 0 && index < ahead.Count && ahead[(int)index].Seq == seq)
-            {
-                return ahead[(int)index];
-            }
+            prunedEnd = Math.Min(prunedEnd, Math.Min(CacheFirst, _lastSeq + 1));
         }
 
-        ahead.Clear();
-        Stats.HistoryReads++;
-        _history.Read(seq, _options.HistoryReadSize, ahead);
-        if (ahead.Count == 0)
-        {
-            prunedEnd = Math.Min(CacheFirst, _lastSeq + 1);
-            return null;
-        }
-
-        if (ahead[0].Seq != seq)
-        {
-            prunedEnd = ahead[0].Seq;
-            return null;
-        }
-
-        return ahead[0];
+        return m;
     }
 
     /// <summary>Packs one DELIVER for <paramref name="s"/>: lost sequences first, then new ones within both windows.</summary>
@@ -89,7 +72,7 @@ public sealed partial class RelayServer
         }
 
         end = Math.Min(end, start + ushort.MaxValue);
-        var first = Fetch(reader, start, out long prunedEnd);
+        var first = Fetch(start, out long prunedEnd);
         int count;
         int length;
         if (first is null)
@@ -119,7 +102,7 @@ public sealed partial class RelayServer
                 entry.CopyTo(buffer[pos..]);
                 pos += entry.Length;
                 count++;
-                if (start + count >= end || Fetch(reader, start + count, out _) is not { } nextMessage)
+                if (start + count >= end || Fetch(start + count, out _) is not { } nextMessage)
                 {
                     break;
                 }

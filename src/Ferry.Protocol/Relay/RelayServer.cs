@@ -33,6 +33,7 @@ public sealed partial class RelayServer
         _cache = new RelayMessage[cache];
         _lastSeq = history.LastSeq;
         _cacheFirst = _lastSeq + 1;
+        _historyBlocks = new HistoryBlockCache(history, options.HistoryReadSize, options.HistoryBlocks);
     }
 
     public RelayServerStats Stats { get; } = new();
@@ -268,6 +269,12 @@ public sealed partial class RelayServer
             return;
         }
 
+        if (_options.Authorize?.Invoke(r) is { } denied)
+        {
+            Refuse(from, r.ClientId, RelayRefusal.Unauthorized, denied);
+            return;
+        }
+
         if (existing is not null)
         {
             // Same client, different name or role: the old session is replaced.
@@ -299,7 +306,7 @@ public sealed partial class RelayServer
         if (r.Read)
         {
             readerStart = ReaderStart(r);
-            session.Reader = new ReaderSendState(readerStart, _options.ReaderWindow,
+            session.Reader = new ReaderSendState(readerStart, _options.ReaderWindow, _options.MaxReaderWindow,
                 new RttEstimator(_options.InitialRtoMicros, _options.MinRtoMicros, _options.MaxRtoMicros));
             if (session.DelayMicros > 0)
             {

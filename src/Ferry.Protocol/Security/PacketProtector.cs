@@ -68,7 +68,11 @@ public sealed class PacketProtector : IDisposable
     }
 
     /// <summary>Authenticates and decrypts <paramref name="payload"/> in place. False when it does not authenticate; the payload bytes are then undefined (drop the datagram).</summary>
-    public bool TryOpen(ulong packetNumber, ReadOnlySpan<byte> aad, Span<byte> payload, ReadOnlySpan<byte> tag)
+    public bool TryOpen(ulong packetNumber, ReadOnlySpan<byte> aad, Span<byte> payload, ReadOnlySpan<byte> tag) =>
+        TryOpen(packetNumber, aad, payload, tag, payload);
+
+    /// <summary>Authenticates <paramref name="ciphertext"/> and decrypts it into <paramref name="plaintext"/> (same length; may be the same memory).</summary>
+    public bool TryOpen(ulong packetNumber, ReadOnlySpan<byte> aad, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, Span<byte> plaintext)
     {
         if (tag.Length != TagSize)
         {
@@ -100,7 +104,7 @@ public sealed class PacketProtector : IDisposable
         slot.Nonce(packetNumber, nonce);
         try
         {
-            slot.Aead!.Decrypt(nonce, payload, tag, payload, aad);
+            slot.Aead!.Decrypt(nonce, ciphertext, tag, plaintext[..ciphertext.Length], aad);
         }
         catch (AuthenticationTagMismatchException)
         {

@@ -140,6 +140,12 @@ public sealed partial class Connection
             Stats.DuplicateDataBytes += data.Length - fresh;
         }
 
+        if (_received.Count > _config.MaxDataRanges)
+        {
+            Close(TransferError.FlowControl, $"DATA left more than {_config.MaxDataRanges} separate ranges", now);
+            return;
+        }
+
         long limit = FlowLimit();
         if (limit - _maxDataAdvertised >= _config.ReceiveWindow / 8 || (limit == _size && _maxDataAdvertised < _size))
         {

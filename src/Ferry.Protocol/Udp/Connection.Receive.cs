@@ -40,9 +40,26 @@ public sealed partial class Connection
             return;
         }
 
+        // An encrypted session ignores cleartext; a protected packet must authenticate before anything acts.
+        var payload = packet.Payload;
+        if (packet.Protected)
+        {
+            if (!TryUnprotect(packet))
+            {
+                return;
+            }
+
+            payload = _plain.AsSpan(0, packet.Payload.Length);
+        }
+        else if (_keys is not null)
+        {
+            Stats.CleartextIgnored++;
+            return;
+        }
+
         // Validate every frame first, and learn whether the packet elicits an ACK, before any state changes:
         // a malformed packet is dropped whole, and duplicates are recognised before their frames act.
-        var scan = new SpanReader(packet.Payload);
+        var scan = new SpanReader(payload);
         bool ackEliciting = false, urgent = false;
         while (!scan.End)
         {
@@ -68,10 +85,17 @@ public sealed partial class Connection
 
         _idleDeadline = now + _config.IdleTimeout;
         LastActivity = now;
-        var r = new SpanReader(packet.Payload);
+        var r = new SpanReader(payload);
         while (!r.End && State is not (ConnectionState.Closed or ConnectionState.Closing))
         {
             FrameCodec.TryRead(ref r, _ackScratch, out var f);
+            if (!packet.Protected && !CleartextFrameAllowed(f.Type))
+            {
+                // Only the handshake travels in cleartext in an encrypted session (HELLO comes first, so a
+                // cleartext session is known before its REQUEST).
+                continue;
+            }
+
             OnFrame(now, f);
         }
     }
@@ -98,7 +122,7 @@ public sealed partial class Connection
         }
 
         _ledger.TrimFront();
-        _pendingControls |= ControlFrames.Request;
+        _pendingControls |= _neededControls & ~ControlFrames.Ping; // HELLO (and REQUEST in a cleartext session)
     }
 
     private void OnFrame(long now, in Frame f)
@@ -160,6 +184,12 @@ public sealed partial class Connection
             case FrameType.Close:
                 EnterClosed((TransferError)f.Code, f.Text, byPeer: true, notify: true);
                 break;
+            case FrameType.Hello:
+                OnHello(f, now);
+                break;
+            case FrameType.ServerHello:
+                OnServerHello(f, now);
+                break;
         }
     }
 
@@ -178,6 +208,7 @@ public sealed partial class Connection
 
         _op = f.Op;
         _path = f.Text;
+        _accessToken = f.Token;
         _isDataSender = f.Op == TransferOp.Get;
         _maxDatagram = Math.Clamp(Math.Min(f.MaxDatagram, _maxDatagram), Packet.MinMaxDatagram, Packet.MaxMaxDatagram);
         _cc = _config.CreateController(_maxDatagram);
@@ -196,6 +227,7 @@ public sealed partial class Connection
             Size = f.Size,
             IdentitySize = f.IdentitySize,
             IdentityMtime = f.IdentityMtime,
+            Token = f.Token,
         });
     }
 

@@ -171,6 +171,12 @@ public sealed partial class Connection
             }
         }
 
+        if (_ackedData.Count > _config.MaxDataRanges)
+        {
+            Close(TransferError.FlowControl, $"ACKs left more than {_config.MaxDataRanges} separate acknowledged ranges", now);
+            return;
+        }
+
         if (!_anyAcked || f.LargestAcked > _largestAcked)
         {
             _largestAcked = f.LargestAcked;

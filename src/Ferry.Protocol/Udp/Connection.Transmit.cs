@@ -54,13 +54,37 @@ public sealed partial class Connection
 
         int headerEnd = WritePacketHeader(buffer, initial: handshake);
 
-        var w = new SpanWriter(buffer[headerEnd..(max - Packet.TrailerSize)]);
+        // The server's SERVER_HELLO goes in cleartext (the client has no keys yet), alone with an ACK.
+        bool serverHello = !IsClient && (_pendingControls & ControlFrames.ServerHello) != 0;
+        bool cleartext = _keys is null || serverHello;
+        int trailer = TrailerFor(cleartext);
+        var w = new SpanWriter(buffer[headerEnd..(max - trailer)]);
         if (_acks.HasPending || ackDue)
         {
             _acks.TryWrite(ref w, now);
         }
 
         var sent = new SentPacket { Number = _nextPn - 1, TimeSent = now };
+        if (serverHello)
+        {
+            if (FrameCodec.TryWriteHello(ref w, FrameType.ServerHello, _serverHello))
+            {
+                Mark(ref sent, ControlFrames.ServerHello);
+            }
+
+            int helloLength = SealPacket(buffer, headerEnd, headerEnd + w.Position, cleartext: true);
+            sent.Size = helloLength;
+            Stats.PacketsSent++;
+            Stats.BytesSent += helloLength;
+            if (probe)
+            {
+                _probesPending--;
+            }
+
+            RecordSent(ref sent, now);
+            return helloLength;
+        }
+
         WriteControls(ref w, ref sent);
         if (probe && !sent.AckEliciting)
         {
@@ -82,14 +106,14 @@ public sealed partial class Connection
         if (handshake)
         {
             // Pad Initials so the server may answer with up to three times what it received.
-            int padTo = Packet.MinInitialSize - Packet.TrailerSize - headerEnd;
+            int padTo = Packet.MinInitialSize - trailer - headerEnd;
             while (w.Position < padTo && w.Remaining > 0)
             {
                 w.WriteByte((byte)FrameType.Padding);
             }
         }
 
-        int length = Packet.Seal(buffer, headerEnd + w.Position);
+        int length = SealPacket(buffer, headerEnd, headerEnd + w.Position, cleartext);
         sent.Size = length;
         Stats.PacketsSent++;
         Stats.BytesSent += length;
@@ -125,8 +149,13 @@ public sealed partial class Connection
             return;
         }
 
+        if ((pending & ControlFrames.Hello) != 0 && WriteHello(ref w))
+        {
+            Mark(ref sent, ControlFrames.Hello);
+        }
+
         if ((pending & ControlFrames.Request) != 0
-            && FrameCodec.TryWriteRequest(ref w, _op, _maxDatagram, _path, _size, _identitySize, _identityMtime))
+            && FrameCodec.TryWriteRequest(ref w, _op, _maxDatagram, _path, _size, _identitySize, _identityMtime, _accessToken))
         {
             Mark(ref sent, ControlFrames.Request);
         }
@@ -167,6 +196,18 @@ public sealed partial class Connection
         {
             Mark(ref sent, ControlFrames.Result);
         }
+    }
+
+    private static readonly byte[] s_insecureHello = [Ferry.Protocol.Security.HandshakeMessages.Version, Ferry.Protocol.Security.HandshakeMessages.SuiteNone];
+
+    private bool WriteHello(ref SpanWriter w)
+    {
+        if (_clientHandshake is not null)
+        {
+            return FrameCodec.TryWriteHello(ref w, FrameType.Hello, _clientHandshake.Hello);
+        }
+
+        return FrameCodec.TryWriteHello(ref w, FrameType.Hello, s_insecureHello);
     }
 
     private void Mark(ref SentPacket sent, ControlFrames frame)
@@ -286,9 +327,9 @@ public sealed partial class Connection
         // A client never accepted is known to the server only by its Initials.
         int headerEnd = WritePacketHeader(buffer, initial: IsClient && RemoteId == 0);
 
-        var w = new SpanWriter(buffer[headerEnd..^Packet.TrailerSize]);
+        var w = new SpanWriter(buffer[headerEnd..^TrailerFor(cleartext: false)]);
         FrameCodec.TryWriteCodeMessage(ref w, FrameType.Close, (long)_closeCode, _closeMessage);
-        int length = Packet.Seal(buffer, headerEnd + w.Position);
+        int length = SealPacket(buffer, headerEnd, headerEnd + w.Position, cleartext: false);
         Stats.PacketsSent++;
         Stats.BytesSent += length;
         return length;

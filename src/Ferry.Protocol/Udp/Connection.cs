@@ -1,4 +1,5 @@
 using Ferry.Protocol.Common;
+using Ferry.Protocol.Security;
 using Ferry.Protocol.Udp.Congestion;
 using Ferry.Protocol.Udp.Recovery;
 using Ferry.Protocol.Udp.Wire;
@@ -42,6 +43,15 @@ public sealed partial class Connection
 
     // Handshake.
     private byte[] _token = Array.Empty<byte>();
+
+    // Secure channel (Connection.Security.cs).
+    private ClientHandshake? _clientHandshake;
+    private byte[]? _serverHello;
+    private SessionKeys? _keys;
+    private bool _helloReceived;
+    private bool _insecureSession;
+    private string _accessToken = string.Empty;
+    private byte[]? _plain;
 
     // The transfer.
     private TransferOp _op;
@@ -117,8 +127,10 @@ public sealed partial class Connection
     /// <summary>Creates a client connection that asks for <paramref name="op"/> on <paramref name="path"/>.</summary>
     /// <param name="size">PUT: the file size. GET: ignored.</param>
     /// <param name="source">PUT: the local file. GET: null.</param>
+    /// <param name="accessToken">Access token for the server ("" or null: anonymous); sent only once the channel is encrypted (or in cleartext with <c>--insecure</c>).</param>
     public static Connection CreateClient(
-        ConnectionConfig config, ulong localId, TransferOp op, string path, long size, long identityMtime, IDataSource? source, long now)
+        ConnectionConfig config, ulong localId, TransferOp op, string path, long size, long identityMtime, IDataSource? source, long now,
+        string? accessToken = null)
     {
         var c = new Connection(config, isClient: true, localId, now)
         {
@@ -129,8 +141,9 @@ public sealed partial class Connection
             _identityMtime = identityMtime,
             _isDataSender = op == TransferOp.Put,
             _source = source,
+            _accessToken = accessToken ?? string.Empty,
         };
-        c.Queue(ControlFrames.Request);
+        c.StartClientHandshake();
         return c;
     }
 
@@ -150,6 +163,13 @@ public sealed partial class Connection
     /// <param name="have">PUT: byte ranges already stored from an interrupted upload (resume).</param>
     public void Accept(long fileSize, long identityMtime, IDataSource? source, IDataSink? sink, RangeSet? have)
     {
+        if (!IsClient && State is ConnectionState.Closing or ConnectionState.Closed)
+        {
+            // The peer's packet that carried the REQUEST also closed the connection (a CLOSE or a violating frame
+            // after it): its Closed event is queued behind RequestReceived. Nothing to accept.
+            return;
+        }
+
         if (IsClient || State != ConnectionState.Handshake)
         {
             throw new InvalidOperationException("Accept is for a server connection with a pending request");
@@ -178,6 +198,12 @@ public sealed partial class Connection
     /// <summary>Client GET: after <see cref="ConnectionEventKind.Accepted"/>, start receiving into <paramref name="sink"/>.</summary>
     public void StartReceiving(IDataSink sink, RangeSet? have)
     {
+        if (IsClient && State is ConnectionState.Closing or ConnectionState.Closed)
+        {
+            // The packet that carried ACCEPT also closed the connection; the Closed event follows Accepted.
+            return;
+        }
+
         if (!IsClient || _op != TransferOp.Get || State != ConnectionState.Established)
         {
             throw new InvalidOperationException("StartReceiving is for an accepted client GET");
@@ -226,6 +252,7 @@ public sealed partial class Connection
 
         bool wasClosing = State == ConnectionState.Closing;
         State = ConnectionState.Closed;
+        DisposeKeys();
         if (notify && !wasClosing)
         {
             _events.Enqueue(new ConnectionEvent(ConnectionEventKind.Closed) { Code = code, Message = message, ByPeer = byPeer });

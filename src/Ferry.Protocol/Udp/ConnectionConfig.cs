@@ -4,7 +4,7 @@ using Ferry.Protocol.Udp.Wire;
 namespace Ferry.Protocol.Udp;
 
 /// <summary>Tunables of a connection. Times are microseconds.</summary>
-public sealed class ConnectionConfig
+public sealed record ConnectionConfig
 {
     /// <summary>Largest UDP payload this side sends or accepts; the smaller of both sides' values is used.</summary>
     public int MaxDatagram { get; init; } = Packet.DefaultMaxDatagram;
@@ -24,8 +24,19 @@ public sealed class ConnectionConfig
     /// <summary>Receive window: how far past the first missing byte the sender may send.</summary>
     public long ReceiveWindow { get; init; } = 64L << 20;
 
+    /// <summary>
+    /// Most disjoint byte ranges a connection keeps of received data (receiver) or acknowledged data (sender).
+    /// Every hole a peer leaves costs one; a peer that scatters more (tiny DATA frames with gaps, or ACKs of every
+    /// other packet) is cut off with FLOW_CONTROL. 65,536 ranges are 1 MiB; a whole 64 MiB receive window of
+    /// full-size packets with every other one lost is about 23,000.
+    /// </summary>
+    public int MaxDataRanges { get; init; } = 65_536;
+
     /// <summary>"bbr" (default) or "newreno".</summary>
     public string CongestionControl { get; init; } = "bbr";
+
+    /// <summary>Encryption: keys, and whether cleartext is asked for or allowed.</summary>
+    public UdpSecurity Security { get; init; } = new();
 
     /// <summary>Initial congestion window in packets.</summary>
     public int InitialWindowPackets { get; init; } = 32;

@@ -4,6 +4,9 @@ namespace Ferry.Protocol.Udp;
 
 public enum ConnectionEventKind
 {
+    /// <summary>Client: the server proved it holds <see cref="ConnectionEvent.ServerKey"/>; check it against the pin, then call ConfirmServerKey (or Close).</summary>
+    ServerKeyReceived,
+
     /// <summary>Server: the client asked for a transfer; answer with Accept or Reject.</summary>
     RequestReceived,
 
@@ -39,6 +42,12 @@ public sealed record ConnectionEvent(ConnectionEventKind Kind)
 
     public string Message { get; init; } = string.Empty;
 
+    /// <summary>RequestReceived: the client's access token ("" when anonymous).</summary>
+    public string Token { get; init; } = string.Empty;
+
+    /// <summary>ServerKeyReceived: the server's DER SubjectPublicKeyInfo.</summary>
+    public byte[]? ServerKey { get; init; }
+
     /// <summary>For Closed: true when the peer closed, false when this side did (or timed out).</summary>
     public bool ByPeer { get; init; }
 }
@@ -58,4 +67,10 @@ public sealed class ConnectionStats
     public long DuplicateDataBytes;
     public long ProbeTimeouts;
     public long MalformedPackets;
+
+    /// <summary>Protected packets that did not authenticate, or arrived before the keys.</summary>
+    public long UndecryptablePackets;
+
+    /// <summary>Cleartext packets ignored because the session is encrypted.</summary>
+    public long CleartextIgnored;
 }

@@ -36,15 +36,30 @@ public sealed class ServerEndpoint
     private int _roundRobin;
     private int _eventCursor;
 
-    public ServerEndpoint(ConnectionConfig config, byte[] retryKey, Func<ulong> newId, int maxConnections = 1024)
+    /// <summary>Default of <see cref="MaxConnections"/>.</summary>
+    public const int DefaultMaxConnections = 1024;
+
+    /// <summary>Default of <see cref="MaxConnectionsPerAddress"/>.</summary>
+    public const int DefaultMaxConnectionsPerAddress = 64;
+
+    // Open connections per validated client IP address (any port).
+    private readonly Dictionary<UInt128, int> _perAddress = new();
+
+    public ServerEndpoint(ConnectionConfig config, byte[] retryKey, Func<ulong> newId, int maxConnections = DefaultMaxConnections,
+        int maxConnectionsPerAddress = DefaultMaxConnectionsPerAddress)
     {
         _config = config;
         _tokens = new RetryTokens(retryKey);
         _newId = newId;
         MaxConnections = maxConnections;
+        MaxConnectionsPerAddress = maxConnectionsPerAddress;
     }
 
+    /// <summary>Connections open at once; an Initial beyond gets a stateless CLOSE with SERVER_BUSY.</summary>
     public int MaxConnections { get; }
+
+    /// <summary>Connections open at once from one IP address (after address validation); beyond, SERVER_BUSY.</summary>
+    public int MaxConnectionsPerAddress { get; }
 
     public EndpointStats Stats { get; } = new();
 
@@ -136,6 +151,14 @@ public sealed class ServerEndpoint
             return;
         }
 
+        _perAddress.TryGetValue(peer.Address, out int fromAddress);
+        if (fromAddress >= MaxConnectionsPerAddress)
+        {
+            Stats.RefusedFull++;
+            EnqueueStateless(peer, StatelessClose(packet.SourceId, TransferError.ServerBusy, "too many connections from this address; try again later"));
+            return;
+        }
+
         ulong id;
         do
         {
@@ -147,6 +170,7 @@ public sealed class ServerEndpoint
         _byId[id] = connection;
         _byClientId[packet.SourceId] = connection;
         _connections.Add(connection);
+        _perAddress[peer.Address] = fromAddress + 1;
         Stats.ConnectionsCreated++;
         connection.HandlePacket(now, packet);
     }
@@ -264,6 +288,11 @@ public sealed class ServerEndpoint
                 _connections.RemoveAt(i);
                 _byId.Remove(c.LocalId);
                 _byClientId.Remove(c.RemoteId);
+                if (--System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_perAddress, c.Peer.Address) == 0)
+                {
+                    _perAddress.Remove(c.Peer.Address);
+                }
+
                 (removed ??= new()).Add(c);
             }
         }

@@ -20,4 +20,13 @@ public enum TransferError : ushort
     ServerShutdown = 19,
     FlowControl = 20,
     ServerBusy = 21,
+
+    /// <summary>The client asked for cleartext and the server requires encryption.</summary>
+    EncryptionRequired = 22,
+
+    /// <summary>The client asked for encryption and the server has no key (it serves cleartext only).</summary>
+    EncryptionUnavailable = 23,
+
+    /// <summary>The handshake failed (bad hello, bad signature, or the client rejected the server's key).</summary>
+    HandshakeFailed = 24,
 }

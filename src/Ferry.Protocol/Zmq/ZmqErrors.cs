@@ -21,12 +21,24 @@ public static class ZmqErrors
 
     public const string ShuttingDown = "server is shutting down";
 
+    public static string TooManyTransfers(bool perClient) => perClient
+        ? $"too many open transfers from this client (at most {ZmqLimits.MaxOpenTransfersPerClient}): CLOSE one first"
+        : $"too many open transfers on the server (at most {ZmqLimits.MaxOpenTransfers}): try again later";
+
+    public static string TooManyRanges(long offset, long end) =>
+        $"chunk [{offset}, {end}) would leave more than {ZmqLimits.MaxRangesPerTransfer} separate received ranges: send chunks in order";
+
+    public const string BadToken = "token must be printable ASCII without spaces";
+
+    /// <summary>Prefix of the ERROR text of a HELLO the access policy refused (clients map it to "refused").</summary>
+    public const string DeniedPrefix = "denied: ";
+
     public static string UnknownVerb(ReadOnlySpan<byte> verb) =>
         $"unknown verb '{Printable(verb)}': expected HELLO, CHUNK or CLOSE";
 
     public static string FrameCount(ZmqVerb verb, int got) => verb switch
     {
-        ZmqVerb.Hello => $"wrong frame count: HELLO takes 2 frames (HELLO, filename), got {got}",
+        ZmqVerb.Hello => $"wrong frame count: HELLO takes 2 frames (HELLO, filename) or 3 (HELLO, filename, token), got {got}",
         ZmqVerb.Chunk => $"wrong frame count: CHUNK takes 6 frames (CHUNK, filename, offset, size, checksum, data), got {got}",
         _ => $"wrong frame count: CLOSE takes 3 frames (CLOSE, filename, size), got {got}",
     };

@@ -15,6 +15,9 @@ public static class ZmqLimits
     /// </summary>
     public const int HardMaxFrameBytes = 32 << 20;
 
+    /// <summary>Largest token frame of HELLO (Ferry's tokens are 38 characters).</summary>
+    public const int MaxTokenBytes = 256;
+
     /// <summary>Longest ASCII decimal number: 19 digits (values up to 2^63-1).</summary>
     public const int MaxNumberDigits = 19;
 
@@ -36,4 +39,20 @@ public static class ZmqLimits
 
     /// <summary>Frames kept of one message; further frames are only counted (no valid request has more than 6).</summary>
     public const int MaxKeptFrames = 8;
+
+    /// <summary>
+    /// Filenames one client (one ZeroMQ routing id) may have in use at once (open transfers and their actors);
+    /// a HELLO for one more gets ERROR until one ends (CLOSE, abort or idle expiry).
+    /// </summary>
+    public const int MaxOpenTransfersPerClient = 64;
+
+    /// <summary>Filenames in use at once over all clients; a HELLO beyond gets ERROR.</summary>
+    public const int MaxOpenTransfers = 4096;
+
+    /// <summary>
+    /// Disjoint byte ranges one open transfer may hold (chunks that neither touch nor overlap a received range
+    /// each add one). A CHUNK that would add one more gets ERROR, so a peer sending tiny scattered chunks cannot
+    /// grow the server's bookkeeping without limit. Clients that send in order keep one range.
+    /// </summary>
+    public const int MaxRangesPerTransfer = 65536;
 }

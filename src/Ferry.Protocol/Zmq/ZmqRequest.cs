@@ -27,4 +27,7 @@ public readonly struct ZmqRequest
     public Sha256Digest Checksum { get; }
 
     public ReadOnlyMemory<byte> Data { get; }
+
+    /// <summary>HELLO's optional third frame: the access token (null when absent or empty: anonymous).</summary>
+    public string? Token { get; init; }
 }

@@ -41,6 +41,12 @@ public static class ZmqRequestParser
             return ZmqParseResult.Invalid(ZmqErrors.UnknownVerb(verbFrame));
         }
 
+        // HELLO may carry a third frame, the access token (an extension of seed 003; two-frame HELLOs stay valid).
+        if (verb == ZmqVerb.Hello && frameCount == 3 && frames.Length >= 3)
+        {
+            expected = 3;
+        }
+
         if (frameCount != expected || frames.Length < expected)
         {
             return ZmqParseResult.Invalid(ZmqErrors.FrameCount(verb, frameCount));
@@ -59,6 +65,16 @@ public static class ZmqRequestParser
         switch (verb)
         {
             case ZmqVerb.Hello:
+                if (expected == 3)
+                {
+                    if (!TryToken(frames[2].Span, out string? token, out string? tokenError))
+                    {
+                        return ZmqParseResult.Invalid(tokenError!);
+                    }
+
+                    return ZmqParseResult.Valid(new ZmqRequest(ZmqVerb.Hello, fileName) { Token = token });
+                }
+
                 return ZmqParseResult.Valid(new ZmqRequest(ZmqVerb.Hello, fileName));
 
             case ZmqVerb.Close:
@@ -138,6 +154,35 @@ public static class ZmqRequestParser
         }
 
         return null;
+    }
+
+    /// <summary>The token frame: empty (anonymous) or 1..<see cref="ZmqLimits.MaxTokenBytes"/> printable ASCII characters.</summary>
+    private static bool TryToken(ReadOnlySpan<byte> bytes, out string? token, out string? error)
+    {
+        token = null;
+        error = null;
+        if (bytes.IsEmpty)
+        {
+            return true;
+        }
+
+        if (bytes.Length > ZmqLimits.MaxTokenBytes)
+        {
+            error = ZmqErrors.FrameTooLarge(3, "token", bytes.Length, ZmqLimits.MaxTokenBytes);
+            return false;
+        }
+
+        foreach (byte b in bytes)
+        {
+            if (b is < 0x21 or > 0x7e)
+            {
+                error = ZmqErrors.BadToken;
+                return false;
+            }
+        }
+
+        token = Encoding.ASCII.GetString(bytes);
+        return true;
     }
 
     private static bool TryFileName(ReadOnlySpan<byte> bytes, out string fileName, out string? error)

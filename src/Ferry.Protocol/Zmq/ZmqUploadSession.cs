@@ -240,6 +240,12 @@ public sealed class ZmqUploadSession
         }
 
         end = offset + length;
+        if (Received.Count >= ZmqLimits.MaxRangesPerTransfer && !Received.Overlaps(Math.Max(0, offset - 1), end + 1))
+        {
+            // It would start one more separate range (touching or overlapping one merges instead).
+            return ZmqErrors.TooManyRanges(offset, end);
+        }
+
         foreach (var c in _recent)
         {
             if (c.Sequence < arrival.Sequence && c.Start < end && offset < c.End)

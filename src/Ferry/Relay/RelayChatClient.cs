@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Ferry.Protocol.Relay;
+using Ferry.Protocol.Security;
+using Ferry.Security;
 using Ferry.Transfers;
 
 namespace Ferry.Relay;
@@ -18,6 +20,17 @@ public sealed class RelayChatClient : IAsyncDisposable
     private readonly MonotonicClock _clock;
     private readonly object _lock = new();
     private readonly byte[] _sendBuffer = new byte[RelayWire.MaxDatagram];
+    private readonly byte[] _sealBuffer = new byte[RelayWire.MaxDatagram + Envelope.Overhead];
+    private readonly byte[] _openBuffer = new byte[RelayWire.MaxDatagram + Envelope.Overhead];
+    private EnvelopeClient? _envelope;
+
+    // A new handshake after the server forgot our envelope (it restarted).
+    private EnvelopeClient? _rehandshake;
+    private byte[]? _rehandshakeHello;
+    private long _rehandshakeSent;
+    private string _host = string.Empty;
+    private int _port;
+    private RelayChatOptions? _options;
     private readonly AsyncPulse _changed = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource<RelayRegisteredInfo> _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -82,6 +95,10 @@ public sealed class RelayChatClient : IAsyncDisposable
         {
             socket.ReceiveBufferSize = 4 << 20;
             socket.Connect(new IPEndPoint(address, port));
+
+            // Non-blocking: the receive loop drains what is waiting without an exception or ioctl per datagram; a full send
+            // buffer is like loss (the protocol retransmits).
+            socket.Blocking = false;
             var core = new RelayClientOptions
             {
                 ClientId = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)),
@@ -93,8 +110,16 @@ public sealed class RelayChatClient : IAsyncDisposable
                 SinceValue = options.SinceValue,
                 ReceiveCapacity = options.ReceiveCapacity,
                 RegisterTimeoutMicros = (long)options.RegisterTimeout.TotalMicroseconds,
+                Token = ClientSecurity.Token(options.Token) is { } token ? System.Text.Encoding.UTF8.GetBytes(token) : [],
             };
             client = new RelayChatClient(socket, core, time ?? TimeProvider.System);
+            client._host = host;
+            client._port = port;
+            client._options = options;
+            if (!options.Insecure)
+            {
+                client._envelope = await HandshakeAsync(socket, host, port, options, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -228,6 +253,8 @@ public sealed class RelayChatClient : IAsyncDisposable
         }
 
         _stop.Dispose();
+        _envelope?.Dispose();
+        _rehandshake?.Dispose();
     }
 
     private void ThrowIfFailed()
@@ -246,9 +273,163 @@ public sealed class RelayChatClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The secure envelope's handshake: HELLO until SERVER_HELLO (every 300 ms, up to the registration timeout),
+    /// then the server key is checked against --server-key or known_hosts before anything else is sent.
+    /// </summary>
+    private static async Task<EnvelopeClient> HandshakeAsync(Socket socket, string host, int port, RelayChatOptions options, CancellationToken ct)
+    {
+        ulong channel = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) | 1;
+        var envelope = new EnvelopeClient("relay", channel, ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256), RandomNumberGenerator.GetBytes(HandshakeMessages.RandomSize));
+        try
+        {
+            var hello = new byte[Envelope.HelloSize];
+            envelope.WriteHello(hello);
+            var buffer = new byte[Envelope.HelloSize + Envelope.Overhead];
+            var output = new byte[buffer.Length];
+            var deadline = DateTime.UtcNow + options.RegisterTimeout;
+            while (true)
+            {
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TransferException(ExitCode.Timeout,
+                        $"no answer from the relay at {host}:{port} within {options.RegisterTimeout.TotalSeconds:F0} s (not running, or an old server without encryption: try --insecure)");
+                }
+
+                try
+                {
+                    socket.Send(hello);
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.HostUnreachable
+                    or SocketError.NetworkUnreachable or SocketError.WouldBlock or SocketError.NoBufferSpaceAvailable)
+                {
+                }
+
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                wait.CancelAfter(TimeSpan.FromMilliseconds(300));
+                int n;
+                try
+                {
+                    n = await socket.ReceiveAsync(buffer, SocketFlags.None, wait.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    continue;
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.MessageSize)
+                {
+                    await Task.Delay(100, ct).ConfigureAwait(false);
+                    continue;
+                }
+
+                switch (envelope.Handle(buffer.AsSpan(0, n), output, out _, out var serverKey, out var reason))
+                {
+                    case EnvelopeEvent.Established:
+                        ClientSecurity.VerifyServerKey(options.ServerKey, options.KnownHosts, options.Notice, host, port, serverKey);
+                        return envelope;
+                    case EnvelopeEvent.Refused:
+                        throw new TransferException(ExitCode.Refused, $"the relay refused: {reason}");
+                    case EnvelopeEvent.HandshakeFailed:
+                        throw new TransferException(ExitCode.Failure, $"the relay at {host}:{port}: {reason}; someone may be tampering with the connection");
+                }
+            }
+        }
+        catch
+        {
+            envelope.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>One datagram from the server: opened when the session is encrypted, else straight to the core.</summary>
+    private void ReceivedLocked(ReadOnlySpan<byte> datagram, long now)
+    {
+        if (_envelope is not null)
+        {
+            if (_rehandshake is not null && Envelope.IsEnvelope(datagram) && Envelope.ChannelOf(datagram) == _rehandshake.Channel)
+            {
+                FinishRehandshakeLocked(datagram);
+                return;
+            }
+
+            if (_rehandshake is null && Envelope.TryReadRefused(datagram, out byte code, out _) && code == Envelope.RefusedUnknownChannel
+                && Envelope.ChannelOf(datagram) == _envelope.Channel)
+            {
+                StartRehandshakeLocked(now);
+                return;
+            }
+
+            if (_envelope.Handle(datagram, _openBuffer, out int length, out _, out _) == EnvelopeEvent.Opened)
+            {
+                _core.HandleDatagram(_openBuffer.AsSpan(0, length), now);
+            }
+
+            return;
+        }
+
+        if (Envelope.IsEnvelope(datagram))
+        {
+            // A cleartext client of a relay that requires encryption.
+            if (datagram.Length > Envelope.HeaderSize && datagram[1] == Envelope.TypeRefused && datagram[Envelope.HeaderSize] == Envelope.RefusedEncryptionRequired)
+            {
+                _failure = new TransferException(ExitCode.Refused, "the relay requires encryption: drop --insecure");
+                _registered.TrySetException(_failure);
+            }
+
+            return;
+        }
+
+        _core.HandleDatagram(datagram, now);
+    }
+
+    /// <summary>The server forgot our envelope (restart): shake hands again; the relay core's retransmissions carry on after.</summary>
+    private void StartRehandshakeLocked(long now)
+    {
+        ulong channel = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) | 1;
+        _rehandshake = new EnvelopeClient("relay", channel, ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256), RandomNumberGenerator.GetBytes(HandshakeMessages.RandomSize));
+        _rehandshakeHello = new byte[Envelope.HelloSize];
+        _rehandshake.WriteHello(_rehandshakeHello);
+        SendHelloLocked(now);
+    }
+
+    private void SendHelloLocked(long now)
+    {
+        _rehandshakeSent = now;
+        _socket.Send(_rehandshakeHello!, SocketFlags.None, out _); // errors are like loss: resent in 300 ms
+    }
+
+    private void FinishRehandshakeLocked(ReadOnlySpan<byte> datagram)
+    {
+        var ev = _rehandshake!.Handle(datagram, _openBuffer, out _, out var serverKey, out var reason);
+        if (ev == EnvelopeEvent.Established)
+        {
+            try
+            {
+                ClientSecurity.VerifyServerKey(_options!.ServerKey, _options.KnownHosts, _options.Notice, _host, _port, serverKey);
+            }
+            catch (TransferException e)
+            {
+                _failure = e;
+                _registered.TrySetException(e);
+                _rehandshake.Dispose();
+                _rehandshake = null;
+                return;
+            }
+
+            _envelope!.Dispose();
+            _envelope = _rehandshake;
+            _rehandshake = null;
+        }
+        else if (ev is EnvelopeEvent.Refused or EnvelopeEvent.HandshakeFailed)
+        {
+            _failure = new TransferException(ev == EnvelopeEvent.Refused ? ExitCode.Refused : ExitCode.Failure, $"the relay at {_host}:{_port}: {reason}");
+            _registered.TrySetException(_failure);
+        }
+    }
+
     private async Task ReceiveLoopAsync()
     {
-        var buffer = new byte[RelayWire.MaxDatagram + 1];
+        var buffer = new byte[RelayWire.MaxDatagram + Envelope.Overhead + 1];
         var ct = _stop.Token;
         while (!ct.IsCancellationRequested)
         {
@@ -274,19 +455,21 @@ public sealed class RelayChatClient : IAsyncDisposable
             lock (_lock)
             {
                 long now = _clock.NowMicros;
-                _core.HandleDatagram(buffer.AsSpan(0, n), now);
-                for (int i = 0; i < 64 && _socket.Available > 0; i++)
+                ReceivedLocked(buffer.AsSpan(0, n), now);
+
+                // Take what else is waiting without blocking (the socket is non-blocking; no exception, no ioctl per datagram).
+                for (int i = 0; i < 64; i++)
                 {
-                    try
+                    n = _socket.Receive(buffer, SocketFlags.None, out var error);
+                    if (error == SocketError.WouldBlock)
                     {
-                        n = _socket.Receive(buffer);
-                    }
-                    catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.MessageSize or SocketError.WouldBlock)
-                    {
-                        continue;
+                        break;
                     }
 
-                    _core.HandleDatagram(buffer.AsSpan(0, n), now);
+                    if (error == SocketError.Success)
+                    {
+                        ReceivedLocked(buffer.AsSpan(0, n), now);
+                    }
                 }
 
                 DrainLocked(now);
@@ -302,6 +485,7 @@ public sealed class RelayChatClient : IAsyncDisposable
         while (!ct.IsCancellationRequested)
         {
             long wait;
+            bool ran = false;
             lock (_lock)
             {
                 long now = _clock.NowMicros;
@@ -309,12 +493,23 @@ public sealed class RelayChatClient : IAsyncDisposable
                 {
                     _core.HandleTimeout(now);
                     DrainLocked(now);
+                    ran = true;
+                }
+
+                if (_rehandshake is not null && now - _rehandshakeSent > 300_000)
+                {
+                    SendHelloLocked(now);
                 }
 
                 wait = _core.NextWakeup() - now;
             }
 
-            _changed.Pulse();
+            if (ran)
+            {
+                // Wake waiters only when a timer ran (a failure, a re-registration): an idle tick changes nothing.
+                _changed.Pulse();
+            }
+
             try
             {
                 await Task.Delay(TimeSpan.FromMicroseconds(Math.Clamp(wait, 1_000, 20_000)), _clock.Time, ct).ConfigureAwait(false);
@@ -336,9 +531,20 @@ public sealed class RelayChatClient : IAsyncDisposable
         int n;
         while ((n = _core.PollTransmit(_sendBuffer, now)) > 0)
         {
+            ReadOnlySpan<byte> datagram = _sendBuffer.AsSpan(0, n);
+            if (_rehandshake is not null)
+            {
+                continue; // the server cannot open it; the core retransmits once the new keys are there
+            }
+
+            if (_envelope is not null)
+            {
+                datagram = _sealBuffer.AsSpan(0, _envelope.Seal(datagram, _sealBuffer));
+            }
+
             try
             {
-                _socket.Send(_sendBuffer.AsSpan(0, n));
+                _socket.Send(datagram);
             }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.WouldBlock or SocketError.NoBufferSpaceAvailable
                 or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.ConnectionReset)

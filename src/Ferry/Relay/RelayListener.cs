@@ -3,16 +3,25 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using Ferry.Hosting;
 using Ferry.Protocol.Relay;
+using Ferry.Protocol.Security;
+using Ferry.Security;
+using Ferry.Protocol.Udp;
+using Ferry.Udp;
+using Ferry.Zmq.Native;
 
 namespace Ferry.Relay;
 
 /// <summary>
-/// The message relay of <c>ferry serve</c>: a UDP socket around <see cref="RelayServer"/>, a store task that commits
-/// accepted lines in batches (group commit) before they are acknowledged, and a timer. The core runs under one lock.
+/// The message relay of <c>ferry serve</c>: a UDP socket around <see cref="RelayServer"/>, an I/O thread that receives and
+/// sends in batches (recvmmsg/sendmmsg) and runs the timers, and a store task that commits accepted lines in batches (group
+/// commit) before they are acknowledged. The core runs under one lock, which is never held across a syscall or a commit.
 /// </summary>
 public sealed class RelayListener : IProtocolListener
 {
     private static readonly TimeSpan s_pruneInterval = TimeSpan.FromMinutes(1);
+
+    /// <summary>Send batches between two receives while the core has a backlog for readers.</summary>
+    private const int MaxSendBatchesPerReceive = 4;
     private readonly ServerContext _context;
     private readonly Socket _socket;
     private readonly IMessageStore _store;
@@ -20,9 +29,21 @@ public sealed class RelayListener : IProtocolListener
     private readonly MonotonicClock _clock;
     private readonly RelayRetention _retention;
     private readonly object _lock = new();
-    private readonly byte[] _sendBuffer = new byte[RelayWire.MaxDatagram];
     private readonly AsyncPulse _storeWork = new();
-    private readonly IPEndPoint _endPointFactory;
+
+    // The I/O thread's sender also receives (recvmmsg); the store task has its own sender for the POST_ACKs a commit releases.
+    private readonly RelaySender _ioSender;
+    private readonly RelaySender _storeSender;
+
+    // Wakes the I/O thread from its poll when a commit made messages sendable (Linux; elsewhere it polls every millisecond).
+    private readonly EventFd? _wake;
+    // Encrypted clients speak through the secure envelope; cleartext only from --insecure (or keyless) servers.
+    private readonly EnvelopeServer<IPEndPoint> _envelope;
+    private readonly bool _allowPlain;
+    private readonly byte[] _openBuffer = new byte[Envelope.HelloSize + Envelope.Overhead];
+    private long _lastEnvelopeSweep;
+    private IPEndPoint? _lastFrom;
+    private PeerAddress _lastFromAddress;
 
     public RelayListener(ServerContext context, int port)
         : this(context, port, store: null, coreOptions: null, time: null)
@@ -37,18 +58,9 @@ public sealed class RelayListener : IProtocolListener
         var options = context.Options;
         _retention = new RelayRetention(options.RelayRetainCount, options.RelayRetainDays is double d ? TimeSpan.FromDays(d) : null);
         var bind = options.Bind;
-        _socket = new Socket(bind.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        _socket = UdpChannel.Bind(bind, port);
         try
         {
-            if (bind.AddressFamily == AddressFamily.InterNetworkV6)
-            {
-                _socket.DualMode = true;
-            }
-
-            _socket.ReceiveBufferSize = 4 << 20;
-            _socket.SendBufferSize = 4 << 20;
-            _socket.Bind(new IPEndPoint(bind, port));
-            _endPointFactory = new IPEndPoint(bind.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
             Directory.CreateDirectory(options.StateDir);
             _store = store ?? new SqliteMessageStore(Path.Combine(options.StateDir, "relay.db"), _clock.Time);
             _store.Prune(_retention);
@@ -59,7 +71,17 @@ public sealed class RelayListener : IProtocolListener
             throw;
         }
 
-        _core = new RelayServer(coreOptions ?? new RelayServerOptions(), _store, () => BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
+        _envelope = new EnvelopeServer<IPEndPoint>("relay", options.Identity);
+        _allowPlain = options.Identity is null || options.AllowInsecure;
+        _ioSender = new RelaySender(_socket, _envelope, _allowPlain);
+        _storeSender = new RelaySender(_socket, _envelope, _allowPlain);
+        var access = options.Access;
+        coreOptions = (coreOptions ?? new RelayServerOptions()) with
+        {
+            Authorize = coreOptions?.Authorize ?? (r => Authorize(access, r)),
+        };
+        _wake = NativeUdp.IsSupported ? new EventFd() : null;
+        _core = new RelayServer(coreOptions, _store, () => BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
     }
 
     public string Name => "relay";
@@ -71,14 +93,16 @@ public sealed class RelayListener : IProtocolListener
 
     public IMessageStore Store => _store;
 
+    /// <summary>Counters of the secure envelope (handshakes, rate-limited hellos, evictions).</summary>
+    public EnvelopeStats EnvelopeStats => _envelope.Stats;
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         _context.Info("relay", $"messages in {(_store is SqliteMessageStore s ? s.Path : _store.GetType().Name)}, last sequence {_store.LastSeq}");
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var tasks = new[]
         {
-            Task.Run(() => ReceiveLoopAsync(stop.Token), CancellationToken.None),
-            Task.Run(() => TimerLoopAsync(stop.Token), CancellationToken.None),
+            Task.Factory.StartNew(() => IoLoop(stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default),
             Task.Run(() => StoreLoopAsync(stop.Token), CancellationToken.None),
         };
         try
@@ -107,53 +131,64 @@ public sealed class RelayListener : IProtocolListener
         }
     }
 
-    private async Task ReceiveLoopAsync(CancellationToken ct)
+    /// <summary>
+    /// One thread: send what the core has (a batch at a time, so receiving is never starved), run due timers, wait for a
+    /// datagram or the next timer (at most 10 ms, so timers armed by the store task are not late), receive a batch.
+    /// </summary>
+    private void IoLoop(CancellationToken ct)
     {
-        var buffer = new byte[RelayWire.MaxDatagram + 1];
-        var address = new SocketAddress(_socket.AddressFamily);
+        var channel = _ioSender.Channel;
+        int sendBatches = 0;
         while (!ct.IsCancellationRequested)
         {
-            int n;
-            try
+            long wait;
+            bool more;
+            lock (_lock)
             {
-                n = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, address, ct).ConfigureAwait(false);
+                long now = _clock.NowMicros;
+                if (_core.NextWakeup() <= now)
+                {
+                    _core.HandleTimeout(now);
+                }
+
+                if (now - _lastEnvelopeSweep > 1_000_000)
+                {
+                    _envelope.Sweep(now);
+                    _lastEnvelopeSweep = now;
+                }
+
+                more = _ioSender.FillLocked(_core, now);
+                wait = Math.Clamp(_core.NextWakeup() - now, 0, 10_000);
             }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize or SocketError.ConnectionRefused)
+
+            _ioSender.Flush();
+            if (more && ++sendBatches < MaxSendBatchesPerReceive)
             {
                 continue;
             }
-            catch (ObjectDisposedException)
+
+            sendBatches = 0;
+            if (!more && !WaitReadable(wait))
             {
-                break;
+                continue;
+            }
+
+            int received = channel.ReceiveBatch();
+            if (received == 0)
+            {
+                continue;
             }
 
             bool storeWork;
             lock (_lock)
             {
                 long now = _clock.NowMicros;
-                _core.HandleDatagram(buffer.AsSpan(0, n), (IPEndPoint)_endPointFactory.Create(address), now);
-
-                // Take whatever else already arrived before draining: fewer, fuller DELIVERs under load.
-                for (int i = 0; i < 64 && _socket.Available > 0; i++)
+                for (int i = 0; i < received; i++)
                 {
-                    EndPoint from = _endPointFactory;
-                    try
-                    {
-                        n = _socket.ReceiveFrom(buffer, ref from);
-                    }
-                    catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize or SocketError.WouldBlock or SocketError.ConnectionRefused)
-                    {
-                        continue;
-                    }
-
-                    _core.HandleDatagram(buffer.AsSpan(0, n), (IPEndPoint)from, now);
+                    var datagram = channel.Received(i, out var from);
+                    ReceivedLocked(datagram, EndPoint(from), now);
                 }
 
-                DrainLocked(now);
                 storeWork = _core.PendingAppends > 0;
             }
 
@@ -164,27 +199,54 @@ public sealed class RelayListener : IProtocolListener
         }
     }
 
-    private async Task TimerLoopAsync(CancellationToken ct)
+    /// <summary>The token check of a registration: reading and/or writing, with no path (path-limited tokens are for files).</summary>
+    private static string? Authorize(AccessPolicy access, RelayRegistration r)
     {
-        while (!ct.IsCancellationRequested)
-        {
-            long wait;
-            lock (_lock)
-            {
-                long now = _clock.NowMicros;
-                if (_core.NextWakeup() <= now)
-                {
-                    _core.HandleTimeout(now);
-                    DrainLocked(now);
-                }
+        string? token = r.Token.Length == 0 ? null : System.Text.Encoding.UTF8.GetString(r.Token);
+        var now = DateTimeOffset.UtcNow;
+        return (r.Read ? access.Check(token, AccessKind.Read, string.Empty, now) : null)
+            ?? (r.Write ? access.Check(token, AccessKind.Write, string.Empty, now) : null);
+    }
 
-                wait = _core.NextWakeup() - now;
+    /// <summary>One datagram from the socket: through the envelope when it is one, else (if allowed) straight to the core.</summary>
+    private void ReceivedLocked(ReadOnlySpan<byte> datagram, IPEndPoint from, long now)
+    {
+        if (Envelope.IsEnvelope(datagram))
+        {
+            switch (_envelope.Handle(datagram, from, SourceOf(from), now, _openBuffer, out int length))
+            {
+                case EnvelopeEvent.Opened:
+                    _core.HandleDatagram(_openBuffer.AsSpan(0, length), from, now);
+                    break;
+                case EnvelopeEvent.Reply:
+                    _ioSender.EnqueueRawLocked(_openBuffer.AsSpan(0, length), from);
+                    break;
             }
 
-            // Timers are coarse (>= 30 ms RTO); waking every 10 ms at most keeps newly armed timers honest.
-            wait = Math.Clamp(wait, 1_000, 10_000);
-            await Task.Delay(TimeSpan.FromMicroseconds(wait), _clock.Time, ct).ConfigureAwait(false);
+            return;
         }
+
+        if (_allowPlain && !_envelope.HasSession(from))
+        {
+            _core.HandleDatagram(datagram, from, now);
+            return;
+        }
+
+        // Cleartext to a server that requires encryption: say so, never with more bytes than arrived.
+        if (!_envelope.HasSession(from) && datagram.Length > Envelope.HeaderSize + 1 && datagram.Length >= RelayWire.HeaderLength
+            && datagram[1] == (byte)RelayPacketType.Register)
+        {
+            int n = Envelope.WriteRefused(_openBuffer, 0, Envelope.RefusedEncryptionRequired, "this relay requires encryption: drop --insecure");
+            _ioSender.EnqueueRawLocked(_openBuffer.AsSpan(0, Math.Min(n, datagram.Length)), from);
+        }
+    }
+
+    private static UInt128 SourceOf(IPEndPoint peer)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        var address = peer.Address.IsIPv4MappedToIPv6 ? peer.Address : peer.Address.MapToIPv6();
+        address.TryWriteBytes(bytes, out _);
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(bytes);
     }
 
     private async Task StoreLoopAsync(CancellationToken ct)
@@ -233,36 +295,76 @@ public sealed class RelayListener : IProtocolListener
                 continue;
             }
 
+            // POST_ACKs go first (the core queues them before DELIVERs): one batch from here, the rest from the I/O thread,
+            // woken now; this task goes back to committing instead of serving every reader's backlog.
+            bool more;
             lock (_lock)
             {
                 long now = _clock.NowMicros;
                 _core.OnAppended(results, now);
-                DrainLocked(now);
+                more = _storeSender.FillLocked(_core, now);
+            }
+
+            _storeSender.Flush();
+            if (more)
+            {
+                _wake?.Signal();
             }
         }
     }
 
-    private void DrainLocked(long now)
+    /// <summary>Waits until a datagram arrives, the store task signals, or <paramref name="timeoutMicros"/> passes; true when the socket is readable.</summary>
+    private unsafe bool WaitReadable(long timeoutMicros)
     {
-        int n;
-        while ((n = _core.PollTransmit(_sendBuffer, now, out var to)) > 0)
+        if (_wake is null)
         {
-            try
-            {
-                _socket.SendTo(_sendBuffer.AsSpan(0, n), SocketFlags.None, to!);
-            }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.NoBufferSpaceAvailable
-                or SocketError.ConnectionRefused or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.AddressNotAvailable)
-            {
-                // Like loss on the wire: the protocol retransmits.
-            }
+            return _ioSender.Channel.WaitReadable(Math.Min(timeoutMicros, 1_000));
         }
+
+        var fds = stackalloc NativeUdp.PollFd[2];
+        fds[0] = new NativeUdp.PollFd { Fd = NativeUdp.Fd(_socket), Events = NativeUdp.PollIn };
+        fds[1] = new NativeUdp.PollFd { Fd = _wake.Fd, Events = NativeUdp.PollIn };
+        var ts = new NativeUdp.TimeSpec { Seconds = timeoutMicros / 1_000_000, Nanoseconds = timeoutMicros % 1_000_000 * 1000 };
+        if (NativeUdp.PPoll(fds, 2, &ts, null) <= 0)
+        {
+            return false;
+        }
+
+        if (fds[1].Revents != 0)
+        {
+            _wake.Drain();
+        }
+
+        return fds[0].Revents != 0;
+    }
+
+    private IPEndPoint EndPoint(in PeerAddress from)
+    {
+        // The core compares endpoints by value; reuse the last one to spare an allocation per datagram from the same peer.
+        if (_lastFrom is { } last && _lastFromAddress == from)
+        {
+            return last;
+        }
+
+        var ep = SocketAddressCodec.ToEndPoint(from);
+        if (_socket.AddressFamily == AddressFamily.InterNetworkV6 && ep.AddressFamily == AddressFamily.InterNetwork)
+        {
+            ep = new IPEndPoint(ep.Address.MapToIPv6(), ep.Port);
+        }
+
+        _lastFrom = ep;
+        _lastFromAddress = from;
+        return ep;
     }
 
     public ValueTask DisposeAsync()
     {
         _socket.Dispose();
+        _ioSender.Dispose();
+        _storeSender.Dispose();
+        _wake?.Dispose();
         _store.Dispose();
+        _envelope.Dispose();
         return ValueTask.CompletedTask;
     }
 }

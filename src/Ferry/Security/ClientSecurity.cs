@@ -10,16 +10,20 @@ public static class ClientSecurity
     /// Throws <see cref="TransferException"/> (<see cref="ExitCode.ServerKeyMismatch"/>) unless
     /// <paramref name="subjectPublicKeyInfo"/> is the key pinned for host:port; pins it on first use.
     /// </summary>
-    public static void VerifyServerKey(ClientOptions options, string host, int port, ReadOnlySpan<byte> subjectPublicKeyInfo)
+    public static void VerifyServerKey(ClientOptions options, string host, int port, ReadOnlySpan<byte> subjectPublicKeyInfo) =>
+        VerifyServerKey(options.ServerKey, options.KnownHosts, options.Notice, host, port, subjectPublicKeyInfo);
+
+    /// <summary>The same check for clients without <see cref="ClientOptions"/> (the relay).</summary>
+    public static void VerifyServerKey(string? pinned, KnownHosts? hosts, Action<string>? notice, string host, int port, ReadOnlySpan<byte> subjectPublicKeyInfo)
     {
         string fingerprint = KeyFingerprint.Of(subjectPublicKeyInfo);
         string hostPort = KnownHosts.HostPort(host, port);
-        var knownHosts = options.KnownHosts ?? KnownHosts.Default();
+        var knownHosts = hosts ?? KnownHosts.Default();
         try
         {
-            if (knownHosts.Verify(hostPort, options.ServerKey, fingerprint) == ServerKeyStatus.PinnedNow)
+            if (knownHosts.Verify(hostPort, pinned, fingerprint) == ServerKeyStatus.PinnedNow)
             {
-                options.Notice?.Invoke($"new server {hostPort}: key {fingerprint} pinned in {knownHosts.Path}");
+                notice?.Invoke($"new server {hostPort}: key {fingerprint} pinned in {knownHosts.Path}");
             }
         }
         catch (ServerKeyMismatchException e)
@@ -33,6 +37,9 @@ public static class ClientSecurity
     }
 
     /// <summary>The token to send: the option, else FERRY_TOKEN, else none.</summary>
-    public static string? Token(ClientOptions options) =>
-        options.Token ?? (Environment.GetEnvironmentVariable("FERRY_TOKEN") is { Length: > 0 } t ? t : null);
+    public static string? Token(ClientOptions options) => Token(options.Token);
+
+    /// <summary>The token to send: <paramref name="token"/>, else FERRY_TOKEN, else none.</summary>
+    public static string? Token(string? token) =>
+        token ?? (Environment.GetEnvironmentVariable("FERRY_TOKEN") is { Length: > 0 } t ? t : null);
 }

@@ -336,6 +336,44 @@ internal sealed class TcpConnection : IDisposable
         }
     }
 
+    /// <summary>
+    /// Sends a prefix and then a file range with <paramref name="operation"/> (sendfile). Returns the bytes sent;
+    /// fewer than asked means the file ended early, and the connection is then out of step (the caller aborts it).
+    /// Cancelling aborts the connection: a send cut short leaves nothing usable on it anyway.
+    /// </summary>
+    public async ValueTask<long> SendFileAsync(TcpFileSendOperation operation, byte[] prefix, int prefixLength, long offset, int count, CancellationToken ct)
+    {
+        if (_tls is not null || _pendingPreamble is not null)
+        {
+            // sendfile writes to the socket itself: on TLS it would put file bytes on the wire in clear.
+            throw new InvalidOperationException("sendfile on a TLS connection, or before the preamble was sent");
+        }
+
+        ct.ThrowIfCancellationRequested();
+        long sent;
+        using (ct.UnsafeRegister(static c => ((TcpConnection)c!).Abort(), this))
+        {
+            try
+            {
+                sent = await operation.SendAsync(_socket, prefix, prefixLength, offset, count).ConfigureAwait(false);
+            }
+            catch (SocketException e)
+            {
+                ct.ThrowIfCancellationRequested();
+                throw TcpPeerException.Lost($"connection to {RemoteEndPoint} lost: {Describe(e)}", e);
+            }
+            catch (ObjectDisposedException e)
+            {
+                ct.ThrowIfCancellationRequested();
+                throw TcpPeerException.Lost($"connection to {RemoteEndPoint} closed", e);
+            }
+        }
+
+        BytesSent += sent;
+        LastActivity = Environment.TickCount64;
+        return sent;
+    }
+
     /// <summary>Best effort: sends an ERROR frame within <paramref name="timeout"/>, ignoring failures.</summary>
     public async Task TrySendErrorAsync(TcpErrorCode code, string message, TimeSpan timeout)
     {

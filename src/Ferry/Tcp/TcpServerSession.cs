@@ -164,7 +164,7 @@ internal sealed class TcpServerSession : IDisposable
                 try
                 {
                     await TcpStreamSender.RunAsync(
-                        connection, index, slot, coordinator, Source!.ReadAt, _chunkSize, _listener.Counters, static _ => { }, _listener.Settings.Hooks, ct).ConfigureAwait(false);
+                        connection, index, slot, coordinator, new TcpSendSource(Source!.Handle, Source.ReadAt), _chunkSize, _listener.Counters, static _ => { }, _listener.Settings.Hooks, ct).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is TcpPeerException or IOException or OperationCanceledException)
                 {

@@ -5,8 +5,9 @@ namespace Ferry.Tcp;
 
 /// <summary>
 /// The sending end of one data connection: takes items from the shared coordinator, sends each as one DATA frame
-/// read in chunks from the file, and reads the receiver's ACKs on the same connection. When the connection dies,
-/// its unacknowledged items go back to the pool (the caller does that with <see cref="TcpSendCoordinator.Release"/>).
+/// (straight from the file with sendfile, or read in chunks when a test hook must see the bytes), and reads the
+/// receiver's ACKs on the same connection. When the connection dies, its unacknowledged items go back to the pool
+/// (the caller does that with <see cref="TcpSendCoordinator.Release"/>).
 /// </summary>
 internal static class TcpStreamSender
 {
@@ -23,25 +24,93 @@ internal static class TcpStreamSender
     /// its new items released by the old connection's late failure.
     /// </param>
     public static async Task RunAsync(
-        TcpConnection connection, int stream, int slot, TcpSendCoordinator coordinator, ReadAt read, int chunkSize,
+        TcpConnection connection, int stream, int slot, TcpSendCoordinator coordinator, TcpSendSource source, int chunkSize,
         TcpTransferCounters counters, Action<long> onAcked, TcpTestHooks? hooks, CancellationToken ct)
     {
         using var streamCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var ackTask = AckLoopAsync(connection, stream, slot, coordinator, onAcked, streamCts);
+        try
+        {
+            // A test that changes data in flight needs it in this process: only then read and send from buffers.
+            // Never on TLS: sendfile hands file bytes to the socket directly, around the encryption.
+            using var sendfile = source.Handle is { } handle && hooks?.AfterRead is null && !connection.IsEncrypted ? TcpFileSendOperation.TryCreate(handle) : null;
+            if (sendfile is not null)
+            {
+                await SendFileAsync(connection, stream, slot, coordinator, sendfile, chunkSize, counters, hooks, streamCts.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                await SendBufferedAsync(connection, stream, slot, coordinator, source.Read, chunkSize, counters, hooks, streamCts.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (ackTask.IsFaulted && !ct.IsCancellationRequested)
+        {
+            // The ACK reader failed first (connection lost, bad frame): that failure is the real cause.
+        }
+        catch
+        {
+            // Sending failed: stop the ACK reader too and let it finish before the caller closes the socket.
+            await streamCts.CancelAsync().ConfigureAwait(false);
+            connection.Abort();
+            try
+            {
+                await ackTask.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TcpPeerException or OperationCanceledException)
+            {
+            }
 
+            throw;
+        }
+
+        // Everything is sent (or the reader failed): the ACK reader decides how this stream ends.
+        await ackTask.ConfigureAwait(false);
+    }
+
+    // Each item's bytes go from the page cache to the socket (sendfile): no read into this process, no copy out.
+    // The frame header rides in front of the first piece, so it never leaves as a small segment of its own.
+    private static async Task SendFileAsync(
+        TcpConnection connection, int stream, int slot, TcpSendCoordinator coordinator, TcpFileSendOperation operation, int chunkSize,
+        TcpTransferCounters counters, TcpTestHooks? hooks, CancellationToken ct)
+    {
+        byte[] header = new byte[TcpWire.DataFrameOverhead];
+        while (await coordinator.TakeAsync(slot, ct).ConfigureAwait(false) is { } item)
+        {
+            await BeforeItemAsync(connection, stream, item, hooks, ct).ConfigureAwait(false);
+            int prefix = TcpSmallFrames.WriteDataHeader(header, item.Offset, item.Length);
+
+            // Pieces of one chunk, not the whole block at once: the connection's activity clock (idle watchdogs)
+            // then moves at least once per chunk, as with buffered sends.
+            for (long pos = item.Offset; pos < item.End;)
+            {
+                int n = (int)Math.Min(chunkSize, item.End - pos);
+                long sent = await connection.SendFileAsync(operation, header, prefix, pos, n, ct).ConfigureAwait(false);
+                if (sent < prefix + n)
+                {
+                    throw new IOException($"source file shrank during the transfer (read ended before {pos + n}, expected {item.End})");
+                }
+
+                pos += n;
+                prefix = 0;
+            }
+
+            counters.AddSent(item.Length);
+        }
+    }
+
+    private static async Task SendBufferedAsync(
+        TcpConnection connection, int stream, int slot, TcpSendCoordinator coordinator, ReadAt read, int chunkSize,
+        TcpTransferCounters counters, TcpTestHooks? hooks, CancellationToken ct)
+    {
         // Two buffers: the next chunk is read from the file while the previous one is still being sent.
         byte[][] buffers = [ArrayPool<byte>.Shared.Rent(TcpWire.DataFrameOverhead + chunkSize), ArrayPool<byte>.Shared.Rent(TcpWire.DataFrameOverhead + chunkSize)];
         int which = 0;
         Task pending = Task.CompletedTask;
         try
         {
-            while (await coordinator.TakeAsync(slot, streamCts.Token).ConfigureAwait(false) is { } item)
+            while (await coordinator.TakeAsync(slot, ct).ConfigureAwait(false) is { } item)
             {
-                if (hooks?.BeforeSendItem is { } hook && !await hook(stream, item, streamCts.Token).ConfigureAwait(false))
-                {
-                    connection.Abort();
-                    throw TcpPeerException.Lost($"stream {stream} killed by test hook");
-                }
+                await BeforeItemAsync(connection, stream, item, hooks, ct).ConfigureAwait(false);
 
                 // The frame header rides in front of the first chunk: one send, no small segment on its own.
                 var buffer = buffers[which];
@@ -57,7 +126,7 @@ internal static class TcpStreamSender
 
                     hooks?.AfterRead?.Invoke(pos, buffer.AsSpan(prefix, n));
                     await pending.ConfigureAwait(false);
-                    pending = connection.SendAsync(buffer.AsMemory(0, prefix + n), streamCts.Token).AsTask();
+                    pending = connection.SendAsync(buffer.AsMemory(0, prefix + n), ct).AsTask();
                     which ^= 1;
                     buffer = buffers[which];
                     pos += n;
@@ -69,40 +138,37 @@ internal static class TcpStreamSender
 
             await pending.ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (ackTask.IsFaulted && !ct.IsCancellationRequested)
-        {
-            // The ACK reader failed first (connection lost, bad frame): that failure is the real cause.
-        }
         catch
         {
-            // Sending failed: stop the ACK reader too and let it finish before the caller closes the socket.
-            await streamCts.CancelAsync().ConfigureAwait(false);
+            // No buffer may go back to the pool while a send still reads it: end that send first.
             connection.Abort();
-            foreach (var t in new[] { pending, ackTask })
+            try
             {
-                try
-                {
-                    await t.ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is TcpPeerException or OperationCanceledException)
-                {
-                }
+                await pending.ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TcpPeerException or OperationCanceledException)
+            {
             }
 
             throw;
         }
         finally
         {
-            // Only reached once no send is in flight (awaited above), so the buffers can go back.
             if (pending.IsCompleted)
             {
                 ArrayPool<byte>.Shared.Return(buffers[0]);
                 ArrayPool<byte>.Shared.Return(buffers[1]);
             }
         }
+    }
 
-        // Everything is sent (or the reader failed): the ACK reader decides how this stream ends.
-        await ackTask.ConfigureAwait(false);
+    private static async ValueTask BeforeItemAsync(TcpConnection connection, int stream, TcpWorkItem item, TcpTestHooks? hooks, CancellationToken ct)
+    {
+        if (hooks?.BeforeSendItem is { } hook && !await hook(stream, item, ct).ConfigureAwait(false))
+        {
+            connection.Abort();
+            throw TcpPeerException.Lost($"stream {stream} killed by test hook");
+        }
     }
 
     private static async Task AckLoopAsync(TcpConnection connection, int stream, int slot, TcpSendCoordinator coordinator, Action<long> onAcked, CancellationTokenSource streamCts)

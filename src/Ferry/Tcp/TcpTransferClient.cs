@@ -141,9 +141,12 @@ public sealed class TcpTransferClient : ITransferClient
             complete.TrySetResult();
         }
 
-        // The server sends HASH whenever its own hashing is done: read it concurrently with the data.
-        var hashTask = ReadHashAsync(transfer.Control!, transfer.Token);
-        _ = transfer.GuardAsync(hashTask);
+        // The server sends HASH whenever its own hashing is done: read it concurrently with the data, and keep
+        // listening after it (the server may still refuse, e.g. when its file fails while blocks are moving).
+        var hashSource = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        int doneSent = 0;
+        var controlTask = ReadControlAsync(transfer.Control!, hashSource, () => Volatile.Read(ref doneSent) != 0, transfer.Token);
+        _ = transfer.GuardAsync(controlTask);
 
         long written = 0;
         long uncheckpointed = 0;
@@ -174,7 +177,7 @@ public sealed class TcpTransferClient : ITransferClient
         _ = transfer.WatchIdleAsync(idle, IsDone);
 
         await transfer.WaitAsync(complete.Task).ConfigureAwait(false);
-        byte[] hash = await transfer.WaitAsync(hashTask).ConfigureAwait(false);
+        byte[] hash = await transfer.WaitAsync(hashSource.Task).ConfigureAwait(false);
         try
         {
             partial.Commit(hash);
@@ -192,12 +195,21 @@ public sealed class TcpTransferClient : ITransferClient
 
         var done = new byte[TcpSmallFrames.DoneFrameLength];
         TcpSmallFrames.WriteDone(done);
+        Volatile.Write(ref doneSent, 1);   // from here on, the server closing the control connection is the normal end
         await Run(transfer, () => transfer.SendControlAsync(done)).ConfigureAwait(false);
         progress.Report(new TransferProgress(size, size));
 
         // Let the server close first: it then knows every stream ended because the session did, not because a
         // connection dropped (its ACK bookkeeping on other streams may still be catching up).
-        await WaitForCloseAsync(transfer.Control!, TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        try
+        {
+            await controlTask.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is TimeoutException or TcpPeerException or OperationCanceledException)
+        {
+            // The file is committed either way.
+        }
+
         await transfer.DisposeAsync().ConfigureAwait(false);
         return Result(size, clock, hash, resumed, transfer, count, accept.BlockSize, requeued: 0, received: true);
     }
@@ -231,7 +243,7 @@ public sealed class TcpTransferClient : ITransferClient
         TcpStreamSender.ReadAt read = (offset, destination) => ReadableFile.ReadFully(handle, offset, destination, path);
         _ = transfer.RunStreamsAsync(
             count,
-            (connection, index, slot, ct) => TcpStreamSender.RunAsync(connection, index, slot, coordinator, read, chunk, transfer.Counters, OnAcked, _settings.Hooks, ct),
+            (connection, index, slot, ct) => TcpStreamSender.RunAsync(connection, index, slot, coordinator, new TcpSendSource(handle, read), chunk, transfer.Counters, OnAcked, _settings.Hooks, ct),
             slot => coordinator.Release(slot),
             IsDone);
         _ = transfer.WatchIdleAsync(idle, IsDone);
@@ -263,7 +275,11 @@ public sealed class TcpTransferClient : ITransferClient
             },
         };
 
-    private static async Task<byte[]> ReadHashAsync(TcpConnection control, CancellationToken ct)
+    /// <summary>
+    /// Reads the download's control connection: the server's HASH (into <paramref name="hash"/>), then nothing but
+    /// an ERROR (thrown, failing the transfer) or the close that follows our DONE (returns).
+    /// </summary>
+    private static async Task ReadControlAsync(TcpConnection control, TaskCompletionSource<byte[]> hash, Func<bool> doneSent, CancellationToken ct)
     {
         var (header, payload) = await control.ReadFrameAsync(ct).ConfigureAwait(false);
         try
@@ -273,11 +289,22 @@ public sealed class TcpTransferClient : ITransferClient
                 throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where HASH expected");
             }
 
-            return payload.AsSpan(0, TcpWire.HashLength).ToArray();
+            hash.TrySetResult(payload.AsSpan(0, TcpWire.HashLength).ToArray());
         }
         finally
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+        }
+
+        try
+        {
+            (header, payload) = await control.ReadFrameAsync(ct).ConfigureAwait(false);
+            System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+            throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} after HASH");
+        }
+        catch (TcpPeerException e) when (e.ConnectionLost && doneSent())
+        {
+            // The server closed after our DONE: the normal end.
         }
     }
 
@@ -288,23 +315,6 @@ public sealed class TcpTransferClient : ITransferClient
         if (header.Type != TcpFrameType.Done)
         {
             throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where DONE expected");
-        }
-    }
-
-    private static async Task WaitForCloseAsync(TcpConnection control, TimeSpan bound)
-    {
-        using var cts = new CancellationTokenSource(bound);
-        var scratch = new byte[64];
-        try
-        {
-            while (true)
-            {
-                await control.ReadSomeAsync(scratch, cts.Token).ConfigureAwait(false);
-            }
-        }
-        catch (Exception e) when (e is TcpPeerException or OperationCanceledException)
-        {
-            // Closed (the normal case) or the bound passed; the file is committed either way.
         }
     }
 

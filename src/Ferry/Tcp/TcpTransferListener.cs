@@ -331,6 +331,14 @@ public sealed class TcpTransferListener : IProtocolListener
                 Context.Info("tcp", $"session {id}: control connection lost; " + (open.Operation == TcpOperation.Put ? "received data kept for resume" : "stopped"));
                 throw;
             }
+            catch (TcpPeerException e) when (!e.FromPeer)
+            {
+                // Tell the client why while the session still exists: its data connections are already closing,
+                // and a stream that reconnects after the session is gone would hear "no such session" and could
+                // report that instead of the real cause.
+                Context.Info("tcp", $"session {id}: {e.Message}");
+                await control.TrySendErrorAsync(e.Code, e.Message, TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+            }
             finally
             {
                 _sessions.TryRemove(id, out _);

@@ -122,7 +122,7 @@ internal static class ErrorMapping
         TransferError.Integrity => ExitCode.Integrity,
         TransferError.IdleTimeout => ExitCode.Timeout,
         TransferError.Cancelled => ExitCode.Interrupted,
-        TransferError.ProtocolViolation or TransferError.FlowControl => ExitCode.Failure,
+        TransferError.ProtocolViolation or TransferError.FlowControl or TransferError.HandshakeFailed => ExitCode.Failure,
         _ => ExitCode.Refused,
     };
 

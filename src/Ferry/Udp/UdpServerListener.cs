@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Ferry.Files;
 using Ferry.Hosting;
 using Ferry.Protocol.Udp;
+using Ferry.Security;
 using Ferry.Protocol.Udp.Wire;
 
 namespace Ferry.Udp;
@@ -29,7 +30,11 @@ public sealed class UdpServerListener : IProtocolListener
     {
         _context = context;
         _clock = new MonotonicClock(time);
-        config ??= new ConnectionConfig { MaxDatagram = ServerMaxDatagram };
+        config ??= new ConnectionConfig
+        {
+            MaxDatagram = ServerMaxDatagram,
+            Security = new UdpSecurity { Identity = context.Options.Identity, AllowInsecure = context.Options.AllowInsecure },
+        };
         _channel = new UdpChannel(UdpChannel.Bind(bind, port), config.MaxDatagram + 64);
         _endpoint = new ServerEndpoint(config, RandomNumberGenerator.GetBytes(32), () => BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
         LocalEndPoint = _channel.Socket.LocalEndPoint!;
@@ -177,6 +182,14 @@ public sealed class UdpServerListener : IProtocolListener
 
     private void Accept(Connection c, ConnectionEvent ev, string peer, long now)
     {
+        var kind = ev.Op == TransferOp.Get ? AccessKind.Read : AccessKind.Write;
+        if (_context.Options.Access.Check(ev.Token, kind, ev.Path, DateTimeOffset.UtcNow) is { } denied)
+        {
+            c.Reject(TransferError.Denied, denied, now);
+            _context.Info(Name, $"{peer} {ev.Op} {ev.Path} refused: {denied}");
+            return;
+        }
+
         try
         {
             if (ev.Op == TransferOp.Get)

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using Ferry.Files;
 using Ferry.Protocol.Udp;
 using Ferry.Protocol.Udp.Wire;
+using Ferry.Security;
 using Ferry.Transfers;
 
 namespace Ferry.Udp;
@@ -25,26 +26,26 @@ public sealed class UdpTransferClient : ITransferClient
             throw new TransferException(ExitCode.LocalIo, $"'{localPath}' exists; add --overwrite to replace it");
         }
 
-        return GetRawAsync(Resolve(remote), path, localPath, options, progress, cancellationToken);
+        return Start(new Session(Resolve(remote), remote.Host, options, progress, cancellationToken), s => s.RunGet(path, localPath), cancellationToken);
     }
 
     public Task<TransferResult> SendAsync(string localPath, Uri remote, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
     {
         ValidateOptions(options);
-        return SendRawAsync(Resolve(remote), localPath, TransferClients.RemotePath(remote), options, progress, cancellationToken);
+        string path = TransferClients.RemotePath(remote);
+        return Start(new Session(Resolve(remote), remote.Host, options, progress, cancellationToken), s => s.RunSend(localPath, path), cancellationToken);
     }
 
     /// <summary>Downloads <paramref name="remotePath"/> exactly as given (no URL normalisation; tests send hostile paths).</summary>
     public static Task<TransferResult> GetRawAsync(IPEndPoint server, string remotePath, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken) =>
-        Task.Factory.StartNew(
-            () => new Session(server, options, progress, cancellationToken).RunGet(remotePath, localPath),
-            cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Start(new Session(server, server.Address.ToString(), options, progress, cancellationToken), s => s.RunGet(remotePath, localPath), cancellationToken);
 
     /// <summary>Uploads to <paramref name="remotePath"/> exactly as given.</summary>
     public static Task<TransferResult> SendRawAsync(IPEndPoint server, string localPath, string remotePath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken) =>
-        Task.Factory.StartNew(
-            () => new Session(server, options, progress, cancellationToken).RunSend(localPath, remotePath),
-            cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Start(new Session(server, server.Address.ToString(), options, progress, cancellationToken), s => s.RunSend(localPath, remotePath), cancellationToken);
+
+    private static Task<TransferResult> Start(Session session, Func<Session, TransferResult> run, CancellationToken cancellationToken) =>
+        Task.Factory.StartNew(() => run(session), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     private static void ValidateOptions(ClientOptions options)
     {
@@ -89,6 +90,7 @@ public sealed class UdpTransferClient : ITransferClient
     private sealed class Session
     {
         private readonly IPEndPoint _server;
+        private readonly string _host;
         private readonly PeerAddress _serverPeer;
         private readonly ClientOptions _options;
         private readonly IProgress<TransferProgress> _progress;
@@ -97,10 +99,12 @@ public sealed class UdpTransferClient : ITransferClient
         private readonly Stopwatch _elapsed = Stopwatch.StartNew();
         private long _gsoSends;
         private long _gsoSegments;
+        private TransferException? _keyFailure;
 
-        public Session(IPEndPoint server, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken ct)
+        public Session(IPEndPoint server, string host, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken ct)
         {
             _server = server;
+            _host = host;
             _serverPeer = SocketAddressCodec.FromEndPoint(server);
             _options = options;
             _progress = progress;
@@ -112,6 +116,7 @@ public sealed class UdpTransferClient : ITransferClient
             MaxDatagram = _options.MaxDatagram ?? Packet.DefaultMaxDatagram,
             IdleTimeout = (long)((_options.Timeout ?? TimeSpan.FromSeconds(30)).TotalMilliseconds * 1000),
             CongestionControl = _options.CongestionControl ?? "bbr",
+            Security = new UdpSecurity { Insecure = _options.Insecure },
         };
 
         public TransferResult RunGet(string remotePath, string localPath)
@@ -120,7 +125,7 @@ public sealed class UdpTransferClient : ITransferClient
             byte[]? sha = null;
             TransferException? failure = null;
             var config = Config();
-            var connection = Connection.CreateClient(config, NewId(), TransferOp.Get, remotePath, 0, 0, null, _clock.NowMicros);
+            var connection = Connection.CreateClient(config, NewId(), TransferOp.Get, remotePath, 0, 0, null, _clock.NowMicros, ClientSecurity.Token(_options));
             try
             {
                 RunUnlessDone(() => partial is { IsCommitted: true }, connection, ev =>
@@ -205,7 +210,7 @@ public sealed class UdpTransferClient : ITransferClient
             using var _ = source;
             byte[]? sha = null;
             TransferException? failure = null;
-            var connection = Connection.CreateClient(Config(), NewId(), TransferOp.Put, remotePath, source.Length, source.MtimeUnixMs, source.Data, _clock.NowMicros);
+            var connection = Connection.CreateClient(Config(), NewId(), TransferOp.Put, remotePath, source.Length, source.MtimeUnixMs, source.Data, _clock.NowMicros, ClientSecurity.Token(_options));
             RunUnlessDone(() => sha is not null, connection, ev =>
             {
                 switch (ev.Kind)
@@ -267,11 +272,33 @@ public sealed class UdpTransferClient : ITransferClient
         {
             try
             {
-                Run(connection, onEvent);
+                Run(connection, ev => ev.Kind == ConnectionEventKind.ServerKeyReceived ? OnServerKey(connection, ev) : onEvent(ev));
             }
             catch (OperationCanceledException) when (succeeded())
             {
             }
+
+            if (_keyFailure is not null)
+            {
+                throw _keyFailure;
+            }
+        }
+
+        /// <summary>The server proved it holds a key: go on only if it is the pinned one (or pin it on first use).</summary>
+        private bool OnServerKey(Connection connection, ConnectionEvent ev)
+        {
+            try
+            {
+                ClientSecurity.VerifyServerKey(_options, _host, _server.Port, ev.ServerKey);
+                connection.ConfirmServerKey();
+            }
+            catch (TransferException e)
+            {
+                _keyFailure = e;
+                connection.Close(TransferError.HandshakeFailed, "the client does not trust the server's key", _clock.NowMicros);
+            }
+
+            return false;
         }
 
         /// <summary>The loop: receive, feed, act on events, send, wait. Ends when <paramref name="onEvent"/> says so.</summary>

@@ -22,7 +22,9 @@ public sealed class ZmqListener : IProtocolListener
     public ZmqListener(ServerContext context, int port, TimeProvider? time = null)
     {
         ZmqLibrary.EnsureAvailable();
-        _zmq = new ZmqContext();
+        // libzmq encrypts and decrypts CURVE traffic on its I/O threads, one connection per thread: with several
+        // cores, more than one thread lets many clients' uploads be decrypted in parallel.
+        _zmq = new ZmqContext(ioThreads: Math.Clamp(Environment.ProcessorCount / 2, 1, 4));
         _router = _zmq.CreateSocket(ZmqSocketType.Router);
         try
         {
@@ -35,6 +37,7 @@ public sealed class ZmqListener : IProtocolListener
             // Replies are tiny; room for every reply a client may be owed, so releasing a backlog at once (when a
             // slow request at its head completes) never overflows the queue of a client that does read.
             _router.SendHighWaterMark = ZmqLimits.MaxOwedPerClient + 1024;
+            ConfigureSecurity(context);
             var bind = context.Options.Bind;
             _router.IPv6 = bind.AddressFamily == AddressFamily.InterNetworkV6;
             string host = bind.Equals(IPAddress.IPv6Any) || bind.Equals(IPAddress.Any) ? "*"
@@ -69,6 +72,12 @@ public sealed class ZmqListener : IProtocolListener
         _loop = new ZmqSocketLoop(_router, _shared);
     }
 
+    /// <summary>The CURVE public key (Z85) clients must pin, or null when zmq:// runs plain (see <see cref="PlainReason"/>).</summary>
+    public string? CurvePublicKey { get; private set; }
+
+    /// <summary>Why zmq:// is not encrypted (null when it is).</summary>
+    public string? PlainReason { get; private set; }
+
     /// <summary>Raised on an actor thread when a transfer ends (committed, aborted, expired, shutdown).</summary>
     public event Action<ZmqTransferEvent>? TransferEnded;
 
@@ -92,6 +101,38 @@ public sealed class ZmqListener : IProtocolListener
         }
 
         return new ZmqListener(context, port);
+    }
+
+    /// <summary>
+    /// A ZeroMQ socket speaks one security mechanism per endpoint, so the port is either CURVE or plain: CURVE when
+    /// the server has a key and libzmq has CURVE, unless <c>--insecure</c> asked for plain (the only way seed-003
+    /// clients without CURVE can upload). Security options must be set before the bind, which copies them.
+    /// </summary>
+    private void ConfigureSecurity(ServerContext context)
+    {
+        var options = context.Options;
+        if (options.AllowInsecure)
+        {
+            PlainReason = "the server runs with --insecure (a zmq port is either CURVE or plain, and plain lets seed-003 clients without CURVE upload)";
+        }
+        else if (options.Identity is null)
+        {
+            PlainReason = "the server has no key";
+        }
+        else if (!ZmqCurve.IsAvailable)
+        {
+            PlainReason = ZmqCurve.MissingHint;
+        }
+
+        if (PlainReason is not null)
+        {
+            context.Info("zmq", $"WARNING: zmq:// is NOT encrypted: {PlainReason}. Clients must pass --insecure; anyone on the path can read and alter uploads and tokens.");
+            return;
+        }
+
+        var key = ZmqServerCurveKey.Derive(options.Identity!);
+        _router.SetCurveServer(key.Secret);
+        CurvePublicKey = key.PublicZ85;
     }
 
     public async Task RunAsync(CancellationToken cancellationToken)

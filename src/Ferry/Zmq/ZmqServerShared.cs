@@ -25,7 +25,11 @@ internal sealed class ZmqServerShared : IDisposable
         IdleTimeout = context.Options.ZmqIdleTimeout;
         MaxFileSize = context.Files.Options.MaxFileSize;
         Registry = new ZmqRegistryActor(context.Files);
+        Access = context.Options.Access;
     }
+
+    /// <summary>Who may upload what (checked at HELLO).</summary>
+    public Ferry.Security.AccessPolicy Access { get; }
 
     public TimeProvider Time { get; }
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text;
 using Ferry.Protocol.Zmq;
 using Ferry.Zmq.Native;
@@ -29,6 +30,9 @@ internal sealed class ZmqSocketLoop
     private readonly ZmqServerShared _shared;
     private readonly ZmqReplySequencer<string, ZmqOutbound> _sequencer = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Client, string File), ZmqTransferActor> _routes = new();
+
+    // Routes (one per filename in use) of each client: bounded so HELLOs for ever new names cannot pile up actors and files.
+    private readonly Dictionary<string, int> _routesPerClient = new(StringComparer.Ordinal);
     private readonly ReadOnlyMemory<byte>[] _frames = new ReadOnlyMemory<byte>[ZmqLimits.MaxKeptFrames];
     private readonly List<ZmqFrameMemory> _owners = new();
     private readonly List<ZmqOutbound> _release = new();
@@ -115,6 +119,11 @@ internal sealed class ZmqSocketLoop
                 if (_routes.TryGetValue(key, out var current) && ReferenceEquals(current, actor) && actor.Dispatched == o.Processed)
                 {
                     _routes.Remove(key);
+                    if (--CollectionsMarshal.GetValueRefOrNullRef(_routesPerClient, actor.Client) == 0)
+                    {
+                        _routesPerClient.Remove(actor.Client);
+                    }
+
                     actor.Complete();
                 }
 
@@ -245,8 +254,17 @@ internal sealed class ZmqSocketLoop
             {
                 if (r.Verb == ZmqVerb.Hello)
                 {
-                    actor = new ZmqTransferActor(_shared, client, r.FileName, _stopActors.Token);
-                    _routes.Add(key, actor);
+                    _routesPerClient.TryGetValue(client, out int open);
+                    if (open >= ZmqLimits.MaxOpenTransfersPerClient || _routes.Count >= ZmqLimits.MaxOpenTransfers)
+                    {
+                        error = ZmqErrors.TooManyTransfers(open >= ZmqLimits.MaxOpenTransfersPerClient);
+                    }
+                    else
+                    {
+                        actor = new ZmqTransferActor(_shared, client, r.FileName, _stopActors.Token);
+                        _routes.Add(key, actor);
+                        _routesPerClient[client] = open + 1;
+                    }
                 }
                 else
                 {

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Ferry.Files;
 using Ferry.Protocol.Zmq;
+using Ferry.Security;
 
 namespace Ferry.Zmq;
 
@@ -116,6 +117,12 @@ internal sealed class ZmqTransferActor
                 }
 
                 _peer = request.PeerText;
+                if (CheckAccess(r.Token) is { } denied)
+                {
+                    _shared.Log($"{_peer}: refused '{ZmqErrors.Printable(FileName)}': {denied}");
+                    return _session.OnHelloResult(_shared.Now, ZmqErrors.DeniedPrefix + denied);
+                }
+
                 var (file, error) = await _shared.Registry.AcquireAsync(FileName, "zmq " + _peer).ConfigureAwait(false);
                 var reply = _session.OnHelloResult(_shared.Now, error);
                 if (reply.IsReady)
@@ -192,6 +199,21 @@ internal sealed class ZmqTransferActor
                 await EndTransferAsync(error is null ? ZmqTransferOutcome.Committed : ZmqTransferOutcome.Failed, error).ConfigureAwait(false);
                 return reply;
             }
+        }
+    }
+
+    /// <summary>Null when <paramref name="token"/> may upload this file; otherwise why not (zmq:// only writes).</summary>
+    private string? CheckAccess(string? token)
+    {
+        try
+        {
+            return _shared.Access.Check(token, AccessKind.Write, FileName, _shared.Time.GetUtcNow());
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            // A damaged or unreadable tokens.json must not open the server: refuse, and say why in the log.
+            _shared.Log($"cannot read the token list: {e.Message}");
+            return "the server cannot read its token list";
         }
     }
 

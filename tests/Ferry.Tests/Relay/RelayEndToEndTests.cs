@@ -178,8 +178,8 @@ public sealed class RelayEndToEndTests : IDisposable
     [Fact]
     public async Task ReaderThatStopsReading_DoesNotBlockOthers_AndCatchesUpFromStorage()
     {
-        // A small cache forces the stalled reader to catch up from SQLite, not from memory.
-        await using var server = RelayTestServer.Start(_stateDir, core: new RelayServerOptions { CacheSize = 64, ReaderWindow = 128 });
+        // Small caches force the stalled reader to catch up from SQLite, not from memory.
+        await using var server = RelayTestServer.Start(_stateDir, core: new RelayServerOptions { CacheSize = 64, ReaderWindow = 128, HistoryBlocks = 2 });
         var stalled = await server.ConnectAsync("stalled", write: false, receiveCapacity: 64);
         var active = await server.ConnectAsync("active", write: false);
         var writer = await server.ConnectAsync("w", read: false);
@@ -217,7 +217,8 @@ public sealed class RelayEndToEndTests : IDisposable
     [Fact]
     public async Task MalformedDatagrams_DoNotCrashTheServer_WhileClientsWork()
     {
-        await using var server = RelayTestServer.Start(_stateDir);
+        // --insecure on the server lets cleartext junk reach the relay core's parser (the clients still encrypt).
+        await using var server = RelayTestServer.Start(_stateDir, allowInsecure: true);
         var reader = await server.ConnectAsync("r", write: false);
         var writer = await server.ConnectAsync("w", read: false);
         using var junk = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);

@@ -24,10 +24,14 @@ internal sealed class RelayTestServer : IAsyncDisposable
 
     public int Port => ((IPEndPoint)Listener.LocalEndPoint).Port;
 
-    public static RelayTestServer Start(string stateDir, int port = 0, RelayServerOptions? core = null, long? retainCount = null)
+    public static RelayTestServer Start(string stateDir, int port = 0, RelayServerOptions? core = null, long? retainCount = null,
+        bool allowInsecure = false, Ferry.Security.AccessPolicy? access = null)
     {
         var options = new ServerOptions
         {
+            Identity = Ferry.Tests.Support.TestSecurity.ServerKey,
+            AllowInsecure = allowInsecure,
+            Access = access ?? Ferry.Security.AccessPolicy.Open,
             Root = Path.Combine(stateDir, "root"),
             StateDir = stateDir,
             Bind = IPAddress.Loopback,

@@ -47,6 +47,11 @@ internal sealed class StalledUploader : IDisposable
 
             while (_connection.TryPollEvent(out var ev))
             {
+                if (ev.Kind == ConnectionEventKind.ServerKeyReceived)
+                {
+                    _connection.ConfirmServerKey();
+                }
+
                 if (ev.Kind == ConnectionEventKind.Accepted)
                 {
                     return;

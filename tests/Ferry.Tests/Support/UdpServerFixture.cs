@@ -13,12 +13,18 @@ internal sealed class UdpServerFixture : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _run;
 
-    public UdpServerFixture(bool allowOverwrite = false)
+    public UdpServerFixture(bool allowOverwrite = false, bool requireToken = false, bool allowInsecure = false, Ferry.Protocol.Security.ServerKeyPair? identity = null)
     {
         Root = _dir.Combine("root");
         StateDir = _dir.Combine("state");
         Directory.CreateDirectory(Root);
-        var options = new ServerOptions { Root = Root, StateDir = StateDir, AllowOverwrite = allowOverwrite, Bind = IPAddress.Loopback, UdpPort = 0 };
+        Tokens = new Ferry.Security.TokenStore(StateDir);
+        var options = new ServerOptions
+        {
+            Root = Root, StateDir = StateDir, AllowOverwrite = allowOverwrite, Bind = IPAddress.Loopback, UdpPort = 0,
+            Identity = identity ?? TestSecurity.ServerKey, AllowInsecure = allowInsecure,
+            Access = new Ferry.Security.AccessPolicy(Tokens, requireToken),
+        };
         Log = new StringWriter();
         Context = new ServerContext(options, TextWriter.Synchronized(Log), ServerContext.CreateFileEngine(options));
         // A short takeover period keeps the tests of silent (killed) uploaders quick.
@@ -29,6 +35,9 @@ internal sealed class UdpServerFixture : IAsyncDisposable
     public string Root { get; }
 
     public string StateDir { get; }
+
+    /// <summary>The server's token store (empty: the server is open).</summary>
+    public Ferry.Security.TokenStore Tokens { get; }
 
     public string Scratch => _dir.Path;
 

@@ -41,9 +41,11 @@ public class CongestionSimTests
         var (mbps, result, _) = Run("bbr", loss, 25_000, 30_000_000);
         // Line rate is 100 Mbit/s of IP packets; 1452-byte datagrams carry ~1420 bytes of file each, so the
         // ceiling for file bytes is ~96 Mbit/s. This whole-transfer figure also pays for the handshake, Startup
-        // and the final round trips (about 0.5 s of a 3 s transfer), so 75 Mbit/s means a full pipe in between.
-        // A loss-based controller gets a few Mbit/s here (see the NewReno test).
-        const double floor = 75;
+        // and the final round trips (about 0.5 s of a 3 s transfer), so 73 Mbit/s means a full pipe in between.
+        // (Encryption costs ~2.5% of this figure: one more round trip for the key exchange, and a 16-byte tag
+        // instead of the 4-byte CRC in every datagram.) A loss-based controller gets a few Mbit/s here (see the
+        // NewReno test).
+        const double floor = 73;
         Assert.True(mbps >= floor, $"bbr at {loss:P0} loss: {mbps:F1} Mbit/s, expected >= {floor}");
         // Only lost data is resent: retransmitted bytes stay close to the loss rate.
         var retrans = result.ServerStats!.DataBytesRetransmitted;

@@ -23,7 +23,8 @@ public class ServerEndpointHostileTests
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(buffer.AsSpan(pos + 8), (ushort)token.Length);
         token.CopyTo(buffer.AsSpan(pos + 10));
         var w = new SpanWriter(buffer.AsSpan(pos + 10 + token.Length, size - pos - 10 - token.Length - Packet.TrailerSize));
-        FrameCodec.TryWriteRequest(ref w, TransferOp.Get, 1452, path, 0, 0, 0);
+        FrameCodec.TryWriteHello(ref w, FrameType.Hello, [Ferry.Protocol.Security.HandshakeMessages.Version, Ferry.Protocol.Security.HandshakeMessages.SuiteNone]);
+        FrameCodec.TryWriteRequest(ref w, TransferOp.Get, 1452, path, 0, 0, 0, "");
         Packet.Seal(buffer, size - Packet.TrailerSize);
         return buffer;
     }

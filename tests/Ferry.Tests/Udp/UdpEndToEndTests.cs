@@ -201,7 +201,8 @@ public class UdpEndToEndTests
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(buffer.AsSpan(pos + 8), RetryTokens.TokenLength);
         rng.NextBytes(buffer.AsSpan(pos + 10, RetryTokens.TokenLength));
         var w = new SpanWriter(buffer.AsSpan(pos + 10 + RetryTokens.TokenLength, 200));
-        FrameCodec.TryWriteRequest(ref w, TransferOp.Get, 1452, "big.bin", 0, 0, 0);
+        FrameCodec.TryWriteHello(ref w, FrameType.Hello, [Ferry.Protocol.Security.HandshakeMessages.Version, Ferry.Protocol.Security.HandshakeMessages.SuiteNone]);
+        FrameCodec.TryWriteRequest(ref w, TransferOp.Get, 1452, "big.bin", 0, 0, 0, "");
         Packet.Seal(buffer, buffer.Length - Packet.TrailerSize);
         return buffer;
     }

@@ -22,6 +22,15 @@ public sealed class PythonZmqFactAttribute : FactAttribute
         }
     }
 
+    /// <summary>The test also needs libzmq with CURVE.</summary>
+    public bool Curve { get; set; }
+
+    public override string Skip
+    {
+        get => base.Skip ?? (Curve && !ZmqCurve.IsAvailable ? ZmqCurve.MissingHint : null)!;
+        set => base.Skip = value;
+    }
+
     private static string? Probe()
     {
         if (!File.Exists(Python))

@@ -10,7 +10,8 @@ internal sealed class TestDealer : IDisposable
     private readonly ZmqContext _context;
     private readonly List<byte[]> _frames = new();
 
-    public TestDealer(string endpoint, ZmqContext? shared = null)
+    /// <param name="curveServerKey">The server's CURVE key (Z85) for a CURVE server; null for a plain one.</param>
+    public TestDealer(string endpoint, ZmqContext? shared = null, string? curveServerKey = null)
     {
         _context = shared ?? new ZmqContext();
         OwnsContext = shared is null;
@@ -19,6 +20,13 @@ internal sealed class TestDealer : IDisposable
         Socket.ReceiveHighWaterMark = 100_000;
         Socket.SendTimeout = (int)ZmqServerFixture.Wait.TotalMilliseconds;
         Socket.ReceiveTimeout = (int)ZmqServerFixture.Wait.TotalMilliseconds;
+        if (curveServerKey is not null)
+        {
+            Assert.True(ZmqCurve.TryDecodeKey(curveServerKey, out byte[] key));
+            var (pub, sec) = ZmqCurve.NewKeyPair();
+            Socket.SetCurveClient(key, pub, sec);
+        }
+
         Socket.Connect(endpoint);
     }
 

@@ -11,13 +11,13 @@ public sealed class ZmqCliTests
     [ZmqFact]
     public async Task Ferry_send_uploads_then_is_refused_and_ferry_get_is_a_usage_error()
     {
-        await using var server = new ZmqServerFixture();
+        await using var server = new ZmqServerFixture(curve: true);
         string src = Path.Combine(server.Root, "..", "cli.bin");
         byte[] data = ZmqFrames.Bytes((3 << 20) + 7, 8);
         await File.WriteAllBytesAsync(src, data);
         string url = server.Url("cli/x.bin").ToString();
 
-        using (var send = new FerryProcess("send", src, url, "--json", "--chunk-size", "262144"))
+        using (var send = new FerryProcess("send", src, url, "--json", "--chunk-size", "262144", "--server-key", server.CurveKey!))
         {
             Assert.Equal(0, await send.WaitExitAsync(s_limit));
             var done = send.Events.Single(e => e.GetProperty("event").GetString() == "done");
@@ -28,6 +28,7 @@ public sealed class ZmqCliTests
 
         Assert.Equal(data, await File.ReadAllBytesAsync(server.PathOf("cli/x.bin")));
 
+        // The key was pinned by the first run (in the test run's FERRY_CONFIG_DIR): no --server-key needed now.
         using (var again = new FerryProcess("send", src, url, "--json"))
         {
             Assert.Equal(3, await again.WaitExitAsync(s_limit));

@@ -43,18 +43,18 @@ public sealed class ZmqClientTests
         await File.WriteAllBytesAsync(src, ZmqFrames.Bytes(1000, 1));
         var client = new ZmqTransferClient();
 
-        var exists = await Assert.ThrowsAsync<TransferException>(() => Send(client, src, server.Url("there")));
+        var exists = await Assert.ThrowsAsync<TransferException>(() => Send(client, src, server.Url("there"), server.ClientOptions()));
         Assert.Equal(ExitCode.Refused, exists.Code);
         Assert.Equal("server refused 'there': exists: 'there' already exists on the server (it runs without --allow-overwrite)", exists.Message);
 
-        var bad = await Assert.ThrowsAsync<TransferException>(() => Send(client, src, new Uri(server.Url("x") + "%00y")));
+        var bad = await Assert.ThrowsAsync<TransferException>(() => Send(client, src, new Uri(server.Url("x") + "%00y"), server.ClientOptions()));
         Assert.Equal(ExitCode.Refused, bad.Code);
         Assert.Contains("invalid-path", bad.Message);
 
-        var missing = await Assert.ThrowsAsync<TransferException>(() => Send(client, src + ".nope", server.Url("y")));
+        var missing = await Assert.ThrowsAsync<TransferException>(() => Send(client, src + ".nope", server.Url("y"), server.ClientOptions()));
         Assert.Equal(ExitCode.LocalIo, missing.Code);
 
-        var chunk = await Assert.ThrowsAsync<TransferException>(() => Send(client, src, server.Url("y"), new ClientOptions { ChunkSize = 0 }));
+        var chunk = await Assert.ThrowsAsync<TransferException>(() => Send(client, src, server.Url("y"), server.ClientOptions(chunkSize: 0)));
         Assert.Equal(ExitCode.Usage, chunk.Code);
     }
 
@@ -69,7 +69,7 @@ public sealed class ZmqClientTests
         try
         {
             var e = await Assert.ThrowsAsync<TransferException>(() => Send(
-                new ZmqTransferClient(), src, new Uri("zmq://" + idle.LastEndpoint["tcp://".Length..] + "/f"), new ClientOptions { Timeout = TimeSpan.FromMilliseconds(300) }));
+                new ZmqTransferClient(), src, new Uri("zmq://" + idle.LastEndpoint["tcp://".Length..] + "/f"), new ClientOptions { Timeout = TimeSpan.FromMilliseconds(300), Insecure = true }));
             Assert.Equal(ExitCode.Timeout, e.Code);
         }
         finally
@@ -81,13 +81,13 @@ public sealed class ZmqClientTests
     [ZmqFact]
     public async Task Cancelling_mid_upload_aborts_on_the_server_at_once()
     {
-        await using var server = new ZmqServerFixture();
+        await using var server = new ZmqServerFixture(curve: true);
         string src = Path.Combine(server.Root, "..", "cancel.bin");
         await File.WriteAllBytesAsync(src, ZmqFrames.Bytes(64 << 20, 2));
         using var cts = new CancellationTokenSource();
         var progress = new CancelOnProgress(cts);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
-            new ZmqTransferClient().SendAsync(src, server.Url("c/big"), new ClientOptions { ChunkSize = 256 << 10 }, progress, cts.Token));
+            new ZmqTransferClient().SendAsync(src, server.Url("c/big"), server.ClientOptions(chunkSize: 256 << 10), progress, cts.Token));
 
         // The client's deliberate bad CLOSE aborts the transfer: no need to wait for the idle timeout.
         var e = await server.NextEventAsync();
@@ -97,7 +97,7 @@ public sealed class ZmqClientTests
     }
 
     private static Task<TransferResult> Send(ZmqTransferClient client, string src, Uri url, ClientOptions? options = null) =>
-        client.SendAsync(src, url, options ?? new ClientOptions(), new Progress<TransferProgress>(), CancellationToken.None);
+        client.SendAsync(src, url, options ?? new ClientOptions { Insecure = true }, new Progress<TransferProgress>(), CancellationToken.None);
 
     private sealed class CancelOnProgress(CancellationTokenSource cts) : IProgress<TransferProgress>
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using Ferry.Security;
 
 namespace Ferry.Tests.Zmq;
 
@@ -7,9 +8,17 @@ namespace Ferry.Tests.Zmq;
 public sealed class ZmqInteropTests
 {
     [PythonZmqFact]
-    public async Task Python_dealer_uploads_with_pipelined_chunks_and_every_reply_checks_out()
+    public Task Python_dealer_uploads_with_pipelined_chunks_and_every_reply_checks_out() => RunAsync(curve: false);
+
+    [PythonZmqFact(Curve = true)]
+    public Task Python_curve_dealer_with_a_token_uploads_to_a_curve_server_with_access_control() => RunAsync(curve: true);
+
+    private static async Task RunAsync(bool curve)
     {
-        await using var server = new ZmqServerFixture();
+        string state = Directory.CreateTempSubdirectory("ferry-zmq-py-").FullName;
+        var store = new TokenStore(state);
+        string? token = curve ? store.Create("py", read: false, write: true, pathPrefix: "py", DateTimeOffset.UtcNow, lifetime: null) : null;
+        await using var server = new ZmqServerFixture(curve: curve, access: curve ? new AccessPolicy(store, requireToken: false) : null);
         string script = Path.Combine(AppContext.BaseDirectory, "Zmq", "interop_upload.py");
         Assert.True(File.Exists(script), $"{script} missing (copied to the output by the test project)");
         string src = Path.Combine(server.Root, "..", "interop-src.bin");
@@ -26,6 +35,12 @@ public sealed class ZmqInteropTests
             psi.ArgumentList.Add(a);
         }
 
+        if (curve)
+        {
+            psi.ArgumentList.Add(server.CurveKey!);
+            psi.ArgumentList.Add(token!);
+        }
+
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
@@ -36,5 +51,6 @@ public sealed class ZmqInteropTests
         Assert.Equal(data, await File.ReadAllBytesAsync(server.PathOf("py/uploaded.bin")));
         Assert.Equal(data, await File.ReadAllBytesAsync(server.PathOf("py/uploaded.bin.req")));
         Assert.Empty(server.TempFiles());
+        Directory.Delete(state, recursive: true);
     }
 }

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Threading.Channels;
 using Ferry.Hosting;
+using Ferry.Security;
+using Ferry.Tests.Support;
+using Ferry.Transfers;
 using Ferry.Zmq;
 
 namespace Ferry.Tests.Zmq;
@@ -16,10 +19,14 @@ internal sealed class ZmqServerFixture : IAsyncDisposable
     private readonly Task _run;
     private readonly StringWriter _log = new();
 
-    public ZmqServerFixture(TimeSpan? idleTimeout = null, TimeProvider? time = null, bool allowOverwrite = false)
+    /// <param name="curve">Present <see cref="TestSecurity.ServerKey"/>, so zmq:// runs CURVE (otherwise plain, as with no key).</param>
+    /// <param name="access">Token policy (default: open).</param>
+    public ZmqServerFixture(TimeSpan? idleTimeout = null, TimeProvider? time = null, bool allowOverwrite = false, bool curve = false, AccessPolicy? access = null)
     {
         var options = new ServerOptions
         {
+            Identity = curve ? TestSecurity.ServerKey : null,
+            Access = access ?? AccessPolicy.Open,
             Root = Path.Combine(_dir, "root"),
             StateDir = Path.Combine(_dir, "state"),
             Bind = IPAddress.Loopback,
@@ -35,6 +42,27 @@ internal sealed class ZmqServerFixture : IAsyncDisposable
     }
 
     public ServerContext Context { get; }
+
+    /// <summary>The server's CURVE key (Z85), null when plain.</summary>
+    public string? CurveKey => Listener.CurvePublicKey;
+
+    /// <summary>This fixture's own known_hosts (never the run's shared one).</summary>
+    public KnownHosts KnownHosts => new(Path.Combine(_dir, "known_hosts"));
+
+    /// <summary>Client options that reach this server: its CURVE key, or --insecure for a plain server.</summary>
+    public ClientOptions ClientOptions(int? chunkSize = null, string? token = null)
+    {
+        var o = CurveKey is { } key
+            ? new ClientOptions { ServerKey = key, KnownHosts = KnownHosts }
+            : new ClientOptions { Insecure = true, KnownHosts = KnownHosts };
+        o.Token = token;
+        if (chunkSize is int c)
+        {
+            o.ChunkSize = c;
+        }
+
+        return o;
+    }
 
     public ZmqListener Listener { get; }
 

@@ -20,6 +20,10 @@ public sealed class AckTracker
     private bool _immediate;
     private long _largestTime;
 
+    // Packet numbers below this are refused: their ranges were forgotten, so a replayed or very late packet
+    // there cannot be told from a new one. Dropping it is safe (data is retransmitted by offset).
+    private long _floor;
+
     public AckTracker(int ackEveryPackets, long maxAckDelay)
     {
         AckEveryPackets = ackEveryPackets;
@@ -43,6 +47,11 @@ public sealed class AckTracker
     public bool OnPacket(ulong pn, long now, bool ackEliciting, bool urgent)
     {
         long n = (long)pn;
+        if (n < _floor)
+        {
+            return false;
+        }
+
         if (_received.Contains(n))
         {
             // A duplicate still elicits an ACK: our previous one may have been lost.
@@ -52,7 +61,11 @@ public sealed class AckTracker
 
         bool outOfOrder = HasReceived && (pn != Largest + 1);
         _received.Add(n, n + 1);
-        _received.TrimLowest(MaxRanges);
+        if (_received.Count > MaxRanges)
+        {
+            _received.TrimLowest(MaxRanges);
+            _floor = _received[0].Start;
+        }
         if (pn >= Largest || _received.Count == 1)
         {
             Largest = pn;

@@ -12,6 +12,8 @@ public enum ControlFrames : ushort
     Result = 16,
     Ping = 32,
     MaxData = 64,
+    Hello = 128,
+    ServerHello = 256,
 }
 
 /// <summary>What the sender remembers about one packet until it is acknowledged or declared lost.</summary>

@@ -27,6 +27,9 @@ public ref struct Frame
     public long IdentityMtime;
     public ulong ConnectionId;   // ACCEPT: server's connection id
     public long Code;            // RESULT / CLOSE code
+    public string Token;         // REQUEST: access token ("" when anonymous)
+
+    // HELLO / SERVER_HELLO: the hello message is in Data
 
     // HAVE: ranges (start, length) pairs are in Data, count in AckRangeCount; decode with FrameCodec.ReadHaveRanges
     public bool HaveComplete;

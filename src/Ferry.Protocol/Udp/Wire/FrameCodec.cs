@@ -11,6 +11,8 @@ public static class FrameCodec
     public const int MaxHaveRanges = 64;
     public const int Sha256Length = 32;
     public const long MaxFileSize = 1L << 60;
+    public const int MaxTokenBytes = 256;
+    public const int MaxHelloBytes = 1024;
 
     /// <summary>Decodes the next frame. Returns false on a malformed or truncated frame (a protocol violation).</summary>
     public static bool TryRead(ref SpanReader r, Span<AckRange> ackScratch, out Frame frame)
@@ -65,7 +67,8 @@ public static class FrameCodec
                     || !r.TryReadString(MaxPathBytes, out frame.Text)
                     || !r.TryReadVarInt((ulong)MaxFileSize, out frame.Size)
                     || !r.TryReadVarInt((ulong)MaxFileSize, out frame.IdentitySize)
-                    || !r.TryReadVarInt(long.MaxValue, out frame.IdentityMtime))
+                    || !r.TryReadVarInt(long.MaxValue, out frame.IdentityMtime)
+                    || !r.TryReadString(MaxTokenBytes, out frame.Token))
                 {
                     return false;
                 }
@@ -74,6 +77,9 @@ public static class FrameCodec
                 return true;
             }
 
+            case FrameType.Hello:
+            case FrameType.ServerHello:
+                return r.TryReadVarInt(MaxHelloBytes, out long helloLength) && helloLength > 0 && r.TryReadBytes((int)helloLength, out frame.Data);
             case FrameType.Accept:
             {
                 if (!r.TryReadUInt64(out frame.ConnectionId)
@@ -263,10 +269,10 @@ public static class FrameCodec
         return true;
     }
 
-    public static bool TryWriteRequest(ref SpanWriter w, TransferOp op, int maxDatagram, string path, long size, long identitySize, long identityMtime)
+    public static bool TryWriteRequest(ref SpanWriter w, TransferOp op, int maxDatagram, string path, long size, long identitySize, long identityMtime, string token)
     {
         int need = 2 + VarInt.SizeOf((ulong)maxDatagram) + SpanWriter.StringSize(path) + VarInt.SizeOf((ulong)size)
-            + VarInt.SizeOf((ulong)identitySize) + VarInt.SizeOf((ulong)identityMtime);
+            + VarInt.SizeOf((ulong)identitySize) + VarInt.SizeOf((ulong)identityMtime) + SpanWriter.StringSize(token);
         if (w.Remaining < need)
         {
             return false;
@@ -279,6 +285,21 @@ public static class FrameCodec
         w.WriteVarInt((ulong)size);
         w.WriteVarInt((ulong)identitySize);
         w.WriteVarInt((ulong)identityMtime);
+        w.WriteString(token);
+        return true;
+    }
+
+    /// <summary>A HELLO or SERVER_HELLO frame: type, varint length, the hello message.</summary>
+    public static bool TryWriteHello(ref SpanWriter w, FrameType type, ReadOnlySpan<byte> hello)
+    {
+        if (w.Remaining < 1 + VarInt.SizeOf((ulong)hello.Length) + hello.Length)
+        {
+            return false;
+        }
+
+        w.WriteByte((byte)type);
+        w.WriteVarInt((ulong)hello.Length);
+        w.WriteBytes(hello);
         return true;
     }
 

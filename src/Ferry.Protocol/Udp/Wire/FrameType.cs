@@ -14,6 +14,12 @@ public enum FrameType : byte
     DataFin = 0x08,
     Result = 0x09,
     Close = 0x0A,
+
+    /// <summary>Client to server, in its first Initial: the secure-channel ClientHello (docs/PROTOCOL.md).</summary>
+    Hello = 0x0B,
+
+    /// <summary>Server to client, in a cleartext packet: the secure-channel ServerHello.</summary>
+    ServerHello = 0x0C,
 }
 
 /// <summary>Operation of a REQUEST frame.</summary>

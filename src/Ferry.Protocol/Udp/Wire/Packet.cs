@@ -31,8 +31,17 @@ public readonly ref struct PacketView
     /// <summary>Initial and Retry: the address-validation token (may be empty in Initial).</summary>
     public ReadOnlySpan<byte> Token { get; init; }
 
-    /// <summary>The frames (Initial and Data).</summary>
+    /// <summary>The frames (Initial and Data); ciphertext when <see cref="Protected"/>.</summary>
     public ReadOnlySpan<byte> Payload { get; init; }
+
+    /// <summary>The payload is AES-256-GCM ciphertext and <see cref="Tag"/> its tag (flag bit 0); otherwise a CRC-32C checked it.</summary>
+    public bool Protected { get; init; }
+
+    /// <summary>Everything before the payload: the associated data of a protected packet.</summary>
+    public ReadOnlySpan<byte> Header { get; init; }
+
+    /// <summary>The 16-byte AEAD tag of a protected packet.</summary>
+    public ReadOnlySpan<byte> Tag { get; init; }
 }
 
 /// <summary>Why a datagram was not accepted as a packet.</summary>
@@ -51,9 +60,15 @@ public enum PacketError
 public static class Packet
 {
     public const byte Magic = 0xF7;
-    public const byte Version = 1;
+    public const byte Version = 2;
     public const int HeaderSize = 20;   // magic, version, type, flags, dcid(8), pn(8)
-    public const int TrailerSize = 4;   // CRC-32C
+    public const int TrailerSize = 4;   // CRC-32C of a cleartext packet
+
+    /// <summary>Flags bit: the payload is encrypted and ends with a 16-byte AEAD tag instead of the CRC-32C.</summary>
+    public const byte FlagProtected = 0x01;
+
+    /// <summary>The AEAD tag that ends a protected packet.</summary>
+    public const int TagSize = 16;
     public const int MaxTokenLength = 128;
 
     /// <summary>Initial packets are padded to this size so the server may answer with up to 3x without amplifying.</summary>
@@ -133,20 +148,53 @@ public static class Packet
             return PacketError.UnsupportedVersion;
         }
 
-        int body = datagram.Length - TrailerSize;
-        if (Crc32C.Compute(datagram[..body]) != BinaryPrimitives.ReadUInt32BigEndian(datagram[body..]))
+        bool isProtected = (datagram[3] & FlagProtected) != 0;
+        if ((datagram[3] & ~FlagProtected) != 0)
         {
-            return PacketError.BadChecksum;
+            return PacketError.Malformed;
         }
+
+        int body;
+        if (isProtected)
+        {
+            // The AEAD tag authenticates header and payload; the connection checks it (it has the keys).
+            if (datagram.Length < HeaderSize + TagSize || datagram[2] == (byte)PacketType.Retry)
+            {
+                return PacketError.Malformed;
+            }
+
+            body = datagram.Length - TagSize;
+        }
+        else
+        {
+            body = datagram.Length - TrailerSize;
+            if (Crc32C.Compute(datagram[..body]) != BinaryPrimitives.ReadUInt32BigEndian(datagram[body..]))
+            {
+                return PacketError.BadChecksum;
+            }
+        }
+
+        var tag = isProtected ? datagram[body..] : ReadOnlySpan<byte>.Empty;
 
         var type = (PacketType)datagram[2];
         ulong dcid = BinaryPrimitives.ReadUInt64BigEndian(datagram[4..]);
         ulong pn = BinaryPrimitives.ReadUInt64BigEndian(datagram[12..]);
+        if (pn > VarInt.MaxValue)
+        {
+            // ACK frames carry packet numbers as varints: a larger one could never be acknowledged (and used to
+            // make the ACK writer throw).
+            return PacketError.Malformed;
+        }
+
         var rest = datagram[HeaderSize..body];
         switch (type)
         {
             case PacketType.Data:
-                packet = new PacketView { Type = type, DestinationId = dcid, PacketNumber = pn, Payload = rest };
+                packet = new PacketView
+                {
+                    Type = type, DestinationId = dcid, PacketNumber = pn, Payload = rest,
+                    Protected = isProtected, Header = datagram[..HeaderSize], Tag = tag,
+                };
                 return PacketError.None;
             case PacketType.Initial:
             {
@@ -170,6 +218,9 @@ public static class Packet
                     SourceId = scid,
                     Token = rest.Slice(10, tokenLength),
                     Payload = rest[(10 + tokenLength)..],
+                    Protected = isProtected,
+                    Header = datagram[..(HeaderSize + 10 + tokenLength)],
+                    Tag = tag,
                 };
                 return PacketError.None;
             }

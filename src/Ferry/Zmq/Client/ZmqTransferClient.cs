@@ -30,7 +30,13 @@ public sealed class ZmqTransferClient : ITransferClient
 
         string remotePath = TransferClients.RemotePath(remote);
         string endpoint = Endpoint(remote, out bool ipv6);
-        var uploader = new ZmqUploader(localPath, endpoint, ipv6, remotePath, options, progress);
+        int port = remote.IsDefaultPort || remote.Port < 0 ? DefaultPort : remote.Port;
+        var key = ZmqClientSecurity.Resolve(remote.IdnHost, port, options);
+        var uploader = new ZmqUploader(localPath, endpoint, ipv6, remotePath, options, progress)
+        {
+            ServerKey = key,
+            Server = Ferry.Security.KnownHosts.HostPort(remote.IdnHost, port),
+        };
 
         // libzmq calls block: run the whole upload on its own thread, off the thread pool.
         return Task.Factory.StartNew(() => uploader.Run(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);

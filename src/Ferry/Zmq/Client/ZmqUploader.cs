@@ -30,6 +30,8 @@ internal sealed class ZmqUploader
     private readonly IProgress<TransferProgress> _progress;
     private readonly byte[] _fileNameFrame;
     private readonly TimeSpan _timeout;
+    private byte[]? _token;
+    private ZmqHandshakeWatch? _watch;
 
     public ZmqUploader(string localPath, string endpoint, bool ipv6, string remotePath, ClientOptions options, IProgress<TransferProgress> progress)
     {
@@ -42,6 +44,12 @@ internal sealed class ZmqUploader
         _fileNameFrame = Encoding.UTF8.GetBytes(remotePath);
         _timeout = options.Timeout ?? s_defaultTimeout;
     }
+
+    /// <summary>The CURVE key of the server; null for a plain connection (<c>--insecure</c>).</summary>
+    public ZmqServerKey? ServerKey { get; init; }
+
+    /// <summary>host:port, for messages.</summary>
+    public string Server { get; init; } = string.Empty;
 
     public TransferResult Run(CancellationToken cancellationToken)
     {
@@ -60,6 +68,21 @@ internal sealed class ZmqUploader
 
         // The send queue holds more than the window, so sends only block while libzmq is still connecting.
         dealer.SendTimeout = (int)_timeout.TotalMilliseconds;
+        string? token = Ferry.Security.ClientSecurity.Token(_options);
+        if (ServerKey is { } key)
+        {
+            // A fresh client key per upload: the server authenticates users by token, not by CURVE key.
+            var (publicKey, secretKey) = ZmqCurve.NewKeyPair();
+            dealer.SetCurveClient(key.Key, publicKey, secretKey);
+        }
+        else if (token is not null)
+        {
+            _options.Notice?.Invoke("--insecure: the access token travels in cleartext");
+        }
+
+        _token = token is null ? null : Encoding.ASCII.GetBytes(token);
+        using var watch = new ZmqHandshakeWatch(zmq, dealer, Server, _endpoint, _ipv6, ServerKey);
+        _watch = watch;
         dealer.Connect(_endpoint);
 
         byte[] chunk = new byte[chunkSize];
@@ -80,9 +103,15 @@ internal sealed class ZmqUploader
 
                 var reply = ReceiveReply(dealer, frames, cancellationToken);
                 var answered = pipeline.OnReply(reply);
-                if (answered.Verb == ZmqVerb.Hello && reply.IsReady)
+                if (answered.Verb == ZmqVerb.Hello)
                 {
-                    opened = true;
+                    // Any reply came through CURVE: the server holds the key, so it may be pinned now.
+                    if (ServerKey is { } k)
+                    {
+                        ZmqClientSecurity.PinAfterSuccess(k, _options);
+                    }
+
+                    opened = reply.IsReady;
                 }
 
                 long now = Stopwatch.GetTimestamp();
@@ -140,7 +169,13 @@ internal sealed class ZmqUploader
         {
             case ZmqVerb.Hello:
                 Send(dealer, "HELLO"u8, more: true);
-                Send(dealer, _fileNameFrame, more: false);
+                Send(dealer, _fileNameFrame, more: _token is not null);
+                if (_token is not null)
+                {
+                    // The optional third frame (docs/PROTOCOL.md); without a token HELLO stays the seed's two frames.
+                    Send(dealer, _token, more: false);
+                }
+
                 break;
             case ZmqVerb.Chunk:
             {
@@ -189,9 +224,13 @@ internal sealed class ZmqUploader
         while (!dealer.TryReceiveMessage(frames, out count, maxFrames: 4))
         {
             cancellationToken.ThrowIfCancellationRequested();
+            _watch?.Check();
             if (Stopwatch.GetTimestamp() > deadline)
             {
-                throw new TransferException(ExitCode.Timeout, $"no reply from {_endpoint} for {_timeout.TotalSeconds:0.#} s (is 'ferry serve' running with zmq:// on that port?)");
+                throw new TransferException(ExitCode.Timeout, _watch is { Succeeded: false }
+                    ? $"no ZeroMQ handshake with {_endpoint} completed in {_timeout.TotalSeconds:0.#} s: is 'ferry serve' running with zmq:// on that port? " +
+                      (ServerKey is null ? "(a server without --insecure needs --server-key instead of --insecure)" : "(a server started with --insecure needs --insecure here)")
+                    : $"no reply from {_endpoint} for {_timeout.TotalSeconds:0.#} s (is 'ferry serve' running with zmq:// on that port?)");
             }
         }
 

@@ -12,6 +12,7 @@ internal static unsafe partial class LibZmq
     /// <summary>The soname of the Debian package libzmq5.</summary>
     public const string Library = "libzmq.so.5";
 
+    public const int ZMQ_PAIR = 0;
     public const int ZMQ_DEALER = 5;
     public const int ZMQ_ROUTER = 6;
 
@@ -30,6 +31,23 @@ internal static unsafe partial class LibZmq
     public const int ZMQ_ROUTER_MANDATORY = 33;
     public const int ZMQ_IMMEDIATE = 39;
     public const int ZMQ_IPV6 = 42;
+    public const int ZMQ_MECHANISM = 43;
+    public const int ZMQ_CURVE_SERVER = 47;
+    public const int ZMQ_CURVE_PUBLICKEY = 48;
+    public const int ZMQ_CURVE_SECRETKEY = 49;
+    public const int ZMQ_CURVE_SERVERKEY = 50;
+    public const int ZMQ_HANDSHAKE_IVL = 66;
+
+    public const int ZMQ_NULL = 0;
+    public const int ZMQ_CURVE = 2;
+
+    public const int ZMQ_EVENT_CONNECTED = 0x0001;
+    public const int ZMQ_EVENT_DISCONNECTED = 0x0200;
+    public const int ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL = 0x0800;
+    public const int ZMQ_EVENT_HANDSHAKE_SUCCEEDED = 0x1000;
+    public const int ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL = 0x2000;
+    public const int ZMQ_EVENT_HANDSHAKE_FAILED_AUTH = 0x4000;
+    public const int ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH = 0x11000002;
 
     public const int ZMQ_IO_THREADS = 1;
     public const int ZMQ_BLOCKY = 70;
@@ -116,6 +134,27 @@ internal static unsafe partial class LibZmq
 
     [LibraryImport(Library, EntryPoint = "zmq_msg_gets", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial nint MsgGets(void* msg, string property);
+
+    [LibraryImport(Library, EntryPoint = "zmq_has", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Has(string capability);
+
+    /// <summary>Writes size*5/4 characters and a NUL to <paramref name="dest"/>; size must be a multiple of 4.</summary>
+    [LibraryImport(Library, EntryPoint = "zmq_z85_encode")]
+    public static partial nint Z85Encode(byte* dest, byte* data, nuint size);
+
+    /// <summary>Decodes a NUL-terminated Z85 string (length a multiple of 5); null when it is not valid Z85.</summary>
+    [LibraryImport(Library, EntryPoint = "zmq_z85_decode")]
+    public static partial nint Z85Decode(byte* dest, byte* text);
+
+    /// <summary>Both buffers take 41 bytes (40 Z85 characters and a NUL).</summary>
+    [LibraryImport(Library, EntryPoint = "zmq_curve_keypair", SetLastError = true)]
+    public static partial int CurveKeyPair(byte* publicZ85, byte* secretZ85);
+
+    [LibraryImport(Library, EntryPoint = "zmq_curve_public", SetLastError = true)]
+    public static partial int CurvePublic(byte* publicZ85, byte* secretZ85);
+
+    [LibraryImport(Library, EntryPoint = "zmq_socket_monitor", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int SocketMonitor(nint socket, string? address, int events);
 
     [LibraryImport(Library, EntryPoint = "zmq_poll", SetLastError = true)]
     public static partial int Poll(PollItem* items, int count, nint timeoutMs);

@@ -107,6 +107,55 @@ public sealed unsafe class ZmqSocket : IDisposable
         }
     }
 
+    /// <summary>ZMQ_MECHANISM: 0 NULL (plain), 2 CURVE.</summary>
+    public int Mechanism => GetInt32(LibZmq.ZMQ_MECHANISM);
+
+    /// <summary>ZMQ_HANDSHAKE_IVL in milliseconds: a connection whose handshake takes longer is dropped (0: never).</summary>
+    public int HandshakeInterval
+    {
+        get => GetInt32(LibZmq.ZMQ_HANDSHAKE_IVL);
+        set => SetInt32(LibZmq.ZMQ_HANDSHAKE_IVL, value);
+    }
+
+    /// <summary>
+    /// Makes this socket a CURVE server with the 32-byte <paramref name="secretKey"/> (before bind: libzmq applies
+    /// security options to the endpoints bound or connected after they are set).
+    /// </summary>
+    public void SetCurveServer(ReadOnlySpan<byte> secretKey)
+    {
+        SetInt32(LibZmq.ZMQ_CURVE_SERVER, 1);
+        SetBytes(LibZmq.ZMQ_CURVE_SECRETKEY, secretKey, "ZMQ_CURVE_SECRETKEY");
+    }
+
+    /// <summary>
+    /// Makes this socket a CURVE client of the server whose public key is <paramref name="serverKey"/> (32 bytes),
+    /// authenticating with the given key pair (Z85 text; Ferry uses a fresh pair per connection). Before connect.
+    /// </summary>
+    public void SetCurveClient(ReadOnlySpan<byte> serverKey, string publicZ85, string secretZ85)
+    {
+        SetBytes(LibZmq.ZMQ_CURVE_SERVERKEY, serverKey, "ZMQ_CURVE_SERVERKEY");
+        SetBytes(LibZmq.ZMQ_CURVE_PUBLICKEY, Encoding.ASCII.GetBytes(publicZ85), "ZMQ_CURVE_PUBLICKEY");
+        byte[] secret = Encoding.ASCII.GetBytes(secretZ85);
+        try
+        {
+            SetBytes(LibZmq.ZMQ_CURVE_SECRETKEY, secret, "ZMQ_CURVE_SECRETKEY");
+        }
+        finally
+        {
+            Array.Clear(secret);
+        }
+    }
+
+    /// <summary>
+    /// Starts publishing this socket's connection events (<paramref name="events"/>, ZMQ_EVENT_* bits) on a PAIR
+    /// socket bound at <paramref name="inprocAddress"/>; see <see cref="ZmqMonitor"/>.
+    /// </summary>
+    public void Monitor(string inprocAddress, int events) =>
+        Check(LibZmq.SocketMonitor(Raw, inprocAddress, events), $"zmq_socket_monitor({inprocAddress})");
+
+    /// <summary>Stops a monitor started with <see cref="Monitor"/>.</summary>
+    public void StopMonitor() => LibZmq.SocketMonitor(Raw, null, 0);
+
     public void Bind(string endpoint) => Check(LibZmq.Bind(Raw, endpoint), $"zmq_bind({endpoint})");
 
     public void Connect(string endpoint) => Check(LibZmq.Connect(Raw, endpoint), $"zmq_connect({endpoint})");
@@ -246,6 +295,14 @@ public sealed unsafe class ZmqSocket : IDisposable
 
     private void SetInt64(int option, long value) =>
         Check(LibZmq.SetSockOpt(Raw, option, &value, sizeof(long)), $"zmq_setsockopt({option})");
+
+    private void SetBytes(int option, ReadOnlySpan<byte> value, string name)
+    {
+        fixed (byte* p = value)
+        {
+            Check(LibZmq.SetSockOpt(Raw, option, p, (nuint)value.Length), $"zmq_setsockopt({name})");
+        }
+    }
 
     private int GetInt32(int option)
     {

@@ -3,6 +3,8 @@ namespace Ferry.Zmq.Native;
 /// <summary>The socket types Ferry needs (values from zmq.h).</summary>
 public enum ZmqSocketType
 {
+    /// <summary>Only for reading a socket monitor's events (inproc).</summary>
+    Pair = LibZmq.ZMQ_PAIR,
     Dealer = LibZmq.ZMQ_DEALER,
     Router = LibZmq.ZMQ_ROUTER,
 }

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Ferry.Protocol.Common;
 using Ferry.Protocol.Udp;
 using Ferry.Protocol.Udp.Wire;
+using Ferry.Tests.Support;
 
 namespace Ferry.Tests.Udp.Sim;
 
@@ -36,12 +37,35 @@ public sealed class SimTransfer
         ClientConfig = clientConfig ?? new ConnectionConfig();
         var key = new byte[32];
         _rng.NextBytes(key);
-        Server = new ServerEndpoint(serverConfig ?? new ConnectionConfig(), key, () => (ulong)_rng.NextInt64(1, long.MaxValue));
+        // Simulated servers hold the shared test key unless a test says otherwise, so transfers are encrypted as in real use.
+        var sc = serverConfig ?? new ConnectionConfig();
+        if (sc.Security.Identity is null && !SimServerKeyless)
+        {
+            sc = sc with { Security = new UdpSecurity { Identity = TestSecurity.ServerKey, AllowInsecure = sc.Security.AllowInsecure, EpochBits = sc.Security.EpochBits } };
+        }
+
+        Server = new ServerEndpoint(sc, key, () => (ulong)_rng.NextInt64(1, long.MaxValue));
         // Start the clock at an arbitrary offset: nothing may assume time starts at zero.
         Now = 1_000_000_000 + _rng.NextInt64(1_000_000_000);
     }
 
     public long Now { get; private set; }
+
+    /// <summary>Set before construction (thread-static) to simulate a server without a key.</summary>
+    [ThreadStatic]
+    public static bool SimServerKeyless;
+
+    /// <summary>A man in the middle on the server-to-client path: returns the datagram to deliver (changed or not), or null to drop it.</summary>
+    public Func<byte[], byte[]?>? DownFilter { get; set; }
+
+    /// <summary>The access token the simulated client sends.</summary>
+    public string? AccessToken { get; set; }
+
+    /// <summary>When set, every datagram either side sends is recorded here (a wire capture).</summary>
+    public List<byte[]>? Capture { get; set; }
+
+    /// <summary>Client: a server key the simulated user rejects (pin mismatch).</summary>
+    public Func<byte[], bool>? RejectServerKey { get; set; }
 
     public ConnectionConfig ClientConfig { get; }
 
@@ -82,14 +106,14 @@ public sealed class SimTransfer
 
     public SimResult RunGet(string path, long maxSimMicros = 600_000_000, int maxSteps = 5_000_000)
     {
-        Client = Connection.CreateClient(ClientConfig, NewId(), TransferOp.Get, path, 0, 0, null, Now);
+        Client = Connection.CreateClient(ClientConfig, NewId(), TransferOp.Get, path, 0, 0, null, Now, AccessToken);
         return Run(maxSimMicros, maxSteps);
     }
 
     public SimResult RunPut(string path, byte[] data, long maxSimMicros = 600_000_000, int maxSteps = 5_000_000)
     {
         ClientSource = new MemorySource(data);
-        Client = Connection.CreateClient(ClientConfig, NewId(), TransferOp.Put, path, data.Length, 12345, ClientSource, Now);
+        Client = Connection.CreateClient(ClientConfig, NewId(), TransferOp.Put, path, data.Length, 12345, ClientSource, Now, AccessToken);
         return Run(maxSimMicros, maxSteps);
     }
 
@@ -131,8 +155,14 @@ public sealed class SimTransfer
                 }
             }
 
-            foreach (var d in _down.Deliver(Now))
+            foreach (var delivered in _down.Deliver(Now))
             {
+                var d = DownFilter is null ? delivered : DownFilter(delivered);
+                if (d is null)
+                {
+                    continue;
+                }
+
                 if (Packet.TryParse(d, out var p) == PacketError.None && p.DestinationId == client.LocalId)
                 {
                     client.HandlePacket(Now, p);
@@ -180,6 +210,7 @@ public sealed class SimTransfer
             while ((n = client.PollTransmit(Now, _buffer)) > 0)
             {
                 _up.Send(Now, _buffer.AsSpan(0, n));
+                Capture?.Add(_buffer[..n]);
             }
 
             if (serverAlive)
@@ -187,6 +218,7 @@ public sealed class SimTransfer
                 while ((n = Server.PollTransmit(Now, _buffer, out _)) > 0)
                 {
                     _down.Send(Now, _buffer.AsSpan(0, n));
+                    Capture?.Add(_buffer[..n]);
                 }
             }
 
@@ -218,6 +250,17 @@ public sealed class SimTransfer
     {
         switch (ev.Kind)
         {
+            case ConnectionEventKind.ServerKeyReceived:
+                if (RejectServerKey?.Invoke(ev.ServerKey!) == true)
+                {
+                    client.Close(TransferError.HandshakeFailed, "the client does not trust the server's key", Now);
+                }
+                else
+                {
+                    client.ConfirmServerKey();
+                }
+
+                break;
             case ConnectionEventKind.Accepted when client.Op == TransferOp.Get:
                 if (ClientHave is { } ch)
                 {
