@@ -46,4 +46,13 @@ public enum TcpErrorCode : ushort
 
     /// <summary>The peer gave up (for example Ctrl+C).</summary>
     Cancelled = 41,
+
+    /// <summary>The access token is missing, unknown, expired, or does not allow this operation on this path.</summary>
+    Unauthorized = 42,
+
+    /// <summary>A cleartext connection to a server that accepts only TLS (the client used --insecure).</summary>
+    EncryptionRequired = 43,
+
+    /// <summary>A TLS handshake to a server that has no key and serves cleartext only.</summary>
+    EncryptionUnavailable = 44,
 }

@@ -6,15 +6,19 @@ namespace Ferry.Protocol.Tcp;
 /// <summary>
 /// OPEN: the first frame on a control connection. For PUT, <see cref="Size"/> and <see cref="Source"/>
 /// describe the client's file (the version lets the server reuse a journal of the same file); for GET both are zero.
+/// <see cref="Token"/> follows the path (protocol version 2): the client's access token, or null for none.
 /// </summary>
 public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path, uint RequestedStreams, long Size, TcpFileVersion? Source)
 {
     private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <summary>Length of the whole frame (header included).</summary>
-    public int FrameLength => TcpWire.FrameHeaderLength + TcpWire.OpenFixedLength + Encoding.UTF8.GetByteCount(Path);
+    /// <summary>The access token (sent only inside TLS unless the client chose --insecure); null or empty: none.</summary>
+    public string? Token { get; init; }
 
-    /// <summary>Writes the whole frame; the path must be 1..4096 UTF-8 bytes.</summary>
+    /// <summary>Length of the whole frame (header included).</summary>
+    public int FrameLength => TcpWire.FrameHeaderLength + TcpWire.OpenFixedLength + Encoding.UTF8.GetByteCount(Path) + 2 + Encoding.UTF8.GetByteCount(Token ?? string.Empty);
+
+    /// <summary>Writes the whole frame; the path must be 1..4096 UTF-8 bytes, the token at most 512.</summary>
     public int Write(Span<byte> destination)
     {
         int pathBytes = Encoding.UTF8.GetByteCount(Path);
@@ -23,7 +27,13 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
             throw new ArgumentException($"path must be 1..{TcpWire.MaxPathBytes} UTF-8 bytes", nameof(destination));
         }
 
-        int payload = TcpWire.OpenFixedLength + pathBytes;
+        int tokenBytes = Encoding.UTF8.GetByteCount(Token ?? string.Empty);
+        if (tokenBytes > TcpWire.MaxTokenBytes)
+        {
+            throw new ArgumentException($"token must be at most {TcpWire.MaxTokenBytes} UTF-8 bytes", nameof(destination));
+        }
+
+        int payload = TcpWire.OpenFixedLength + pathBytes + 2 + tokenBytes;
         TcpFrameHeader.Write(destination, TcpFrameType.Open, payload);
         var p = destination.Slice(TcpWire.FrameHeaderLength, payload);
         p[0] = (byte)Operation;
@@ -34,6 +44,9 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
         BinaryPrimitives.WriteInt64BigEndian(p[22..], Source?.MtimeUnixMs ?? 0);
         BinaryPrimitives.WriteUInt16BigEndian(p[30..], (ushort)pathBytes);
         Encoding.UTF8.GetBytes(Path, p[TcpWire.OpenFixedLength..]);
+        var token = p[(TcpWire.OpenFixedLength + pathBytes)..];
+        BinaryPrimitives.WriteUInt16BigEndian(token, (ushort)tokenBytes);
+        Encoding.UTF8.GetBytes(Token ?? string.Empty, token[2..]);
         return TcpWire.FrameHeaderLength + payload;
     }
 
@@ -41,7 +54,7 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
     public static TcpDecodeStatus TryRead(ReadOnlySpan<byte> payload, out TcpOpenRequest request)
     {
         request = default;
-        if (payload.Length < TcpWire.OpenFixedLength + 1)
+        if (payload.Length < TcpWire.OpenFixedLength + 1 + 2)
         {
             return TcpDecodeStatus.BadLength;
         }
@@ -55,15 +68,24 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
         int pathBytes = BinaryPrimitives.ReadUInt16BigEndian(payload[30..]);
         if (op is not (TcpOperation.Get or TcpOperation.Put) || (flags & ~1) != 0 || streams == 0
             || size < 0 || size > TcpWire.MaxFileSize || (op == TcpOperation.Get && size != 0)
-            || pathBytes == 0 || pathBytes > TcpWire.MaxPathBytes || payload.Length != TcpWire.OpenFixedLength + pathBytes)
+            || pathBytes == 0 || pathBytes > TcpWire.MaxPathBytes || payload.Length < TcpWire.OpenFixedLength + pathBytes + 2)
+        {
+            return TcpDecodeStatus.Malformed;
+        }
+
+        int tokenAt = TcpWire.OpenFixedLength + pathBytes;
+        int tokenBytes = BinaryPrimitives.ReadUInt16BigEndian(payload[tokenAt..]);
+        if (tokenBytes > TcpWire.MaxTokenBytes || payload.Length != tokenAt + 2 + tokenBytes)
         {
             return TcpDecodeStatus.Malformed;
         }
 
         string path;
+        string? token;
         try
         {
             path = s_strictUtf8.GetString(payload.Slice(TcpWire.OpenFixedLength, pathBytes));
+            token = tokenBytes == 0 ? null : s_strictUtf8.GetString(payload.Slice(tokenAt + 2, tokenBytes));
         }
         catch (DecoderFallbackException)
         {
@@ -71,7 +93,7 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
         }
 
         TcpFileVersion? source = (flags & 1) != 0 ? new TcpFileVersion(idSize, idMtime) : null;
-        request = new TcpOpenRequest(op, path, streams, size, source);
+        request = new TcpOpenRequest(op, path, streams, size, source) { Token = token };
         return TcpDecodeStatus.Ok;
     }
 }

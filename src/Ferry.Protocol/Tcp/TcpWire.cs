@@ -9,8 +9,17 @@ public static class TcpWire
     /// <summary>"FRYT": the first four bytes of every connection a client opens.</summary>
     public const uint Magic = 0x46525954;
 
-    /// <summary>The only protocol version this implementation speaks.</summary>
-    public const byte Version = 1;
+    /// <summary>
+    /// The only protocol version this implementation speaks. 2: OPEN carries an access token, and a connection may
+    /// start with a TLS 1.3 handshake (first byte <see cref="TlsHandshakeRecord"/>) before the preamble.
+    /// </summary>
+    public const byte Version = 2;
+
+    /// <summary>
+    /// The first byte of a TLS handshake record (a ClientHello): a connection that starts with it is encrypted, one that
+    /// starts with the magic's 'F' (0x46) is cleartext.
+    /// </summary>
+    public const byte TlsHandshakeRecord = 0x16;
 
     /// <summary>Magic (4) + version (1) + connection kind (1) + reserved (2).</summary>
     public const int PreambleLength = 8;
@@ -26,6 +35,9 @@ public static class TcpWire
 
     /// <summary>Longest remote path, in UTF-8 bytes.</summary>
     public const int MaxPathBytes = 4096;
+
+    /// <summary>Longest access token in OPEN, in UTF-8 bytes (Ferry's tokens are 38).</summary>
+    public const int MaxTokenBytes = 512;
 
     /// <summary>Longest human-readable error text, in UTF-8 bytes.</summary>
     public const int MaxErrorMessageBytes = 1024;
@@ -70,7 +82,7 @@ public static class TcpWire
     /// </summary>
     public static int MaxPayload(TcpFrameType type) => type switch
     {
-        TcpFrameType.Open => OpenFixedLength + MaxPathBytes,
+        TcpFrameType.Open => OpenFixedLength + MaxPathBytes + 2 + MaxTokenBytes,
         TcpFrameType.Accept => MaxControlPayload,
         TcpFrameType.Have => 4 + (MaxRanges * 16),
         TcpFrameType.Hash => HashLength,
@@ -86,7 +98,7 @@ public static class TcpWire
     /// <summary>Smallest payload a frame of <paramref name="type"/> may declare.</summary>
     public static int MinPayload(TcpFrameType type) => type switch
     {
-        TcpFrameType.Open => OpenFixedLength + 1,
+        TcpFrameType.Open => OpenFixedLength + 1 + 2,
         TcpFrameType.Accept => AcceptFixedLength,
         TcpFrameType.Have => 4,
         TcpFrameType.Hash => HashLength,

@@ -9,7 +9,8 @@ namespace Ferry.Tcp;
 /// <summary>
 /// The client side of one session, shared by download and upload: the control connection, the data connections
 /// (each stream index reconnected a bounded number of times when it dies), an idle watchdog, and the first fatal
-/// failure, which cancels everything. What flows over the streams is the caller's body.
+/// failure, which cancels everything. What flows over the streams is the caller's body. Every connection is
+/// encrypted and checked against the pinned server key when a <see cref="TcpClientTls"/> is given.
 /// </summary>
 internal sealed class TcpClientTransfer : IAsyncDisposable
 {
@@ -19,15 +20,19 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     private readonly CancellationToken _userToken;
     private readonly HashSet<TcpConnection> _live = new();
     private readonly CancellationToken _token;
+    private readonly TcpClientTls? _tls;
+    private readonly string? _accessToken;
     private Task _streams = Task.CompletedTask;
     private Exception? _failure;
     private int _disposed;
     private int _slots;
     private int _alive;
 
-    public TcpClientTransfer(EndPoint endPoint, TcpClientSettings settings, CancellationToken userToken)
+    public TcpClientTransfer(EndPoint endPoint, TcpClientSettings settings, CancellationToken userToken, TcpClientTls? tls = null, string? accessToken = null)
     {
         _endPoint = endPoint;
+        _tls = tls;
+        _accessToken = accessToken;
         _settings = settings;
         _userToken = userToken;
         _cts = CancellationTokenSource.CreateLinkedTokenSource(userToken);
@@ -43,14 +48,15 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
 
     public TcpSessionId SessionId { get; private set; }
 
-    /// <summary>Connects the control connection, sends OPEN and returns the server's ACCEPT.</summary>
+    /// <summary>Connects the control connection, sends OPEN (with this transfer's access token) and returns the server's ACCEPT.</summary>
     public async Task<TcpAcceptReply> OpenAsync(TcpOpenRequest open)
     {
+        open = open with { Token = _accessToken };
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
         timeout.CancelAfter(_settings.ConnectTimeout);
         try
         {
-            Control = await TcpConnection.ConnectAsync(_endPoint, TcpConnectionKind.Control, timeout.Token).ConfigureAwait(false);
+            Control = await TcpConnection.ConnectAsync(_endPoint, TcpConnectionKind.Control, timeout.Token, _tls).ConfigureAwait(false);
             Register(Control);
             var frame = new byte[open.FrameLength];
             open.Write(frame);
@@ -280,6 +286,12 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
                     Fail(new TransferException(ExitCode.LocalIo, e.Message, e));
                     return;
                 }
+                catch (TransferException e)
+                {
+                    // The data connection presented another server key than the control connection's pin: stop.
+                    Fail(e);
+                    return;
+                }
                 catch (Exception e) when (e is TcpPeerException or OperationCanceledException or ObjectDisposedException)
                 {
                     onLost(slot);
@@ -319,7 +331,7 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
         timeout.CancelAfter(_settings.ConnectTimeout);
-        var connection = await TcpConnection.ConnectAsync(_endPoint, TcpConnectionKind.Data, timeout.Token).ConfigureAwait(false);
+        var connection = await TcpConnection.ConnectAsync(_endPoint, TcpConnectionKind.Data, timeout.Token, _tls).ConfigureAwait(false);
         Register(connection);
         try
         {

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using System.Net.Security;
 using System.Net.Sockets;
 using Ferry.Protocol.Tcp;
 
@@ -10,7 +11,8 @@ namespace Ferry.Tcp;
 /// frames, exact-length reads, whole-buffer sends, and byte counters. It knows frames only as far as reading a
 /// validated header; what a frame means is the session's business. Socket failures become
 /// <see cref="TcpPeerException"/> with <see cref="TcpPeerException.ConnectionLost"/> set.
-/// Reads and sends may run concurrently (one reader, one sender).
+/// Reads and sends may run concurrently (one reader, one sender). After <see cref="UseTls"/> every byte goes through
+/// the TLS stream instead of the socket.
 /// </summary>
 internal sealed class TcpConnection : IDisposable
 {
@@ -23,6 +25,16 @@ internal sealed class TcpConnection : IDisposable
     private int _readPos;
     private int _readLen;
     private int _disposed;
+
+    // TLS: the stream every byte goes through once the handshake is done (null: cleartext), and a lock that keeps a
+    // second writer (an ERROR sent while a DATA frame is going out) from interleaving records, which SslStream refuses.
+    private SslStream? _tls;
+    private TcpTlsTransport? _tlsTransport;
+    private SemaphoreSlim? _tlsWriteLock;
+
+    // Client side: the preamble, sent in front of the first frame; and whether Nagle goes back on after that send.
+    private byte[]? _pendingPreamble;
+    private bool _nagleAfterFirstSend;
 
     public TcpConnection(Socket socket, TcpConnectionKind kind, bool isServer)
     {
@@ -53,14 +65,22 @@ internal sealed class TcpConnection : IDisposable
 
     public Socket Socket => _socket;
 
-    /// <summary>Connects to <paramref name="endPoint"/>, sends the preamble, and returns the connection.</summary>
-    public static async Task<TcpConnection> ConnectAsync(EndPoint endPoint, TcpConnectionKind kind, CancellationToken ct)
+    /// <summary>True once the connection runs over TLS.</summary>
+    public bool IsEncrypted => _tls is not null;
+
+    /// <summary>
+    /// Connects to <paramref name="endPoint"/>, runs the TLS handshake when <paramref name="tls"/> is given (null:
+    /// cleartext, <c>--insecure</c>), and returns the connection. The preamble goes out with the first frame sent
+    /// (one write, one TLS record): a lone 8-byte write would sit behind Nagle and the peer's delayed ACK.
+    /// </summary>
+    public static async Task<TcpConnection> ConnectAsync(EndPoint endPoint, TcpConnectionKind kind, CancellationToken ct, TcpClientTls? tls = null)
     {
         var socket = new Socket(endPoint.AddressFamily == AddressFamily.Unspecified ? AddressFamily.InterNetworkV6 : endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
-            // Control frames are small request/answer exchanges; data connections keep Nagle (large writes anyway).
-            socket.NoDelay = kind == TcpConnectionKind.Control;
+            // Control frames are small request/answer exchanges; data connections keep Nagle (large writes anyway),
+            // but only after their set-up (TLS handshake, preamble + JOIN), which is small request/answer exchanges too.
+            socket.NoDelay = true;
             await socket.ConnectAsync(endPoint, ct).ConfigureAwait(false);
         }
         catch (SocketException e)
@@ -77,9 +97,16 @@ internal sealed class TcpConnection : IDisposable
         var connection = new TcpConnection(socket, kind, isServer: false);
         var preamble = new byte[TcpWire.PreambleLength];
         TcpPreamble.Write(preamble, kind);
+        connection._pendingPreamble = preamble;
+        // Over TLS, Nagle stays off: SslStream already writes whole records, and after the handshake's ping-pong
+        // Linux delays ACKs, so Nagle would hold each small frame (JOINED, a last DATA, ACK) for ~40 ms.
+        connection._nagleAfterFirstSend = kind == TcpConnectionKind.Data && tls is null;
         try
         {
-            await connection.SendAsync(preamble, ct).ConfigureAwait(false);
+            if (tls is not null)
+            {
+                connection.UseTls(await tls.AuthenticateAsync(socket, ct).ConfigureAwait(false));
+            }
         }
         catch
         {
@@ -88,6 +115,38 @@ internal sealed class TcpConnection : IDisposable
         }
 
         return connection;
+    }
+
+    /// <summary>From now on every read and send goes through <paramref name="tls"/> (an authenticated SslStream over this socket).</summary>
+    public void UseTls((SslStream Tls, TcpTlsTransport Transport) tls)
+    {
+        _tlsWriteLock = new SemaphoreSlim(1, 1);
+        _tlsTransport = tls.Transport;
+        _tls = tls.Tls;
+    }
+
+    /// <summary>
+    /// The first byte the peer sent, left in the socket (nothing is consumed): tells a TLS ClientHello
+    /// (<see cref="TcpWire.TlsHandshakeRecord"/>) from a cleartext preamble. Only before any read.
+    /// </summary>
+    public async ValueTask<byte> PeekFirstByteAsync(CancellationToken ct)
+    {
+        var one = new byte[1];
+        int n;
+        try
+        {
+            n = await _socket.ReceiveAsync(one, SocketFlags.Peek, ct).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} lost: {Describe(e)}", e);
+        }
+        catch (ObjectDisposedException e)
+        {
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} closed", e);
+        }
+
+        return n == 0 ? throw TcpPeerException.Lost($"connection to {RemoteEndPoint} closed by peer") : one[0];
     }
 
     /// <summary>Fills <paramref name="destination"/> completely (buffered bytes first).</summary>
@@ -181,6 +240,24 @@ internal sealed class TcpConnection : IDisposable
     /// <summary>Sends the whole buffer.</summary>
     public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken ct)
     {
+        if (_pendingPreamble is { } preamble)
+        {
+            _pendingPreamble = null;
+            await SendAsync((byte[])[.. preamble, .. data.Span], ct).ConfigureAwait(false);
+            if (_nagleAfterFirstSend)
+            {
+                SetNoDelay(false);
+            }
+
+            return;
+        }
+
+        if (_tls is { } tls)
+        {
+            await SendTlsAsync(tls, data, ct).ConfigureAwait(false);
+            return;
+        }
+
         try
         {
             while (!data.IsEmpty)
@@ -201,6 +278,64 @@ internal sealed class TcpConnection : IDisposable
         }
     }
 
+    private async ValueTask SendTlsAsync(SslStream tls, ReadOnlyMemory<byte> data, CancellationToken ct)
+    {
+        var writeLock = _tlsWriteLock!;
+        try
+        {
+            await writeLock.WaitAsync(ct).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException e)
+        {
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} closed", e);
+        }
+
+        try
+        {
+            // One frame's records leave in as few socket sends as the transport's buffer allows.
+            var transport = _tlsTransport!;
+            transport.BeginGather();
+            try
+            {
+                await tls.WriteAsync(data, ct).ConfigureAwait(false);
+                await transport.EndGatherAsync(ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                // Half a frame must never go out in front of a later one (an ERROR after a failed send).
+                transport.DiscardGathered();
+                throw;
+            }
+
+            BytesSent += data.Length;
+            LastActivity = Environment.TickCount64;
+        }
+        catch (IOException e)
+        {
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} lost: {Describe(e)}", e);
+        }
+        catch (ObjectDisposedException e)
+        {
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} closed", e);
+        }
+        finally
+        {
+            writeLock.Release();
+        }
+    }
+
+    private void SetNoDelay(bool value)
+    {
+        try
+        {
+            _socket.NoDelay = value;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Only a latency tweak; a dead socket reports itself on the next read or send.
+        }
+    }
+
     /// <summary>
     /// Sends a prefix and then a file range with <paramref name="operation"/> (sendfile). Returns the bytes sent;
     /// fewer than asked means the file ended early, and the connection is then out of step (the caller aborts it).
@@ -208,6 +343,12 @@ internal sealed class TcpConnection : IDisposable
     /// </summary>
     public async ValueTask<long> SendFileAsync(TcpFileSendOperation operation, byte[] prefix, int prefixLength, long offset, int count, CancellationToken ct)
     {
+        if (_tls is not null || _pendingPreamble is not null)
+        {
+            // sendfile writes to the socket itself: on TLS it would put file bytes on the wire in clear.
+            throw new InvalidOperationException("sendfile on a TLS connection, or before the preamble was sent");
+        }
+
         ct.ThrowIfCancellationRequested();
         long sent;
         using (ct.UnsafeRegister(static c => ((TcpConnection)c!).Abort(), this))
@@ -282,6 +423,9 @@ internal sealed class TcpConnection : IDisposable
         }
 
         _socket.Dispose();
+
+        // After the socket: a pending TLS read or write fails on the closed socket rather than on a freed TLS context.
+        _tls?.Dispose();
     }
 
     public override string ToString() => $"{Kind} {RemoteEndPoint}";
@@ -296,16 +440,30 @@ internal sealed class TcpConnection : IDisposable
         _ => e.SocketErrorCode.ToString(),
     };
 
+    // A TLS stream reports socket failures as IOException around the SocketException.
+    internal static string Describe(IOException e) => e.InnerException is SocketException s ? Describe(s) : e.Message;
+
     private async ValueTask<int> ReceiveAsync(Memory<byte> destination, CancellationToken ct)
     {
         int n;
         try
         {
-            n = await _socket.ReceiveAsync(destination, SocketFlags.None, ct).ConfigureAwait(false);
+            n = _tls is { } tls
+                ? await tls.ReadAsync(destination, ct).ConfigureAwait(false)
+                : await _socket.ReceiveAsync(destination, SocketFlags.None, ct).ConfigureAwait(false);
         }
         catch (SocketException e)
         {
             throw TcpPeerException.Lost($"connection to {RemoteEndPoint} lost: {Describe(e)}", e);
+        }
+        catch (IOException e)
+        {
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} lost: {Describe(e)}", e);
+        }
+        catch (System.Security.Authentication.AuthenticationException e)
+        {
+            // A TLS record that does not authenticate: tampering or a broken peer; the stream is unusable either way.
+            throw TcpPeerException.Lost($"connection to {RemoteEndPoint} broken: {e.Message}", e);
         }
         catch (ObjectDisposedException e)
         {

@@ -17,7 +17,8 @@ internal static class TcpErrors
         TcpErrorCode.Io => ExitCode.Failure,
         TcpErrorCode.InvalidPath or TcpErrorCode.NotFound or TcpErrorCode.NotRegularFile or TcpErrorCode.AlreadyExists
             or TcpErrorCode.Busy or TcpErrorCode.NoSpace or TcpErrorCode.Denied or TcpErrorCode.TooLarge
-            or TcpErrorCode.ServerBusy => ExitCode.Refused,
+            or TcpErrorCode.ServerBusy or TcpErrorCode.Unauthorized or TcpErrorCode.EncryptionRequired
+            or TcpErrorCode.EncryptionUnavailable => ExitCode.Refused,
         TcpErrorCode.HandshakeTimeout or TcpErrorCode.IdleTimeout or TcpErrorCode.ShuttingDown => ExitCode.Timeout,
         _ => ExitCode.Failure,
     };

@@ -32,7 +32,8 @@ internal static class TcpStreamSender
         try
         {
             // A test that changes data in flight needs it in this process: only then read and send from buffers.
-            using var sendfile = source.Handle is { } handle && hooks?.AfterRead is null ? TcpFileSendOperation.TryCreate(handle) : null;
+            // Never on TLS: sendfile hands file bytes to the socket directly, around the encryption.
+            using var sendfile = source.Handle is { } handle && hooks?.AfterRead is null && !connection.IsEncrypted ? TcpFileSendOperation.TryCreate(handle) : null;
             if (sendfile is not null)
             {
                 await SendFileAsync(connection, stream, slot, coordinator, sendfile, chunkSize, counters, hooks, streamCts.Token).ConfigureAwait(false);

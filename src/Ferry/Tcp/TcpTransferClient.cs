@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Ferry.Files;
 using Ferry.Protocol.Tcp;
+using Ferry.Security;
 using Ferry.Transfers;
 
 namespace Ferry.Tcp;
@@ -11,6 +12,8 @@ namespace Ferry.Tcp;
 /// tcp:// client: one control connection plus up to --streams data connections per transfer. Downloads are written
 /// at their offsets into a resumable <see cref="PartialFile"/>; uploads are read positionally from the source while
 /// a separate thread hashes it. Both ends compare whole-file SHA-256 before the file takes its final name.
+/// Every connection runs TLS 1.3 pinned to the server's key unless <see cref="ClientOptions.Insecure"/>; OPEN carries
+/// the access token.
 /// </summary>
 public sealed class TcpTransferClient : ITransferClient
 {
@@ -37,7 +40,7 @@ public sealed class TcpTransferClient : ITransferClient
         uint streams = ValidateStreams(options.Streams);
         var endPoint = await ResolveAsync(remote, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
-        await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken);
+        await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options));
         var accept = await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.Get, path, streams, 0, null))).ConfigureAwait(false);
 
         PartialFile partial;
@@ -88,7 +91,7 @@ public sealed class TcpTransferClient : ITransferClient
 
         using (handle)
         {
-            await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken);
+            await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options));
             try
             {
                 return await UploadAsync(transfer, path, streams, handle, size, identity, progress, options.Timeout ?? _settings.IdleTimeout, clock).ConfigureAwait(false);
@@ -349,9 +352,15 @@ public sealed class TcpTransferClient : ITransferClient
         return (uint)streams;
     }
 
+    private static int PortOf(Uri remote) => remote.IsDefaultPort || remote.Port <= 0 ? DefaultPort : remote.Port;
+
+    // Null for --insecure (cleartext); otherwise TLS pinned to the key known for host:port as the user named them.
+    private static TcpClientTls? Tls(Uri remote, ClientOptions options) =>
+        options.Insecure ? null : new TcpClientTls(options, remote.DnsSafeHost, PortOf(remote));
+
     private static async Task<EndPoint> ResolveAsync(Uri remote, CancellationToken ct)
     {
-        int port = remote.IsDefaultPort || remote.Port <= 0 ? DefaultPort : remote.Port;
+        int port = PortOf(remote);
         string host = remote.DnsSafeHost;
         if (IPAddress.TryParse(host, out var address))
         {

@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Authentication;
 using System.Security.Cryptography;
 using Ferry.Files;
 using Ferry.Hosting;
 using Ferry.Protocol.Tcp;
+using Ferry.Security;
 
 namespace Ferry.Tcp;
 
@@ -12,7 +14,9 @@ namespace Ferry.Tcp;
 /// The tcp:// server: accepts control and data connections on one port, gives every new connection a handshake
 /// deadline (a slow or silent peer is dropped without holding anything up), opens sessions through the shared
 /// file engine and routes data connections to them by session id. Stopping closes every connection within
-/// a bounded time; an unfinished upload keeps its temp file and journal for resume.
+/// a bounded time; an unfinished upload keeps its temp file and journal for resume. A connection whose first byte
+/// starts a TLS record is encrypted with the server's key before anything else is read; OPEN is checked against
+/// the server's access policy.
 /// </summary>
 public sealed class TcpTransferListener : IProtocolListener
 {
@@ -23,6 +27,7 @@ public sealed class TcpTransferListener : IProtocolListener
     private readonly ConcurrentDictionary<TcpSessionId, TcpServerSession> _sessions = new();
     private readonly Dictionary<IPAddress, int> _handshakingPerAddress = new();
     private readonly Dictionary<IPAddress, int> _sessionsPerAddress = new();
+    private readonly TcpServerTls? _tls;
     private int _disposed;
 
     public TcpTransferListener(ServerContext context, int port)
@@ -39,6 +44,7 @@ public sealed class TcpTransferListener : IProtocolListener
 
         Context = context;
         Settings = settings;
+        _tls = context.Options.Identity is { } identity ? new TcpServerTls(identity) : null;
         var bind = context.Options.Bind;
         _socket = new Socket(bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -56,6 +62,7 @@ public sealed class TcpTransferListener : IProtocolListener
         catch
         {
             _socket.Dispose();
+            _tls?.Dispose();
             throw;
         }
 
@@ -170,6 +177,11 @@ public sealed class TcpTransferListener : IProtocolListener
             Context.Info("tcp", $"{connection.RemoteEndPoint}: {e.Message}");
             await connection.TrySendErrorAsync(e.Code, e.Message, TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
         }
+        catch (AuthenticationException e)
+        {
+            // Not a TLS 1.3 client, or junk after a TLS record byte: there is no channel to send an ERROR on.
+            Context.Info("tcp", $"{connection.RemoteEndPoint}: TLS handshake failed: {e.Message}");
+        }
         catch (FileEngineException e)
         {
             Context.Info("tcp", $"{connection.RemoteEndPoint}: refused: {e.Message}");
@@ -198,13 +210,33 @@ public sealed class TcpTransferListener : IProtocolListener
 
     private async Task HandleCoreAsync(TcpConnection connection, CancellationToken stopping)
     {
-        // Handshake: preamble, then OPEN or JOIN. The watchdog aborts the socket if the deadline passes.
+        // Handshake: TLS (unless the client speaks cleartext), preamble, then OPEN or JOIN. The watchdog aborts the
+        // socket if the deadline passes, whichever step it is in.
+        if (await connection.PeekFirstByteAsync(stopping).ConfigureAwait(false) == TcpWire.TlsHandshakeRecord)
+        {
+            if (_tls is null)
+            {
+                // Sent in cleartext: the client's TLS layer hands these bytes back to it as the reason.
+                throw new TcpPeerException(TcpErrorCode.EncryptionUnavailable, "this server has no key and serves only cleartext clients; connect with --insecure");
+            }
+
+            connection.UseTls(await _tls.AuthenticateAsync(connection.Socket, stopping).ConfigureAwait(false));
+
+            // As on the client: SslStream writes whole records, and Nagle would stall small frames behind delayed ACKs.
+            connection.Socket.NoDelay = true;
+        }
+
         var preamble = new byte[TcpWire.PreambleLength];
         await connection.ReadExactlyAsync(preamble, stopping).ConfigureAwait(false);
         var status = TcpPreamble.TryRead(preamble, out var p);
         if (status != TcpDecodeStatus.Ok)
         {
             throw TcpPeerException.Violation(status, "preamble");
+        }
+
+        if (!connection.IsEncrypted && _tls is not null && !Context.Options.AllowInsecure)
+        {
+            throw new TcpPeerException(TcpErrorCode.EncryptionRequired, "this server requires encryption; drop --insecure");
         }
 
         connection.Kind = p.Kind;
@@ -223,6 +255,12 @@ public sealed class TcpTransferListener : IProtocolListener
                 if (status != TcpDecodeStatus.Ok)
                 {
                     throw TcpPeerException.Violation(status, "OPEN");
+                }
+
+                var access = open.Operation == TcpOperation.Get ? AccessKind.Read : AccessKind.Write;
+                if (Context.Options.Access.Check(open.Token, access, open.Path, DateTimeOffset.UtcNow) is { } refusal)
+                {
+                    throw new TcpPeerException(TcpErrorCode.Unauthorized, refusal);
                 }
 
                 System.Buffers.ArrayPool<byte>.Shared.Return(payload);
@@ -427,5 +465,6 @@ public sealed class TcpTransferListener : IProtocolListener
         }
 
         await Task.WhenAny(all, Task.Delay(s_stopBudget * 2 / 3)).ConfigureAwait(false);
+        _tls?.Dispose();
     }
 }

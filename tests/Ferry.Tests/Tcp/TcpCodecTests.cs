@@ -17,9 +17,11 @@ public sealed class TcpCodecTests
         Assert.Equal(TcpDecodeStatus.BadMagic, TcpPreamble.TryRead("GET / HT"u8, out _));
         Assert.Equal(TcpDecodeStatus.BadMagic, TcpPreamble.TryRead(buf.AsSpan(0, 4), out _));
 
-        buf[4] = 2;
+        buf[4] = TcpWire.Version + 1;
         Assert.Equal(TcpDecodeStatus.UnsupportedVersion, TcpPreamble.TryRead(buf, out p));
-        Assert.Equal(2, p.Version);
+        Assert.Equal(TcpWire.Version + 1, p.Version);
+        buf[4] = 1;     // the version before tokens and TLS
+        Assert.Equal(TcpDecodeStatus.UnsupportedVersion, TcpPreamble.TryRead(buf, out _));
 
         TcpPreamble.Write(buf, TcpConnectionKind.Control);
         buf[5] = 9;
@@ -112,7 +114,7 @@ public sealed class TcpCodecTests
         Assert.Equal(TcpDecodeStatus.Malformed, TcpOpenRequest.TryRead(Mutate(b => BinaryPrimitives.WriteUInt32BigEndian(b.AsSpan(7), 0)).AsSpan(5), out _)); // 0 streams
         Assert.Equal(TcpDecodeStatus.Malformed, TcpOpenRequest.TryRead(Mutate(b => b[11] = 0x80).AsSpan(5), out _));      // negative size
         Assert.Equal(TcpDecodeStatus.Malformed, TcpOpenRequest.TryRead(Mutate(b => BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(35), 5)).AsSpan(5), out _)); // path length past end
-        Assert.Equal(TcpDecodeStatus.Malformed, TcpOpenRequest.TryRead(Mutate(b => b[^1] = 0xFF).AsSpan(5), out _));      // invalid UTF-8
+        Assert.Equal(TcpDecodeStatus.Malformed, TcpOpenRequest.TryRead(Mutate(b => b[^3] = 0xFF).AsSpan(5), out _));      // invalid UTF-8 (path's last byte; an empty token's u16 length follows)
         Assert.Equal(TcpDecodeStatus.BadLength, TcpOpenRequest.TryRead(buf.AsSpan(5, 10), out _));
     }
 

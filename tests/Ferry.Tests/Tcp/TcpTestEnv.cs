@@ -1,7 +1,10 @@
 using System.Net;
 using System.Security.Cryptography;
 using Ferry.Hosting;
+using Ferry.Protocol.Security;
+using Ferry.Security;
 using Ferry.Tcp;
+using Ferry.Tests.Support;
 using Ferry.Transfers;
 
 namespace Ferry.Tests.Tcp;
@@ -37,8 +40,13 @@ internal sealed class TcpTestEnv : IAsyncDisposable
 
     public string Local { get; }
 
+    /// <summary>
+    /// Starts a listener. By default it has the shared test key (clients encrypt) and also serves cleartext (the
+    /// raw-socket tests speak the framing in clear); <paramref name="keyless"/> gives it no key at all.
+    /// </summary>
     public async Task<TcpTestServer> StartServerAsync(
-        TcpTestHooks? hooks = null, int maxStreams = 64, TimeSpan? handshakeTimeout = null, int blockSize = BlockSize, int maxSessionsPerAddress = 64)
+        TcpTestHooks? hooks = null, int maxStreams = 64, TimeSpan? handshakeTimeout = null, int blockSize = BlockSize, int maxSessionsPerAddress = 64,
+        bool allowInsecure = true, bool keyless = false, ServerKeyPair? identity = null, AccessPolicy? access = null)
     {
         var settings = new TcpListenerSettings
         {
@@ -47,7 +55,7 @@ internal sealed class TcpTestEnv : IAsyncDisposable
             HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(10),
             MaxSessionsPerAddress = maxSessionsPerAddress,
         };
-        var server = await TcpTestServer.StartAsync(Root, State, settings, maxStreams);
+        var server = await TcpTestServer.StartAsync(Root, State, settings, maxStreams, keyless ? null : identity ?? TestSecurity.ServerKey, allowInsecure, access);
         _servers.Add(server);
         return server;
     }

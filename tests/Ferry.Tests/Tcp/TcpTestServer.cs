@@ -1,5 +1,7 @@
 using System.Net;
 using Ferry.Hosting;
+using Ferry.Protocol.Security;
+using Ferry.Security;
 using Ferry.Tcp;
 
 namespace Ferry.Tests.Tcp;
@@ -36,7 +38,10 @@ internal sealed class TcpTestServer : IAsyncDisposable
         }
     }
 
-    public static Task<TcpTestServer> StartAsync(string root, string state, TcpListenerSettings settings, int maxStreams)
+    /// <param name="identity">The server key (null: no key, cleartext only).</param>
+    /// <param name="allowInsecure">Also serve cleartext clients (the raw-socket tests speak cleartext).</param>
+    public static Task<TcpTestServer> StartAsync(
+        string root, string state, TcpListenerSettings settings, int maxStreams, ServerKeyPair? identity, bool allowInsecure, AccessPolicy? access)
     {
         var options = new ServerOptions
         {
@@ -48,6 +53,9 @@ internal sealed class TcpTestServer : IAsyncDisposable
             ZmqPort = null,
             RelayPort = null,
             MaxStreams = maxStreams,
+            Identity = identity,
+            AllowInsecure = allowInsecure,
+            Access = access ?? AccessPolicy.Open,
         };
         var log = new StringWriter();
         var context = new ServerContext(options, log);
