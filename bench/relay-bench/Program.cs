@@ -6,7 +6,8 @@ using Ferry.Protocol.Relay;
 using Ferry.Relay;
 
 // Relay load test: W writers x L lines and R readers on 127.0.0.1, server in this process (real UDP sockets, SQLite store).
-// Usage: dotnet run -c Release --project bench/relay-bench -- [--writers 50] [--lines 2000] [--readers 50] [--rate 0] [--state DIR]
+// Usage: dotnet run -c Release --project bench/relay-bench -- [--writers 50] [--lines 2000] [--readers 50] [--rate 0] [--state DIR] [--insecure]
+//   Encrypted (the secure envelope) unless --insecure.
 //   --rate N: total offered lines per second across all writers (0: as fast as the writer windows allow).
 var opts = ParseArgs(args);
 int writers = opts.GetValueOrDefault("writers", 50);
@@ -18,7 +19,13 @@ string state = args.SkipWhile(a => a != "--state").Skip(1).FirstOrDefault()
 Directory.CreateDirectory(state);
 File.Delete(Path.Combine(state, "relay.db"));
 
-var serverOptions = new ServerOptions { Root = Path.Combine(state, "root"), StateDir = state, Bind = IPAddress.Loopback, RelayPort = 0 };
+bool insecure = args.Contains("--insecure");
+using var serverKey = Ferry.Protocol.Security.ServerKeyPair.Generate();
+var serverOptions = new ServerOptions
+{
+    Root = Path.Combine(state, "root"), StateDir = state, Bind = IPAddress.Loopback, RelayPort = 0,
+    Identity = insecure ? null : serverKey,
+};
 var listener = new RelayListener(new ServerContext(serverOptions, TextWriter.Null), 0);
 using var stopServer = new CancellationTokenSource();
 var serverTask = Task.Run(() => listener.RunAsync(stopServer.Token));
@@ -28,13 +35,13 @@ using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
 var readerClients = new List<RelayChatClient>();
 for (int i = 0; i < readers; i++)
 {
-    readerClients.Add(await RelayChatClient.ConnectAsync("127.0.0.1", port, new RelayChatOptions { User = $"reader{i}", Write = false }, timeout.Token));
+    readerClients.Add(await RelayChatClient.ConnectAsync("127.0.0.1", port, new RelayChatOptions { User = $"reader{i}", Write = false, Insecure = insecure, ServerKey = serverKey.Fingerprint }, timeout.Token));
 }
 
 var writerClients = new List<RelayChatClient>();
 for (int i = 0; i < writers; i++)
 {
-    writerClients.Add(await RelayChatClient.ConnectAsync("127.0.0.1", port, new RelayChatOptions { User = $"writer{i}", Read = false }, timeout.Token));
+    writerClients.Add(await RelayChatClient.ConnectAsync("127.0.0.1", port, new RelayChatOptions { User = $"writer{i}", Read = false, Insecure = insecure, ServerKey = serverKey.Fingerprint }, timeout.Token));
 }
 
 long total = (long)writers * lines;
