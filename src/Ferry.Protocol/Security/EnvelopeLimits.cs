@@ -4,10 +4,13 @@ namespace Ferry.Protocol.Security;
 public sealed record EnvelopeLimits
 {
     /// <summary>Sessions in all.</summary>
-    public int MaxSessions { get; init; } = 4096;
+    public int MaxSessions { get; init; } = 16384;
 
-    /// <summary>Sessions from one source address.</summary>
-    public int MaxPerSource { get; init; } = 64;
+    /// <summary>
+    /// Half-open sessions from one source address. Established sessions are not limited per address (many clients
+    /// may share one, behind NAT): a client that sealed a datagram has shown it receives at its address.
+    /// </summary>
+    public int MaxHalfOpenPerSource { get; init; } = 16;
 
     /// <summary>Sessions that answered no sealed datagram yet (half-open); the oldest is evicted past this.</summary>
     public int MaxHalfOpen { get; init; } = 256;

@@ -30,7 +30,7 @@ public sealed class EnvelopeServer<TPeer> : IDisposable
     private readonly Action<Span<byte>> _fillRandom;
     private readonly int _epochBits;
     private readonly Dictionary<TPeer, Session> _sessions = new();
-    private readonly Dictionary<UInt128, int> _perSource = new();
+    private readonly Dictionary<UInt128, int> _perSource = new(); // half-open sessions per source address
     private readonly Dictionary<UInt128, (double Tokens, long Last)> _buckets = new();
 
     public EnvelopeServer(string protocol, ServerKeyPair? identity, EnvelopeLimits? limits = null,
@@ -99,6 +99,7 @@ public sealed class EnvelopeServer<TPeer> : IDisposable
                 {
                     s.Authenticated = true;
                     HalfOpen--;
+                    ReleaseHalfOpen(s.Source);
                     Stats.HandshakesCompleted++;
                 }
 
@@ -155,21 +156,25 @@ public sealed class EnvelopeServer<TPeer> : IDisposable
         if (!s.Authenticated)
         {
             HalfOpen--;
-        }
-
-        if (_perSource.TryGetValue(s.Source, out int n))
-        {
-            if (n <= 1)
-            {
-                _perSource.Remove(s.Source);
-            }
-            else
-            {
-                _perSource[s.Source] = n - 1;
-            }
+            ReleaseHalfOpen(s.Source);
         }
 
         s.Keys.Dispose();
+    }
+
+    private void ReleaseHalfOpen(UInt128 source)
+    {
+        if (_perSource.TryGetValue(source, out int n))
+        {
+            if (n <= 1)
+            {
+                _perSource.Remove(source);
+            }
+            else
+            {
+                _perSource[source] = n - 1;
+            }
+        }
     }
 
     public void Dispose()
@@ -255,10 +260,10 @@ public sealed class EnvelopeServer<TPeer> : IDisposable
         return EnvelopeEvent.Reply;
     }
 
-    /// <summary>Applies the per-source and global bounds; evicts the oldest half-open session when that makes room.</summary>
+    /// <summary>Applies the per-source half-open bound and the global bounds; evicts the oldest half-open session when that makes room.</summary>
     private bool MakeRoom(UInt128 source)
     {
-        if (_perSource.GetValueOrDefault(source) >= Limits.MaxPerSource)
+        if (_perSource.GetValueOrDefault(source) >= Limits.MaxHalfOpenPerSource)
         {
             return EvictOldestHalfOpen(source);
         }

@@ -84,7 +84,7 @@ public sealed class EnvelopeTests
     [Fact]
     public void A_hello_flood_from_one_source_is_rate_limited_bounded_and_never_amplified()
     {
-        var limits = new EnvelopeLimits { MaxHalfOpen = 100, MaxPerSource = 64 };
+        var limits = new EnvelopeLimits { MaxHalfOpen = 100, MaxHalfOpenPerSource = 16 };
         var server = new EnvelopeServer<int>("relay", TestSecurity.ServerKey, limits);
         var hello = new byte[Envelope.HelloSize];
         NewClient(9).WriteHello(hello);
@@ -105,7 +105,7 @@ public sealed class EnvelopeTests
 
         // The token bucket answered the burst plus 20 a second; sessions never exceeded the per-source bound.
         Assert.True(server.Stats.HellosRateLimited > 99_000, $"{server.Stats.HellosRateLimited} rate-limited");
-        Assert.True(server.Count <= limits.MaxPerSource);
+        Assert.True(server.Count <= limits.MaxHalfOpenPerSource);
         Assert.True(server.HalfOpen <= limits.MaxHalfOpen);
         double ratio = (double)bytesOut / bytesIn;
         Assert.True(ratio < 0.01, $"amplification {ratio:F4}");
@@ -116,6 +116,28 @@ public sealed class EnvelopeTests
         client.WriteHello(h);
         Assert.Equal(EnvelopeEvent.Reply, server.Handle(h, 5, source: 43, now, reply, out int m));
         Assert.Equal(EnvelopeEvent.Established, client.Handle(reply.AsSpan(0, m), new byte[2048], out _, out _, out _));
+    }
+
+    [Fact]
+    public void Many_established_clients_may_share_one_address()
+    {
+        // Behind NAT, or a bench with 100 clients on 127.0.0.1: only half-open sessions are limited per address.
+        var server = new EnvelopeServer<int>("relay", TestSecurity.ServerKey, new EnvelopeLimits { MaxHalfOpenPerSource = 4, HelloBurst = 1000 });
+        var reply = new byte[2048];
+        for (int i = 0; i < 100; i++)
+        {
+            var client = NewClient((ulong)i + 1);
+            var hello = new byte[Envelope.HelloSize];
+            client.WriteHello(hello);
+            Assert.Equal(EnvelopeEvent.Reply, server.Handle(hello, i, source: 1, i, reply, out int n));
+            Assert.Equal(EnvelopeEvent.Established, client.Handle(reply.AsSpan(0, n), new byte[2048], out _, out _, out _));
+            var sealedDatagram = new byte[10 + Envelope.Overhead];
+            client.Seal(new byte[10], sealedDatagram);
+            Assert.Equal(EnvelopeEvent.Opened, server.Handle(sealedDatagram, i, source: 1, i, reply, out _));
+        }
+
+        Assert.Equal(100, server.Count);
+        Assert.Equal(0, server.HalfOpen);
     }
 
     [Fact]
