@@ -121,6 +121,12 @@ public sealed class BbrController : ICongestionController
         if (rs.Rtt > 0)
         {
             _roundMinRtt = Math.Min(_roundMinRtt, rs.Rtt);
+            if (!_filledPipe && _minRtt != long.MaxValue && rs.Rtt > _minRtt + Math.Max(_minRtt / 2, 4 * MinRttSlack))
+            {
+                // A queue of half the path's delay: the pipe is full now, do not wait for the round to end (the
+                // window triples per round, so one more round would overflow a queue of a couple of BDPs).
+                _filledPipe = true;
+            }
         }
 
         if (roundStart && !_filledPipe && !rs.IsAppLimited)
