@@ -121,7 +121,7 @@ public sealed class BbrController : ICongestionController
         if (rs.Rtt > 0)
         {
             _roundMinRtt = Math.Min(_roundMinRtt, rs.Rtt);
-            if (!_filledPipe && _minRtt != long.MaxValue && rs.Rtt > _minRtt + Math.Max(_minRtt / 2, 4 * MinRttSlack))
+            if (!_filledPipe && _fullBwCount > 0 && _minRtt != long.MaxValue && rs.Rtt > _minRtt + Math.Max(_minRtt / 2, 4 * MinRttSlack))
             {
                 // A queue of half the path's delay: the pipe is full now, do not wait for the round to end (the
                 // window triples per round, so one more round would overflow a queue of a couple of BDPs).
@@ -144,7 +144,10 @@ public sealed class BbrController : ICongestionController
             // Exit Startup as soon as a queue builds: a whole round whose best RTT is well above the minimum, or
             // drops at a full queue. Waiting for three rounds without growth (BBR v1) at 2.89x overshoots by
             // several BDPs on a long path.
-            if (_roundMinRtt != long.MaxValue && _minRtt != long.MaxValue
+            // Only once the bandwidth stopped growing for a round: on a loaded host, scheduling delays inflate RTT
+            // samples while the pipe is still far from full, and an exit then would leave the flow at a fraction
+            // of the link, regaining it only by 1.25x probes every 8 rounds.
+            if (_fullBwCount > 0 && _roundMinRtt != long.MaxValue && _minRtt != long.MaxValue
                 && _roundMinRtt > _minRtt + Math.Max(_minRtt / 4, 2 * MinRttSlack))
             {
                 _filledPipe = true;
