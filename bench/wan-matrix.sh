@@ -72,6 +72,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The commit the binary is built from (the report is written at the end, when HEAD may have moved on).
+COMMIT="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (src modified)')"
 if [ "$BUILD" = 1 ]; then
   dotnet publish src/Ferry.Cli -c Release -o "$OUT" -nologo -v q >/dev/null
 fi
@@ -186,7 +188,7 @@ REPORT=bench/results/wan-matrix-$(date +%Y-%m-%d-%H%M).md
 {
   echo "## WAN matrix, $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
-  echo "Commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (src modified)'), $SIZE_MIB MiB file, seed $SEED," \
+  echo "Commit $COMMIT$([ "$BUILD" = 1 ] || echo ' (--no-build: the binary may be older)'), $SIZE_MIB MiB file, seed $SEED," \
     "ferry options: ${FERRY_OPTS[*]:-(defaults)}; host: $(nproc) cores, load average $LOAD_BEFORE before, $LOAD_AFTER after."
   echo "Command: \`bench/wan-matrix.sh $ARGS\`"
   echo

@@ -139,12 +139,30 @@ def target_for(rate, loss):
     return {0.0: 93, 1.0: 93, 5.0: 88, 10.0: 80}.get(loss)
 
 
+# Ferry's default datagram is 1452 bytes (1500-byte MTU minus IPv6 40 + UDP 8) = 1480 IPv4 bytes on the link;
+# it carries 20 header + 4 CRC + 7 DATA frame header (type, 4-byte offset varint below 1 GiB, 2-byte length) bytes
+# of overhead, so 1421 file bytes per 1480 link bytes. Loss is on the wire after the bottleneck (WanEmu's default),
+# so lost packets used link time: the most file data the link can carry is rate * 1421/1480 * (1 - loss).
+FILE_PER_PACKET = 1421
+LINK_PER_PACKET = 1480
+
+
+def ceiling(link_bps, loss_pct):
+    return link_bps / 1e6 * FILE_PER_PACKET / LINK_PER_PACKET * (1 - loss_pct / 100)
+
+
+def whole_bound(link_bps, loss_pct, rtt_s, file_bytes):
+    # The whole command also pays at least 3 round trips: Retry + Accept before data, the last data and RESULT after.
+    c = ceiling(link_bps, loss_pct)
+    return file_bytes * 8 / 1e6 / (file_bytes * 8 / 1e6 / c + 3 * rtt_s)
+
+
 def matrix(work, file_bytes):
     dirs = sorted((x for x in os.listdir(work) if re.fullmatch(r"L\d+", x)), key=lambda x: int(x[1:]))
     if not dirs:
         return
-    print("| link (rate / one-way delay / loss / queue) | ferry upload | ferry download | TCP BBR | TCP Cubic | target | retrans % up / down | excess % up / down | to 90% (s) up / down | met |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| link (rate / one-way delay / loss / queue) | ferry upload | ferry download | TCP BBR | TCP Cubic | target | ceiling (whole-command bound) | retrans % up / down | excess % up / down | to 90% (s) up / down | met |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     fidelity = []
     notes = []
     for x in dirs:
@@ -176,7 +194,7 @@ def matrix(work, file_bytes):
             return fmt(t.get("goodput"), none="FAIL")
 
         print(f"| {rate} / {delay} / {loss} / {queue} | {g(up)} | {g(down)} | {fmt(bbr and bbr[0])} | {fmt(cubic and cubic[0])} | "
-              f"{'>= ' + str(target) if target else '-'} | {fmt(up.get('retrans'), '{:.2f}')} / {fmt(down.get('retrans'), '{:.2f}')} | "
+              f"{'>= ' + str(target) if target else '-'} | {ceiling(link_bps, loss_pct):.1f} ({whole_bound(link_bps, loss_pct, rtt_ms / 1000, file_bytes):.1f}) | {fmt(up.get('retrans'), '{:.2f}')} / {fmt(down.get('retrans'), '{:.2f}')} | "
               f"{fmt(up.get('excess'), '{:.2f}')} / {fmt(down.get('excess'), '{:.2f}')} | {fmt(up.get('t90'), '{:.1f}')} / {fmt(down.get('t90'), '{:.1f}')} | "
               f"{', '.join(met) or '-'} |")
         fin = final_counters(os.path.join(d, "emu.log"))
@@ -185,7 +203,9 @@ def matrix(work, file_bytes):
     print("Goodput in Mbit/s = file bytes / wall time of the whole command; TCP rows: iperf3 receiver rate of one flow"
           " for about as long as the ferry upload took. retrans = bytes ferry sent again / file bytes; excess = retrans"
           " minus the bytes the link actually dropped; to 90% = first packet to the end of the first 100 ms in which the"
-          " link delivered >= 90% of its rate.")
+          " link delivered >= 90% of its rate. ceiling = link rate x 1421/1480 (file bytes per link byte of a 1452-byte"
+          " datagram) x (1 - loss): loss is after the bottleneck, so lost packets used link time; the bound in brackets"
+          " adds the 3 round trips every command pays (Retry and Accept before data, last data and RESULT after).")
     for n in notes:
         print(f"\n- {n}")
     print()

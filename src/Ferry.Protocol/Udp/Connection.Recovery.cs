@@ -108,7 +108,7 @@ public sealed partial class Connection
         bool largestNewlyAcked = false;
         long largestSentTime = 0;
         long largestAckedSentTime = 0;
-        long priorDelivered = -1, priorTime = 0, sendElapsed = 0, ackElapsed = 0, sampleRtt = 0;
+        long priorDelivered = -1, priorTime = 0, sendElapsed = 0, ackElapsed = 0, sampleRtt = 0, priorCredit = 0;
         bool sampleAppLimited = false;
         for (int i = 0; i < f.AckRangeCount; i++)
         {
@@ -138,6 +138,7 @@ public sealed partial class Connection
                 {
                     priorDelivered = p.Delivered;
                     priorTime = p.DeliveredTime;
+                    priorCredit = p.LostCredit;
                     sendElapsed = p.TimeSent - p.FirstSentTime;
                     ackElapsed = now - p.DeliveredTime;
                     sampleAppLimited = p.IsAppLimited;
@@ -199,11 +200,20 @@ public sealed partial class Connection
 
         long delivered = priorDelivered >= 0 ? _delivered - priorDelivered : 0;
         long interval = Math.Max(sendElapsed, ackElapsed);
-        long rate = interval > 0 && interval >= _rtt.MinOrInitial / 2 ? delivered * 1_000_000 / interval : 0;
+        bool valid = interval > 0 && interval >= _rtt.MinOrInitial / 2;
+        long rate = valid ? delivered * 1_000_000 / interval : 0;
+        long credited = valid ? (delivered + _lostCredit - priorCredit) * 1_000_000 / interval : 0;
         _cc.OnAck(new AckEvent(now, newlyAcked, _bytesInFlight, largestAckedSentTime, _delivered,
-            new RateSample(rate, delivered, priorDelivered, sampleRtt, sampleAppLimited), _rtt.MinOrInitial, _rtt.Smoothed));
+            new RateSample(rate, credited, delivered, priorDelivered, sampleRtt, sampleAppLimited), _rtt.MinOrInitial, _rtt.Smoothed));
         _ledger.TrimFront();
     }
+
+    /// <summary>
+    /// True when the latest RTT sample is well above the minimum: a queue is standing somewhere on the path, so a
+    /// loss now is more likely a drop at a full queue than random loss. The sample that reveals a loss is the ACK of
+    /// a packet sent just after the lost one, which queued behind where it was dropped, so it sees that queue.
+    /// </summary>
+    private bool QueueingNow => _rtt.HasSample && _rtt.Latest > _rtt.Min + Math.Max(_rtt.Min / 8, RttEstimator.Granularity);
 
     /// <summary>Declares lost what an ACK of a later packet (by 3 packets or 9/8 RTT) proves missing.</summary>
     private void DetectLost(long now)
@@ -216,7 +226,8 @@ public sealed partial class Connection
 
         long lossDelay = _rtt.LossDelay;
         long lostSendTime = now - lossDelay;
-        long lostBytes = 0, largestLostSentTime = 0;
+        long lostBytes = 0, congestiveBytes = 0, largestLostSentTime = 0;
+        bool queueing = QueueingNow;
         ulong end = Math.Min(_largestAcked, _ledger.End - 1);
         for (ulong pn = _ledger.Base; pn <= end && pn >= _ledger.Base; pn++)
         {
@@ -232,6 +243,15 @@ public sealed partial class Connection
                 _bytesInFlight -= p.Size;
                 _ackElicitingInFlight--;
                 lostBytes += p.Size;
+                if (queueing)
+                {
+                    congestiveBytes += p.Size;
+                }
+                else
+                {
+                    _lostCredit += p.Size;
+                }
+
                 largestLostSentTime = Math.Max(largestLostSentTime, p.TimeSent);
                 Stats.PacketsLost++;
                 if (p.DataLength > 0)
@@ -257,7 +277,7 @@ public sealed partial class Connection
 
         if (lostBytes > 0)
         {
-            _cc.OnLoss(now, lostBytes, largestLostSentTime, _bytesInFlight);
+            _cc.OnLoss(now, lostBytes, congestiveBytes, largestLostSentTime, _bytesInFlight);
         }
 
         _ledger.TrimFront();

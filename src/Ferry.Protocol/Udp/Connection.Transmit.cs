@@ -18,6 +18,10 @@ public sealed partial class Connection
     private long _firstSentTime;
     private long _appLimitedUntil;
 
+    // Bytes declared lost while the RTT showed no queue: random loss on the path, not congestion. Added to the
+    // delivered bytes of a rate sample it estimates what the bottleneck carried (loss after it used its time).
+    private long _lostCredit;
+
     /// <summary>
     /// Writes the next datagram to send into <paramref name="buffer"/> and returns its length, or 0 when
     /// nothing may be sent now (then <see cref="NextTimeout"/> says when to ask again).
@@ -314,6 +318,7 @@ public sealed partial class Connection
         sent.DeliveredTime = _deliveredTime;
         sent.FirstSentTime = _firstSentTime;
         sent.IsAppLimited = _appLimitedUntil != 0;
+        sent.LostCredit = _lostCredit;
         _cc.OnPacketSent(now, sent.Size, _bytesInFlight);
         _bytesInFlight += sent.Size;
         _ackElicitingInFlight++;

@@ -64,9 +64,9 @@ public class CongestionSimTests
     public void Drop_tail_queue_is_not_flooded()
     {
         // A shallow queue (50 packets, under a third of the 172-packet BDP) on a 100 Mbit/s, 20 ms RTT link.
-        // Startup's 2.89x gain overshoots such a queue once (BBR v1 behaviour; measured 7% of packets dropped in
-        // this run, nearly all during Startup); afterwards pacing at the measured rate keeps the queue short.
-        // Exiting Startup on loss (as BBR v2 does) is left to the performance issue.
+        // Startup ends on the first sign of a queue (RTT growth, or many drops at the full queue) and a bandwidth
+        // probe ends early on queue drops, so few packets are lost: 1.4% in this run (7% before either rule, when
+        // Startup's overshoot flooded the queue).
         var data = new byte[20_000_000];
         new Random(5).NextBytes(data);
         var down = new LinkConfig { Delay = 10_000, RateBps = 100_000_000, QueuePackets = 50 };
@@ -77,7 +77,7 @@ public class CongestionSimTests
         double dropRate = (double)sim.Down.QueueDrops / sim.Down.Sent;
         double mbps = data.Length * 8.0 / result.SimMicros;
         _output.WriteLine($"queue drops {sim.Down.QueueDrops}/{sim.Down.Sent} = {dropRate:P2}, {mbps:F1} Mbit/s");
-        Assert.True(dropRate < 0.10, $"queue drop rate {dropRate:P2}");
+        Assert.True(dropRate < 0.03, $"queue drop rate {dropRate:P2}");
         Assert.True(mbps > 75, $"{mbps:F1} Mbit/s");
     }
 }

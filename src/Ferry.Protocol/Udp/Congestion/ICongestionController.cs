@@ -3,6 +3,7 @@ namespace Ferry.Protocol.Udp.Congestion;
 /// <summary>A delivery-rate sample taken when an ACK arrives (draft-cheng-iccrg-delivery-rate-estimation).</summary>
 public readonly record struct RateSample(
     long DeliveryRate,      // bytes per second; 0 when the sample is invalid
+    long CreditedRate,      // delivered plus randomly lost (lost while the RTT was not inflated) bytes per second
     long Delivered,         // bytes delivered in the sample interval
     long PriorDelivered,    // connection's delivered count when the newest acked packet was sent
     long Rtt,               // RTT of the newest acked packet, microseconds
@@ -34,6 +35,10 @@ public interface ICongestionController
 
     void OnAck(in AckEvent ack);
 
-    /// <summary>Packets declared lost; <paramref name="largestLostSentTime"/> tells recovery epochs apart.</summary>
-    void OnLoss(long now, long lostBytes, long largestLostSentTime, long bytesInFlight);
+    /// <summary>
+    /// Packets declared lost; <paramref name="largestLostSentTime"/> tells recovery epochs apart.
+    /// <paramref name="congestiveBytes"/> is the part lost while the RTT showed a queue (likely drops at a full
+    /// bottleneck queue); the rest was lost while the path was not queueing (random loss on the path).
+    /// </summary>
+    void OnLoss(long now, long lostBytes, long congestiveBytes, long largestLostSentTime, long bytesInFlight);
 }

@@ -53,7 +53,7 @@ public sealed class NewRenoController : ICongestionController
         }
     }
 
-    public void OnLoss(long now, long lostBytes, long largestLostSentTime, long bytesInFlight)
+    public void OnLoss(long now, long lostBytes, long congestiveBytes, long largestLostSentTime, long bytesInFlight)
     {
         if (largestLostSentTime <= _recoveryStart)
         {

@@ -35,6 +35,9 @@ public struct SentPacket
     public long FirstSentTime;
     public bool IsAppLimited;
 
+    /// <summary>The connection's <c>LostCredit</c> at send time: bytes lost so far to random (non-queue) loss.</summary>
+    public long LostCredit;
+
     /// <summary>0 outstanding, 1 acknowledged, 2 declared lost.</summary>
     public byte State;
 

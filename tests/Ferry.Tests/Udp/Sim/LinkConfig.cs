@@ -16,6 +16,12 @@ public sealed record LinkConfig
 
     public double Loss { get; init; }
 
+    /// <summary>
+    /// False (default): random loss happens before the bottleneck (netem-like; lost packets cost no link time).
+    /// True: after it, on the wire (a lossy link, as bench/WanEmu does by default): lost packets used link time.
+    /// </summary>
+    public bool LossAfterQueue { get; init; }
+
     /// <summary>Gilbert-Elliott burst loss: probability to enter / leave the bad state per packet, and loss while bad.</summary>
     public double BurstEnter { get; init; }
 

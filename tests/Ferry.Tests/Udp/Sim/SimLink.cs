@@ -26,12 +26,23 @@ public sealed class SimLink
 
     public long QueueDrops { get; private set; }
 
+    /// <summary>IP bytes (datagram + 28) that left the bottleneck.</summary>
+    public long DepartedBytes { get; private set; }
+
+    /// <summary>When positive, <see cref="Timeline"/> records the IP bytes leaving the bottleneck per bucket of this length.</summary>
+    public long BucketMicros { get; set; }
+
+    /// <summary>Time of bucket 0 of <see cref="Timeline"/>.</summary>
+    public long Origin { get; set; }
+
+    public List<long> Timeline { get; } = new();
+
     public long NextArrival => _inFlight.TryPeek(out _, out var p) ? p.Time : long.MaxValue;
 
     public void Send(long now, ReadOnlySpan<byte> datagram)
     {
         Sent++;
-        if (datagram.Length > _config.Mtu || InBlackout(now) || Lost())
+        if (datagram.Length > _config.Mtu || InBlackout(now) || (!_config.LossAfterQueue && Lost()))
         {
             Dropped++;
             return;
@@ -51,6 +62,24 @@ public sealed class SimLink
 
             _busyUntil = start + tx;
             departure = _busyUntil;
+            DepartedBytes += datagram.Length + 28;
+            if (BucketMicros > 0)
+            {
+                // Link utilisation timeline: IP bytes leaving the bottleneck per bucket.
+                long bucket = (departure - Origin) / BucketMicros;
+                while (Timeline.Count <= bucket)
+                {
+                    Timeline.Add(0);
+                }
+
+                Timeline[(int)bucket] += datagram.Length + 28;
+            }
+        }
+
+        if (_config.LossAfterQueue && Lost())
+        {
+            Dropped++;
+            return;
         }
 
         Enqueue(departure, datagram.ToArray());

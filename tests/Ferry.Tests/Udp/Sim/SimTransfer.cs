@@ -98,6 +98,9 @@ public sealed class SimTransfer
 
     public List<ConnectionEvent> ServerEvents { get; } = new();
 
+    /// <summary>Simulated time from the start to the client's Closed event (what a user's command waits for).</summary>
+    public long ClientClosedMicros { get; private set; }
+
     /// <summary>Called once per step: tests inject hostile datagrams or observe state here.</summary>
     public Action<SimTransfer>? OnStep { get; set; }
 
@@ -187,6 +190,7 @@ public sealed class SimTransfer
                 if (ev.Kind == ConnectionEventKind.Closed)
                 {
                     clientClosed = true;
+                    ClientClosedMicros = Now - start;
                     code = ev.Code;
                     message = ev.Message;
                 }
