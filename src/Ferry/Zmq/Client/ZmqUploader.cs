@@ -257,12 +257,20 @@ internal sealed class ZmqUploader
     {
         try
         {
-            dealer.TrySend("CLOSE"u8, more: true, dontWait: true);
-            dealer.TrySend(_fileNameFrame, more: true, dontWait: true);
-            dealer.TrySend(Ascii(length + 1), more: false, dontWait: true);
+            // The send queue may be full of pipelined chunks: wait for room (at most a second), not give up at once,
+            // or the server keeps the transfer until its idle timeout.
+            dealer.SendTimeout = 1000;
+            if (!dealer.TrySend("CLOSE"u8, more: true, dontWait: false))
+            {
+                return;
+            }
 
-            // Give libzmq a moment to flush it when the socket closes.
-            dealer.Linger = 1000;
+            dealer.TrySend(_fileNameFrame, more: true, dontWait: false);
+            dealer.TrySend(Ascii(length + 1), more: false, dontWait: false);
+
+            // Give libzmq time to flush it when the socket closes: it queues behind up to 2 windows of chunks that
+            // CURVE still has to encrypt (a second was too short under load; a server that is gone costs this wait).
+            dealer.Linger = 5000;
         }
         catch (ZmqException)
         {
