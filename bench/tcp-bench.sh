@@ -17,6 +17,7 @@ RUNS=${2:-2}
 STREAMS=(1 4 8)
 
 W=$(mktemp -d /dev/shm/ferry-tcp-bench.XXXXXX)
+export FERRY_CONFIG_DIR="$W/config"   # the bench server's fresh key is pinned here, not in ~/.config/ferry
 chmod 755 "$W"   # nginx workers (www-data) must reach $W/src
 PIDS=()
 MADE_RUN_SSHD=0

@@ -50,6 +50,7 @@ NS_B=$FERRY_WAN_NAME-b
 B=10.77.0.2
 PORT=7701
 WORK=$(mktemp -d /dev/shm/ferry-tcp-wan.XXXXXX)
+export FERRY_CONFIG_DIR="$WORK/config"   # the bench server's fresh key is pinned here, not in ~/.config/ferry
 SERVER_PID=""
 ALLOWED_CC_SAVED=""
 cleanup() {

@@ -90,6 +90,8 @@ for l in sys.stdin: print(int(time.time() * 1000), l, end="", flush=True)'; }
 
 start_server() { # DIR
   mkdir -p "$1/root"
+  # Every server here has a fresh key: its clients pin it in a known_hosts of their own, never ~/.config/ferry.
+  export FERRY_CONFIG_DIR="$1/config"
   "$WAN" exec B "$FERRY" serve --root "$1/root" --state-dir "$1/state" --bind "$B" --port "$PORT" \
     --tcp-port -1 --zmq-port -1 --relay-port -1 --allow-overwrite >"$1/server.log" 2>&1 &
   SERVER_PID=$!

@@ -16,6 +16,7 @@ internal static class FuzzTargets
         RelayServerTarget.Target,
         RelayClientTarget.Target,
         SecurityHandshakeTarget.Target,
+        SecurityEnvelopeTarget.Target,
     ];
 
     public static FuzzTarget Get(string name) => All.Single(t => t.Name == name);
