@@ -78,6 +78,12 @@ public sealed class EnvelopeServer<TPeer> : IDisposable
                 return OnHello(datagram, peer, source, channel, now, output, out length);
             case Envelope.TypeSealed:
             {
+                if (datagram.Length < Envelope.Overhead)
+                {
+                    Stats.Dropped++;
+                    return EnvelopeEvent.Dropped; // too short to be sealed (and a refusal would be longer than it)
+                }
+
                 if (!_sessions.TryGetValue(peer, out var s) || s.Channel != channel)
                 {
                     // Forgotten (restart, expiry): tell the client to shake hands again, in fewer bytes than arrived.

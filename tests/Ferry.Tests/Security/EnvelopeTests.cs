@@ -65,6 +65,17 @@ public sealed class EnvelopeTests
     }
 
     [Fact]
+    public void A_datagram_too_short_to_be_sealed_gets_no_reply()
+    {
+        // Found by the security.envelope fuzz target: a 10-byte "sealed" datagram drew an 11-byte refusal.
+        var server = new EnvelopeServer<int>("relay", TestSecurity.ServerKey);
+        var datagram = Convert.FromHexString("F503F5030000000080ED");
+        Assert.Equal(EnvelopeEvent.Dropped, server.Handle(datagram, 1, 1, 0, new byte[64], out int n));
+        Assert.Equal(0, n);
+        Assert.Equal(0, server.Stats.BytesOut);
+    }
+
+    [Fact]
     public void Short_hellos_are_ignored_and_a_keyless_server_refuses()
     {
         var server = new EnvelopeServer<int>("relay", TestSecurity.ServerKey);
