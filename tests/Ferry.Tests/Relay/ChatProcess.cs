@@ -1,5 +1,7 @@
 using System.Diagnostics;
 
+using Ferry.Tests.Support;
+
 namespace Ferry.Tests.Relay;
 
 /// <summary>
@@ -16,48 +18,15 @@ internal sealed class ChatProcess : IDisposable
 
     public ChatProcess(params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        _process = FerryCommand.Start(["chat", .. args], line =>
         {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = System.Text.Encoding.UTF8,
-        };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ferry.dll"));
-        psi.ArgumentList.Add("chat");
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        _process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        _process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
+            lock (_lines)
             {
-                lock (_lines)
-                {
-                    _lines.Add(e.Data);
-                }
+                _lines.Add(line);
+            }
 
-                _lineArrived.Release();
-            }
-        };
-        _process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (_stderr)
-                {
-                    _stderr.AppendLine(e.Data);
-                }
-            }
-        };
-        _process.Exited += (_, _) => _exited.TrySetResult();
-        _process.Start();
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+            _lineArrived.Release();
+        }, _stderr, _exited);
     }
 
     public StreamWriter StandardInput => _process.StandardInput;

@@ -13,44 +13,16 @@ internal sealed class FerryProcess : IDisposable
 
     public FerryProcess(params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet")
+        _process = FerryCommand.Start(args, line =>
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ferry.dll"));
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        _process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        _process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is { Length: > 0 } line && line.StartsWith('{'))
+            if (line.StartsWith('{'))
             {
                 lock (_events)
                 {
                     _events.Add(JsonDocument.Parse(line).RootElement.Clone());
                 }
             }
-        };
-        _process.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is not null)
-            {
-                lock (_stderr)
-                {
-                    _stderr.AppendLine(e.Data);
-                }
-            }
-        };
-        _process.Exited += (_, _) => _exited.TrySetResult();
-        _process.Start();
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
+        }, _stderr, _exited);
     }
 
     public int Pid => _process.Id;
