@@ -279,8 +279,7 @@ public sealed class RelayChatClient : IAsyncDisposable
     /// </summary>
     private static async Task<EnvelopeClient> HandshakeAsync(Socket socket, string host, int port, RelayChatOptions options, CancellationToken ct)
     {
-        ulong channel = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) | 1;
-        var envelope = new EnvelopeClient("relay", channel, ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256), RandomNumberGenerator.GetBytes(HandshakeMessages.RandomSize));
+        var envelope = NewEnvelope();
         try
         {
             var hello = new byte[Envelope.HelloSize];
@@ -382,11 +381,17 @@ public sealed class RelayChatClient : IAsyncDisposable
         _core.HandleDatagram(datagram, now);
     }
 
+    /// <summary>A fresh envelope: a random non-zero channel id, a new ephemeral key and random.</summary>
+    private static EnvelopeClient NewEnvelope() => new(
+        "relay",
+        BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) | 1,
+        ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256),
+        RandomNumberGenerator.GetBytes(HandshakeMessages.RandomSize));
+
     /// <summary>The server forgot our envelope (restart): shake hands again; the relay core's retransmissions carry on after.</summary>
     private void StartRehandshakeLocked(long now)
     {
-        ulong channel = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) | 1;
-        _rehandshake = new EnvelopeClient("relay", channel, ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256), RandomNumberGenerator.GetBytes(HandshakeMessages.RandomSize));
+        _rehandshake = NewEnvelope();
         _rehandshakeHello = new byte[Envelope.HelloSize];
         _rehandshake.WriteHello(_rehandshakeHello);
         SendHelloLocked(now);

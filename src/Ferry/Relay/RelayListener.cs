@@ -186,7 +186,7 @@ public sealed class RelayListener : IProtocolListener
                 for (int i = 0; i < received; i++)
                 {
                     var datagram = channel.Received(i, out var from);
-                    ReceivedLocked(datagram, EndPoint(from), now);
+                    ReceivedLocked(datagram, EndPoint(from), from.Address, now);
                 }
 
                 storeWork = _core.PendingAppends > 0;
@@ -208,12 +208,12 @@ public sealed class RelayListener : IProtocolListener
             ?? (r.Write ? access.Check(token, AccessKind.Write, string.Empty, now) : null);
     }
 
-    /// <summary>One datagram from the socket: through the envelope when it is one, else (if allowed) straight to the core.</summary>
-    private void ReceivedLocked(ReadOnlySpan<byte> datagram, IPEndPoint from, long now)
+    /// <summary>One datagram from the socket: through the envelope when it is one, else (if allowed) straight to the core. <paramref name="source"/> is the sender's address without port (the codec's 16-byte form).</summary>
+    private void ReceivedLocked(ReadOnlySpan<byte> datagram, IPEndPoint from, UInt128 source, long now)
     {
         if (Envelope.IsEnvelope(datagram))
         {
-            switch (_envelope.Handle(datagram, from, SourceOf(from), now, _openBuffer, out int length))
+            switch (_envelope.Handle(datagram, from, source, now, _openBuffer, out int length))
             {
                 case EnvelopeEvent.Opened:
                     _core.HandleDatagram(_openBuffer.AsSpan(0, length), from, now);
@@ -239,14 +239,6 @@ public sealed class RelayListener : IProtocolListener
             int n = Envelope.WriteRefused(_openBuffer, 0, Envelope.RefusedEncryptionRequired, "this relay requires encryption: drop --insecure");
             _ioSender.EnqueueRawLocked(_openBuffer.AsSpan(0, Math.Min(n, datagram.Length)), from);
         }
-    }
-
-    private static UInt128 SourceOf(IPEndPoint peer)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        var address = peer.Address.IsIPv4MappedToIPv6 ? peer.Address : peer.Address.MapToIPv6();
-        address.TryWriteBytes(bytes, out _);
-        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(bytes);
     }
 
     private async Task StoreLoopAsync(CancellationToken ct)
