@@ -88,7 +88,9 @@ public sealed class UdpServerListener : IProtocolListener
 
             _endpoint.HandleTimeouts(now);
             DrainEvents(now);
-            Transmit(now);
+            // Answering a request opens or creates a file: send with the time of sending, not of receiving, so the
+            // round trips the peers measure hold no server think time.
+            Transmit(_clock.NowMicros);
             if (_channel.LastBatchWasFull)
             {
                 continue; // more is probably waiting
