@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-15}
 PORT=${FERRY_BENCH_PORT:-17990}
-OUT=bench/out
+OUT=${FERRY_OUT:-bench/out}
 WORK=$(mktemp -d /tmp/ferry-hs.XXXXXX)
 cleanup() { [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
