@@ -20,11 +20,12 @@ public sealed partial class PartialFile
         else
         {
             FlushBufferLocked();
+            buffer = _buffer!; // with background hashing the flushed buffer now belongs to the hasher
             if (data.Length >= buffer.Length / 2)
             {
                 // Big pieces gain nothing from coalescing; write and hash them straight from the caller's memory.
                 WriteToFileLocked(offset, data);
-                if (offset == _hashedUpTo)
+                if (!_hashInBackground && offset == _hashedUpTo)
                 {
                     _hash.AppendData(data);
                     _hashedUpTo = offset + data.Length;
@@ -41,6 +42,11 @@ public sealed partial class PartialFile
         Received.Add(offset, offset + data.Length);
         _journalStale = true;
         _finalHash = null;
+        if (_hashInBackground && _bufLen == 0)
+        {
+            ReadBackLocked(); // a big piece went straight to the file from the caller's memory
+        }
+
         if (_bufLen == buffer.Length)
         {
             FlushBufferLocked();
@@ -66,6 +72,12 @@ public sealed partial class PartialFile
             // Those bytes never reached the file: forget them so Received (and any journal) stays truthful.
             Received.Remove(start, start + len);
             throw;
+        }
+
+        if (_hashInBackground)
+        {
+            HashFlushedLocked(start, len);
+            return;
         }
 
         // In-order data is hashed from the buffer in one call per flush: hashing each small write separately
@@ -130,6 +142,13 @@ public sealed partial class PartialFile
         }
 
         FlushBufferLocked();
+        if (_hashInBackground)
+        {
+            ReadBackLocked();
+            DrainHashChainLocked(stop: false);
+            _hashedUpTo = _hashQueuedUpTo;
+        }
+
         CatchUpHashLocked(long.MaxValue);
         _finalHash = _hash.GetCurrentHash();
         return _finalHash;
@@ -190,6 +209,7 @@ public sealed partial class PartialFile
 
     private void CloseLocked(bool deleteFiles)
     {
+        DrainHashChainLocked(stop: true); // its tasks read the handle
         _handle?.Dispose();
         _handle = null;
         _bufLen = 0;

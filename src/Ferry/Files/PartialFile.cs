@@ -247,6 +247,7 @@ public sealed partial class PartialFile : IDisposable
                 return;
             }
 
+            _anyWrite = true;
             long end = offset + data.Length;
             if (!Received.Overlaps(offset, end))
             {
@@ -430,12 +431,14 @@ public sealed partial class PartialFile : IDisposable
                 }
             }
 
+            DrainHashChainLocked(stop: true);
             _handle?.Dispose();
             _handle = null;
             if (_buffer is { } b)
             {
                 _buffer = null;
                 ArrayPool<byte>.Shared.Return(b);
+                ReturnHashBuffers();
                 _hash.Dispose();
             }
         }

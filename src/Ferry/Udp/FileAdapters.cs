@@ -70,7 +70,11 @@ internal sealed class PartialFileSink : IDataSink
     private long _sinceCheckpoint;
     private long _lastCheckpoint = Environment.TickCount64;
 
-    public PartialFileSink(PartialFile file) => _file = file;
+    public PartialFileSink(PartialFile file)
+    {
+        _file = file;
+        _file.HashInBackground = true; // the receiving loop only writes; SHA-256 runs on another core
+    }
 
     public PartialFile File => _file;
 

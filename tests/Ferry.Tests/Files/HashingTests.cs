@@ -14,17 +14,23 @@ public class HashingTests
     }
 
     [Theory]
-    [InlineData(1, 3_000_000, 1400)]
-    [InlineData(2, 2_000_003, 9000)]
-    [InlineData(3, 5_000_000, 700_000)]
-    [InlineData(4, 1_234_567, 1)]
-    [InlineData(5, 100_000, 100_000)]
-    public void PartialFile_RandomOutOfOrderWrites_HashMatches(int seed, int size, int maxChunk)
+    [InlineData(1, 3_000_000, 1400, false)]
+    [InlineData(2, 2_000_003, 9000, false)]
+    [InlineData(3, 5_000_000, 700_000, false)]
+    [InlineData(4, 1_234_567, 1, false)]
+    [InlineData(5, 100_000, 100_000, false)]
+    [InlineData(1, 3_000_000, 1400, true)]
+    [InlineData(2, 2_000_003, 9000, true)]
+    [InlineData(3, 5_000_000, 700_000, true)]
+    [InlineData(4, 1_234_567, 1, true)]
+    [InlineData(6, 9_000_000, 1452, true)]
+    public void PartialFile_RandomOutOfOrderWrites_HashMatches(int seed, int size, int maxChunk, bool background)
     {
         var rng = new Random(seed);
         var data = RandomBytes(rng, size);
         using var dir = new TempDir();
         using var pf = PartialFile.ForDownload(dir.Combine("f.bin"), size, new FileIdentity(size, seed), overwrite: false);
+        pf.HashInBackground = background;
 
         // Cut the file into random chunks, shuffle them mostly-in-order (like a lossy network), and add
         // duplicated and overlapping writes that must be ignored.
@@ -70,12 +76,15 @@ public class HashingTests
         Assert.Equal(data, File.ReadAllBytes(dir.Combine("f.bin")));
     }
 
-    [Fact]
-    public void PartialFile_ReverseOrderWrites_HashMatches()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void PartialFile_ReverseOrderWrites_HashMatches(bool background)
     {
         var data = RandomBytes(new Random(7), 3_000_000);
         using var dir = new TempDir();
         using var pf = PartialFile.ForDownload(dir.Combine("r.bin"), data.Length, new FileIdentity(data.Length, 7), overwrite: false);
+        pf.HashInBackground = background;
         for (int off = data.Length; off > 0;)
         {
             int start = Math.Max(0, off - 1400);
@@ -213,5 +222,14 @@ public class HashingTests
         Assert.False(f.Handle.IsAsync);
         using var fs = new FileStream(f.Handle, FileAccess.Read);
         Assert.Equal(data[0], fs.ReadByte());
+    }
+
+    [Fact]
+    public void PartialFile_BackgroundHashing_IsChosenBeforeTheFirstWrite()
+    {
+        using var dir = new TempDir();
+        using var pf = PartialFile.ForDownload(dir.Combine("c.bin"), 10, new FileIdentity(10, 1), overwrite: false);
+        pf.Write(0, new byte[5]);
+        Assert.Throws<InvalidOperationException>(() => pf.HashInBackground = true);
     }
 }

@@ -15,8 +15,10 @@ public class ResumeTests
 
     private static List<ByteRange> Ranges(RangeSet set) => set.ToList();
 
-    [Fact]
-    public void SameIdentity_RestoresExactlyTheCheckpointedRanges()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SameIdentity_RestoresExactlyTheCheckpointedRanges(bool background)
     {
         using var fx = new EngineFixture();
         var data = RandomBytes(10, 2_500_000);
@@ -26,6 +28,7 @@ public class ResumeTests
         using (var up = fx.Engine.BeginUpload("r/file.bin", data.Length, id, "first"))
         {
             Assert.Equal(0, up.File.ResumedBytes);
+            up.File.HashInBackground = background;
             up.File.Write(0, data.AsSpan(0, 700_000));
             up.File.Write(1_000_000, data.AsSpan(1_000_000, 300_000));
             up.File.Write(2_400_000, data.AsSpan(2_400_000, 100_000));
@@ -45,6 +48,7 @@ public class ResumeTests
         {
             Assert.Equal(checkpointed, Ranges(up.File.Received));
             Assert.Equal(1_100_000, up.File.ResumedBytes);
+            up.File.HashInBackground = background;
             foreach (var gap in up.File.Received.Gaps(0, data.Length).ToList())
             {
                 up.File.Write(gap.Start, data.AsSpan((int)gap.Start, (int)gap.Length));
