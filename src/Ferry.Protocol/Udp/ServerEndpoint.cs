@@ -46,6 +46,7 @@ public sealed class ServerEndpoint
     // Half-open connections (address validated, REQUEST not yet received), oldest first: creation times only grow,
     // so the head is both the one to evict and the next to time out.
     private readonly LinkedList<Connection> _halfOpen = new();
+    private byte[]? _scratch;
     private int _roundRobin;
     private int _eventCursor;
 
@@ -178,7 +179,7 @@ public sealed class ServerEndpoint
         {
             // Oldest first: it had the longest to finish, and a flood's newest entries push out its oldest.
             Stats.HalfOpenEvicted++;
-            Forget(_halfOpen.First!.Value, "too many handshakes in progress; yours was not finished in time: try again");
+            Forget(_halfOpen.First!.Value, "too many handshakes in progress; yours was not finished in time: try again", now);
         }
 
         if (_connections.Count >= MaxConnections)
@@ -228,10 +229,11 @@ public sealed class ServerEndpoint
 
     /// <summary>
     /// Drops a half-open connection from every table at once (no closing period: it would hold the slot the eviction
-    /// is for) and tells its validated address with a stateless CLOSE(SERVER_BUSY). The shell never saw it (no REQUEST,
-    /// so no event), so it has nothing to release.
+    /// is for) and tells its validated address with one CLOSE(SERVER_BUSY): protected when the connection already has
+    /// session keys (the client then drops cleartext, so only a protected CLOSE reaches it), else in cleartext.
+    /// The shell never saw it (no REQUEST, so no event), so it has nothing to release.
     /// </summary>
-    private void Forget(Connection c, string message)
+    private void Forget(Connection c, string message, long now)
     {
         if (c.HalfOpenNode is { } node)
         {
@@ -239,12 +241,27 @@ public sealed class ServerEndpoint
             c.HalfOpenNode = null;
         }
 
+        byte[] close;
+        if (c.IsEncrypted)
+        {
+            c.Close(TransferError.ServerBusy, message, now);
+            _scratch ??= new byte[Packet.MaxMaxDatagram];
+            close = _scratch.AsSpan(0, c.PollTransmit(now, _scratch)).ToArray();
+        }
+        else
+        {
+            close = StatelessClose(c.RemoteId, TransferError.ServerBusy, message);
+        }
+
         c.Abandon();
         _connections.Remove(c);
         _byId.Remove(c.LocalId);
         _byClientId.Remove(c.RemoteId);
         ReleaseAddress(c.Peer.Address);
-        EnqueueStateless(c.Peer, StatelessClose(c.RemoteId, TransferError.ServerBusy, message));
+        if (close.Length > 0)
+        {
+            EnqueueStateless(c.Peer, close);
+        }
     }
 
     private void ReleaseAddress(UInt128 address)
@@ -329,7 +346,7 @@ public sealed class ServerEndpoint
         while (_halfOpen.First is { } oldest && oldest.Value.HandshakeDeadline <= now)
         {
             Stats.HandshakeTimeouts++;
-            Forget(oldest.Value, $"no request within {_config.HandshakeTimeout / 1_000_000.0:0.#} s of the handshake");
+            Forget(oldest.Value, $"no request within {_config.HandshakeTimeout / 1_000_000.0:0.#} s of the handshake", now);
         }
 
         for (int i = _connections.Count - 1; i >= 0; i--)

@@ -107,10 +107,11 @@ public sealed class HalfOpenHandshakeTests
         Assert.Equal(0, server.HalfOpenCount);
         Assert.Equal(1, server.Stats.HandshakeTimeouts);
 
-        // The last datagram is the stateless CLOSE(SERVER_BUSY) that tells the (validated) address why.
+        // The last datagram is the CLOSE(SERVER_BUSY) that tells the (validated) address why: protected, since the
+        // connection had derived its keys (the test below checks that a real client reads it).
         Assert.Equal(PacketError.None, Packet.TryParse(toAttacker[^1], out var close));
         Assert.Equal(PacketType.Data, close.Type);
-        Assert.Equal((byte)FrameType.Close, close.Payload[0]);
+        Assert.True(close.Protected);
         Assert.Equal(long.MaxValue, server.NextTimeout);
     }
 
@@ -140,6 +141,70 @@ public sealed class HalfOpenHandshakeTests
         Assert.All(legit, c => Assert.Contains(c, server.Connections));
         Assert.All(legit, c => Assert.Equal(ConnectionState.Established, c.State));
         Assert.Equal(2_000 - 16, server.Stats.HalfOpenEvicted);
+    }
+
+    [Fact]
+    public void An_evicted_client_that_already_holds_the_session_keys_is_told_at_once_with_a_protected_close()
+    {
+        // A client whose key check is slow (it has SERVER_HELLO, has not sent REQUEST) when a flood evicts it: it drops
+        // every cleartext packet by then, so only a protected CLOSE can tell it; otherwise it would wait 30 s.
+        var server = NewServer(maxHalfOpen: 4);
+        long now = 2_000_000_000;
+        var peer = new PeerAddress(0x7F00_0001, 41_000);
+        var client = Connection.CreateClient(new ConnectionConfig(), 99, TransferOp.Get, "f", 0, 0, null, now);
+        var buffer = new byte[Packet.MaxMaxDatagram];
+        var events = new List<ConnectionEvent>();
+        void Pump()
+        {
+            for (bool moved = true; moved;)
+            {
+                moved = false;
+                int n;
+                while ((n = client.PollTransmit(now, buffer)) > 0)
+                {
+                    server.HandleDatagram(now, buffer.AsSpan(0, n), peer);
+                    moved = true;
+                }
+
+                while ((n = server.PollTransmit(now, buffer, out var to)) > 0)
+                {
+                    if (to == peer && Packet.TryParse(buffer.AsSpan(0, n), out var p) == PacketError.None)
+                    {
+                        client.HandlePacket(now, p);
+                        moved = true;
+                    }
+                }
+
+                while (client.TryPollEvent(out var ev))
+                {
+                    events.Add(ev);
+                }
+            }
+        }
+
+        Pump();
+        Assert.Contains(events, e => e.Kind == ConnectionEventKind.ServerKeyReceived);
+        Assert.True(client.IsEncrypted);
+        Assert.Equal(1, server.HalfOpenCount);
+
+        var flood = new StalledHandshakeFlood(seed: 10, addresses: 4);
+        for (int i = 0; i < 4; i++)
+        {
+            flood.One(server, now, (to, d) =>
+            {
+                if (to == peer && Packet.TryParse(d, out var p) == PacketError.None)
+                {
+                    client.HandlePacket(now, p);
+                }
+            });
+        }
+
+        Pump();
+        Assert.Equal(1, server.Stats.HalfOpenEvicted);
+        var closed = Assert.Single(events, e => e.Kind == ConnectionEventKind.Closed);
+        Assert.Equal(TransferError.ServerBusy, closed.Code);
+        Assert.True(closed.ByPeer);
+        Assert.Equal(ConnectionState.Closed, client.State);
     }
 
     /// <summary>A cleartext client whose REQUEST rides in its Initial (server allows it): never half-open.</summary>
