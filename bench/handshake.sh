@@ -2,17 +2,17 @@
 # Handshake cost as a user sees it: wall time of `ferry get` of an empty file over udp:// on 127.0.0.1,
 # encrypted (default) vs --insecure, N runs each, interleaved. Reports median and min in milliseconds.
 # The difference is the key exchange: one more round trip plus P-256 ECDH, an ECDSA signature and its check.
-# Usage: bench/handshake.sh [RUNS=15]
+# Usage: bench/handshake.sh [RUNS=15]   (FERRY_OUT=DIR: use the ferry built in DIR, no publish)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-15}
 PORT=${FERRY_BENCH_PORT:-17990}
-OUT=bench/out
+OUT=${FERRY_OUT:-bench/out}
 WORK=$(mktemp -d /tmp/ferry-hs.XXXXXX)
 cleanup() { [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
 export FERRY_CONFIG_DIR="$WORK/config"
-dotnet publish src/Ferry.Cli -c Release -o "$OUT" >/dev/null
+[ -n "${FERRY_OUT:-}" ] || dotnet publish src/Ferry.Cli -c Release -o "$OUT" >/dev/null   # FERRY_OUT: a ferry already built there
 FERRY="$OUT/ferry"
 mkdir -p "$WORK/root"; : > "$WORK/root/empty"
 "$FERRY" serve --root "$WORK/root" --state-dir "$WORK/state" --port "$PORT" --tcp-port -1 --zmq-port -1 --relay-port -1 --insecure 2>"$WORK/server.log" &

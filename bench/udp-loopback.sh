@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Loopback goodput of ferry udp:// (upload and download of a file from /dev/shm to /dev/shm, SHA-256 verified
 # end to end) beside iperf3 UDP (same datagram size) and iperf3 TCP, in the same run.
-# Usage: bench/udp-loopback.sh [SIZE_MIB=1024] [RUNS=3]
+# Usage: bench/udp-loopback.sh [SIZE_MIB=1024] [RUNS=3]   (FERRY_OUT=DIR: use the ferry built in DIR, no publish)
 # Each run measures the default (AES-256-GCM encrypted) transfer and the same with --insecure.
 # Prints a markdown table. Traffic stays on 127.0.0.1.
 set -euo pipefail
@@ -10,12 +10,12 @@ SIZE_MIB=${1:-1024}
 RUNS=${2:-3}
 PORT=${FERRY_BENCH_PORT:-17790}
 IPERF_PORT=$((PORT + 1))
-OUT=bench/out
+OUT=${FERRY_OUT:-bench/out}
 WORK=/dev/shm/ferry-bench.$$
 DGRAM=1452   # ferry's default datagram payload (fits a 1500-byte MTU over IPv4 and IPv6)
 
 command -v iperf3 >/dev/null || { [ "$(id -u)" = 0 ] && (apt-get update -qq && apt-get install -y -qq iperf3 >/dev/null); } || true
-dotnet publish src/Ferry.Cli -c Release -o "$OUT" >/dev/null
+[ -n "${FERRY_OUT:-}" ] || dotnet publish src/Ferry.Cli -c Release -o "$OUT" >/dev/null   # FERRY_OUT: a ferry already built there
 FERRY="$OUT/ferry"
 
 mkdir -p "$WORK/root"

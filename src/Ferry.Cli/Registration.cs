@@ -1,5 +1,6 @@
 using Ferry.Hosting;
 using Ferry.Relay;
+using Ferry.Security;
 using Ferry.Tcp;
 using Ferry.Tftp;
 using Ferry.Transfers;
@@ -22,6 +23,8 @@ internal static class Registration
         }
 
         s_done = true;
+        // udp:// and the relay seal every datagram: use OpenSSL's AES-GCM directly when it passes its self-test.
+        OpenSslAesGcm.TryInstall();
         TransferClients.Register("udp", () => new UdpTransferClient());
         ServerHost.RegisterProtocol(ctx => ctx.Options.UdpPort is int p ? new UdpServerListener(ctx, ctx.Options.Bind, p) : null);
         TransferClients.Register("tcp", () => new TcpTransferClient());

@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 namespace Ferry.Protocol.Security;
 
 /// <summary>
-/// AES-256-GCM protection of one direction of a secure channel. The nonce is the epoch IV XOR the 64-bit packet
+/// AES-256-GCM protection (through <see cref="AeadCiphers"/>) of one direction of a secure channel. The nonce is the epoch IV XOR the 64-bit packet
 /// number, so it never repeats as long as packet numbers never repeat (the protocols guarantee that). Keys change
 /// every 2^<see cref="EpochBits"/> packets, well under the AES-GCM confidentiality limit of 2^23 full-size packets
 /// per key (RFC 9001, section 6.6); each epoch's secret is derived from the previous one, and the previous one is
@@ -102,11 +102,7 @@ public sealed class PacketProtector : IDisposable
 
         Span<byte> nonce = stackalloc byte[KeySchedule.IvSize];
         slot.Nonce(packetNumber, nonce);
-        try
-        {
-            slot.Aead!.Decrypt(nonce, ciphertext, tag, plaintext[..ciphertext.Length], aad);
-        }
-        catch (AuthenticationTagMismatchException)
+        if (!slot.Aead!.TryDecrypt(nonce, ciphertext, tag, plaintext[..ciphertext.Length], aad))
         {
             FailedOpens++;
             return false;
@@ -193,7 +189,7 @@ public sealed class PacketProtector : IDisposable
     private struct Slot
     {
         public ulong Epoch;
-        public AesGcm? Aead;
+        public IAeadCipher? Aead;
         private ulong _ivHigh;
         private ulong _ivLow; // the last 8 bytes of the 12-byte IV (the first 4 are in _ivHigh's low 32 bits)
 
@@ -205,7 +201,7 @@ public sealed class PacketProtector : IDisposable
             var slot = new Slot
             {
                 Epoch = epoch,
-                Aead = new AesGcm(key, TagSize),
+                Aead = AeadCiphers.Create(key),
                 _ivHigh = BinaryPrimitives.ReadUInt32BigEndian(iv),
                 _ivLow = BinaryPrimitives.ReadUInt64BigEndian(iv[4..]),
             };

@@ -314,6 +314,15 @@ public sealed partial class Connection
             _appLimitedUntil = 0;
         }
 
+        if (!_isDataSender || !_sendingStarted || State != ConnectionState.Established)
+        {
+            // Handshake and request packets do not fill the path: their round trips include the peer's think time
+            // (checking a key, opening a file, a cold start), which Startup would otherwise read as a standing queue
+            // and leave at a few kbit/s, regaining the link only by 1.25x probes (seen on the emulated WAN: uploads
+            // took 2-3 s to reach the link rate instead of 0.5 s).
+            _appLimitedUntil = Math.Max(_delivered + _bytesInFlight + sent.Size, 1);
+        }
+
         sent.Delivered = _delivered;
         sent.DeliveredTime = _deliveredTime;
         sent.FirstSentTime = _firstSentTime;

@@ -69,7 +69,7 @@ public sealed class ReadableFile : IDisposable
     public int ReadAt(long offset, Span<byte> destination) => ReadFully(Handle, offset, destination, RelativePath);
 
     /// <summary>A read-ahead, hashing view of this file (the source does not own the handle).</summary>
-    public HashingFileSource CreateHashingSource(int blockSize = 1 << 20) => new(Handle, Length, blockSize);
+    public HashingFileSource CreateHashingSource(int blockSize = 1 << 20, bool backgroundHashing = false) => new(Handle, Length, blockSize, backgroundHashing: backgroundHashing);
 
     public void Dispose() => Handle.Dispose();
 

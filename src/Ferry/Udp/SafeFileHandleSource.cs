@@ -30,7 +30,7 @@ internal sealed class SafeFileHandleSource : IDisposable
 
         var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
         long length = RandomAccess.GetLength(handle);
-        var source = new FileDataSource(new HashingFileSource(handle, length, ownsHandle: true), Path.GetFileName(path));
+        var source = new FileDataSource(new HashingFileSource(handle, length, ownsHandle: true, backgroundHashing: true), Path.GetFileName(path));
         return new SafeFileHandleSource(source, length, new DateTimeOffset(info.LastWriteTimeUtc).ToUnixTimeMilliseconds());
     }
 

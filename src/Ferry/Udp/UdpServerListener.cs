@@ -88,7 +88,9 @@ public sealed class UdpServerListener : IProtocolListener
 
             _endpoint.HandleTimeouts(now);
             DrainEvents(now);
-            Transmit(now);
+            // Answering a request opens or creates a file: send with the time of sending, not of receiving, so the
+            // round trips the peers measure hold no server think time.
+            Transmit(_clock.NowMicros);
             if (_channel.LastBatchWasFull)
             {
                 continue; // more is probably waiting
@@ -195,7 +197,7 @@ public sealed class UdpServerListener : IProtocolListener
             if (ev.Op == TransferOp.Get)
             {
                 var file = _context.Files.OpenRead(ev.Path);
-                var source = new FileDataSource(file.CreateHashingSource(), ev.Path);
+                var source = new FileDataSource(file.CreateHashingSource(backgroundHashing: true), ev.Path);
                 _transfers[c] = new ServerTransfer { Read = file, Source = source };
                 c.Accept(file.Length, file.Identity.MtimeUnixMs, source, null, null);
                 _context.Info(Name, $"{peer} GET {ev.Path} ({file.Length} bytes)");

@@ -350,6 +350,9 @@ public sealed class UdpTransferClient : ITransferClient
                     finished |= onEvent(ev);
                 }
 
+                // Events may have taken a while (checking the server's key, opening the file): stamp what goes out
+                // with the time it leaves, or its round trip would include that and read as a queue on the path.
+                now = _clock.NowMicros;
                 int length;
                 while ((length = connection.PollTransmit(now, channel.NextSendBuffer())) > 0)
                 {

@@ -96,18 +96,22 @@ public class HashingTests
     }
 
     [Theory]
-    [InlineData(11, 3_000_000, 1 << 20)]
-    [InlineData(12, 1_000_001, 4096)]
-    [InlineData(13, 10, 4096)]
-    [InlineData(14, 0, 4096)]
-    public void HashingFileSource_MixedSequentialAndRandomReads_HashMatches(int seed, int size, int blockSize)
+    [InlineData(11, 3_000_000, 1 << 20, false)]
+    [InlineData(12, 1_000_001, 4096, false)]
+    [InlineData(13, 10, 4096, false)]
+    [InlineData(14, 0, 4096, false)]
+    [InlineData(11, 3_000_000, 1 << 20, true)]
+    [InlineData(12, 1_000_001, 4096, true)]
+    [InlineData(16, 400_000, 4096, true)]
+    [InlineData(13, 10, 4096, true)]
+    public void HashingFileSource_MixedSequentialAndRandomReads_HashMatches(int seed, int size, int blockSize, bool background)
     {
         var rng = new Random(seed);
         var data = RandomBytes(rng, size);
         using var dir = new TempDir();
         File.WriteAllBytes(dir.Combine("s.bin"), data);
         using var handle = File.OpenHandle(dir.Combine("s.bin"));
-        using var src = new HashingFileSource(handle, size, blockSize);
+        using var src = new HashingFileSource(handle, size, blockSize, backgroundHashing: background);
         var buf = new byte[20_000];
         long seq = 0;
         while (seq < size)
@@ -135,15 +139,17 @@ public class HashingTests
         Assert.Equal(SHA256.HashData(data), src.CompleteHash());
     }
 
-    [Fact]
-    public void HashingFileSource_OnlyTailReadSequentially_CompleteHashCoversTheRest()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void HashingFileSource_OnlyTailReadSequentially_CompleteHashCoversTheRest(bool background)
     {
         // A resumed upload: the peer already has the first half, so reads start in the middle.
         var data = RandomBytes(new Random(15), 2_500_000);
         using var dir = new TempDir();
         File.WriteAllBytes(dir.Combine("t.bin"), data);
         using var handle = File.OpenHandle(dir.Combine("t.bin"));
-        using var src = new HashingFileSource(handle, data.Length, 64 * 1024);
+        using var src = new HashingFileSource(handle, data.Length, 64 * 1024, backgroundHashing: background);
         var buf = new byte[1400];
         for (long off = 1_250_000; off < data.Length; off += 1400)
         {
@@ -171,13 +177,15 @@ public class HashingTests
         Assert.Equal(SHA256.HashData(data), hash);
     }
 
-    [Fact]
-    public void HashingFileSource_FileShrank_IsIoError()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void HashingFileSource_FileShrank_IsIoError(bool background)
     {
         using var dir = new TempDir();
         File.WriteAllBytes(dir.Combine("s.bin"), new byte[1000]);
         using var handle = File.OpenHandle(dir.Combine("s.bin"));
-        using var src = new HashingFileSource(handle, 5000, 4096);
+        using var src = new HashingFileSource(handle, 5000, 4096, backgroundHashing: background);
         var ex = Assert.Throws<FileEngineException>(() => src.Read(0, new byte[100]));
         Assert.Equal(FileErrorCode.Io, ex.Code);
     }

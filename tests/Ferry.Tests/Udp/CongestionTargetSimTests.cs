@@ -62,4 +62,34 @@ public class CongestionTargetSimTests
         Assert.True(excess < 0.02, $"excess retransmission {excess:P2}");
         Assert.True(t90 >= 0 && (t90 + 1) * 100_000 <= 2_000_000, $"90% of the link after {(t90 + 1) / 10.0:F1} s");
     }
+
+    /// <summary>
+    /// The real listener answers a process's first request tens of milliseconds late (opening files, a cold JIT). That
+    /// request's round trip once ended an upload's Startup at a few kbit/s (the emulated WAN took 2-3 s to reach the
+    /// link rate on uploads, 0.5 s on downloads): handshake and request packets must not count as a full pipe.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_server_that_answers_the_request_late_does_not_end_startup(bool upload)
+    {
+        var data = new byte[16 << 20];
+        new Random(5).NextBytes(data);
+        var bottleneck = new LinkConfig { Delay = 25_000, RateBps = 100_000_000, QueuePackets = 1000, LossAfterQueue = true };
+        var plain = new LinkConfig { Delay = 25_000 };
+        var sim = upload ? new SimTransfer(11, bottleneck, plain) : new SimTransfer(11, plain, bottleneck);
+        sim.ServerRequestDelay = 40_000;
+        var link = upload ? sim.Up : sim.Down;
+        link.BucketMicros = 100_000;
+        link.Origin = sim.Now;
+        sim.ServerFiles["f"] = data;
+        var r = upload ? sim.RunPut("f", data, maxSimMicros: 60_000_000) : sim.RunGet("f", maxSimMicros: 60_000_000);
+        Assert.True(r.Completed, r.ClientMessage);
+        Assert.Equal(data, upload ? sim.Uploads["f"].Data : sim.ClientSink!.Data);
+
+        int t90 = link.Timeline.FindIndex(b => b >= 0.9 * 100_000_000 / 8 / 10);
+        _output.WriteLine($"{(upload ? "upload" : "download")}: 90% of the link after {(t90 + 1) / 10.0:F1} s; "
+            + string.Join(" ", link.Timeline.Take(12).Select(b => (b * 8 / 100_000.0).ToString("F0"))));
+        Assert.True(t90 >= 0 && (t90 + 1) * 100_000 <= 700_000, $"90% of the link after {(t90 + 1) / 10.0:F1} s");
+    }
 }

@@ -16,6 +16,7 @@ public sealed class BbrController : ICongestionController
     private const long ProbeRttDuration = 200_000;  // 200 ms
     private const double StartupGrowth = 2.0;
     private const long MinRttSlack = 1_000;          // RTT noise (ACK delay, scheduling) below which no queue is read
+    private const int MaxDrainRounds = 4;             // longest ProbeBW drain phase, in minimum RTTs
     private const int MaxCreditFraction = 3;         // random-loss credit adds at most 1/3 to a delivery-rate sample
     private static readonly double[] s_probeBwGains = { 1.25, 0.75, 1, 1, 1, 1, 1, 1 };
 
@@ -178,7 +179,7 @@ public sealed class BbrController : ICongestionController
                 EnterProbeBandwidth(ack.Now);
                 break;
             case Mode.ProbeBandwidth:
-                AdvanceCycle(ack.Now, ack.BytesInFlight);
+                AdvanceCycle(ack.Now, ack.BytesInFlight, rs.Rtt);
                 break;
         }
 
@@ -255,7 +256,7 @@ public sealed class BbrController : ICongestionController
         _pacingGain = s_probeBwGains[_cycleIndex];
     }
 
-    private void AdvanceCycle(long now, long bytesInFlight)
+    private void AdvanceCycle(long now, long bytesInFlight, long sampleRtt)
     {
         long rtt = _minRtt == long.MaxValue ? 1_000 : _minRtt;
         bool elapsed = now - _cycleStamp > rtt;
@@ -263,7 +264,13 @@ public sealed class BbrController : ICongestionController
         bool advance = gain switch
         {
             > 1 => elapsed && bytesInFlight >= Bdp(gain),
-            < 1 => elapsed || bytesInFlight <= Bdp(1.0),
+            // Drain until the queue the probe built is gone (BBR v2's ProbeBW_DOWN), not for one round only: the
+            // bandwidth estimate is a max filter over noisy samples (ACK batching), so pacing at it creeps a
+            // standing queue up to the window, the minimum RTT is then never seen again, and a ProbeRTT dip costs
+            // a fifth of a second every 10 s. Also over once an RTT sample is back at the minimum (the queue is gone
+            // even if a shrunken estimate says the window is still above one BDP), and bounded in time.
+            < 1 => bytesInFlight <= Bdp(1.0) || (sampleRtt > 0 && sampleRtt <= rtt + Math.Max(rtt / 16, MinRttSlack))
+                || now - _cycleStamp > MaxDrainRounds * rtt,
             _ => elapsed,
         };
         if (advance)

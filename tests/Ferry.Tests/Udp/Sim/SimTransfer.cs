@@ -28,6 +28,9 @@ public sealed class SimTransfer
     private readonly SimLink _down;
     private readonly byte[] _buffer = new byte[65536];
     private readonly List<Connection> _serverConnections = new();
+    private readonly List<byte[]> _serverBacklog = new();
+    private readonly List<(Connection Connection, ConnectionEvent Event)> _serverPending = new();
+    private long _serverBusyUntil;
 
     public SimTransfer(int seed, LinkConfig up, LinkConfig down, ConnectionConfig? clientConfig = null, ConnectionConfig? serverConfig = null)
     {
@@ -104,6 +107,13 @@ public sealed class SimTransfer
     /// <summary>Called once per step: tests inject hostile datagrams or observe state here.</summary>
     public Action<SimTransfer>? OnStep { get; set; }
 
+    /// <summary>
+    /// Time the simulated server application spends answering a request (opening and creating files, a cold JIT), as
+    /// a single-threaded listener does: meanwhile it reads nothing, acknowledges nothing and sends nothing. The real
+    /// shells answer a process's first request tens of milliseconds late, which connections must not take for a queue.
+    /// </summary>
+    public long ServerRequestDelay { get; set; }
+
     /// <summary>When set, the server stops answering entirely after this time (a peer that vanishes).</summary>
     public long ServerDiesAt { get; set; } = long.MaxValue;
 
@@ -150,9 +160,31 @@ public sealed class SimTransfer
         for (; steps < maxSteps && Now <= deadline; steps++)
         {
             bool serverAlive = Now < ServerDiesAt;
+            if (serverAlive && Now >= _serverBusyUntil && _serverPending.Count > 0)
+            {
+                // The server's slow request handling is over: answer, then read what arrived meanwhile.
+                foreach (var (sc, sev) in _serverPending)
+                {
+                    ServerApp(sc, sev);
+                }
+
+                _serverPending.Clear();
+                foreach (var d in _serverBacklog)
+                {
+                    Server.HandleDatagram(Now, d, s_clientAddress);
+                }
+
+                _serverBacklog.Clear();
+            }
+
+            bool serverBusy = Now < _serverBusyUntil;
             foreach (var d in _up.Deliver(Now))
             {
-                if (serverAlive)
+                if (serverAlive && serverBusy)
+                {
+                    _serverBacklog.Add(d);
+                }
+                else if (serverAlive)
                 {
                     Server.HandleDatagram(Now, d, s_clientAddress);
                 }
@@ -177,7 +209,7 @@ public sealed class SimTransfer
                 client.HandleTimeout(Now);
             }
 
-            if (serverAlive)
+            if (serverAlive && !serverBusy)
             {
                 Server.HandleTimeouts(Now);
             }
@@ -196,12 +228,21 @@ public sealed class SimTransfer
                 }
             }
 
-            if (serverAlive)
+            if (serverAlive && !serverBusy)
             {
                 while (Server.TryPollEvent(out var sc, out var sev))
                 {
                     ServerEvents.Add(sev);
-                    ServerApp(sc, sev);
+                    if (ServerRequestDelay > 0 && sev.Kind == ConnectionEventKind.RequestReceived)
+                    {
+                        _serverBusyUntil = Now + ServerRequestDelay;
+                        serverBusy = true;
+                        _serverPending.Add((sc, sev));
+                    }
+                    else
+                    {
+                        ServerApp(sc, sev);
+                    }
                 }
 
                 foreach (var c in Server.Sweep() ?? new List<Connection>())
@@ -217,7 +258,7 @@ public sealed class SimTransfer
                 Capture?.Add(_buffer[..n]);
             }
 
-            if (serverAlive)
+            if (serverAlive && !serverBusy)
             {
                 while ((n = Server.PollTransmit(Now, _buffer, out _)) > 0)
                 {
@@ -234,7 +275,7 @@ public sealed class SimTransfer
             long next = Math.Min(client.NextTimeout, Math.Min(_up.NextArrival, _down.NextArrival));
             if (serverAlive)
             {
-                next = Math.Min(next, Server.NextTimeout);
+                next = Math.Min(next, serverBusy ? _serverBusyUntil : Server.NextTimeout);
             }
 
             if (next == long.MaxValue)
