@@ -49,8 +49,9 @@ public static class TftpNegotiation
             }
             else if (option.Is(TftpOption.Timeout))
             {
-                // RFC 2349: the server must echo the same value or leave the option out.
-                if (numeric && value >= TftpLimits.MinTimeoutSeconds && value <= TftpLimits.MaxTimeoutSeconds)
+                // RFC 2349: the server must echo the same value or leave the option out. Long timeouts are left out:
+                // they would let a silent client hold a session (and a write's path) for up to an hour.
+                if (numeric && value >= TftpLimits.MinTimeoutSeconds && value <= Math.Min(TftpLimits.MaxTimeoutSeconds, policy.MaxTimeoutSeconds))
                 {
                     timeout = value * 1_000_000;
                     oack.Add(new TftpOption(TftpOption.Timeout, Text(value)));

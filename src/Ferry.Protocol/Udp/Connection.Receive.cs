@@ -13,6 +13,9 @@ public sealed partial class Connection
     /// <summary>When the last new packet from the peer arrived.</summary>
     public long LastActivity { get; private set; }
 
+    /// <summary>Server: the client's REQUEST arrived (the connection is no longer half-open).</summary>
+    public bool HasRequest { get; private set; }
+
     /// <summary>Handles one packet already validated by <see cref="Packet.TryParse"/> and routed to this connection.</summary>
     public void HandlePacket(long now, in PacketView packet)
     {
@@ -201,11 +204,12 @@ public sealed partial class Connection
             return;
         }
 
-        if (_path.Length != 0)
+        if (HasRequest)
         {
             return; // a retransmitted REQUEST
         }
 
+        HasRequest = true;
         _op = f.Op;
         _path = f.Text;
         _accessToken = f.Token;

@@ -237,6 +237,25 @@ public sealed partial class Connection
         _events.Enqueue(new ConnectionEvent(ConnectionEventKind.Closed) { Code = code, Message = message, ByPeer = false });
     }
 
+    /// <summary>
+    /// Server endpoint: forgets this half-open connection at once (evicted or its handshake timed out): no CLOSE
+    /// of its own, no closing period, no event (the application never saw it: it had no REQUEST).
+    /// </summary>
+    internal void Abandon()
+    {
+        State = ConnectionState.Closed;
+        _events.Clear();
+        _neededControls = ControlFrames.None;
+        _pendingControls = ControlFrames.None;
+        DisposeKeys();
+    }
+
+    /// <summary>Server endpoint: this connection's place in the list of half-open connections (null once it has its REQUEST).</summary>
+    internal LinkedListNode<Connection>? HalfOpenNode { get; set; }
+
+    /// <summary>Server endpoint: when a half-open connection is forgotten unless its REQUEST arrives.</summary>
+    internal long HandshakeDeadline { get; set; }
+
     private void Queue(ControlFrames frames)
     {
         _neededControls |= frames;

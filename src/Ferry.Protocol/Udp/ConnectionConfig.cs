@@ -12,6 +12,14 @@ public sealed record ConnectionConfig
     /// <summary>The connection is closed when nothing arrives for this long.</summary>
     public long IdleTimeout { get; init; } = 30_000_000;
 
+    /// <summary>
+    /// Server: a connection must receive its REQUEST within this long of being created (the client's address was
+    /// validated by its Retry token); otherwise the server forgets it and answers a stateless CLOSE(SERVER_BUSY).
+    /// Shorter than <see cref="IdleTimeout"/> because a half-open connection costs the server a key exchange and a
+    /// table slot and gives nothing back; 10 s still leaves room for four or five lost packets in the handshake.
+    /// </summary>
+    public long HandshakeTimeout { get; init; } = 10_000_000;
+
     /// <summary>RTT assumed before the first sample.</summary>
     public long InitialRtt { get; init; } = 100_000;
 

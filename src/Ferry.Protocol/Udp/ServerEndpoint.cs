@@ -16,6 +16,15 @@ public sealed class EndpointStats
     public long ConnectionsCreated;
     public long RefusedFull;
     public long StatelessDropped;
+
+    /// <summary>Half-open connections forgotten to make room for a newer one (the cap was reached).</summary>
+    public long HalfOpenEvicted;
+
+    /// <summary>Half-open connections forgotten because their REQUEST did not arrive within the handshake timeout.</summary>
+    public long HandshakeTimeouts;
+
+    /// <summary>Most half-open connections held at once.</summary>
+    public long HalfOpenPeak;
 }
 
 /// <summary>
@@ -33,6 +42,11 @@ public sealed class ServerEndpoint
     private readonly Dictionary<ulong, Connection> _byClientId = new();
     private readonly List<Connection> _connections = new();
     private readonly Queue<(PeerAddress To, byte[] Datagram)> _stateless = new();
+
+    // Half-open connections (address validated, REQUEST not yet received), oldest first: creation times only grow,
+    // so the head is both the one to evict and the next to time out.
+    private readonly LinkedList<Connection> _halfOpen = new();
+    private byte[]? _scratch;
     private int _roundRobin;
     private int _eventCursor;
 
@@ -42,17 +56,22 @@ public sealed class ServerEndpoint
     /// <summary>Default of <see cref="MaxConnectionsPerAddress"/>.</summary>
     public const int DefaultMaxConnectionsPerAddress = 64;
 
+    /// <summary>Default of <see cref="MaxHalfOpen"/>.</summary>
+    public const int DefaultMaxHalfOpen = 256;
+
     // Open connections per validated client IP address (any port).
     private readonly Dictionary<UInt128, int> _perAddress = new();
 
     public ServerEndpoint(ConnectionConfig config, byte[] retryKey, Func<ulong> newId, int maxConnections = DefaultMaxConnections,
-        int maxConnectionsPerAddress = DefaultMaxConnectionsPerAddress)
+        int maxConnectionsPerAddress = DefaultMaxConnectionsPerAddress, int maxHalfOpen = DefaultMaxHalfOpen)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxHalfOpen, 1);
         _config = config;
         _tokens = new RetryTokens(retryKey);
         _newId = newId;
         MaxConnections = maxConnections;
         MaxConnectionsPerAddress = maxConnectionsPerAddress;
+        MaxHalfOpen = maxHalfOpen;
     }
 
     /// <summary>Connections open at once; an Initial beyond gets a stateless CLOSE with SERVER_BUSY.</summary>
@@ -60,6 +79,16 @@ public sealed class ServerEndpoint
 
     /// <summary>Connections open at once from one IP address (after address validation); beyond, SERVER_BUSY.</summary>
     public int MaxConnectionsPerAddress { get; }
+
+    /// <summary>
+    /// Half-open connections (address validated, no REQUEST yet) held at once, whole server. A new one beyond evicts
+    /// the oldest: a peer that passes the Retry and then stalls can hold a slot for at most
+    /// <see cref="ConnectionConfig.HandshakeTimeout"/>, and all such peers together at most this many slots.
+    /// </summary>
+    public int MaxHalfOpen { get; }
+
+    /// <summary>Half-open connections now.</summary>
+    public int HalfOpenCount => _halfOpen.Count;
 
     public EndpointStats Stats { get; } = new();
 
@@ -90,6 +119,7 @@ public sealed class ServerEndpoint
                 if (_byId.TryGetValue(packet.DestinationId, out var c) && c.Peer == peer)
                 {
                     c.HandlePacket(now, packet);
+                    LeaveHalfOpenIfDone(c);
                 }
                 else
                 {
@@ -113,6 +143,7 @@ public sealed class ServerEndpoint
             if (existing.Peer == peer)
             {
                 existing.HandlePacket(now, packet);
+                LeaveHalfOpenIfDone(existing);
             }
             else
             {
@@ -144,6 +175,13 @@ public sealed class ServerEndpoint
             return;
         }
 
+        if (_halfOpen.Count >= MaxHalfOpen)
+        {
+            // Oldest first: it had the longest to finish, and a flood's newest entries push out its oldest.
+            Stats.HalfOpenEvicted++;
+            Forget(_halfOpen.First!.Value, "too many handshakes in progress; yours was not finished in time: try again", now);
+        }
+
         if (_connections.Count >= MaxConnections)
         {
             Stats.RefusedFull++;
@@ -172,7 +210,66 @@ public sealed class ServerEndpoint
         _connections.Add(connection);
         _perAddress[peer.Address] = fromAddress + 1;
         Stats.ConnectionsCreated++;
+        connection.HandshakeDeadline = now + _config.HandshakeTimeout;
+        connection.HalfOpenNode = _halfOpen.AddLast(connection);
+        Stats.HalfOpenPeak = Math.Max(Stats.HalfOpenPeak, _halfOpen.Count);
         connection.HandlePacket(now, packet);
+        LeaveHalfOpenIfDone(connection);
+    }
+
+    /// <summary>A connection stops being half-open once its REQUEST arrived, or once it is closing anyway.</summary>
+    private void LeaveHalfOpenIfDone(Connection c)
+    {
+        if (c.HalfOpenNode is { } node && (c.HasRequest || c.State != ConnectionState.Handshake))
+        {
+            _halfOpen.Remove(node);
+            c.HalfOpenNode = null;
+        }
+    }
+
+    /// <summary>
+    /// Drops a half-open connection from every table at once (no closing period: it would hold the slot the eviction
+    /// is for) and tells its validated address with one CLOSE(SERVER_BUSY): protected when the connection already has
+    /// session keys (the client then drops cleartext, so only a protected CLOSE reaches it), else in cleartext.
+    /// The shell never saw it (no REQUEST, so no event), so it has nothing to release.
+    /// </summary>
+    private void Forget(Connection c, string message, long now)
+    {
+        if (c.HalfOpenNode is { } node)
+        {
+            _halfOpen.Remove(node);
+            c.HalfOpenNode = null;
+        }
+
+        byte[] close;
+        if (c.IsEncrypted)
+        {
+            c.Close(TransferError.ServerBusy, message, now);
+            _scratch ??= new byte[Packet.MaxMaxDatagram];
+            close = _scratch.AsSpan(0, c.PollTransmit(now, _scratch)).ToArray();
+        }
+        else
+        {
+            close = StatelessClose(c.RemoteId, TransferError.ServerBusy, message);
+        }
+
+        c.Abandon();
+        _connections.Remove(c);
+        _byId.Remove(c.LocalId);
+        _byClientId.Remove(c.RemoteId);
+        ReleaseAddress(c.Peer.Address);
+        if (close.Length > 0)
+        {
+            EnqueueStateless(c.Peer, close);
+        }
+    }
+
+    private void ReleaseAddress(UInt128 address)
+    {
+        if (--System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_perAddress, address) == 0)
+        {
+            _perAddress.Remove(address);
+        }
     }
 
     private static byte[] StatelessClose(ulong clientId, TransferError code, string message)
@@ -233,7 +330,7 @@ public sealed class ServerEndpoint
                 return 0;
             }
 
-            long t = long.MaxValue;
+            long t = _halfOpen.First is { } oldest ? oldest.Value.HandshakeDeadline : long.MaxValue;
             foreach (var c in _connections)
             {
                 t = Math.Min(t, c.NextTimeout);
@@ -246,6 +343,12 @@ public sealed class ServerEndpoint
     /// <summary>Runs expired timers and forgets connections that are closed and have told everything.</summary>
     public void HandleTimeouts(long now)
     {
+        while (_halfOpen.First is { } oldest && oldest.Value.HandshakeDeadline <= now)
+        {
+            Stats.HandshakeTimeouts++;
+            Forget(oldest.Value, $"no request within {_config.HandshakeTimeout / 1_000_000.0:0.#} s of the handshake", now);
+        }
+
         for (int i = _connections.Count - 1; i >= 0; i--)
         {
             var c = _connections[i];
@@ -288,9 +391,11 @@ public sealed class ServerEndpoint
                 _connections.RemoveAt(i);
                 _byId.Remove(c.LocalId);
                 _byClientId.Remove(c.RemoteId);
-                if (--System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_perAddress, c.Peer.Address) == 0)
+                ReleaseAddress(c.Peer.Address);
+                if (c.HalfOpenNode is { } node)
                 {
-                    _perAddress.Remove(c.Peer.Address);
+                    _halfOpen.Remove(node);
+                    c.HalfOpenNode = null;
                 }
 
                 (removed ??= new()).Add(c);

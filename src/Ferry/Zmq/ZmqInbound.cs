@@ -24,4 +24,10 @@ internal sealed class ZmqInbound
     public int BudgetBytes { get; init; }
 
     public IDisposable? Owner { get; init; }
+
+    /// <summary>
+    /// Who sent it beyond the routing id (which a client may choose): with CURVE its public key (Z85, the "User-Id"
+    /// our ZAP handler gives the connection), else its IP address. A transfer answers only its opener's identity.
+    /// </summary>
+    public string? PeerIdentity { get; init; }
 }

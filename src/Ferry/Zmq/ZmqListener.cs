@@ -14,6 +14,7 @@ public sealed class ZmqListener : IProtocolListener
 {
     private readonly ZmqContext _zmq;
     private readonly ZmqSocket _router;
+    private ZmqZapHandler? _zap;
     private readonly ZmqServerShared _shared;
     private readonly ZmqSocketLoop _loop;
     private Task? _run;
@@ -63,13 +64,14 @@ public sealed class ZmqListener : IProtocolListener
         }
         catch
         {
+            _zap?.Dispose();
             _router.Dispose();
             _zmq.Dispose();
             throw;
         }
 
         _shared = new ZmqServerShared(context, time ?? TimeProvider.System, e => TransferEnded?.Invoke(e));
-        _loop = new ZmqSocketLoop(_router, _shared);
+        _loop = new ZmqSocketLoop(_router, _shared, _zap);
     }
 
     /// <summary>The CURVE public key (Z85) clients must pin, or null when zmq:// runs plain (see <see cref="PlainReason"/>).</summary>
@@ -133,6 +135,9 @@ public sealed class ZmqListener : IProtocolListener
         var key = ZmqServerCurveKey.Derive(options.Identity!);
         _router.SetCurveServer(key.Secret);
         CurvePublicKey = key.PublicZ85;
+
+        // Bound before the ROUTER so that no handshake happens without it: it gives each connection its client key.
+        _zap = new ZmqZapHandler(_zmq);
     }
 
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -191,6 +196,7 @@ public sealed class ZmqListener : IProtocolListener
         }
 
         _router.Dispose();
+        _zap?.Dispose();
         _zmq.Dispose();
         _shared.Dispose();
     }

@@ -28,6 +28,7 @@ internal sealed class ZmqSocketLoop
 
     private readonly ZmqSocket _router;
     private readonly ZmqServerShared _shared;
+    private readonly ZmqZapHandler? _zap;
     private readonly ZmqReplySequencer<string, ZmqOutbound> _sequencer = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Client, string File), ZmqTransferActor> _routes = new();
 
@@ -40,10 +41,12 @@ internal sealed class ZmqSocketLoop
     private ZmqMessage _msg = new();
     private long _inFlight;
 
-    public ZmqSocketLoop(ZmqSocket router, ZmqServerShared shared)
+    /// <param name="zap">With CURVE: the ZAP handler, served on this thread, that names each connection's client key.</param>
+    public ZmqSocketLoop(ZmqSocket router, ZmqServerShared shared, ZmqZapHandler? zap = null)
     {
         _router = router;
         _shared = shared;
+        _zap = zap;
     }
 
     /// <summary>Requests received (all clients).</summary>
@@ -58,15 +61,25 @@ internal sealed class ZmqSocketLoop
     /// <summary>Serves until <paramref name="cancellationToken"/> is cancelled, then stops every actor.</summary>
     public void Run(CancellationToken cancellationToken)
     {
-        using var poller = new ZmqPoller(2);
+        using var poller = new ZmqPoller(3);
         int routerIndex = poller.Add(_router);
         int wakeIndex = poller.Add(_shared.Wake, _shared.Wake.Fd);
+
+        // Handshakes wait for the ZAP handler, so it is polled even while reading requests is paused.
+        if (_zap is not null)
+        {
+            poller.Add(_zap.Socket);
+        }
         using var registration = cancellationToken.Register(static s => ((EventFd)s!).Signal(), _shared.Wake);
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
                 _shared.ResetWake();
+                while (_zap?.TryServeOne() == true)
+                {
+                }
+
                 DrainOutbox();
                 int n = 0;
                 while (_inFlight < MaxInFlightBytes && n < ReceiveBatch && TryReceiveOne())
@@ -81,6 +94,7 @@ internal sealed class ZmqSocketLoop
                 {
                     _shared.Wake.Drain();
                 }
+
             }
         }
         finally
@@ -184,6 +198,7 @@ internal sealed class ZmqSocketLoop
         int bytes = RequestOverhead;
         bool envelope = false;
         string? peerAddress = null;
+        string? identity = null;
         _owners.Clear();
         while (more)
         {
@@ -200,9 +215,15 @@ internal sealed class ZmqSocketLoop
 
             if (count < _frames.Length)
             {
-                if (count == 0 && _msg.Span.SequenceEqual("HELLO"u8))
+                if (count == 0)
                 {
-                    peerAddress = _msg.GetProperty("Peer-Address");
+                    // Who sent it, beyond the routing id (anyone may claim a routing id once its connection is gone):
+                    // the CURVE key our ZAP handler named, else the IP address.
+                    identity = _zap is not null ? _msg.GetProperty("User-Id") : _msg.GetProperty("Peer-Address");
+                    if (_msg.Span.SequenceEqual("HELLO"u8))
+                    {
+                        peerAddress = _zap is not null ? _msg.GetProperty("Peer-Address") : identity;
+                    }
                 }
 
                 if (size > DetachThreshold)
@@ -224,12 +245,12 @@ internal sealed class ZmqSocketLoop
         }
 
         Received++;
-        Dispatch(client, count, envelope, bytes, peerAddress);
+        Dispatch(client, count, envelope, bytes, peerAddress, identity);
         Array.Clear(_frames);
         return true;
     }
 
-    private void Dispatch(string client, int count, bool envelope, int bytes, string? peerAddress)
+    private void Dispatch(string client, int count, bool envelope, int bytes, string? peerAddress, string? identity)
     {
         if (!_sequencer.TryArrive(client, out var arrival, out bool overLimit))
         {
@@ -290,6 +311,7 @@ internal sealed class ZmqSocketLoop
             Envelope = envelope,
             BudgetBytes = bytes,
             Owner = _owners.Count == 1 ? _owners[0] : null,
+            PeerIdentity = identity,
         };
         if (_owners.Count > 1)
         {

@@ -20,6 +20,9 @@ internal sealed class ZmqTransferActor
     private IncomingFile? _file;
     private ITimer? _timer;
     private string _peer = string.Empty;
+
+    // The identity (CURVE key, or IP address) of the connection that opened the transfer in progress.
+    private string? _openedBy;
     private long _processed;
 
     public ZmqTransferActor(ZmqServerShared shared, string client, string fileName, CancellationToken stopping)
@@ -106,6 +109,13 @@ internal sealed class ZmqTransferActor
     {
         var now = _shared.Now;
         var r = request.Request;
+        if (_file is not null && !string.Equals(request.PeerIdentity, _openedBy, StringComparison.Ordinal))
+        {
+            // Same routing id, other key: someone took over the id of a connection that is gone. The transfer is not
+            // theirs: answer as for a name nobody opened (rule 1), and leave its state and idle timer untouched.
+            return ZmqReply.Fail(ZmqErrors.NoTransfer(FileName));
+        }
+
         switch (r.Verb)
         {
             case ZmqVerb.Hello:
@@ -128,6 +138,7 @@ internal sealed class ZmqTransferActor
                 if (reply.IsReady)
                 {
                     _file = file;
+                    _openedBy = request.PeerIdentity;
                     ArmTimer();
                     _shared.Log($"{_peer}: receiving '{ZmqErrors.Printable(FileName)}'");
                 }

@@ -13,7 +13,9 @@ internal sealed class UdpServerFixture : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _run;
 
-    public UdpServerFixture(bool allowOverwrite = false, bool requireToken = false, bool allowInsecure = false, Ferry.Protocol.Security.ServerKeyPair? identity = null)
+    /// <param name="idleTimeout">The connections' idle timeout (default: the protocol's 30 s).</param>
+    public UdpServerFixture(bool allowOverwrite = false, bool requireToken = false, bool allowInsecure = false, Ferry.Protocol.Security.ServerKeyPair? identity = null,
+        TimeSpan? idleTimeout = null)
     {
         Root = _dir.Combine("root");
         StateDir = _dir.Combine("state");
@@ -28,7 +30,15 @@ internal sealed class UdpServerFixture : IAsyncDisposable
         Log = new StringWriter();
         Context = new ServerContext(options, TextWriter.Synchronized(Log), ServerContext.CreateFileEngine(options));
         // A short takeover period keeps the tests of silent (killed) uploaders quick.
-        Listener = new UdpServerListener(Context, IPAddress.Loopback, 0) { StaleUploadMicros = 500_000 };
+        var config = idleTimeout is { } idle
+            ? new Ferry.Protocol.Udp.ConnectionConfig
+            {
+                MaxDatagram = UdpServerListener.ServerMaxDatagram,
+                IdleTimeout = (long)idle.TotalMicroseconds,
+                Security = new Ferry.Protocol.Udp.UdpSecurity { Identity = options.Identity, AllowInsecure = options.AllowInsecure },
+            }
+            : null;
+        Listener = new UdpServerListener(Context, IPAddress.Loopback, 0, config) { StaleUploadMicros = 500_000 };
         _run = Listener.RunAsync(_stop.Token);
     }
 

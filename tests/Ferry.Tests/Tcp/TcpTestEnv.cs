@@ -46,7 +46,7 @@ internal sealed class TcpTestEnv : IAsyncDisposable
     /// </summary>
     public async Task<TcpTestServer> StartServerAsync(
         TcpTestHooks? hooks = null, int maxStreams = 64, TimeSpan? handshakeTimeout = null, int blockSize = BlockSize, int maxSessionsPerAddress = 64,
-        bool allowInsecure = true, bool keyless = false, ServerKeyPair? identity = null, AccessPolicy? access = null)
+        bool allowInsecure = true, bool keyless = false, ServerKeyPair? identity = null, AccessPolicy? access = null, TimeSpan? idleTimeout = null)
     {
         var settings = new TcpListenerSettings
         {
@@ -54,6 +54,7 @@ internal sealed class TcpTestEnv : IAsyncDisposable
             Hooks = hooks,
             HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(10),
             MaxSessionsPerAddress = maxSessionsPerAddress,
+            IdleTimeout = idleTimeout ?? TimeSpan.FromSeconds(60),
         };
         var server = await TcpTestServer.StartAsync(Root, State, settings, maxStreams, keyless ? null : identity ?? TestSecurity.ServerKey, allowInsecure, access);
         _servers.Add(server);

@@ -74,12 +74,22 @@ public sealed class TftpNegotiationTests
     [InlineData("0", null)]
     [InlineData("256", null)]
     [InlineData("1", 1)]
-    [InlineData("255", 255)]
+    [InlineData("10", 10)]
+    [InlineData("11", null)]   // above the server's MaxTimeoutSeconds (10): a silent client would hold its session too long
+    [InlineData("255", null)]
     public void Timeout_is_echoed_or_ignored(string requested, int? granted)
     {
         var n = TftpNegotiation.NegotiateServer(Request(TftpOpcode.Rrq, ("timeout", requested)), new TftpServerPolicy(), 100);
         Assert.Equal((granted ?? 5) * 1_000_000L, n.Parameters.TimeoutMicros);
         Assert.Equal(granted is null ? 0 : 1, n.Oack.Count);
+    }
+
+    [Fact]
+    public void A_server_may_allow_the_whole_range_of_rfc_2349()
+    {
+        var n = TftpNegotiation.NegotiateServer(Request(TftpOpcode.Wrq, ("timeout", "255")), new TftpServerPolicy { MaxTimeoutSeconds = 255 }, null);
+        Assert.Equal(255_000_000L, n.Parameters.TimeoutMicros);
+        Assert.Equal(new TftpOption("timeout", "255"), Assert.Single(n.Oack));
     }
 
     [Fact]

@@ -13,7 +13,7 @@ internal sealed class TftpServerFixture : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _run;
 
-    public TftpServerFixture(bool allowWrite = false, bool allowOverwrite = false)
+    public TftpServerFixture(bool allowWrite = false, bool allowOverwrite = false, Ferry.Protocol.Tftp.TftpServerPolicy? policy = null)
     {
         Root = _dir.Combine("root");
         StateDir = _dir.Combine("state");
@@ -29,7 +29,7 @@ internal sealed class TftpServerFixture : IAsyncDisposable
         };
         Log = new StringWriter();
         Context = new ServerContext(options, TextWriter.Synchronized(Log), ServerContext.CreateFileEngine(options));
-        Listener = new TftpListener(Context, 0);
+        Listener = new TftpListener(Context, 0, policy: policy);
         _run = Listener.RunAsync(_stop.Token);
     }
 

@@ -11,7 +11,8 @@ internal sealed class TestDealer : IDisposable
     private readonly List<byte[]> _frames = new();
 
     /// <param name="curveServerKey">The server's CURVE key (Z85) for a CURVE server; null for a plain one.</param>
-    public TestDealer(string endpoint, ZmqContext? shared = null, string? curveServerKey = null)
+    /// <param name="routingId">The routing id to ask the ROUTER for (null: let it pick one).</param>
+    public TestDealer(string endpoint, ZmqContext? shared = null, string? curveServerKey = null, byte[]? routingId = null)
     {
         _context = shared ?? new ZmqContext();
         OwnsContext = shared is null;
@@ -25,6 +26,11 @@ internal sealed class TestDealer : IDisposable
             Assert.True(ZmqCurve.TryDecodeKey(curveServerKey, out byte[] key));
             var (pub, sec) = ZmqCurve.NewKeyPair();
             Socket.SetCurveClient(key, pub, sec);
+        }
+
+        if (routingId is not null)
+        {
+            Socket.RoutingId = routingId;
         }
 
         Socket.Connect(endpoint);

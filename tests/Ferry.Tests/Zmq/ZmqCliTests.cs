@@ -19,7 +19,8 @@ public sealed class ZmqCliTests
 
         using (var send = new FerryProcess("send", src, url, "--json", "--chunk-size", "262144", "--server-key", server.CurveKey!))
         {
-            Assert.Equal(0, await send.WaitExitAsync(s_limit));
+            int code = await send.WaitExitAsync(s_limit);
+            Assert.True(code == 0, $"exit code {code}: {send.StandardError}");
             var done = send.Events.Single(e => e.GetProperty("event").GetString() == "done");
             Assert.Equal(data.Length, done.GetProperty("bytes").GetInt64());
             Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(data)), done.GetProperty("sha256").GetString());

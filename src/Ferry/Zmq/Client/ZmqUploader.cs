@@ -127,7 +127,7 @@ internal sealed class ZmqUploader
                 // CLOSE ERROR already aborted the transfer on the server; after a HELLO ERROR there is none.
                 if (pipeline.FailedRequest?.Verb == ZmqVerb.Chunk)
                 {
-                    AbortOnServer(dealer, length);
+                    AbortOnServer(dealer, pipeline, frames, length);
                 }
 
                 throw Failure(pipeline.FailedRequest!.Value, pipeline.Error!);
@@ -135,7 +135,7 @@ internal sealed class ZmqUploader
         }
         catch (Exception) when (opened && pipeline.Phase is ZmqUploadPhase.Chunks)
         {
-            AbortOnServer(dealer, length);
+            AbortOnServer(dealer, pipeline, frames, length);
             throw;
         }
 
@@ -252,9 +252,20 @@ internal sealed class ZmqUploader
         throw new TransferException(ExitCode.Failure, $"unexpected reply from {_endpoint} ({frames.Count} frames): not a Ferry zmq:// server?");
     }
 
-    /// <summary>Frees the filename on the server at once: a CLOSE whose size cannot match aborts the transfer (rule 3).</summary>
-    private void AbortOnServer(ZmqSocket dealer, long length)
+    /// <summary>Most time an abort waits for the server's answer before the socket is closed anyway.</summary>
+    internal static readonly TimeSpan AbortWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Frees the filename on the server at once: a CLOSE whose size cannot match aborts the transfer (rule 3). Returns
+    /// once the server answered it (or after <see cref="AbortWait"/>), never by closing the socket behind it: libzmq's
+    /// linger only waits until the socket's queue is handed to the connection's engine, and closing then drops what
+    /// the engine has not written yet (and, with replies still unread, Linux answers with a reset that loses what the
+    /// kernel had not sent): the CLOSE queued behind a window of chunks was lost about one run in eight.
+    /// Replies come back in request order, so the CLOSE's answer is the last of those owed.
+    /// </summary>
+    private void AbortOnServer(ZmqSocket dealer, ZmqUploadPipeline pipeline, List<byte[]> frames, long length)
     {
+        long deadline = Stopwatch.GetTimestamp() + (long)(AbortWait.TotalSeconds * Stopwatch.Frequency);
         try
         {
             // The send queue may be full of pipelined chunks: wait for room (at most a second), not give up at once,
@@ -268,9 +279,16 @@ internal sealed class ZmqUploader
             dealer.TrySend(_fileNameFrame, more: true, dontWait: false);
             dealer.TrySend(Ascii(length + 1), more: false, dontWait: false);
 
-            // Give libzmq time to flush it when the socket closes: it queues behind up to 2 windows of chunks that
-            // CURVE still has to encrypt (a second was too short under load; a server that is gone costs this wait).
-            dealer.Linger = 5000;
+            // The answers to the chunks still in flight, then the CLOSE's (an ERROR naming the size mismatch).
+            int owed = pipeline.Unanswered + 1;
+            dealer.ReceiveTimeout = 100;
+            while (owed > 0 && Stopwatch.GetTimestamp() < deadline)
+            {
+                if (dealer.TryReceiveMessage(frames, out _, maxFrames: 4))
+                {
+                    owed--;
+                }
+            }
         }
         catch (ZmqException)
         {

@@ -13,6 +13,7 @@ internal static unsafe partial class LibZmq
     public const string Library = "libzmq.so.5";
 
     public const int ZMQ_PAIR = 0;
+    public const int ZMQ_REP = 4;
     public const int ZMQ_DEALER = 5;
     public const int ZMQ_ROUTER = 6;
 

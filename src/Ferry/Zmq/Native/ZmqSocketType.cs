@@ -7,4 +7,7 @@ public enum ZmqSocketType
     Pair = LibZmq.ZMQ_PAIR,
     Dealer = LibZmq.ZMQ_DEALER,
     Router = LibZmq.ZMQ_ROUTER,
+
+    /// <summary>Only for the server's ZAP handler (inproc://zeromq.zap.01).</summary>
+    Rep = LibZmq.ZMQ_REP,
 }
