@@ -11,19 +11,26 @@ public sealed class TcpFaultTests(ITestOutputHelper output)
     private const int Bs = TcpTestEnv.BlockSize;
 
     /// <summary>
-    /// Kills stream 1's connection on its first item. The other streams are held until that happened, so the kill
-    /// is certainly mid-transfer and stream 1 certainly had an item in flight (which must go back to the pool).
+    /// Kills stream 1 at its first item. The other streams hold their first item until then, or, with
+    /// <paramref name="back"/>, until stream 1 has reconnected and asks for an item again: otherwise they could
+    /// finish the file before the reconnection, and whether it happens at all would be a race.
     /// </summary>
-    private static TcpTestHooks KillStreamOneOnce(TaskCompletionSource killed) => new()
+    private static TcpTestHooks KillStreamOneOnce(TaskCompletionSource killed, TaskCompletionSource? back = null) => new()
     {
         BeforeSendItem = async (stream, item, ct) =>
         {
             if (stream == 1)
             {
-                return !killed.TrySetResult();   // false (kill) the first time only
+                if (killed.TrySetResult())
+                {
+                    return false; // kill, the first time only
+                }
+
+                back?.TrySetResult();
+                return true;
             }
 
-            await killed.Task.WaitAsync(ct);
+            await (back ?? killed).Task.WaitAsync(ct);
             return true;
         },
     };
@@ -92,8 +99,9 @@ public sealed class TcpFaultTests(ITestOutputHelper output)
         var data = TcpTestEnv.WriteRandom(src, (24 * Bs) + 5, seed: 22);
         var server = await env.StartServerAsync();
         var killed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var back = maxReconnects > 0 ? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) : null;
 
-        var result = await TcpTestEnv.Client(KillStreamOneOnce(killed), maxReconnects).SendAsync(src, server.Url("f.bin"), TcpTestEnv.Options(4), TcpTestEnv.Progress(), default).WaitAsync(TcpTestEnv.Bound);
+        var result = await TcpTestEnv.Client(KillStreamOneOnce(killed, back), maxReconnects).SendAsync(src, server.Url("f.bin"), TcpTestEnv.Options(4), TcpTestEnv.Progress(), default).WaitAsync(TcpTestEnv.Bound);
 
         Assert.Equal(data, await File.ReadAllBytesAsync(Path.Combine(env.Root, "f.bin")));
         Assert.Equal(1, result.Stats["streams_lost"]);
