@@ -23,10 +23,12 @@ public sealed partial class RelayClient
     private long _idleTimeout;
     private long _keepalive;
     private bool _byePending;
+    private readonly int _maxDatagram;
 
     public RelayClient(RelayClientOptions options, long now)
     {
         _options = options;
+        _maxDatagram = options.Read ? Math.Clamp(options.MaxDatagram, RelayWire.MaxDatagram, RelayWire.MaxLargeDatagram) : RelayWire.MaxDatagram;
         _writerRtt = new RttEstimator(options.InitialRtoMicros, options.MinRtoMicros, options.MaxRtoMicros);
         _idleTimeout = 15_000_000;
         _keepalive = 3_000_000;
@@ -48,7 +50,7 @@ public sealed partial class RelayClient
     public void HandleDatagram(ReadOnlySpan<byte> datagram, long now)
     {
         Stats.DatagramsReceived++;
-        var status = RelayWire.TryOpen(datagram, out var type, out ulong session, out var body);
+        var status = RelayWire.TryOpen(datagram, _maxDatagram, out var type, out ulong session, out var body);
         if (status != RelayDatagramStatus.Ok)
         {
             if (status == RelayDatagramStatus.BadChecksum)
@@ -182,7 +184,7 @@ public sealed partial class RelayClient
         }
     }
 
-    /// <summary>Writes the next datagram into <paramref name="buffer"/> (at least <see cref="RelayWire.MaxDatagram"/> bytes); 0 when nothing is due.</summary>
+    /// <summary>Writes the next datagram into <paramref name="buffer"/> (at least <see cref="RelayWire.MaxDatagram"/> bytes: a client never sends more); 0 when nothing is due.</summary>
     public int PollTransmit(Span<byte> buffer, long now)
     {
         int n = PollTransmitCore(buffer, now);
@@ -232,6 +234,7 @@ public sealed partial class RelayClient
                     SinceValue = _everRegistered ? _next : _options.SinceValue,
                     DelayMillis = _options.DelayMillis,
                     WriterNext = _writerAckedBelow,
+                    MaxDatagram = _maxDatagram,
                 });
             case RelayClientState.Ready:
                 if (_options.Read && (_ackDue || _ackDeadline <= now))

@@ -19,10 +19,17 @@ public sealed class RelayChatClient : IAsyncDisposable
     private readonly RelayClient _core;
     private readonly MonotonicClock _clock;
     private readonly object _lock = new();
+    private static readonly Action<object?> s_flush = state => ((RelayChatClient)state!).FlushQueued();
     private readonly byte[] _sendBuffer = new byte[RelayWire.MaxDatagram];
     private readonly byte[] _sealBuffer = new byte[RelayWire.MaxDatagram + Envelope.Overhead];
-    private readonly byte[] _openBuffer = new byte[RelayWire.MaxDatagram + Envelope.Overhead];
+
+    // Sized for the largest DELIVER this client asked for (RelayClientOptions.MaxDatagram).
+    private readonly byte[] _openBuffer;
+    private readonly byte[] _receiveBuffer;
     private EnvelopeClient? _envelope;
+
+    // 1 while a flush of posted lines is queued to the thread pool: lines posted meanwhile join the same POST.
+    private int _flushQueued;
 
     // A new handshake after the server forgot our envelope (it restarted).
     private EnvelopeClient? _rehandshake;
@@ -43,6 +50,9 @@ public sealed class RelayChatClient : IAsyncDisposable
         _socket = socket;
         _clock = new MonotonicClock(time);
         _core = new RelayClient(options, _clock.NowMicros);
+        int max = Math.Clamp(options.MaxDatagram, RelayWire.MaxDatagram, RelayWire.MaxLargeDatagram);
+        _openBuffer = new byte[max + Envelope.Overhead];
+        _receiveBuffer = new byte[max + Envelope.Overhead + 1];
     }
 
     /// <summary>Called (on a pool thread) for notices: re-registration after a server restart, pruned history.</summary>
@@ -110,6 +120,7 @@ public sealed class RelayChatClient : IAsyncDisposable
                 SinceValue = options.SinceValue,
                 ReceiveCapacity = options.ReceiveCapacity,
                 RegisterTimeoutMicros = (long)options.RegisterTimeout.TotalMicroseconds,
+                MaxDatagram = options.MaxDatagram ?? (IPAddress.IsLoopback(address) ? RelayWire.MaxLargeDatagram : RelayWire.MaxDatagram),
                 Token = ClientSecurity.Token(options.Token) is { } token ? System.Text.Encoding.UTF8.GetBytes(token) : [],
             };
             client = new RelayChatClient(socket, core, time ?? TimeProvider.System);
@@ -143,7 +154,11 @@ public sealed class RelayChatClient : IAsyncDisposable
         return client;
     }
 
-    /// <summary>Queues a line; waits while too many lines are unacknowledged. Throws <see cref="ArgumentException"/> for a line over the limit.</summary>
+    /// <summary>
+    /// Queues a line; waits while too many lines are unacknowledged. Throws <see cref="ArgumentException"/> for a line over the
+    /// limit. The line leaves on a thread-pool flush, not on the caller's thread: lines posted before that flush runs travel
+    /// in one POST datagram (as many as fit), so a fast writer sends a datagram per batch instead of one per line.
+    /// </summary>
     public async ValueTask PostAsync(string line, CancellationToken cancellationToken)
     {
         while (true)
@@ -159,7 +174,7 @@ public sealed class RelayChatClient : IAsyncDisposable
             switch (result)
             {
                 case RelaySubmitResult.Ok:
-                    Kick();
+                    ScheduleFlush();
                     return;
                 case RelaySubmitResult.TooLong:
                     throw new ArgumentException($"the line is {RelayClient.LineBytes(line)} bytes; the relay carries at most {RelayWire.MaxTextBytes} UTF-8 bytes per line (nothing was sent)", nameof(line));
@@ -263,6 +278,21 @@ public sealed class RelayChatClient : IAsyncDisposable
         {
             throw _failure;
         }
+    }
+
+    private void ScheduleFlush()
+    {
+        if (Interlocked.Exchange(ref _flushQueued, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(s_flush, this, preferLocal: false);
+        }
+    }
+
+    private void FlushQueued()
+    {
+        // Cleared before draining: a line posted while we drain schedules another flush instead of waiting for a timer.
+        Volatile.Write(ref _flushQueued, 0);
+        Kick();
     }
 
     private void Kick()
@@ -434,7 +464,7 @@ public sealed class RelayChatClient : IAsyncDisposable
 
     private async Task ReceiveLoopAsync()
     {
-        var buffer = new byte[RelayWire.MaxDatagram + Envelope.Overhead + 1];
+        var buffer = _receiveBuffer;
         var ct = _stop.Token;
         while (!ct.IsCancellationRequested)
         {
