@@ -76,6 +76,24 @@ public sealed class RelayWireTests
     }
 
     [Fact]
+    public void NameCache_ReturnsTheRightName_ForManyAuthors_AndForNamesThatShareASlot()
+    {
+        var cache = new RelayNameCache();
+        var names = Enumerable.Range(0, 300).Select(i => $"writer{i}")
+            .Concat(["aaaaaaaaXaaaaaaaa", "aaaaaaaaYaaaaaaaa", "aaaaaaaaZaaaaaaaa", "é", "ü", "短"]).ToList();
+        for (int round = 0; round < 3; round++)
+        {
+            foreach (var name in names)
+            {
+                Assert.True(cache.TryGet(System.Text.Encoding.UTF8.GetBytes(name), out string got));
+                Assert.Equal(name, got);
+            }
+        }
+
+        Assert.False(cache.TryGet([0xC3, 0x28], out _));
+    }
+
+    [Fact]
     public void Ack_RoundTripsRanges()
     {
         var above = new RangeSet();
