@@ -160,8 +160,9 @@ public sealed partial class RelayChatClient : IAsyncDisposable
 
     /// <summary>
     /// Queues a line; waits while too many lines are unacknowledged. Throws <see cref="ArgumentException"/> for a line over the
-    /// limit. The line leaves on a thread-pool flush, not on the caller's thread: lines posted before that flush runs travel
-    /// in one POST datagram (as many as fit), so a fast writer sends a datagram per batch instead of one per line.
+    /// limit. A line posted while nothing else is unacknowledged leaves at once, on the caller's thread. Otherwise it leaves
+    /// on a thread-pool flush: lines posted before that flush runs travel in one POST datagram (as many as fit), so a fast
+    /// writer sends a datagram per batch instead of one per line, and a slow one pays no extra thread hop.
     /// </summary>
     public async ValueTask PostAsync(string line, CancellationToken cancellationToken)
     {
@@ -169,16 +170,26 @@ public sealed partial class RelayChatClient : IAsyncDisposable
         {
             var changed = _changed.Task;
             RelaySubmitResult result;
+            bool alone;
             lock (_lock)
             {
                 ThrowIfFailed();
                 result = _core.Submit(line, out _);
+                alone = result == RelaySubmitResult.Ok && _core.UnacknowledgedLines == 1;
+                if (alone)
+                {
+                    DrainLocked(_clock.NowMicros);
+                }
             }
 
             switch (result)
             {
                 case RelaySubmitResult.Ok:
-                    ScheduleFlush();
+                    if (!alone)
+                    {
+                        ScheduleFlush();
+                    }
+
                     return;
                 case RelaySubmitResult.TooLong:
                     throw new ArgumentException($"the line is {RelayClient.LineBytes(line)} bytes; the relay carries at most {RelayWire.MaxTextBytes} UTF-8 bytes per line (nothing was sent)", nameof(line));
