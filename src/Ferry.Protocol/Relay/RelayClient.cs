@@ -13,6 +13,9 @@ public sealed partial class RelayClient
     private readonly Queue<RelayClientEvent> _events = new();
     private readonly List<RelayMessage> _deliverScratch = new();
     private readonly RelayNameCache _names = new();
+
+    // Largest datagram accepted: what this client asked for in REGISTER (readers only; everything else stays within 1200).
+    private readonly int _maxDatagram;
     private ulong _session;
     private bool _everRegistered;
     private long _registerStartedAt;
@@ -23,7 +26,6 @@ public sealed partial class RelayClient
     private long _idleTimeout;
     private long _keepalive;
     private bool _byePending;
-    private readonly int _maxDatagram;
 
     public RelayClient(RelayClientOptions options, long now)
     {

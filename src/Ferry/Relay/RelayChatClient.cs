@@ -15,11 +15,11 @@ namespace Ferry.Relay;
 /// </summary>
 public sealed partial class RelayChatClient : IAsyncDisposable
 {
+    private static readonly Action<object?> s_flush = state => ((RelayChatClient)state!).FlushQueued();
     private readonly Socket _socket;
     private readonly RelayClient _core;
     private readonly MonotonicClock _clock;
     private readonly object _lock = new();
-    private static readonly Action<object?> s_flush = state => ((RelayChatClient)state!).FlushQueued();
     private readonly byte[] _sendBuffer = new byte[RelayWire.MaxDatagram];
     private readonly byte[] _sealBuffer = new byte[RelayWire.MaxDatagram + Envelope.Overhead];
 
@@ -42,6 +42,7 @@ public sealed partial class RelayChatClient : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource<RelayRegisteredInfo> _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _receiveLoop;
+
     // One timer, armed for the core's next wake-up whenever that moves earlier (DrainLocked), instead of a loop polling every
     // 1-20 ms: a hundred idle clients in one process cost no wake-ups. _armedAt is long.MaxValue while it is not armed.
     private ITimer? _timer;
