@@ -13,6 +13,9 @@ public sealed partial class RelayClient
     private readonly Queue<RelayClientEvent> _events = new();
     private readonly List<RelayMessage> _deliverScratch = new();
     private readonly RelayNameCache _names = new();
+
+    // Largest datagram accepted: what this client asked for in REGISTER (readers only; everything else stays within 1200).
+    private readonly int _maxDatagram;
     private ulong _session;
     private bool _everRegistered;
     private long _registerStartedAt;
@@ -27,6 +30,7 @@ public sealed partial class RelayClient
     public RelayClient(RelayClientOptions options, long now)
     {
         _options = options;
+        _maxDatagram = options.Read ? Math.Clamp(options.MaxDatagram, RelayWire.MaxDatagram, RelayWire.MaxLargeDatagram) : RelayWire.MaxDatagram;
         _writerRtt = new RttEstimator(options.InitialRtoMicros, options.MinRtoMicros, options.MaxRtoMicros);
         _idleTimeout = 15_000_000;
         _keepalive = 3_000_000;
@@ -48,7 +52,7 @@ public sealed partial class RelayClient
     public void HandleDatagram(ReadOnlySpan<byte> datagram, long now)
     {
         Stats.DatagramsReceived++;
-        var status = RelayWire.TryOpen(datagram, out var type, out ulong session, out var body);
+        var status = RelayWire.TryOpen(datagram, _maxDatagram, out var type, out ulong session, out var body);
         if (status != RelayDatagramStatus.Ok)
         {
             if (status == RelayDatagramStatus.BadChecksum)
@@ -182,7 +186,7 @@ public sealed partial class RelayClient
         }
     }
 
-    /// <summary>Writes the next datagram into <paramref name="buffer"/> (at least <see cref="RelayWire.MaxDatagram"/> bytes); 0 when nothing is due.</summary>
+    /// <summary>Writes the next datagram into <paramref name="buffer"/> (at least <see cref="RelayWire.MaxDatagram"/> bytes: a client never sends more); 0 when nothing is due.</summary>
     public int PollTransmit(Span<byte> buffer, long now)
     {
         int n = PollTransmitCore(buffer, now);
@@ -232,6 +236,7 @@ public sealed partial class RelayClient
                     SinceValue = _everRegistered ? _next : _options.SinceValue,
                     DelayMillis = _options.DelayMillis,
                     WriterNext = _writerAckedBelow,
+                    MaxDatagram = _maxDatagram,
                 });
             case RelayClientState.Ready:
                 if (_options.Read && (_ackDue || _ackDeadline <= now))

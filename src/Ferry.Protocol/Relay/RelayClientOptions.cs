@@ -24,6 +24,12 @@ public sealed class RelayClientOptions
     /// <summary>Messages the reader buffers before the application takes them; the advertised receive window.</summary>
     public int ReceiveCapacity { get; init; } = 4096;
 
+    /// <summary>
+    /// Largest datagram this client accepts (REGISTER's max datagram): the server may pack DELIVERs up to it (capped by its own
+    /// limit). Ask for more than <see cref="RelayWire.MaxDatagram"/> only where the path cannot fragment (the same host).
+    /// </summary>
+    public int MaxDatagram { get; init; } = RelayWire.MaxDatagram;
+
     /// <summary>Most lines in flight (sent, not yet acknowledged).</summary>
     public int WriterWindow { get; init; } = 128;
 

@@ -20,6 +20,14 @@ public static partial class RelayCodec
         w.U64((ulong)r.SinceValue);
         w.U32(r.DelayMillis);
         w.U64((ulong)r.WriterNext);
+
+        // Optional, appended in the batching revision: servers before it ignore trailing bytes, so an old server simply
+        // keeps sending 1,200-byte DELIVERs.
+        if (r.MaxDatagram > RelayWire.MaxDatagram)
+        {
+            w.U16((ushort)Math.Min(r.MaxDatagram, RelayWire.MaxLargeDatagram));
+        }
+
         return RelayWire.Seal(buffer, w.Position);
     }
 
@@ -39,6 +47,13 @@ public static partial class RelayCodec
             return false;
         }
 
+        // Optional trailing field (absent from older clients); anything after it is ignored for later extensions.
+        int maxDatagram = RelayWire.MaxDatagram;
+        if (r.Remaining >= 2 && r.TryReadUInt16(out ushort md))
+        {
+            maxDatagram = Math.Clamp((int)md, RelayWire.MaxDatagram, RelayWire.MaxLargeDatagram);
+        }
+
         registration = new RelayRegistration
         {
             ClientId = clientId,
@@ -51,6 +66,7 @@ public static partial class RelayCodec
             SinceValue = (long)sinceValue,
             DelayMillis = delay,
             WriterNext = writerNext,
+            MaxDatagram = maxDatagram,
         };
         return true;
     }
@@ -66,6 +82,12 @@ public static partial class RelayCodec
         w.U16((ushort)info.MaxTextBytes);
         w.U32(info.IdleTimeoutMillis);
         w.U32(info.KeepaliveMillis);
+        if (info.MaxDeliverDatagram > RelayWire.MaxDatagram)
+        {
+            // Optional trailing field, only for a reader that asked for large DELIVERs (older clients never do).
+            w.U16((ushort)info.MaxDeliverDatagram);
+        }
+
         return RelayWire.Seal(buffer, w.Position);
     }
 
@@ -79,6 +101,12 @@ public static partial class RelayCodec
             return false;
         }
 
+        int maxDeliver = RelayWire.MaxDatagram;
+        if (r.Remaining >= 2 && r.TryReadUInt16(out ushort md))
+        {
+            maxDeliver = Math.Clamp((int)md, RelayWire.MaxDatagram, RelayWire.MaxLargeDatagram);
+        }
+
         info = new RelayRegisteredInfo
         {
             ClientId = clientId,
@@ -88,6 +116,7 @@ public static partial class RelayCodec
             MaxTextBytes = maxText,
             IdleTimeoutMillis = idle,
             KeepaliveMillis = keepalive,
+            MaxDeliverDatagram = maxDeliver,
         };
         return true;
     }

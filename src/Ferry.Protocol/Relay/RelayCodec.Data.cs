@@ -101,7 +101,10 @@ public static partial class RelayCodec
     }
 
     /// <summary>True when an entry of <paramref name="entryLength"/> bytes still fits after <paramref name="position"/>.</summary>
-    public static bool EntryFits(int position, int entryLength) => position + entryLength + RelayWire.TrailerLength <= RelayWire.MaxDatagram;
+    public static bool EntryFits(int position, int entryLength) => EntryFits(position, entryLength, RelayWire.MaxDatagram);
+
+    /// <summary>True when an entry still fits a DELIVER of at most <paramref name="maxDatagram"/> bytes.</summary>
+    public static bool EntryFits(int position, int entryLength, int maxDatagram) => position + entryLength + RelayWire.TrailerLength <= maxDatagram;
 
     public static int FinishDeliver(Span<byte> buffer, int position, int count)
     {

@@ -19,4 +19,7 @@ public sealed record RelayRegisteredInfo
     public uint IdleTimeoutMillis { get; init; }
 
     public uint KeepaliveMillis { get; init; }
+
+    /// <summary>Largest DELIVER the server will send this session (an optional trailing field: absent means <see cref="RelayWire.MaxDatagram"/>).</summary>
+    public int MaxDeliverDatagram { get; init; } = RelayWire.MaxDatagram;
 }

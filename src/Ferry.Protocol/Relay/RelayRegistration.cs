@@ -28,4 +28,10 @@ public sealed record RelayRegistration
 
     /// <summary>First writer sequence not yet acknowledged to this client (0 on a first registration).</summary>
     public long WriterNext { get; init; }
+
+    /// <summary>
+    /// Largest DELIVER datagram this reader accepts (an optional trailing field: absent means <see cref="RelayWire.MaxDatagram"/>).
+    /// Clamped to [<see cref="RelayWire.MaxDatagram"/>, <see cref="RelayWire.MaxLargeDatagram"/>].
+    /// </summary>
+    public int MaxDatagram { get; init; } = RelayWire.MaxDatagram;
 }

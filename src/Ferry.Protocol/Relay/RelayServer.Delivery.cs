@@ -89,12 +89,13 @@ public sealed partial class RelayServer
         else
         {
             int pos = RelayCodec.BeginDeliver(buffer, s.Id, start, 0);
+            int limit = Math.Min(buffer.Length, s.MaxDeliver);
             count = 0;
             var m = first;
             while (true)
             {
                 var entry = RelayCodec.EntryOf(m);
-                if (!RelayCodec.EntryFits(pos, entry.Length))
+                if (!RelayCodec.EntryFits(pos, entry.Length, limit))
                 {
                     break;
                 }

@@ -189,7 +189,11 @@ public sealed partial class RelayServer
         return next;
     }
 
-    /// <summary>Writes the next datagram to send into <paramref name="buffer"/> (at least <see cref="RelayWire.MaxDatagram"/> bytes); returns its length, 0 when idle.</summary>
+    /// <summary>
+    /// Writes the next datagram to send into <paramref name="buffer"/>; returns its length, 0 when idle. The buffer must hold
+    /// <see cref="RelayWire.MaxDatagram"/> bytes; DELIVERs to readers that asked for more are cut to the buffer's length, so a
+    /// buffer of <see cref="RelayServerOptions.MaxDeliverDatagram"/> bytes lets them be as large as agreed.
+    /// </summary>
     public int PollTransmit(Span<byte> buffer, long now, out IPEndPoint? destination)
     {
         if (_replies.TryDequeue(out var reply))
@@ -302,6 +306,11 @@ public sealed partial class RelayServer
         while (id == 0 || _sessions.ContainsKey(id));
 
         var session = new RelayServerSession(id, r, from, now);
+        if (r.Read)
+        {
+            session.MaxDeliver = Math.Clamp(Math.Min(r.MaxDatagram, _options.MaxDeliverDatagram), RelayWire.MaxDatagram, RelayWire.MaxLargeDatagram);
+        }
+
         long readerStart = 0;
         if (r.Read)
         {
@@ -325,6 +334,7 @@ public sealed partial class RelayServer
             MaxTextBytes = RelayWire.MaxTextBytes,
             IdleTimeoutMillis = (uint)(_options.IdleTimeoutMicros / 1000),
             KeepaliveMillis = (uint)(_options.KeepaliveMicros / 1000),
+            MaxDeliverDatagram = session.MaxDeliver,
         };
         _sessions.Add(id, session);
         _byClient[r.ClientId] = session;

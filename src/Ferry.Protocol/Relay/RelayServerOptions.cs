@@ -12,6 +12,12 @@ public sealed record RelayServerOptions
     /// <summary>Largest per-reader window; the reader's advertised receive window bounds it as well.</summary>
     public int MaxReaderWindow { get; init; } = 4096;
 
+    /// <summary>
+    /// Largest DELIVER sent to a reader that asked for large datagrams (REGISTER's max datagram; readers on the same host do).
+    /// <see cref="RelayServer.PollTransmit"/>'s buffer must hold this many bytes. 1,200 turns large DELIVERs off.
+    /// </summary>
+    public int MaxDeliverDatagram { get; init; } = 16_384;
+
     /// <summary>Messages read from the store per history read (one shared, aligned block).</summary>
     public int HistoryReadSize { get; init; } = 256;
 

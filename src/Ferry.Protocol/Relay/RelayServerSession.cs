@@ -56,6 +56,9 @@ internal sealed class RelayServerSession
 
     public long DelayMicros { get; }
 
+    /// <summary>Largest DELIVER for this reader: what it asked for, capped by <see cref="RelayServerOptions.MaxDeliverDatagram"/>.</summary>
+    public int MaxDeliver { get; set; } = RelayWire.MaxDatagram;
+
     /// <summary>For a batching reader: the newest sequence released to it so far.</summary>
     public long ReleasedUpTo { get; set; }
 

@@ -17,8 +17,18 @@ public static class RelayWire
 
     public const int TrailerLength = 4;
 
-    /// <summary>Largest datagram either side sends or accepts (UDP payload bytes). Fits any IPv4/IPv6 path with a 1280-byte MTU.</summary>
+    /// <summary>
+    /// Largest datagram either side sends or accepts unless a reader asked for more (UDP payload bytes). Fits any IPv4/IPv6
+    /// path with a 1280-byte MTU. Every datagram a client sends, and every server datagram but DELIVER, stays within it.
+    /// </summary>
     public const int MaxDatagram = 1200;
+
+    /// <summary>
+    /// Largest DELIVER a reader may ask for in REGISTER (<see cref="RelayRegistration.MaxDatagram"/>): below the 65,507-byte
+    /// UDP payload limit with room for the secure envelope's overhead. Readers ask for it only where the path cannot fragment
+    /// (the same host); the server caps it with its own limit.
+    /// </summary>
+    public const int MaxLargeDatagram = 65_000;
 
     /// <summary>Largest line, in UTF-8 bytes. A DELIVER of one maximal line with a maximal author is 1,076 bytes.</summary>
     public const int MaxTextBytes = 1000;
@@ -78,11 +88,15 @@ public static class RelayWire
 
     /// <summary>Checks length, version and CRC; on success returns the type, session id and body.</summary>
     public static RelayDatagramStatus TryOpen(ReadOnlySpan<byte> datagram, out RelayPacketType type, out ulong session, out ReadOnlySpan<byte> body)
+        => TryOpen(datagram, MaxDatagram, out type, out session, out body);
+
+    /// <summary>As <see cref="TryOpen(ReadOnlySpan{byte}, out RelayPacketType, out ulong, out ReadOnlySpan{byte})"/>, accepting datagrams up to <paramref name="maxLength"/> bytes (a reader that asked for large DELIVERs).</summary>
+    public static RelayDatagramStatus TryOpen(ReadOnlySpan<byte> datagram, int maxLength, out RelayPacketType type, out ulong session, out ReadOnlySpan<byte> body)
     {
         type = default;
         session = 0;
         body = default;
-        if (datagram.Length < HeaderLength + TrailerLength || datagram.Length > MaxDatagram)
+        if (datagram.Length < HeaderLength + TrailerLength || datagram.Length > maxLength)
         {
             return RelayDatagramStatus.BadLength;
         }

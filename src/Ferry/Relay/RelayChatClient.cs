@@ -13,16 +13,23 @@ namespace Ferry.Relay;
 /// once, in order), <see cref="FlushAsync"/> until every posted line is durably stored. Failures surface as
 /// <see cref="TransferException"/> with the exit code the CLI uses (Refused, Timeout).
 /// </summary>
-public sealed class RelayChatClient : IAsyncDisposable
+public sealed partial class RelayChatClient : IAsyncDisposable
 {
+    private static readonly Action<object?> s_flush = state => ((RelayChatClient)state!).FlushQueued();
     private readonly Socket _socket;
     private readonly RelayClient _core;
     private readonly MonotonicClock _clock;
     private readonly object _lock = new();
     private readonly byte[] _sendBuffer = new byte[RelayWire.MaxDatagram];
     private readonly byte[] _sealBuffer = new byte[RelayWire.MaxDatagram + Envelope.Overhead];
-    private readonly byte[] _openBuffer = new byte[RelayWire.MaxDatagram + Envelope.Overhead];
+
+    // Sized for the largest DELIVER this client asked for (RelayClientOptions.MaxDatagram).
+    private readonly byte[] _openBuffer;
+    private readonly byte[] _receiveBuffer;
     private EnvelopeClient? _envelope;
+
+    // 1 while a flush of posted lines is queued to the thread pool: lines posted meanwhile join the same POST.
+    private int _flushQueued;
 
     // A new handshake after the server forgot our envelope (it restarted).
     private EnvelopeClient? _rehandshake;
@@ -35,7 +42,12 @@ public sealed class RelayChatClient : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly TaskCompletionSource<RelayRegisteredInfo> _registered = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _receiveLoop;
-    private Task? _timerLoop;
+
+    // One timer, armed for the core's next wake-up whenever that moves earlier (DrainLocked), instead of a loop polling every
+    // 1-20 ms: a hundred idle clients in one process cost no wake-ups. _armedAt is long.MaxValue while it is not armed.
+    private ITimer? _timer;
+    private long _armedAt = long.MaxValue;
+    private bool _disposed;
     private TransferException? _failure;
 
     private RelayChatClient(Socket socket, RelayClientOptions options, TimeProvider time)
@@ -43,6 +55,9 @@ public sealed class RelayChatClient : IAsyncDisposable
         _socket = socket;
         _clock = new MonotonicClock(time);
         _core = new RelayClient(options, _clock.NowMicros);
+        int max = Math.Clamp(options.MaxDatagram, RelayWire.MaxDatagram, RelayWire.MaxLargeDatagram);
+        _openBuffer = new byte[max + Envelope.Overhead];
+        _receiveBuffer = new byte[max + Envelope.Overhead + 1];
     }
 
     /// <summary>Called (on a pool thread) for notices: re-registration after a server restart, pruned history.</summary>
@@ -110,6 +125,7 @@ public sealed class RelayChatClient : IAsyncDisposable
                 SinceValue = options.SinceValue,
                 ReceiveCapacity = options.ReceiveCapacity,
                 RegisterTimeoutMicros = (long)options.RegisterTimeout.TotalMicroseconds,
+                MaxDatagram = options.MaxDatagram ?? (IPAddress.IsLoopback(address) ? RelayWire.MaxLargeDatagram : RelayWire.MaxDatagram),
                 Token = ClientSecurity.Token(options.Token) is { } token ? System.Text.Encoding.UTF8.GetBytes(token) : [],
             };
             client = new RelayChatClient(socket, core, time ?? TimeProvider.System);
@@ -128,7 +144,7 @@ public sealed class RelayChatClient : IAsyncDisposable
         }
 
         client._receiveLoop = Task.Run(client.ReceiveLoopAsync, CancellationToken.None);
-        client._timerLoop = Task.Run(client.TimerLoopAsync, CancellationToken.None);
+        client._timer = client._clock.Time.CreateTimer(s => ((RelayChatClient)s!).OnTimer(), client, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         client.Kick();
         try
         {
@@ -143,23 +159,38 @@ public sealed class RelayChatClient : IAsyncDisposable
         return client;
     }
 
-    /// <summary>Queues a line; waits while too many lines are unacknowledged. Throws <see cref="ArgumentException"/> for a line over the limit.</summary>
+    /// <summary>
+    /// Queues a line; waits while too many lines are unacknowledged. Throws <see cref="ArgumentException"/> for a line over the
+    /// limit. A line posted while nothing else is unacknowledged leaves at once, on the caller's thread. Otherwise it leaves
+    /// on a thread-pool flush: lines posted before that flush runs travel in one POST datagram (as many as fit), so a fast
+    /// writer sends a datagram per batch instead of one per line, and a slow one pays no extra thread hop.
+    /// </summary>
     public async ValueTask PostAsync(string line, CancellationToken cancellationToken)
     {
         while (true)
         {
             var changed = _changed.Task;
             RelaySubmitResult result;
+            bool alone;
             lock (_lock)
             {
                 ThrowIfFailed();
                 result = _core.Submit(line, out _);
+                alone = result == RelaySubmitResult.Ok && _core.UnacknowledgedLines == 1;
+                if (alone)
+                {
+                    DrainLocked(_clock.NowMicros);
+                }
             }
 
             switch (result)
             {
                 case RelaySubmitResult.Ok:
-                    Kick();
+                    if (!alone)
+                    {
+                        ScheduleFlush();
+                    }
+
                     return;
                 case RelaySubmitResult.TooLong:
                     throw new ArgumentException($"the line is {RelayClient.LineBytes(line)} bytes; the relay carries at most {RelayWire.MaxTextBytes} UTF-8 bytes per line (nothing was sent)", nameof(line));
@@ -234,21 +265,20 @@ public sealed class RelayChatClient : IAsyncDisposable
         {
             _core.Close();
             DrainLocked(_clock.NowMicros);
+            _disposed = true;
+            _timer?.Dispose();
         }
 
         _stop.Cancel();
         _socket.Dispose();
-        foreach (var t in new[] { _receiveLoop, _timerLoop })
+        if (_receiveLoop is { } t)
         {
-            if (t is not null)
+            try
             {
-                try
-                {
-                    await t.ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                }
+                await t.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
             }
         }
 
@@ -265,78 +295,26 @@ public sealed class RelayChatClient : IAsyncDisposable
         }
     }
 
+    private void ScheduleFlush()
+    {
+        if (Interlocked.Exchange(ref _flushQueued, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(s_flush, this, preferLocal: false);
+        }
+    }
+
+    private void FlushQueued()
+    {
+        // Cleared before draining: a line posted while we drain schedules another flush instead of waiting for a timer.
+        Volatile.Write(ref _flushQueued, 0);
+        Kick();
+    }
+
     private void Kick()
     {
         lock (_lock)
         {
             DrainLocked(_clock.NowMicros);
-        }
-    }
-
-    /// <summary>
-    /// The secure envelope's handshake: HELLO until SERVER_HELLO (every 300 ms, up to the registration timeout),
-    /// then the server key is checked against --server-key or known_hosts before anything else is sent.
-    /// </summary>
-    private static async Task<EnvelopeClient> HandshakeAsync(Socket socket, string host, int port, RelayChatOptions options, CancellationToken ct)
-    {
-        var envelope = NewEnvelope();
-        try
-        {
-            var hello = new byte[Envelope.HelloSize];
-            envelope.WriteHello(hello);
-            var buffer = new byte[Envelope.HelloSize + Envelope.Overhead];
-            var output = new byte[buffer.Length];
-            var deadline = DateTime.UtcNow + options.RegisterTimeout;
-            while (true)
-            {
-                if (DateTime.UtcNow > deadline)
-                {
-                    throw new TransferException(ExitCode.Timeout,
-                        $"no answer from the relay at {host}:{port} within {options.RegisterTimeout.TotalSeconds:F0} s (not running, or an old server without encryption: try --insecure)");
-                }
-
-                try
-                {
-                    socket.Send(hello);
-                }
-                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.HostUnreachable
-                    or SocketError.NetworkUnreachable or SocketError.WouldBlock or SocketError.NoBufferSpaceAvailable)
-                {
-                }
-
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                wait.CancelAfter(TimeSpan.FromMilliseconds(300));
-                int n;
-                try
-                {
-                    n = await socket.ReceiveAsync(buffer, SocketFlags.None, wait.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-                {
-                    continue;
-                }
-                catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionRefused or SocketError.ConnectionReset or SocketError.MessageSize)
-                {
-                    await Task.Delay(100, ct).ConfigureAwait(false);
-                    continue;
-                }
-
-                switch (envelope.Handle(buffer.AsSpan(0, n), output, out _, out var serverKey, out var reason))
-                {
-                    case EnvelopeEvent.Established:
-                        ClientSecurity.VerifyServerKey(options.ServerKey, options.KnownHosts, options.Notice, host, port, serverKey);
-                        return envelope;
-                    case EnvelopeEvent.Refused:
-                        throw new TransferException(ExitCode.Refused, $"the relay refused: {reason}");
-                    case EnvelopeEvent.HandshakeFailed:
-                        throw new TransferException(ExitCode.Failure, $"the relay at {host}:{port}: {reason}; someone may be tampering with the connection");
-                }
-            }
-        }
-        catch
-        {
-            envelope.Dispose();
-            throw;
         }
     }
 
@@ -381,60 +359,9 @@ public sealed class RelayChatClient : IAsyncDisposable
         _core.HandleDatagram(datagram, now);
     }
 
-    /// <summary>A fresh envelope: a random non-zero channel id, a new ephemeral key and random.</summary>
-    private static EnvelopeClient NewEnvelope() => new(
-        "relay",
-        BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) | 1,
-        ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256),
-        RandomNumberGenerator.GetBytes(HandshakeMessages.RandomSize));
-
-    /// <summary>The server forgot our envelope (restart): shake hands again; the relay core's retransmissions carry on after.</summary>
-    private void StartRehandshakeLocked(long now)
-    {
-        _rehandshake = NewEnvelope();
-        _rehandshakeHello = new byte[Envelope.HelloSize];
-        _rehandshake.WriteHello(_rehandshakeHello);
-        SendHelloLocked(now);
-    }
-
-    private void SendHelloLocked(long now)
-    {
-        _rehandshakeSent = now;
-        _socket.Send(_rehandshakeHello!, SocketFlags.None, out _); // errors are like loss: resent in 300 ms
-    }
-
-    private void FinishRehandshakeLocked(ReadOnlySpan<byte> datagram)
-    {
-        var ev = _rehandshake!.Handle(datagram, _openBuffer, out _, out var serverKey, out var reason);
-        if (ev == EnvelopeEvent.Established)
-        {
-            try
-            {
-                ClientSecurity.VerifyServerKey(_options!.ServerKey, _options.KnownHosts, _options.Notice, _host, _port, serverKey);
-            }
-            catch (TransferException e)
-            {
-                _failure = e;
-                _registered.TrySetException(e);
-                _rehandshake.Dispose();
-                _rehandshake = null;
-                return;
-            }
-
-            _envelope!.Dispose();
-            _envelope = _rehandshake;
-            _rehandshake = null;
-        }
-        else if (ev is EnvelopeEvent.Refused or EnvelopeEvent.HandshakeFailed)
-        {
-            _failure = new TransferException(ev == EnvelopeEvent.Refused ? ExitCode.Refused : ExitCode.Failure, $"the relay at {_host}:{_port}: {reason}");
-            _registered.TrySetException(_failure);
-        }
-    }
-
     private async Task ReceiveLoopAsync()
     {
-        var buffer = new byte[RelayWire.MaxDatagram + Envelope.Overhead + 1];
+        var buffer = _receiveBuffer;
         var ct = _stop.Token;
         while (!ct.IsCancellationRequested)
         {
@@ -484,46 +411,60 @@ public sealed class RelayChatClient : IAsyncDisposable
         }
     }
 
-    private async Task TimerLoopAsync()
+    /// <summary>The timer fired: run the core's due timers (and a re-handshake's HELLO), then arm for the next wake-up.</summary>
+    private void OnTimer()
     {
-        var ct = _stop.Token;
-        while (!ct.IsCancellationRequested)
+        bool ran = false;
+        lock (_lock)
         {
-            long wait;
-            bool ran = false;
-            lock (_lock)
-            {
-                long now = _clock.NowMicros;
-                if (_core.NextWakeup() <= now)
-                {
-                    _core.HandleTimeout(now);
-                    DrainLocked(now);
-                    ran = true;
-                }
-
-                if (_rehandshake is not null && now - _rehandshakeSent > 300_000)
-                {
-                    SendHelloLocked(now);
-                }
-
-                wait = _core.NextWakeup() - now;
-            }
-
-            if (ran)
-            {
-                // Wake waiters only when a timer ran (a failure, a re-registration): an idle tick changes nothing.
-                _changed.Pulse();
-            }
-
-            try
-            {
-                await Task.Delay(TimeSpan.FromMicroseconds(Math.Clamp(wait, 1_000, 20_000)), _clock.Time, ct).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
+            if (_disposed)
             {
                 return;
             }
+
+            _armedAt = long.MaxValue;
+            long now = _clock.NowMicros;
+            if (_core.NextWakeup() <= now)
+            {
+                _core.HandleTimeout(now);
+                ran = true;
+            }
+
+            if (_rehandshake is not null && now - _rehandshakeSent > 300_000)
+            {
+                SendHelloLocked(now);
+            }
+
+            DrainLocked(now);
         }
+
+        if (ran)
+        {
+            // Wake waiters only when a timer ran (a failure, a re-registration): an early or idle tick changes nothing.
+            _changed.Pulse();
+        }
+    }
+
+    /// <summary>Arms the timer when the core's next wake-up (or a re-handshake's retry) is earlier than what it is armed for.</summary>
+    private void ArmLocked(long now)
+    {
+        long next = _core.NextWakeup();
+        if (_rehandshake is not null)
+        {
+            next = Math.Min(next, _rehandshakeSent + 300_001);
+        }
+
+        if (next >= _armedAt || next == long.MaxValue || _disposed || _timer is null)
+        {
+            return;
+        }
+
+        _armedAt = next;
+
+        // Whole milliseconds, at least one: a deadline the core does not move on (e.g. a BYE still to send) is retried once
+        // a millisecond, as the old polling loop did, never in a spin.
+        long ms = Math.Max(1, (next - now + 999) / 1000);
+        _timer.Change(TimeSpan.FromMilliseconds(ms), Timeout.InfiniteTimeSpan);
     }
 
     private void DrainLocked(long now)
@@ -566,6 +507,8 @@ public sealed class RelayChatClient : IAsyncDisposable
         {
             HandleEventLocked(e!);
         }
+
+        ArmLocked(now);
     }
 
     private void HandleEventLocked(RelayClientEvent e)

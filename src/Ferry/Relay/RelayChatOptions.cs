@@ -37,6 +37,12 @@ public sealed class RelayChatOptions
     /// <summary>Told when a server key is pinned for the first time.</summary>
     public Action<string>? Notice { get; init; }
 
+    /// <summary>
+    /// Largest DELIVER datagram to ask the server for. Null: <see cref="RelayWire.MaxLargeDatagram"/> when the server is on this
+    /// host (a loopback address: nothing can fragment), else <see cref="RelayWire.MaxDatagram"/>.
+    /// </summary>
+    public int? MaxDatagram { get; init; }
+
     /// <summary>How long to wait for the server to answer the registration.</summary>
     public TimeSpan RegisterTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }

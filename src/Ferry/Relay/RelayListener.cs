@@ -73,13 +73,13 @@ public sealed class RelayListener : IProtocolListener
 
         _envelope = new EnvelopeServer<IPEndPoint>("relay", options.Identity);
         _allowPlain = options.Identity is null || options.AllowInsecure;
-        _ioSender = new RelaySender(_socket, _envelope, _allowPlain);
-        _storeSender = new RelaySender(_socket, _envelope, _allowPlain);
         var access = options.Access;
         coreOptions = (coreOptions ?? new RelayServerOptions()) with
         {
             Authorize = coreOptions?.Authorize ?? (r => Authorize(access, r)),
         };
+        _ioSender = new RelaySender(_socket, _envelope, _allowPlain, coreOptions.MaxDeliverDatagram);
+        _storeSender = new RelaySender(_socket, _envelope, _allowPlain, coreOptions.MaxDeliverDatagram);
         _wake = NativeUdp.IsSupported ? new EventFd() : null;
         _core = new RelayServer(coreOptions, _store, () => BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)));
     }

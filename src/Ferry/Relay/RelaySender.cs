@@ -22,14 +22,18 @@ internal sealed class RelaySender : IDisposable
     private readonly Dictionary<IPEndPoint, PeerAddress> _addresses = new();
     private readonly EnvelopeServer<IPEndPoint>? _envelope;
     private readonly bool _allowPlain;
-    private readonly byte[] _inner = new byte[RelayWire.MaxDatagram];
+    private readonly byte[] _inner;
     private int _pending;
 
     /// <param name="envelope">Seals datagrams to peers that have an envelope session; others go in cleartext only when <paramref name="allowPlain"/>.</param>
-    public RelaySender(Socket socket, EnvelopeServer<IPEndPoint>? envelope = null, bool allowPlain = true)
+    /// <param name="maxDatagram">Largest relay datagram the core may produce (its MaxDeliverDatagram).</param>
+    public RelaySender(Socket socket, EnvelopeServer<IPEndPoint>? envelope = null, bool allowPlain = true, int maxDatagram = RelayWire.MaxDatagram)
     {
+        maxDatagram = Math.Clamp(maxDatagram, RelayWire.MaxDatagram, RelayWire.MaxLargeDatagram);
+        _inner = new byte[maxDatagram];
+
         // No segmentation offload: DELIVERs have uneven sizes, and a reader's socket should see plain datagrams.
-        _channel = new UdpChannel(socket, Envelope.HelloSize + Envelope.Overhead, allowOffload: false);
+        _channel = new UdpChannel(socket, Math.Max(Envelope.HelloSize, maxDatagram) + Envelope.Overhead, allowOffload: false);
         _envelope = envelope;
         _allowPlain = allowPlain;
     }

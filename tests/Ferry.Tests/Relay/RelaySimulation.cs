@@ -14,7 +14,8 @@ internal sealed class RelaySimulation
     private readonly SimNetworkOptions _net;
     private readonly PriorityQueue<(IPEndPoint From, IPEndPoint To, byte[] Data), (long, long)> _inTransit = new();
     private readonly List<(long At, List<RelayAppend> Batch)> _storeQueue = new();
-    private readonly byte[] _buffer = new byte[RelayWire.MaxDatagram];
+    // Large enough for the largest DELIVER a reader may agree to; the server cuts each DELIVER to the reader's agreed size.
+    private readonly byte[] _buffer = new byte[RelayWire.MaxLargeDatagram];
     private readonly RelayServerOptions _serverOptions;
     private long _order;
 
@@ -42,10 +43,13 @@ internal sealed class RelaySimulation
 
     public long StoreLatencyMicros { get; init; } = 500;
 
+    /// <summary>Sees every datagram handed to the network (before loss): from, to, bytes. Tests use it to inspect packing.</summary>
+    public Action<IPEndPoint, IPEndPoint, byte[]>? Tap { get; set; }
+
     /// <summary>Datagrams dropped by the simulated network.</summary>
     public long NetworkDrops { get; private set; }
 
-    public SimClient AddClient(string name, bool read, bool write, uint delayMillis = 0, RelaySinceKind since = RelaySinceKind.Live, long sinceValue = 0, int receiveCapacity = 4096)
+    public SimClient AddClient(string name, bool read, bool write, uint delayMillis = 0, RelaySinceKind since = RelaySinceKind.Live, long sinceValue = 0, int receiveCapacity = 4096, int maxDatagram = RelayWire.MaxDatagram)
     {
         var options = new RelayClientOptions
         {
@@ -57,6 +61,7 @@ internal sealed class RelaySimulation
             SinceKind = since,
             SinceValue = sinceValue,
             ReceiveCapacity = receiveCapacity,
+            MaxDatagram = maxDatagram,
         };
         var c = new SimClient(new RelayClient(options, Now), new IPEndPoint(IPAddress.Parse("127.0.0." + (10 + Clients.Count)), 40000 + Clients.Count));
         Clients.Add(c);
@@ -204,6 +209,7 @@ internal sealed class RelaySimulation
 
     private void Send(IPEndPoint from, IPEndPoint to, ReadOnlySpan<byte> data)
     {
+        Tap?.Invoke(from, to, data.ToArray());
         if (_rng.NextDouble() < _net.Loss)
         {
             NetworkDrops++;

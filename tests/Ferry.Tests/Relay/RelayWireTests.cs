@@ -33,6 +33,67 @@ public sealed class RelayWireTests
     }
 
     [Fact]
+    public void Register_MaxDatagram_IsAnOptionalTrailingField_ClampedToItsRange()
+    {
+        var buffer = new byte[RelayWire.MaxDatagram];
+        var plain = new RelayRegistration { ClientId = 1, Name = "r", Read = true };
+        int without = RelayCodec.WriteRegister(buffer, plain);
+        Assert.Equal(RelayDatagramStatus.Ok, RelayWire.TryOpen(buffer.AsSpan(0, without), out _, out _, out var body));
+        Assert.True(RelayCodec.TryReadRegister(body, out var decoded));
+        Assert.Equal(RelayWire.MaxDatagram, decoded!.MaxDatagram);
+
+        int with = RelayCodec.WriteRegister(buffer, plain with { MaxDatagram = 16_000 });
+        Assert.Equal(without + 2, with);
+        Assert.Equal(RelayDatagramStatus.Ok, RelayWire.TryOpen(buffer.AsSpan(0, with), out _, out _, out body));
+        Assert.True(RelayCodec.TryReadRegister(body, out decoded));
+        Assert.Equal(16_000, decoded!.MaxDatagram);
+
+        // Out-of-range values from a peer are clamped, and bytes after the field (a later extension) are ignored.
+        foreach (var (raw, expected) in new[] { (100, RelayWire.MaxDatagram), (65_535, RelayWire.MaxLargeDatagram) })
+        {
+            var b = body.ToArray().Concat(new byte[] { 0xEE }).ToArray();
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(b.AsSpan(b.Length - 3), (ushort)raw);
+            Assert.True(RelayCodec.TryReadRegister(b, out decoded));
+            Assert.Equal(expected, decoded!.MaxDatagram);
+        }
+    }
+
+    [Fact]
+    public void Registered_MaxDeliver_IsSentOnlyWhenAbove1200()
+    {
+        var buffer = new byte[RelayWire.MaxDatagram];
+        var info = new RelayRegisteredInfo { ClientId = 4, ReaderStart = 1, FirstSeq = 1 };
+        int without = RelayCodec.WriteRegistered(buffer, 9, info);
+        Assert.Equal(RelayDatagramStatus.Ok, RelayWire.TryOpen(buffer.AsSpan(0, without), out _, out _, out var body));
+        Assert.True(RelayCodec.TryReadRegistered(body, out var decoded));
+        Assert.Equal(RelayWire.MaxDatagram, decoded!.MaxDeliverDatagram);
+
+        int with = RelayCodec.WriteRegistered(buffer, 9, info with { MaxDeliverDatagram = 16_384 });
+        Assert.Equal(without + 2, with);
+        Assert.Equal(RelayDatagramStatus.Ok, RelayWire.TryOpen(buffer.AsSpan(0, with), out _, out _, out body));
+        Assert.True(RelayCodec.TryReadRegistered(body, out decoded));
+        Assert.Equal(16_384, decoded!.MaxDeliverDatagram);
+    }
+
+    [Fact]
+    public void NameCache_ReturnsTheRightName_ForManyAuthors_AndForNamesThatShareASlot()
+    {
+        var cache = new RelayNameCache();
+        var names = Enumerable.Range(0, 300).Select(i => $"writer{i}")
+            .Concat(["aaaaaaaaXaaaaaaaa", "aaaaaaaaYaaaaaaaa", "aaaaaaaaZaaaaaaaa", "é", "ü", "短"]).ToList();
+        for (int round = 0; round < 3; round++)
+        {
+            foreach (var name in names)
+            {
+                Assert.True(cache.TryGet(System.Text.Encoding.UTF8.GetBytes(name), out string got));
+                Assert.Equal(name, got);
+            }
+        }
+
+        Assert.False(cache.TryGet([0xC3, 0x28], out _));
+    }
+
+    [Fact]
     public void Ack_RoundTripsRanges()
     {
         var above = new RangeSet();
