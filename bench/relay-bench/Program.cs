@@ -26,6 +26,9 @@ Directory.CreateDirectory(state);
 File.Delete(Path.Combine(state, "relay.db"));
 
 bool insecure = args.Contains("--insecure");
+
+// As `ferry` does at start: OpenSSL's AES-GCM directly when it passes its self-test (FERRY_AEAD=managed: .NET's).
+Console.Error.WriteLine($"AEAD: {(Ferry.Security.OpenSslAesGcm.TryInstall() ? "OpenSSL EVP (direct)" : "System.Security.Cryptography.AesGcm")}");
 using var serverKey = Ferry.Protocol.Security.ServerKeyPair.Generate();
 var serverOptions = new ServerOptions
 {
