@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Numerics;
 using System.Text;
 
 namespace Ferry.Protocol.Relay;
@@ -53,23 +52,8 @@ public static class RelayWire
     /// <summary>UTF-8 that throws on invalid bytes, for validating peer input.</summary>
     public static UTF8Encoding StrictUtf8 => s_strictUtf8;
 
-    /// <summary>CRC32C (Castagnoli) as in iSCSI/ext4: init and final xor 0xFFFFFFFF. Hardware-accelerated where available.</summary>
-    public static uint Crc32C(ReadOnlySpan<byte> data)
-    {
-        uint crc = 0xFFFFFFFFu;
-        while (data.Length >= 8)
-        {
-            crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(data));
-            data = data[8..];
-        }
-
-        foreach (byte b in data)
-        {
-            crc = BitOperations.Crc32C(crc, b);
-        }
-
-        return ~crc;
-    }
+    /// <summary>CRC32C (Castagnoli) as in iSCSI/ext4: init and final xor 0xFFFFFFFF (the one implementation, <see cref="Common.Crc32C"/>).</summary>
+    public static uint Crc32C(ReadOnlySpan<byte> data) => Common.Crc32C.Compute(data);
 
     /// <summary>Writes the header; the body starts at <see cref="HeaderLength"/>.</summary>
     public static void WriteHeader(Span<byte> buffer, RelayPacketType type, ulong session)
