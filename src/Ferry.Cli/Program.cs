@@ -36,6 +36,9 @@ internal static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         var config = new InvocationConfiguration { ProcessTerminationTimeout = null };
-        return await root.Parse(args).InvokeAsync(config, cts.Token).ConfigureAwait(false);
+        // No response files: an argument starting with '@' is a value (a ZeroMQ CURVE key in Z85 may start with
+        // '@'), never the name of a file of more arguments.
+        var parsing = new ParserConfiguration { ResponseFileTokenReplacer = null };
+        return await root.Parse(args, parsing).InvokeAsync(config, cts.Token).ConfigureAwait(false);
     }
 }

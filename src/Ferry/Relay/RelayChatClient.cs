@@ -82,6 +82,7 @@ public sealed partial class RelayChatClient : IAsyncDisposable
     /// <summary>Resolves <paramref name="host"/>, registers, and returns once the server accepted the registration.</summary>
     public static async Task<RelayChatClient> ConnectAsync(string host, int port, RelayChatOptions options, CancellationToken cancellationToken, TimeProvider? time = null)
     {
+        ClientSecurity.RequireWellFormedPin(options.ServerKey);
         if (!RelayWire.IsValidName(options.User))
         {
             throw new TransferException(ExitCode.Usage, $"'{options.User}' is not a valid user name: 1..{RelayWire.MaxNameBytes} UTF-8 bytes, no spaces or control characters");

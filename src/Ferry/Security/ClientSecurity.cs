@@ -36,6 +36,25 @@ public static class ClientSecurity
         }
     }
 
+    /// <summary>
+    /// Refuses (<see cref="ExitCode.Usage"/>) a <c>--server-key</c> that is not a key fingerprint (<c>SHA256:</c> and
+    /// 43 base64 characters; the prefix may be left out), before anything is sent: a mistyped pin would otherwise only
+    /// show up as a "key changed" alarm after the handshake, or as a wait for a server that never answers.
+    /// </summary>
+    public static void RequireWellFormedPin(string? pinned)
+    {
+        if (pinned is null)
+        {
+            return;
+        }
+
+        string full = pinned.StartsWith(KeyFingerprint.Prefix, StringComparison.Ordinal) ? pinned : KeyFingerprint.Prefix + pinned;
+        if (!KeyFingerprint.IsWellFormed(full))
+        {
+            throw new TransferException(ExitCode.Usage, $"--server-key '{pinned}' is not a server key fingerprint: expected SHA256: and 43 base64 characters, as 'ferry serve' prints");
+        }
+    }
+
     /// <summary>The token to send: the option, else FERRY_TOKEN, else none.</summary>
     public static string? Token(ClientOptions options) => Token(options.Token);
 

@@ -37,6 +37,7 @@ public sealed class TcpTransferClient : ITransferClient
     public async Task<TransferResult> GetAsync(Uri remote, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
     {
         string path = TransferClients.RemotePath(remote);
+        ClientSecurity.RequireWellFormedPin(options.ServerKey);
         uint streams = ValidateStreams(options.Streams);
         var endPoint = await ResolveAsync(remote, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
@@ -71,6 +72,7 @@ public sealed class TcpTransferClient : ITransferClient
     public async Task<TransferResult> SendAsync(string localPath, Uri remote, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
     {
         string path = TransferClients.RemotePath(remote);
+        ClientSecurity.RequireWellFormedPin(options.ServerKey);
         uint streams = ValidateStreams(options.Streams);
         var endPoint = await ResolveAsync(remote, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();

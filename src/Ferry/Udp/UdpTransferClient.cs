@@ -20,6 +20,7 @@ public sealed class UdpTransferClient : ITransferClient
     public Task<TransferResult> GetAsync(Uri remote, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
     {
         ValidateOptions(options);
+        ClientSecurity.RequireWellFormedPin(options.ServerKey);
         string path = TransferClients.RemotePath(remote);
         if (File.Exists(localPath) && !options.Overwrite)
         {
@@ -32,6 +33,7 @@ public sealed class UdpTransferClient : ITransferClient
     public Task<TransferResult> SendAsync(string localPath, Uri remote, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
     {
         ValidateOptions(options);
+        ClientSecurity.RequireWellFormedPin(options.ServerKey);
         string path = TransferClients.RemotePath(remote);
         return Start(new Session(Resolve(remote), remote.Host, options, progress, cancellationToken), s => s.RunSend(localPath, path), cancellationToken);
     }
