@@ -25,7 +25,7 @@ public sealed unsafe class OpenSslAesGcm : IAeadCipher
     private static bool s_installAttempted;
 
     private readonly Api _api;
-    private nint _ctx;
+    private readonly ContextHandle _context;
 
     private OpenSslAesGcm(Api api, ReadOnlySpan<byte> key)
     {
@@ -35,8 +35,8 @@ public sealed unsafe class OpenSslAesGcm : IAeadCipher
         }
 
         _api = api;
-        _ctx = api.CtxNew();
-        if (_ctx == 0)
+        _context = new ContextHandle(api, api.CtxNew());
+        if (_context.IsInvalid)
         {
             throw new CryptographicException("EVP_CIPHER_CTX_new failed");
         }
@@ -44,14 +44,12 @@ public sealed unsafe class OpenSslAesGcm : IAeadCipher
         fixed (byte* k = key)
         {
             // Key schedule once; each seal or open only sets the nonce and the direction.
-            if (api.EncryptInit(_ctx, api.Cipher, 0, k, null) != 1)
+            if (api.EncryptInit(_context.DangerousGetHandle(), api.Cipher, 0, k, null) != 1)
             {
-                api.CtxFree(_ctx);
-                _ctx = 0;
+                _context.Dispose();
                 throw new CryptographicException("EVP_EncryptInit_ex failed");
             }
         }
-
     }
 
     /// <summary>
@@ -96,15 +94,17 @@ public sealed unsafe class OpenSslAesGcm : IAeadCipher
     public void Encrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext, Span<byte> tag, ReadOnlySpan<byte> aad)
     {
         Check(nonce, plaintext.Length, ciphertext.Length, tag.Length);
+        nint ctx = _context.DangerousGetHandle();
         fixed (byte* n = nonce, p = plaintext, c = ciphertext, t = tag, a = aad)
         {
             int outLength;
             // A null cipher and key keep the context's cipher and key schedule; only the nonce (and direction) change.
-            bool ok = _api.EncryptInit(_ctx, 0, 0, null, n) == 1;
-            ok = ok && (aad.IsEmpty || _api.EncryptUpdate(_ctx, null, &outLength, a, aad.Length) == 1);
-            ok = ok && (plaintext.IsEmpty || _api.EncryptUpdate(_ctx, c, &outLength, p, plaintext.Length) == 1);
-            ok = ok && _api.EncryptFinal(_ctx, c + plaintext.Length, &outLength) == 1;
-            ok = ok && _api.Ctrl(_ctx, CtrlGcmGetTag, TagSize, t) == 1;
+            bool ok = _api.EncryptInit(ctx, 0, 0, null, n) == 1;
+            ok = ok && (aad.IsEmpty || _api.EncryptUpdate(ctx, null, &outLength, a, aad.Length) == 1);
+            ok = ok && (plaintext.IsEmpty || _api.EncryptUpdate(ctx, c, &outLength, p, plaintext.Length) == 1);
+            ok = ok && _api.EncryptFinal(ctx, c + plaintext.Length, &outLength) == 1;
+            ok = ok && _api.Ctrl(ctx, CtrlGcmGetTag, TagSize, t) == 1;
+            GC.KeepAlive(_context); // not finalized (context freed) while OpenSSL still uses it
             if (!ok)
             {
                 throw new CryptographicException("OpenSSL AES-256-GCM encryption failed");
@@ -115,36 +115,33 @@ public sealed unsafe class OpenSslAesGcm : IAeadCipher
     public bool TryDecrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> tag, Span<byte> plaintext, ReadOnlySpan<byte> aad)
     {
         Check(nonce, ciphertext.Length, plaintext.Length, tag.Length);
+        nint ctx = _context.DangerousGetHandle();
         fixed (byte* n = nonce, c = ciphertext, p = plaintext, t = tag, a = aad)
         {
             int outLength;
-            bool ok = _api.DecryptInit(_ctx, 0, 0, null, n) == 1;
-            ok = ok && (aad.IsEmpty || _api.DecryptUpdate(_ctx, null, &outLength, a, aad.Length) == 1);
-            ok = ok && (ciphertext.IsEmpty || _api.DecryptUpdate(_ctx, p, &outLength, c, ciphertext.Length) == 1);
+            bool ok = _api.DecryptInit(ctx, 0, 0, null, n) == 1;
+            ok = ok && (aad.IsEmpty || _api.DecryptUpdate(ctx, null, &outLength, a, aad.Length) == 1);
+            ok = ok && (ciphertext.IsEmpty || _api.DecryptUpdate(ctx, p, &outLength, c, ciphertext.Length) == 1);
             // SET_TAG takes a non-const pointer but only reads the tag.
-            ok = ok && _api.Ctrl(_ctx, CtrlGcmSetTag, TagSize, t) == 1;
+            ok = ok && _api.Ctrl(ctx, CtrlGcmSetTag, TagSize, t) == 1;
             if (!ok)
             {
                 throw new CryptographicException("OpenSSL AES-256-GCM decryption failed");
             }
 
             // Final is where the tag is checked: anything but 1 is a forgery (or corruption), not an error.
-            return _api.DecryptFinal(_ctx, p + ciphertext.Length, &outLength) == 1;
+            bool authentic = _api.DecryptFinal(ctx, p + ciphertext.Length, &outLength) == 1;
+            GC.KeepAlive(_context);
+            return authentic;
         }
     }
 
-    public void Dispose()
-    {
-        if (_ctx != 0)
-        {
-            _api.CtxFree(_ctx); // EVP_CIPHER_CTX_free clears the key schedule
-            _ctx = 0;
-        }
-    }
+    /// <summary>Frees the OpenSSL context (which clears the key schedule); a cipher never disposed is freed by the GC.</summary>
+    public void Dispose() => _context.Dispose();
 
     private void Check(ReadOnlySpan<byte> nonce, int inLength, int outLength, int tagLength)
     {
-        ObjectDisposedException.ThrowIf(_ctx == 0, this);
+        ObjectDisposedException.ThrowIf(_context.IsClosed, this);
         if (nonce.Length != NonceSize || tagLength != TagSize || outLength < inLength)
         {
             throw new ArgumentException("AES-256-GCM: 12-byte nonce, 16-byte tag, output as long as the input");
@@ -191,6 +188,27 @@ public sealed unsafe class OpenSslAesGcm : IAeadCipher
         catch (Exception e) when (e is CryptographicException or EntryPointNotFoundException or DllNotFoundException)
         {
             return false;
+        }
+    }
+
+    /// <summary>An EVP_CIPHER_CTX, freed by <see cref="Dispose"/> or, failing that, by the GC.</summary>
+    private sealed class ContextHandle : SafeHandle
+    {
+        private readonly Api _api;
+
+        public ContextHandle(Api api, nint context)
+            : base(0, ownsHandle: true)
+        {
+            _api = api;
+            SetHandle(context);
+        }
+
+        public override bool IsInvalid => handle == 0;
+
+        protected override bool ReleaseHandle()
+        {
+            _api.CtxFree(handle); // EVP_CIPHER_CTX_free clears the key schedule
+            return true;
         }
     }
 

@@ -138,4 +138,14 @@ public class OpenSslAesGcmTests
             Assert.Equal(payload, opened);
         }
     }
+
+    [Fact]
+    public void A_disposed_cipher_refuses_work_and_disposing_twice_is_harmless()
+    {
+        var cipher = Direct(new byte[32]);
+        cipher.Dispose();
+        cipher.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => cipher.Encrypt(new byte[12], new byte[4], new byte[4], new byte[16], ReadOnlySpan<byte>.Empty));
+        Assert.Throws<ObjectDisposedException>(() => cipher.TryDecrypt(new byte[12], new byte[4], new byte[16], new byte[4], ReadOnlySpan<byte>.Empty));
+    }
 }
