@@ -23,8 +23,9 @@ internal static class Registration
         }
 
         s_done = true;
-        // udp:// and the relay seal every datagram: use OpenSSL's AES-GCM directly when it passes its self-test.
-        OpenSslAesGcm.TryInstall();
+        // udp:// and the relay seal every datagram: use OpenSSL's AES-GCM directly when it passes its self-test
+        // (decided when the first cipher is made, so commands that never encrypt a datagram skip it).
+        OpenSslAesGcm.InstallOnFirstUse();
         TransferClients.Register("udp", () => new UdpTransferClient());
         ServerHost.RegisterProtocol(ctx => ctx.Options.UdpPort is int p ? new UdpServerListener(ctx, ctx.Options.Bind, p) : null);
         TransferClients.Register("tcp", () => new TcpTransferClient());

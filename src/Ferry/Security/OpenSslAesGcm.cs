@@ -20,9 +20,8 @@ public sealed unsafe class OpenSslAesGcm : IAeadCipher
     private const int NonceSize = 12;
     private const int KeySize = 32;
 
-    private static readonly object s_installLock = new();
-    private static Api? s_api;
-    private static bool s_installAttempted;
+    private static readonly Lazy<Api?> s_api = new(Api.TryLoad);
+    private static readonly Lazy<bool> s_installed = new(Install);
 
     private readonly Api _api;
     private readonly ContextHandle _context;
@@ -56,40 +55,32 @@ public sealed unsafe class OpenSslAesGcm : IAeadCipher
     /// Installs this implementation for every <see cref="PacketProtector"/> created from now on, once per process,
     /// if libcrypto 3 loads and agrees with <see cref="AesGcm"/> on a self-test. Returns whether it is installed.
     /// </summary>
-    public static bool TryInstall()
+    public static bool TryInstall() => s_installed.Value;
+
+    /// <summary>
+    /// Lets the first cipher anyone asks for decide (<see cref="TryInstall"/>): a command that never seals a datagram
+    /// (tftp://, tcp://, `--version`) does not pay for loading libcrypto and the self-test at start.
+    /// </summary>
+    public static void InstallOnFirstUse()
     {
-        lock (s_installLock)
+        if (!s_installed.IsValueCreated)
         {
-            if (!s_installAttempted)
-            {
-                s_installAttempted = true;
-                if (Environment.GetEnvironmentVariable("FERRY_AEAD") is "managed")
+            AeadCiphers.Install(
+                key =>
                 {
-                    return false;
-                }
+                    if (!TryInstall())
+                    {
+                        AeadCiphers.Install(k => new AeadCiphers.ManagedAesGcm(k), "System.Security.Cryptography.AesGcm");
+                    }
 
-                var api = Api.TryLoad();
-                if (api is not null && SelfTest(api))
-                {
-                    s_api = api;
-                    AeadCiphers.Install(key => new OpenSslAesGcm(api, key), "OpenSSL EVP (direct)");
-                }
-            }
-
-            return s_api is not null;
+                    return AeadCiphers.Create(key);
+                },
+                "OpenSSL EVP (direct) if it passes its self-test at first use");
         }
     }
 
     /// <summary>A cipher of this implementation regardless of what is installed (tests), or null when libcrypto is unavailable.</summary>
-    public static IAeadCipher? TryCreate(ReadOnlySpan<byte> key)
-    {
-        lock (s_installLock)
-        {
-            s_api ??= Api.TryLoad();
-        }
-
-        return s_api is null ? null : new OpenSslAesGcm(s_api, key);
-    }
+    public static IAeadCipher? TryCreate(ReadOnlySpan<byte> key) => s_api.Value is { } api ? new OpenSslAesGcm(api, key) : null;
 
     public void Encrypt(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext, Span<byte> tag, ReadOnlySpan<byte> aad)
     {
@@ -146,6 +137,17 @@ public sealed unsafe class OpenSslAesGcm : IAeadCipher
         {
             throw new ArgumentException("AES-256-GCM: 12-byte nonce, 16-byte tag, output as long as the input");
         }
+    }
+
+    private static bool Install()
+    {
+        if (Environment.GetEnvironmentVariable("FERRY_AEAD") is "managed" || s_api.Value is not { } api || !SelfTest(api))
+        {
+            return false;
+        }
+
+        AeadCiphers.Install(key => new OpenSslAesGcm(api, key), "OpenSSL EVP (direct)");
+        return true;
     }
 
     /// <summary>Encrypts and decrypts random messages with both implementations and a forged tag; any disagreement disqualifies OpenSSL.</summary>
