@@ -17,7 +17,6 @@ public sealed partial class PartialFile
     public const int BackgroundBuffers = 3;
 
     private bool _hashInBackground;
-    private bool _anyWrite;
     private ConcurrentQueue<byte[]>? _spare;
     private SemaphoreSlim? _spareCount;
     private byte[]? _readBack;
@@ -42,7 +41,7 @@ public sealed partial class PartialFile
                     return;
                 }
 
-                if (_anyWrite || !value)
+                if (Received.TotalLength != ResumedBytes || !value)
                 {
                     throw new InvalidOperationException("background hashing is chosen once, before the first write");
                 }

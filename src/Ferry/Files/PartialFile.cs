@@ -247,7 +247,6 @@ public sealed partial class PartialFile : IDisposable
                 return;
             }
 
-            _anyWrite = true;
             long end = offset + data.Length;
             if (!Received.Overlaps(offset, end))
             {
