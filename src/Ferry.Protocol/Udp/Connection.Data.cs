@@ -43,7 +43,8 @@ public sealed partial class Connection
         }
 
         _haveAtStart = _received.TotalLength;
-        _maxDataAdvertised = FlowLimit();
+        // Never below what was already granted (a client that sent MAX_DATA with its REQUEST, before it knew the size).
+        _maxDataAdvertised = Math.Max(_maxDataAdvertised, FlowLimit());
     }
 
     /// <summary>The receive window: up to <see cref="ConnectionConfig.ReceiveWindow"/> past the first missing byte.</summary>

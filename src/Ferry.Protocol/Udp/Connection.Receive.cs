@@ -63,7 +63,7 @@ public sealed partial class Connection
         // Validate every frame first, and learn whether the packet elicits an ACK, before any state changes:
         // a malformed packet is dropped whole, and duplicates are recognised before their frames act.
         var scan = new SpanReader(payload);
-        bool ackEliciting = false, urgent = false;
+        bool ackEliciting = false, urgent = false, hasData = false, hasAccept = false;
         while (!scan.End)
         {
             if (!FrameCodec.TryRead(ref scan, _ackScratch, out var f))
@@ -76,7 +76,18 @@ public sealed partial class Connection
             {
                 ackEliciting = true;
                 urgent |= f.Type is not (FrameType.Data or FrameType.Ping or FrameType.MaxData);
+                hasData |= f.Type == FrameType.Data;
+                hasAccept |= f.Type == FrameType.Accept;
             }
+        }
+
+        if (hasData && !_isDataSender && _sink is null && !(hasAccept && _openOnAccept is not null))
+        {
+            // File data before this side can store it: a GET whose ACCEPT was lost while the data that followed it
+            // arrived. Acknowledging the packet would tell the sender the bytes arrived; dropping it unacknowledged
+            // makes the sender declare it lost and send them again (with the ACCEPT, also unacknowledged).
+            Stats.EarlyDataDropped++;
+            return;
         }
 
         Stats.PacketsReceived++;
@@ -153,6 +164,13 @@ public sealed partial class Connection
                     var have = new RangeSet();
                     FrameCodec.ReadHaveRanges(f, have, _size);
                     StartSending(have);
+                }
+                else if (!IsClient && _isDataSender && State == ConnectionState.Handshake && HasRequest && _earlyHave is null)
+                {
+                    // A GET client's HAVE sent with its REQUEST: kept until the application accepts. The file size is not
+                    // known before that, so ranges are read unclipped here and clipped by StartSending.
+                    _earlyHave = new RangeSet();
+                    FrameCodec.ReadHaveRanges(f, _earlyHave, long.MaxValue);
                 }
 
                 break;
@@ -267,14 +285,29 @@ public sealed partial class Connection
             _identityMtime = f.IdentityMtime;
         }
 
-        _events.Enqueue(new ConnectionEvent(ConnectionEventKind.Accepted)
+        var accepted = new ConnectionEvent(ConnectionEventKind.Accepted)
         {
             Op = _op,
             Path = _path,
             Size = _size,
             IdentitySize = _identitySize,
             IdentityMtime = f.IdentityMtime,
-        });
+        };
+        _events.Enqueue(accepted);
+        if (_openOnAccept is { } open && _op == TransferOp.Get)
+        {
+            // Opened here, not when the application polls the event: the server's data follows its ACCEPT at once,
+            // often in the same batch of datagrams.
+            _openOnAccept = null;
+            if (open(accepted) is not { } target)
+            {
+                Close(TransferError.Cancelled, "client cannot write the destination", now);
+                return;
+            }
+
+            StartReceivingCore(target.Sink, target.Have);
+            Queue(ControlFrames.Have | ControlFrames.MaxData);
+        }
     }
 
     private void ProtocolViolation(string message, long now)

@@ -27,7 +27,7 @@ public sealed partial class Connection
             throw new InvalidOperationException("ConfirmServerKey is for a client whose handshake produced a server key");
         }
 
-        Queue(ControlFrames.Request);
+        Queue(_openOnAccept is null ? ControlFrames.Request : ControlFrames.Request | ControlFrames.Have | ControlFrames.MaxData);
     }
 
     private void StartClientHandshake()

@@ -337,11 +337,21 @@ public sealed partial class Connection
 
     private int WriteClosePacket(Span<byte> buffer)
     {
-        _sendClose = false;
+        _sendClose = _extraCloseCopies > 0;
+        if (_sendClose)
+        {
+            _extraCloseCopies--;
+        }
+
         // A client never accepted is known to the server only by its Initials.
         int headerEnd = WritePacketHeader(buffer, initial: IsClient && RemoteId == 0);
 
         var w = new SpanWriter(buffer[headerEnd..^TrailerFor(cleartext: false)]);
+        if (_closeWithResult)
+        {
+            FrameCodec.TryWriteCodeMessage(ref w, FrameType.Result, (long)_resultCode, _resultMessage);
+        }
+
         FrameCodec.TryWriteCodeMessage(ref w, FrameType.Close, (long)_closeCode, _closeMessage);
         int length = SealPacket(buffer, headerEnd, headerEnd + w.Position, cleartext: false);
         Stats.PacketsSent++;

@@ -61,12 +61,19 @@ public sealed partial class Connection
     private long _identityMtime;
     private bool _isDataSender;
 
+    // Client GET that opens its destination from inside ACCEPT (ReceiveOnAccept); server GET: the HAVE that came
+    // with the REQUEST, used when the application accepts.
+    private Func<ConnectionEvent, (IDataSink Sink, RangeSet? Have)?>? _openOnAccept;
+    private RangeSet? _earlyHave;
+
     // Closing.
     private TransferError _closeCode;
     private string _closeMessage = string.Empty;
     private bool _sendClose;
     private long _closeDeadline = long.MaxValue;
     private int _closeRepeats;
+    private int _extraCloseCopies;
+    private bool _closeWithResult;
 
     private Connection(ConnectionConfig config, bool isClient, ulong localId, long now)
     {
@@ -183,6 +190,13 @@ public sealed partial class Connection
             _identityMtime = identityMtime;
             _source = source ?? throw new ArgumentNullException(nameof(source));
             Queue(ControlFrames.Accept);
+            if (_earlyHave is { } early)
+            {
+                // The client sent its HAVE with the REQUEST (a fresh download): data follows ACCEPT at once instead of
+                // a round trip later.
+                _earlyHave = null;
+                StartSending(early);
+            }
         }
         else
         {
@@ -213,12 +227,61 @@ public sealed partial class Connection
         Queue(ControlFrames.Have | ControlFrames.MaxData);
     }
 
+    /// <summary>
+    /// Client GET, before the first packet leaves: ask the server to start sending at once. The REQUEST goes out with
+    /// an empty HAVE and a MAX_DATA of one receive window, so the server's data follows its ACCEPT without waiting a
+    /// round trip for the HAVE; <paramref name="open"/> is called from inside the handling of ACCEPT (with the
+    /// Accepted event) and returns where the bytes go and what is already there, or null to give up (the connection
+    /// then closes with CANCELLED). Meant for a destination with nothing to resume: a partial file's ranges need the
+    /// file's identity, which only ACCEPT brings, so a resuming client uses <see cref="StartReceiving"/> instead (if
+    /// <paramref name="open"/> finds ranges after all, they are sent in a second HAVE, and the server, already
+    /// sending, sends them again: harmless duplicates). An old server ignores the early HAVE and waits for the one
+    /// this connection sends after ACCEPT.
+    /// </summary>
+    public void ReceiveOnAccept(Func<ConnectionEvent, (IDataSink Sink, RangeSet? Have)?> open)
+    {
+        if (!IsClient || _op != TransferOp.Get || State != ConnectionState.Handshake || _openOnAccept is not null)
+        {
+            throw new InvalidOperationException("ReceiveOnAccept is for a client GET before its ACCEPT, once");
+        }
+
+        _openOnAccept = open;
+        _maxDataAdvertised = _config.ReceiveWindow;
+        if (((_neededControls | _pendingControls) & ControlFrames.Request) != 0)
+        {
+            // The REQUEST is already queued (cleartext sessions queue it with HELLO): the HAVE goes with it.
+            Queue(ControlFrames.Have | ControlFrames.MaxData);
+        }
+    }
+
     /// <summary>Receiver: report the outcome of verification (None: stored and verified).</summary>
     public void FinishReceive(TransferError code, string message)
     {
         _resultCode = code;
         _resultMessage = message;
         Queue(ControlFrames.Result);
+    }
+
+    /// <summary>
+    /// Client GET: report the outcome and close at once. The file is verified and stored (or known bad), so nothing
+    /// the server could still send matters: one packet carrying RESULT and CLOSE goes out three times and the client
+    /// is done, a round trip sooner than waiting for the RESULT to be acknowledged. A server that misses all three
+    /// copies still has its file; it times out the connection.
+    /// </summary>
+    public void FinishReceiveAndClose(TransferError code, string message, long now)
+    {
+        if (!IsClient || _op != TransferOp.Get)
+        {
+            throw new InvalidOperationException("FinishReceiveAndClose is for a client GET");
+        }
+
+        _resultCode = code;
+        _resultMessage = message;
+        _neededControls = ControlFrames.None;
+        _pendingControls = ControlFrames.None;
+        Close(code, message, now);
+        _closeWithResult = true;
+        _extraCloseCopies = 2;
     }
 
     /// <summary>Closes the connection at once with <paramref name="code"/> (CLOSE frame, then a short closing period).</summary>

@@ -73,4 +73,7 @@ public sealed class ConnectionStats
 
     /// <summary>Cleartext packets ignored because the session is encrypted.</summary>
     public long CleartextIgnored;
+
+    /// <summary>Packets with file data that arrived before this side could store it (left unacknowledged, so sent again).</summary>
+    public long EarlyDataDropped;
 }

@@ -112,6 +112,24 @@ public sealed partial class PartialFile : IDisposable
     internal SafeFileHandle Handle => _handle ?? throw new ObjectDisposedException(nameof(PartialFile));
 
     /// <summary>
+    /// True when a download into <paramref name="destPath"/> left a journal that a new download may resume from
+    /// (whether it does depends on the identity the server announces).
+    /// </summary>
+    public static bool HasDownloadJournal(string destPath)
+    {
+        try
+        {
+            string full = Path.GetFullPath(destPath);
+            string name = Path.GetFileName(full);
+            return name.Length > 0 && File.Exists(Path.Combine(Path.GetDirectoryName(full)!, ReservedNames.JournalName(name)));
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            return false; // ForDownload reports a bad path when ACCEPT arrives
+        }
+    }
+
+    /// <summary>
     /// Client download into <paramref name="destPath"/>: temp ".{name}.ferry-part" and journal ".{name}.ferry-journal"
     /// beside it. Refuses an existing destination unless <paramref name="overwrite"/> (AlreadyExists), resumes
     /// when the journal's identity equals <paramref name="identity"/>, and checks free space for what is missing.

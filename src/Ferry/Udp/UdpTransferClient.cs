@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using Ferry.Files;
+using Ferry.Protocol.Common;
 using Ferry.Protocol.Udp;
 using Ferry.Protocol.Udp.Wire;
 using Ferry.Security;
@@ -128,21 +129,44 @@ public sealed class UdpTransferClient : ITransferClient
             TransferException? failure = null;
             var config = Config();
             var connection = Connection.CreateClient(config, NewId(), TransferOp.Get, remotePath, 0, 0, null, _clock.NowMicros, ClientSecurity.Token(_options));
+
+            // Opens the destination for the size and identity ACCEPT announced; null (and a failure) when it cannot.
+            (IDataSink Sink, RangeSet? Have)? Open(ConnectionEvent accepted)
+            {
+                try
+                {
+                    partial = PartialFile.ForDownload(localPath, accepted.Size, new FileIdentity(accepted.Size, accepted.IdentityMtime), _options.Overwrite);
+                    return (new PartialFileSink(partial), partial.Received);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    failure = new TransferException(ExitCode.LocalIo, $"cannot write '{localPath}': {e.Message}");
+                    return null;
+                }
+            }
+
+            // Nothing to resume: ask for the data with the REQUEST and open the file inside ACCEPT's handling, which
+            // saves the round trip of ACCEPT -> HAVE. With a journal, the ranges it lists depend on the identity only
+            // ACCEPT tells, so the HAVE waits for it.
+            bool eager = !PartialFile.HasDownloadJournal(localPath);
+            if (eager)
+            {
+                connection.ReceiveOnAccept(Open);
+            }
+
             try
             {
                 RunUnlessDone(() => partial is { IsCommitted: true }, connection, ev =>
                 {
                     switch (ev.Kind)
                     {
-                        case ConnectionEventKind.Accepted:
-                            try
+                        case ConnectionEventKind.Accepted when !eager:
+                            if (Open(ev) is { } target)
                             {
-                                partial = PartialFile.ForDownload(localPath, ev.Size, new FileIdentity(ev.Size, ev.IdentityMtime), _options.Overwrite);
-                                connection.StartReceiving(new PartialFileSink(partial), partial.Received);
+                                connection.StartReceiving(target.Sink, target.Have);
                             }
-                            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                            else
                             {
-                                failure = new TransferException(ExitCode.LocalIo, $"cannot write '{localPath}': {e.Message}");
                                 connection.Close(TransferError.Cancelled, "client cannot write the destination", _clock.NowMicros);
                             }
 
@@ -152,17 +176,17 @@ public sealed class UdpTransferClient : ITransferClient
                             {
                                 partial!.Commit(ev.Sha256);
                                 sha = ev.Sha256;
-                                connection.FinishReceive(TransferError.None, "verified");
+                                connection.FinishReceiveAndClose(TransferError.None, "verified", _clock.NowMicros);
                             }
                             catch (FileEngineException e) when (e.Code == FileErrorCode.Integrity)
                             {
                                 failure = new TransferException(ExitCode.Integrity, $"integrity check failed for '{localPath}': {e.Message}");
-                                connection.FinishReceive(TransferError.Integrity, e.Message);
+                                connection.FinishReceiveAndClose(TransferError.Integrity, e.Message, _clock.NowMicros);
                             }
                             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                             {
                                 failure = new TransferException(ExitCode.LocalIo, $"cannot store '{localPath}': {e.Message}");
-                                connection.FinishReceive(TransferError.Io, e.Message);
+                                connection.FinishReceiveAndClose(TransferError.Io, e.Message, _clock.NowMicros);
                             }
 
                             break;

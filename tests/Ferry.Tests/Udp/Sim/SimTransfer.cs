@@ -61,6 +61,9 @@ public sealed class SimTransfer
     /// <summary>A man in the middle on the server-to-client path: returns the datagram to deliver (changed or not), or null to drop it.</summary>
     public Func<byte[], byte[]?>? DownFilter { get; set; }
 
+    /// <summary>The client-to-server path's counterpart of <see cref="DownFilter"/>.</summary>
+    public Func<byte[], byte[]?>? UpFilter { get; set; }
+
     /// <summary>The access token the simulated client sends.</summary>
     public string? AccessToken { get; set; }
 
@@ -117,9 +120,28 @@ public sealed class SimTransfer
     /// <summary>When set, the server stops answering entirely after this time (a peer that vanishes).</summary>
     public long ServerDiesAt { get; set; } = long.MaxValue;
 
+    /// <summary>
+    /// GET as the real client does it: with nothing to resume (<see cref="ClientHave"/> null) the HAVE goes with the
+    /// REQUEST and the sink opens inside ACCEPT's handling; false: the HAVE waits for ACCEPT (as an older client).
+    /// </summary>
+    public bool EagerGet { get; set; } = true;
+
+    /// <summary>GET client: RESULT and CLOSE together once the file verified, as the real client (false: wait for the RESULT's ACK).</summary>
+    public bool CloseAtOnce { get; set; } = true;
+
     public SimResult RunGet(string path, long maxSimMicros = 600_000_000, int maxSteps = 5_000_000)
     {
         Client = Connection.CreateClient(ClientConfig, NewId(), TransferOp.Get, path, 0, 0, null, Now, AccessToken);
+        if (EagerGet && ClientHave is null)
+        {
+            var client = Client;
+            client.ReceiveOnAccept(ev =>
+            {
+                ClientSink = new MemorySink(ev.Size);
+                return (ClientSink, null);
+            });
+        }
+
         return Run(maxSimMicros, maxSteps);
     }
 
@@ -178,8 +200,14 @@ public sealed class SimTransfer
             }
 
             bool serverBusy = Now < _serverBusyUntil;
-            foreach (var d in _up.Deliver(Now))
+            foreach (var delivered in _up.Deliver(Now))
             {
+                var d = UpFilter is null ? delivered : UpFilter(delivered);
+                if (d is null)
+                {
+                    continue;
+                }
+
                 if (serverAlive && serverBusy)
                 {
                     _serverBacklog.Add(d);
@@ -306,6 +334,8 @@ public sealed class SimTransfer
                 }
 
                 break;
+            case ConnectionEventKind.Accepted when client.Op == TransferOp.Get && ClientSink is not null:
+                break; // opened inside ACCEPT (EagerGet)
             case ConnectionEventKind.Accepted when client.Op == TransferOp.Get:
                 if (ClientHave is { } ch)
                 {
@@ -322,7 +352,15 @@ public sealed class SimTransfer
             case ConnectionEventKind.DataComplete:
             {
                 bool ok = ClientSink!.Sha256().AsSpan().SequenceEqual(ev.Sha256);
-                client.FinishReceive(ok ? TransferError.None : TransferError.Integrity, ok ? "verified" : "SHA-256 mismatch");
+                if (CloseAtOnce)
+                {
+                    client.FinishReceiveAndClose(ok ? TransferError.None : TransferError.Integrity, ok ? "verified" : "SHA-256 mismatch", Now);
+                }
+                else
+                {
+                    client.FinishReceive(ok ? TransferError.None : TransferError.Integrity, ok ? "verified" : "SHA-256 mismatch");
+                }
+
                 break;
             }
         }
