@@ -41,8 +41,31 @@ public static class ServerHandshake
         out byte[] serverHello,
         out SessionKeys? keys)
     {
-        serverHello = Array.Empty<byte>();
         keys = null;
+        var result = Respond(context, clientHello, identity, ephemeral, random, out serverHello, out var c2s, out var s2c);
+        if (result == HandshakeFailure.None)
+        {
+            keys = SessionKeys.For(isClient: false, c2s, s2c, epochBits);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// As the other overload, but hands out the two epoch-0 traffic secrets instead of keys (a stateless server seals
+    /// them into a token; the caller zeroes them).
+    /// </summary>
+    public static HandshakeFailure Respond(
+        ReadOnlySpan<byte> context,
+        ReadOnlySpan<byte> clientHello,
+        ServerKeyPair identity,
+        ECDiffieHellman ephemeral,
+        ReadOnlySpan<byte> random,
+        out byte[] serverHello,
+        out byte[] clientToServer,
+        out byte[] serverToClient)
+    {
+        serverHello = clientToServer = serverToClient = Array.Empty<byte>();
         if (!TryReadSuite(clientHello, out byte suite))
         {
             return HandshakeFailure.Malformed;
@@ -80,9 +103,8 @@ public static class ServerHandshake
         }
 
         var shared = ephemeral.DeriveRawSecretAgreement(peer.PublicKey);
-        var (c2s, s2c) = KeySchedule.TrafficSecrets(shared, th);
+        (clientToServer, serverToClient) = KeySchedule.TrafficSecrets(shared, th);
         CryptographicOperations.ZeroMemory(shared);
-        keys = SessionKeys.For(isClient: false, c2s, s2c, epochBits);
         serverHello = hello;
         return HandshakeFailure.None;
     }

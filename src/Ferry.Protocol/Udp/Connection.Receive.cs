@@ -31,6 +31,12 @@ public sealed partial class Connection
             return;
         }
 
+        if (packet.Type == PacketType.Handshake)
+        {
+            OnHandshakePacket(packet, now);
+            return;
+        }
+
         if (State == ConnectionState.Closing)
         {
             // Answer stray packets with CLOSE, a bounded number of times.
@@ -124,6 +130,13 @@ public sealed partial class Connection
 
         _token = packet.Token.ToArray();
         // The Initials sent so far were answered with a Retry, not processed: forget them and resend at once.
+        ForgetUnansweredInitials();
+        _pendingControls |= _neededControls & ~ControlFrames.Ping; // HELLO (and REQUEST in a cleartext session)
+    }
+
+    /// <summary>Drops the Initials sent so far from the flight: the server answered them statelessly and keeps no record to acknowledge them by.</summary>
+    private void ForgetUnansweredInitials()
+    {
         for (ulong pn = _ledger.Base; pn < _ledger.End; pn++)
         {
             ref var p = ref _ledger[pn];
@@ -136,7 +149,6 @@ public sealed partial class Connection
         }
 
         _ledger.TrimFront();
-        _pendingControls |= _neededControls & ~ControlFrames.Ping; // HELLO (and REQUEST in a cleartext session)
     }
 
     private void OnFrame(long now, in Frame f)

@@ -30,6 +30,16 @@ public sealed partial class Connection
         Queue(_openOnAccept is null ? ControlFrames.Request : ControlFrames.Request | ControlFrames.Have | ControlFrames.MaxData);
     }
 
+    /// <summary>
+    /// Server endpoint: this connection was opened by a handshake token, so its handshake already happened (statelessly,
+    /// in <see cref="ServerEndpoint"/>): take its keys; the client has the SERVER_HELLO.
+    /// </summary>
+    internal void AdoptKeys(SessionKeys keys)
+    {
+        _keys = keys;
+        _helloReceived = true;
+    }
+
     private void StartClientHandshake()
     {
         var security = _config.Security;
@@ -39,6 +49,8 @@ public sealed partial class Connection
             Queue(ControlFrames.Hello | ControlFrames.Request);
             return;
         }
+
+        _offerStatelessHello = true;
 
         Span<byte> random = stackalloc byte[HandshakeMessages.RandomSize];
         security.FillRandom(random);
@@ -131,6 +143,41 @@ public sealed partial class Connection
         _neededControls &= ~ControlFrames.Hello;
         _pendingControls &= ~ControlFrames.Hello;
         _events.Enqueue(new ConnectionEvent(ConnectionEventKind.ServerKeyReceived) { ServerKey = serverKey });
+    }
+
+    /// <summary>
+    /// Client: a Handshake packet, the stateless server's answer to our first HELLO: a SERVER_HELLO and the token that
+    /// brings the server's side of the handshake back with our next packet. Acted on only as the first answer.
+    /// </summary>
+    private void OnHandshakePacket(in PacketView packet, long now)
+    {
+        if (!IsClient || !_offerStatelessHello || State != ConnectionState.Handshake || _token.Length != 0 || _keys is not null)
+        {
+            return;
+        }
+
+        var r = new Common.SpanReader(packet.Payload);
+        while (!r.End)
+        {
+            if (!FrameCodec.TryRead(ref r, _ackScratch, out var f))
+            {
+                Stats.MalformedPackets++;
+                return;
+            }
+
+            if (f.Type == FrameType.ServerHello)
+            {
+                OnServerHello(f, now);
+                if (_keys is not null)
+                {
+                    _token = packet.Token.ToArray();
+                    // The server kept nothing: the Initials that carried HELLO will never be acknowledged.
+                    ForgetUnansweredInitials();
+                }
+
+                return;
+            }
+        }
     }
 
     /// <summary>Which frames a cleartext packet may carry. Everything, in a cleartext session; only the handshake otherwise.</summary>

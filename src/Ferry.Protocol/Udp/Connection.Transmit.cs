@@ -140,9 +140,11 @@ public sealed partial class Connection
 
         int pos = Packet.WriteHeader(buffer, PacketType.Initial, 0, pn);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(buffer[pos..], LocalId);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(buffer[(pos + 8)..], (ushort)_token.Length);
-        _token.CopyTo(buffer[(pos + 10)..]);
-        return pos + 10 + _token.Length;
+        // No token yet: an encrypting client offers to take a stateless SERVER_HELLO instead of a Retry.
+        var token = _token.Length == 0 && _offerStatelessHello ? Packet.StatelessHelloOffer : _token;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(buffer[(pos + 8)..], (ushort)token.Length);
+        token.CopyTo(buffer[(pos + 10)..]);
+        return pos + 10 + token.Length;
     }
 
     private void WriteControls(ref SpanWriter w, ref SentPacket sent)

@@ -50,6 +50,7 @@ public sealed partial class Connection
     private SessionKeys? _keys;
     private bool _helloReceived;
     private bool _insecureSession;
+    private bool _offerStatelessHello;
     private string _accessToken = string.Empty;
     private byte[]? _plain;
 

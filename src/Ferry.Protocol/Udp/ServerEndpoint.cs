@@ -25,6 +25,15 @@ public sealed class EndpointStats
 
     /// <summary>Most half-open connections held at once.</summary>
     public long HalfOpenPeak;
+
+    /// <summary>First HELLOs answered at once with a stateless SERVER_HELLO (a Handshake packet) instead of a Retry.</summary>
+    public long StatelessHellos;
+
+    /// <summary>Offers of a stateless SERVER_HELLO answered with a Retry because the budget for them was spent (a flood).</summary>
+    public long StatelessHellosOverBudget;
+
+    /// <summary>Connections opened by a handshake token (the client's first protected Initial).</summary>
+    public long HandshakeTokensAccepted;
 }
 
 /// <summary>
@@ -37,6 +46,10 @@ public sealed class ServerEndpoint
     private const int MaxStatelessQueue = 256;
     private readonly ConnectionConfig _config;
     private readonly RetryTokens _tokens;
+    private readonly HandshakeTokens _handshakeTokens;
+    private readonly AckRange[] _ackScratch = new AckRange[FrameCodec.MaxAckRanges + 1];
+    private double _helloBudget;
+    private long _helloBudgetStamp = long.MinValue;
     private readonly Func<ulong> _newId;
     private readonly Dictionary<ulong, Connection> _byId = new();
     private readonly Dictionary<ulong, Connection> _byClientId = new();
@@ -59,15 +72,22 @@ public sealed class ServerEndpoint
     /// <summary>Default of <see cref="MaxHalfOpen"/>.</summary>
     public const int DefaultMaxHalfOpen = 256;
 
+    /// <summary>Default of <see cref="StatelessHellosPerSecond"/>.</summary>
+    public const int DefaultStatelessHellosPerSecond = 500;
+
     // Open connections per validated client IP address (any port).
     private readonly Dictionary<UInt128, int> _perAddress = new();
 
     public ServerEndpoint(ConnectionConfig config, byte[] retryKey, Func<ulong> newId, int maxConnections = DefaultMaxConnections,
-        int maxConnectionsPerAddress = DefaultMaxConnectionsPerAddress, int maxHalfOpen = DefaultMaxHalfOpen)
+        int maxConnectionsPerAddress = DefaultMaxConnectionsPerAddress, int maxHalfOpen = DefaultMaxHalfOpen,
+        int statelessHellosPerSecond = DefaultStatelessHellosPerSecond)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxHalfOpen, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(statelessHellosPerSecond);
         _config = config;
         _tokens = new RetryTokens(retryKey);
+        _handshakeTokens = new HandshakeTokens(config.Security.FillRandom);
+        StatelessHellosPerSecond = statelessHellosPerSecond;
         _newId = newId;
         MaxConnections = maxConnections;
         MaxConnectionsPerAddress = maxConnectionsPerAddress;
@@ -86,6 +106,14 @@ public sealed class ServerEndpoint
     /// <see cref="ConnectionConfig.HandshakeTimeout"/>, and all such peers together at most this many slots.
     /// </summary>
     public int MaxHalfOpen { get; }
+
+    /// <summary>
+    /// How many first HELLOs per second (burst: a fifth of a second's worth, at least 16) get a stateless SERVER_HELLO
+    /// at once; beyond, and for clients that do not offer to take one, a Retry validates the address first. Each costs
+    /// the server a signature and a key agreement for an address it has not validated, so a flood of spoofed HELLOs
+    /// spends this budget and then only costs a MAC each, as before. 0: always Retry.
+    /// </summary>
+    public int StatelessHellosPerSecond { get; }
 
     /// <summary>Half-open connections now.</summary>
     public int HalfOpenCount => _halfOpen.Count;
@@ -160,9 +188,36 @@ public sealed class ServerEndpoint
             return;
         }
 
+        if (packet.Token.Length == HandshakeTokens.TokenLength)
+        {
+            // The first protected packet of a client that got a stateless SERVER_HELLO: the token holds the session's
+            // secrets, and the packet decrypting with them proves the client received the hello at its address.
+            if (!packet.Protected || !_handshakeTokens.TryOpen(packet.Token, peer, packet.SourceId, now, out var c2s, out var s2c))
+            {
+                Stats.InvalidTokens++;
+                return;
+            }
+
+            Stats.HandshakeTokensAccepted++;
+            var keys = Security.SessionKeys.For(isClient: false, c2s, s2c, _config.Security.EpochBits);
+            if (CreateConnection(now, packet, peer, keys) is { } adopted)
+            {
+                adopted.HandlePacket(now, packet);
+                LeaveHalfOpenIfDone(adopted);
+            }
+
+            return;
+        }
+
+        bool offered = packet.Token.SequenceEqual(Packet.StatelessHelloOffer);
+        if (offered && !packet.Protected && TryStatelessHello(now, packet, peer))
+        {
+            return;
+        }
+
         if (!_tokens.Validate(packet.Token, peer, packet.SourceId, now))
         {
-            if (!packet.Token.IsEmpty)
+            if (!packet.Token.IsEmpty && !offered)
             {
                 Stats.InvalidTokens++;
             }
@@ -175,6 +230,19 @@ public sealed class ServerEndpoint
             return;
         }
 
+        if (CreateConnection(now, packet, peer, keys: null) is { } connection)
+        {
+            connection.HandlePacket(now, packet);
+            LeaveHalfOpenIfDone(connection);
+        }
+    }
+
+    /// <summary>
+    /// Creates the connection of a client whose address is validated (a Retry token, or a handshake token whose
+    /// <paramref name="keys"/> it then holds), within the limits; null (and a SERVER_BUSY sent) when over them.
+    /// </summary>
+    private Connection? CreateConnection(long now, in PacketView packet, in PeerAddress peer, Security.SessionKeys? keys)
+    {
         if (_halfOpen.Count >= MaxHalfOpen)
         {
             // Oldest first: it had the longest to finish, and a flood's newest entries push out its oldest.
@@ -182,19 +250,40 @@ public sealed class ServerEndpoint
             Forget(_halfOpen.First!.Value, "too many handshakes in progress; yours was not finished in time: try again", now);
         }
 
+        string? busy = null;
+        _perAddress.TryGetValue(peer.Address, out int fromAddress);
         if (_connections.Count >= MaxConnections)
         {
-            Stats.RefusedFull++;
-            EnqueueStateless(peer, StatelessClose(packet.SourceId, TransferError.ServerBusy, "server has too many connections; try again later"));
-            return;
+            busy = "server has too many connections; try again later";
+        }
+        else if (fromAddress >= MaxConnectionsPerAddress)
+        {
+            busy = "too many connections from this address; try again later";
         }
 
-        _perAddress.TryGetValue(peer.Address, out int fromAddress);
-        if (fromAddress >= MaxConnectionsPerAddress)
+        if (busy is not null)
         {
             Stats.RefusedFull++;
-            EnqueueStateless(peer, StatelessClose(packet.SourceId, TransferError.ServerBusy, "too many connections from this address; try again later"));
-            return;
+            if (keys is null)
+            {
+                EnqueueStateless(peer, StatelessClose(packet.SourceId, TransferError.ServerBusy, busy));
+            }
+            else
+            {
+                // This client already has keys and drops cleartext: refuse with a protected CLOSE.
+                var refused = Connection.CreateServer(_config, 1, packet.SourceId, peer, now);
+                refused.AdoptKeys(keys);
+                refused.Close(TransferError.ServerBusy, busy, now);
+                _scratch ??= new byte[Packet.MaxMaxDatagram];
+                int length = refused.PollTransmit(now, _scratch);
+                refused.Abandon();
+                if (length > 0)
+                {
+                    EnqueueStateless(peer, _scratch[..length]);
+                }
+            }
+
+            return null;
         }
 
         ulong id;
@@ -205,6 +294,11 @@ public sealed class ServerEndpoint
         while (id == 0 || _byId.ContainsKey(id));
 
         var connection = Connection.CreateServer(_config, id, packet.SourceId, peer, now);
+        if (keys is not null)
+        {
+            connection.AdoptKeys(keys);
+        }
+
         _byId[id] = connection;
         _byClientId[packet.SourceId] = connection;
         _connections.Add(connection);
@@ -213,8 +307,92 @@ public sealed class ServerEndpoint
         connection.HandshakeDeadline = now + _config.HandshakeTimeout;
         connection.HalfOpenNode = _halfOpen.AddLast(connection);
         Stats.HalfOpenPeak = Math.Max(Stats.HalfOpenPeak, _halfOpen.Count);
-        connection.HandlePacket(now, packet);
-        LeaveHalfOpenIfDone(connection);
+        return connection;
+    }
+
+    /// <summary>
+    /// Answers a first HELLO with a SERVER_HELLO at once, keeping nothing: the session's secrets leave in the token of
+    /// a Handshake packet, which the client's next packet brings back (docs/PROTOCOL.md, "Stateless SERVER_HELLO").
+    /// False when this path does not apply (no key, cleartext asked, a malformed hello, the budget spent): the caller
+    /// then sends a Retry, and the connection's own handshake handles the rest.
+    /// </summary>
+    private bool TryStatelessHello(long now, in PacketView packet, in PeerAddress peer)
+    {
+        var security = _config.Security;
+        if (security.Identity is null || StatelessHellosPerSecond == 0)
+        {
+            return false;
+        }
+
+        byte[]? hello = null;
+        var r = new SpanReader(packet.Payload);
+        while (!r.End)
+        {
+            if (!FrameCodec.TryRead(ref r, _ackScratch, out var f))
+            {
+                return false;
+            }
+
+            if (f.Type == FrameType.Hello)
+            {
+                hello = f.Data.ToArray();
+            }
+        }
+
+        if (hello is null || !Security.ServerHandshake.TryReadSuite(hello, out byte suite) || suite != Security.HandshakeMessages.SuiteP256Aes256Gcm)
+        {
+            return false;
+        }
+
+        if (!TakeHelloBudget(now))
+        {
+            Stats.StatelessHellosOverBudget++;
+            return false;
+        }
+
+        Span<byte> random = stackalloc byte[Security.HandshakeMessages.RandomSize];
+        security.FillRandom(random);
+        using var ephemeral = security.NewEphemeral();
+        if (Security.ServerHandshake.Respond(UdpSecurity.Context(packet.SourceId), hello, security.Identity, ephemeral, random,
+                out var serverHello, out var c2s, out var s2c) != Security.HandshakeFailure.None)
+        {
+            return false;
+        }
+
+        var token = _handshakeTokens.Issue(peer, packet.SourceId, now, c2s, s2c);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(c2s);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(s2c);
+        var frames = new byte[serverHello.Length + 8];
+        var w = new SpanWriter(frames);
+        FrameCodec.TryWriteHello(ref w, FrameType.ServerHello, serverHello);
+        var datagram = new byte[Packet.HeaderSize + 2 + token.Length + w.Position + Packet.TrailerSize];
+        Packet.WriteHandshake(datagram, packet.SourceId, token, frames.AsSpan(0, w.Position));
+        EnqueueStateless(peer, datagram);
+        Stats.StatelessHellos++;
+        return true;
+    }
+
+    /// <summary>Token bucket of <see cref="StatelessHellosPerSecond"/>.</summary>
+    private bool TakeHelloBudget(long now)
+    {
+        double burst = Math.Max(16, StatelessHellosPerSecond / 5.0);
+        if (_helloBudgetStamp == long.MinValue)
+        {
+            _helloBudget = burst;
+        }
+        else if (now > _helloBudgetStamp)
+        {
+            _helloBudget = Math.Min(burst, _helloBudget + (now - _helloBudgetStamp) * StatelessHellosPerSecond / 1e6);
+        }
+
+        _helloBudgetStamp = Math.Max(now, _helloBudgetStamp);
+        if (_helloBudget < 1)
+        {
+            return false;
+        }
+
+        _helloBudget--;
+        return true;
     }
 
     /// <summary>A connection stops being half-open once its REQUEST arrived, or once it is closing anyway.</summary>

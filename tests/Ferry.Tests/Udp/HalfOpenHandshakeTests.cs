@@ -13,13 +13,14 @@ namespace Ferry.Tests.Udp;
 /// </summary>
 public sealed class HalfOpenHandshakeTests
 {
-    private static ServerEndpoint NewServer(int maxHalfOpen = ServerEndpoint.DefaultMaxHalfOpen)
+    private static ServerEndpoint NewServer(int maxHalfOpen = ServerEndpoint.DefaultMaxHalfOpen, int statelessHellosPerSecond = ServerEndpoint.DefaultStatelessHellosPerSecond)
     {
         var rng = new Random(5);
         var key = new byte[32];
         rng.NextBytes(key);
         var config = new ConnectionConfig { Security = new UdpSecurity { Identity = TestSecurity.ServerKey, AllowInsecure = true } };
-        return new ServerEndpoint(config, key, () => (ulong)rng.NextInt64(1, long.MaxValue), maxHalfOpen: maxHalfOpen);
+        return new ServerEndpoint(config, key, () => (ulong)rng.NextInt64(1, long.MaxValue), maxHalfOpen: maxHalfOpen,
+            statelessHellosPerSecond: statelessHellosPerSecond);
     }
 
     [Fact]
@@ -147,8 +148,9 @@ public sealed class HalfOpenHandshakeTests
     public void An_evicted_client_that_already_holds_the_session_keys_is_told_at_once_with_a_protected_close()
     {
         // A client whose key check is slow (it has SERVER_HELLO, has not sent REQUEST) when a flood evicts it: it drops
-        // every cleartext packet by then, so only a protected CLOSE can tell it; otherwise it would wait 30 s.
-        var server = NewServer(maxHalfOpen: 4);
+        // every cleartext packet by then, so only a protected CLOSE can tell it; otherwise it would wait 30 s. Such a
+        // client holds server state only on the Retry path (a stateless SERVER_HELLO keeps none, see below).
+        var server = NewServer(maxHalfOpen: 4, statelessHellosPerSecond: 0);
         long now = 2_000_000_000;
         var peer = new PeerAddress(0x7F00_0001, 41_000);
         var client = Connection.CreateClient(new ConnectionConfig(), 99, TransferOp.Get, "f", 0, 0, null, now);

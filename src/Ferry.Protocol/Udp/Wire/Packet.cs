@@ -14,6 +14,12 @@ public enum PacketType : byte
 
     /// <summary>Everything after the handshake, both directions.</summary>
     Data = 3,
+
+    /// <summary>
+    /// Server to client, stateless: a SERVER_HELLO answering a first HELLO, with the token that carries the handshake
+    /// back (<see cref="HandshakeTokens"/>); no packet number, cleartext frames, sent only to a client that offered it.
+    /// </summary>
+    Handshake = 4,
 }
 
 /// <summary>A parsed packet header. Frames are the bytes in <see cref="Payload"/>.</summary>
@@ -28,7 +34,7 @@ public readonly ref struct PacketView
     /// <summary>Initial only: the client's connection id.</summary>
     public ulong SourceId { get; init; }
 
-    /// <summary>Initial and Retry: the address-validation token (may be empty in Initial).</summary>
+    /// <summary>Initial, Retry and Handshake: the address-validation token (may be empty in Initial).</summary>
     public ReadOnlySpan<byte> Token { get; init; }
 
     /// <summary>The frames (Initial and Data); ciphertext when <see cref="Protected"/>.</summary>
@@ -114,6 +120,25 @@ public static class Packet
         return Seal(buffer, pos);
     }
 
+    /// <summary>
+    /// The token an encrypted client puts in its first Initials to say it takes a stateless SERVER_HELLO (a Handshake
+    /// packet) instead of a Retry. A server that does not know it treats it as an invalid token and sends a Retry.
+    /// </summary>
+    public static ReadOnlySpan<byte> StatelessHelloOffer => [0x01];
+
+    /// <summary>Builds a Handshake packet carrying <paramref name="token"/> and the frames in <paramref name="frames"/>; returns its length.</summary>
+    public static int WriteHandshake(Span<byte> buffer, ulong clientId, ReadOnlySpan<byte> token, ReadOnlySpan<byte> frames)
+    {
+        int pos = WriteHeader(buffer, PacketType.Handshake, clientId, 0);
+        BinaryPrimitives.WriteUInt16BigEndian(buffer[pos..], (ushort)token.Length);
+        pos += 2;
+        token.CopyTo(buffer[pos..]);
+        pos += token.Length;
+        frames.CopyTo(buffer[pos..]);
+        pos += frames.Length;
+        return Seal(buffer, pos);
+    }
+
     /// <summary>Reads the destination id without validating anything else (for demultiplexing before the full parse).</summary>
     public static bool TryPeekDestination(ReadOnlySpan<byte> datagram, out PacketType type, out ulong destinationId)
     {
@@ -158,7 +183,7 @@ public static class Packet
         if (isProtected)
         {
             // The AEAD tag authenticates header and payload; the connection checks it (it has the keys).
-            if (datagram.Length < HeaderSize + TagSize || datagram[2] == (byte)PacketType.Retry)
+            if (datagram.Length < HeaderSize + TagSize || datagram[2] is (byte)PacketType.Retry or (byte)PacketType.Handshake)
             {
                 return PacketError.Malformed;
             }
@@ -239,6 +264,23 @@ public static class Packet
                 }
 
                 packet = new PacketView { Type = type, DestinationId = dcid, Token = rest.Slice(2, tokenLength) };
+                return PacketError.None;
+            }
+
+            case PacketType.Handshake:
+            {
+                if (rest.Length < 2)
+                {
+                    return PacketError.Malformed;
+                }
+
+                int tokenLength = BinaryPrimitives.ReadUInt16BigEndian(rest);
+                if (tokenLength == 0 || tokenLength > MaxTokenLength || rest.Length < 2 + tokenLength)
+                {
+                    return PacketError.Malformed;
+                }
+
+                packet = new PacketView { Type = type, DestinationId = dcid, Token = rest.Slice(2, tokenLength), Payload = rest[(2 + tokenLength)..] };
                 return PacketError.None;
             }
 

@@ -32,7 +32,8 @@ public sealed class SimTransfer
     private readonly List<(Connection Connection, ConnectionEvent Event)> _serverPending = new();
     private long _serverBusyUntil;
 
-    public SimTransfer(int seed, LinkConfig up, LinkConfig down, ConnectionConfig? clientConfig = null, ConnectionConfig? serverConfig = null)
+    public SimTransfer(int seed, LinkConfig up, LinkConfig down, ConnectionConfig? clientConfig = null, ConnectionConfig? serverConfig = null,
+        int statelessHellosPerSecond = ServerEndpoint.DefaultStatelessHellosPerSecond)
     {
         _rng = new Random(seed);
         _up = new SimLink(up, new Random(seed + 1));
@@ -47,7 +48,7 @@ public sealed class SimTransfer
             sc = sc with { Security = new UdpSecurity { Identity = TestSecurity.ServerKey, AllowInsecure = sc.Security.AllowInsecure, EpochBits = sc.Security.EpochBits } };
         }
 
-        Server = new ServerEndpoint(sc, key, () => (ulong)_rng.NextInt64(1, long.MaxValue));
+        Server = new ServerEndpoint(sc, key, () => (ulong)_rng.NextInt64(1, long.MaxValue), statelessHellosPerSecond: statelessHellosPerSecond);
         // Start the clock at an arbitrary offset: nothing may assume time starts at zero.
         Now = 1_000_000_000 + _rng.NextInt64(1_000_000_000);
     }
