@@ -11,6 +11,8 @@ public sealed partial class Connection
     private int _ackElicitingInFlight;
     private int _probesPending;
     private long _pacingWake = long.MaxValue;
+    private bool _tailSentTwice;
+    private int _dataFinCopies;
 
     // Delivery-rate estimation state.
     private long _delivered;
@@ -195,6 +197,11 @@ public sealed partial class Connection
         if ((pending & ControlFrames.DataFin) != 0 && _sha256 is not null && FrameCodec.TryWriteDataFin(ref w, _size, _sha256))
         {
             Mark(ref sent, ControlFrames.DataFin);
+            if (_dataFinCopies > 0)
+            {
+                _dataFinCopies--;
+                _pendingControls |= ControlFrames.DataFin; // the tail's second copy (see WriteData)
+            }
         }
 
         if ((pending & ControlFrames.Result) != 0
@@ -300,6 +307,16 @@ public sealed partial class Connection
         if (!retransmission && _toSend.IsEmpty)
         {
             QueueDataFin();
+            if (!_tailSentTwice)
+            {
+                // The last packets of a transfer have no later packet whose ACK would reveal their loss: only the probe
+                // timeout would (a third of a second on a 200 ms path, seen on the emulated WAN). So the last bytes go
+                // a second time in the next packet, with DATA_FIN, and DATA_FIN once more in the one after: any one
+                // of the three may be lost without waiting for the timeout. Two small packets per transfer.
+                _tailSentTwice = true;
+                _retransmit.Add(offset, offset + length);
+                _dataFinCopies = 1;
+            }
         }
     }
 
