@@ -16,6 +16,15 @@ public sealed partial class Connection
     private byte[]? _sha256;
     private bool _resultReceived;
 
+    // Upload client: data sent with the REQUEST, before ACCEPT (at most EarlyDataWindow bytes of the file's start).
+    private bool _earlyData;
+    private bool _sentEarly;
+    private bool _lateHaveApplied;
+
+    // Upload server: DATA that arrived with the REQUEST, held until the application accepts.
+    private List<(long Offset, byte[] Bytes)>? _earlyReceived;
+    private RangeSet? _earlyRanges;
+
     // Receiver.
     private IDataSink? _sink;
     private RangeSet _received;
@@ -49,6 +58,97 @@ public sealed partial class Connection
 
     /// <summary>The receive window: up to <see cref="ConnectionConfig.ReceiveWindow"/> past the first missing byte.</summary>
     private long FlowLimit() => Math.Min(_size, _received.ContiguousEnd(0) + _config.ReceiveWindow);
+
+    /// <summary>
+    /// How much of a file's start an upload client may send before the server's ACCEPT (and the server must hold
+    /// meanwhile): it covers the initial window, so an upload's first round trip of data leaves with its REQUEST.
+    /// </summary>
+    public const int EarlyDataWindow = 64 * 1024;
+
+    /// <summary>
+    /// Upload client whose REQUEST is about to reach a server that will act on it (the address is validated and the
+    /// channel set up): start sending the file's first <see cref="EarlyDataWindow"/> bytes now, a round trip before
+    /// ACCEPT. The server's HAVE, when it comes, removes what it already holds (a resumed upload).
+    /// </summary>
+    private void StartEarlyData()
+    {
+        if (!IsClient || !_isDataSender || _sendingStarted || State != ConnectionState.Handshake || !_config.EarlyData)
+        {
+            return;
+        }
+
+        _earlyData = true;
+        _sentEarly = true;
+        _peerMaxData = Math.Max(_peerMaxData, Math.Min(_size, EarlyDataWindow));
+        StartSending(new RangeSet());
+    }
+
+    /// <summary>Upload client that sent data before ACCEPT: the server's HAVE lists what it had already; none of it is owed.</summary>
+    private void ApplyLateHave(RangeSet have)
+    {
+        _lateHaveApplied = true;
+        foreach (var r in have)
+        {
+            _toSend.Remove(r.Start, r.End);
+            _retransmit.Remove(r.Start, r.End);
+            _ackedData.Add(r.Start, r.End);
+        }
+
+        // BytesDone counts _ackedData alone from here (it holds the resumed ranges).
+        _haveAtStart = have.TotalLength;
+        if (_toSend.IsEmpty && _retransmit.IsEmpty)
+        {
+            QueueDataFin();
+        }
+    }
+
+    /// <summary>Upload server before the application accepted: keep DATA that came with the REQUEST (bounded).</summary>
+    private void HoldEarlyData(long offset, ReadOnlySpan<byte> data, long now)
+    {
+        long end = offset + data.Length;
+        if (end > _size)
+        {
+            ProtocolViolation($"DATA beyond the end of the file ({end} > {_size})", now);
+            return;
+        }
+
+        if (end > EarlyDataWindow)
+        {
+            Close(TransferError.FlowControl, $"DATA beyond the {EarlyDataWindow} bytes a client may send before ACCEPT ({end})", now);
+            return;
+        }
+
+        _earlyRanges ??= new RangeSet();
+        if (_earlyRanges.ContainsAll(offset, end))
+        {
+            return;
+        }
+
+        _earlyRanges.Add(offset, end);
+        (_earlyReceived ??= new()).Add((offset, data.ToArray()));
+    }
+
+    /// <summary>Upload server, at Accept: what arrived early goes to the sink now, as if it had just arrived.</summary>
+    private void ReplayEarlyData()
+    {
+        var early = _earlyReceived;
+        _earlyReceived = null;
+        _earlyRanges = null;
+        if (early is not null)
+        {
+            foreach (var (offset, bytes) in early)
+            {
+                if (State != ConnectionState.Established)
+                {
+                    return;
+                }
+
+                OnData(offset, bytes, _lastNow);
+            }
+        }
+
+        CheckReceiveComplete();
+    }
 
     /// <summary>Sender: the receiver's HAVE arrived; everything it lacks is now owed.</summary>
     private void StartSending(RangeSet have)
@@ -94,7 +194,12 @@ public sealed partial class Connection
     {
         if (_isDataSender || _sink is null)
         {
-            // A GET client that has not called StartReceiving, or a peer sending the wrong way: drop.
+            if (!IsClient && !_isDataSender && HasRequest && State == ConnectionState.Handshake)
+            {
+                HoldEarlyData(offset, data, now);
+            }
+
+            // Otherwise a GET client that has not called StartReceiving, or a peer sending the wrong way: drop.
             return;
         }
 
@@ -171,7 +276,7 @@ public sealed partial class Connection
 
     private void CheckReceiveComplete()
     {
-        if (_completeSignalled || !_finReceived || !_received.ContainsAll(0, _size))
+        if (_completeSignalled || !_finReceived || _sink is null || !_received.ContainsAll(0, _size))
         {
             return;
         }

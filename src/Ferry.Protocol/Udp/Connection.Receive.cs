@@ -69,7 +69,7 @@ public sealed partial class Connection
         // Validate every frame first, and learn whether the packet elicits an ACK, before any state changes:
         // a malformed packet is dropped whole, and duplicates are recognised before their frames act.
         var scan = new SpanReader(payload);
-        bool ackEliciting = false, urgent = false, hasData = false, hasAccept = false;
+        bool ackEliciting = false, urgent = false, hasData = false, hasAccept = false, hasRequest = false;
         while (!scan.End)
         {
             if (!FrameCodec.TryRead(ref scan, _ackScratch, out var f))
@@ -84,10 +84,12 @@ public sealed partial class Connection
                 urgent |= f.Type is not (FrameType.Data or FrameType.Ping or FrameType.MaxData);
                 hasData |= f.Type == FrameType.Data;
                 hasAccept |= f.Type == FrameType.Accept;
+                hasRequest |= f.Type == FrameType.Request;
             }
         }
 
-        if (hasData && !_isDataSender && _sink is null && !(hasAccept && _openOnAccept is not null))
+        if (hasData && !_isDataSender && _sink is null && !(hasAccept && _openOnAccept is not null)
+            && !(!IsClient && State == ConnectionState.Handshake && (HasRequest || hasRequest)))
         {
             // File data before this side can store it: a GET whose ACCEPT was lost while the data that followed it
             // arrived. Acknowledging the packet would tell the sender the bytes arrived; dropping it unacknowledged
@@ -132,6 +134,10 @@ public sealed partial class Connection
         // The Initials sent so far were answered with a Retry, not processed: forget them and resend at once.
         ForgetUnansweredInitials();
         _pendingControls |= _neededControls & ~ControlFrames.Ping; // HELLO (and REQUEST in a cleartext session)
+        if (_insecureSession)
+        {
+            StartEarlyData(); // the REQUEST now goes with a token the server acts on
+        }
     }
 
     /// <summary>Drops the Initials sent so far from the flight: the server answered them statelessly and keeps no record to acknowledge them by.</summary>
@@ -176,6 +182,12 @@ public sealed partial class Connection
                     var have = new RangeSet();
                     FrameCodec.ReadHaveRanges(f, have, _size);
                     StartSending(have);
+                }
+                else if (_isDataSender && IsClient && _sentEarly && !_lateHaveApplied && State == ConnectionState.Established)
+                {
+                    var have = new RangeSet();
+                    FrameCodec.ReadHaveRanges(f, have, _size);
+                    ApplyLateHave(have);
                 }
                 else if (!IsClient && _isDataSender && State == ConnectionState.Handshake && HasRequest && _earlyHave is null)
                 {
@@ -279,6 +291,7 @@ public sealed partial class Connection
         }
 
         State = ConnectionState.Established;
+        _earlyData = false;
         RemoteId = f.ConnectionId;
         _neededControls &= ~ControlFrames.Request;
         _pendingControls &= ~ControlFrames.Request;

@@ -28,6 +28,7 @@ public sealed partial class Connection
         }
 
         Queue(_openOnAccept is null ? ControlFrames.Request : ControlFrames.Request | ControlFrames.Have | ControlFrames.MaxData);
+        StartEarlyData();
     }
 
     /// <summary>

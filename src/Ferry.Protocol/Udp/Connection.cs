@@ -127,7 +127,7 @@ public sealed partial class Connection
     public long BytesInFlight => _bytesInFlight;
 
     /// <summary>Data bytes the receiver holds (sender: acknowledged; receiver: received), including resumed ones.</summary>
-    public long BytesDone => _isDataSender ? _haveAtStart + _ackedData.TotalLength : _received.TotalLength;
+    public long BytesDone => !_isDataSender ? _received.TotalLength : _lateHaveApplied ? _ackedData.TotalLength : _haveAtStart + _ackedData.TotalLength;
 
     /// <summary>Bytes that were already at the receiver before this connection (resume).</summary>
     public long ResumedBytes => _haveAtStart;
@@ -204,6 +204,7 @@ public sealed partial class Connection
             _identityMtime = identityMtime;
             StartReceivingCore(sink ?? throw new ArgumentNullException(nameof(sink)), have);
             Queue(ControlFrames.Accept | ControlFrames.Have | ControlFrames.MaxData);
+            ReplayEarlyData();
         }
     }
 

@@ -46,6 +46,12 @@ public sealed record ConnectionConfig
     /// <summary>Encryption: keys, and whether cleartext is asked for or allowed.</summary>
     public UdpSecurity Security { get; init; } = new();
 
+    /// <summary>
+    /// Upload client: send the file's first <see cref="Connection.EarlyDataWindow"/> bytes with the REQUEST, a round
+    /// trip before ACCEPT (false: wait for ACCEPT and HAVE, as older clients do; tests compare the two).
+    /// </summary>
+    public bool EarlyData { get; init; } = true;
+
     /// <summary>Initial congestion window in packets.</summary>
     public int InitialWindowPackets { get; init; } = 32;
 

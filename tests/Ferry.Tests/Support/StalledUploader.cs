@@ -19,7 +19,8 @@ internal sealed class StalledUploader : IDisposable
     {
         _server = server;
         _socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        _connection = Connection.CreateClient(new ConnectionConfig(), 0x5EED, TransferOp.Put, path, size, 1, new NeverSource(), Now);
+        // No early data: this client sends nothing but its REQUEST, ever.
+        _connection = Connection.CreateClient(new ConnectionConfig { EarlyData = false }, 0x5EED, TransferOp.Put, path, size, 1, new NeverSource(), Now);
     }
 
     private static long Now => Environment.TickCount64 * 1000;

@@ -207,5 +207,108 @@ public class UdpRoundTripSimTests
         // A probe timeout is over a round trip (200 ms) here; the copy right behind the lost packet costs a few packet times.
         Assert.InRange(lossy.ClientClosedMicros - clean.ClientClosedMicros, 0, 20_000);
     }
+
+    private static SimTransfer Upload(bool early, long serverDelay = 0, int seed = 9, double loss = 0)
+    {
+        var client = new ConnectionConfig { EarlyData = early };
+        return new SimTransfer(seed, Wan(loss), Wan(loss), client) { ServerRequestDelay = serverDelay };
+    }
+
+    [Fact]
+    public void An_upload_sends_its_first_window_with_the_request()
+    {
+        var data = RandomBytes(10, 300_000);
+        var older = Upload(early: false);
+        var r1 = older.RunPut("u.bin", data);
+        var now = Upload(early: true);
+        var r2 = now.RunPut("u.bin", data);
+
+        Assert.True(r1.Completed, r1.ClientMessage);
+        Assert.True(r2.Completed, r2.ClientMessage);
+        Assert.Equal(data, now.Uploads["u.bin"].Data);
+        Assert.Equal(0, now.Uploads["u.bin"].Rewrites);
+        // One round trip (50 ms): the data no longer waits for ACCEPT.
+        Assert.InRange(older.ClientClosedMicros - now.ClientClosedMicros, 2 * OneWay - 10_000, 2 * OneWay + 10_000);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(10_000)]
+    [InlineData(Connection.EarlyDataWindow)]
+    [InlineData(Connection.EarlyDataWindow + 1)]
+    public void Early_data_waits_at_a_slow_server_until_it_accepts(int size)
+    {
+        // The server application takes 80 ms to answer the REQUEST; what came with it is held, then stored once.
+        var data = RandomBytes(size, size);
+        var sim = Upload(early: true, serverDelay: 80_000);
+        var r = sim.RunPut("s.bin", data);
+
+        Assert.True(r.Completed, r.ClientMessage);
+        Assert.Equal(data, sim.Uploads["s.bin"].Data);
+        Assert.Equal(0, sim.Uploads["s.bin"].Rewrites);
+        Assert.Equal(size, sim.Uploads["s.bin"].BytesWritten);
+    }
+
+    [Theory]
+    [InlineData(0.05)]
+    [InlineData(0.3)]
+    public void Uploads_with_early_data_complete_under_loss(double loss)
+    {
+        var data = RandomBytes(11, 500_001);
+        for (int seed = 0; seed < 4; seed++)
+        {
+            var sim = Upload(early: true, serverDelay: 20_000, seed: seed, loss: loss);
+            var r = sim.RunPut("l.bin", data);
+            Assert.True(r.Completed, $"seed {seed}: {r.ClientCode}: {r.ClientMessage}");
+            Assert.Equal(data, sim.Uploads["l.bin"].Data);
+            Assert.Equal(0, sim.Uploads["l.bin"].Rewrites);
+        }
+    }
+
+    [Fact]
+    public void Data_past_the_early_window_before_accept_closes_the_connection()
+    {
+        // A cleartext client (the server allows it) that puts DATA past the first 64 KiB in its REQUEST's Initial.
+        var rng = new Random(12);
+        var key = new byte[32];
+        rng.NextBytes(key);
+        var server = new ServerEndpoint(new ConnectionConfig { Security = new UdpSecurity { AllowInsecure = true } }, key,
+            () => (ulong)rng.NextInt64(1, long.MaxValue));
+        var peer = new PeerAddress(0x7F00_0001, 40000);
+        long now = 7_000_000_000;
+        var buffer = new byte[Packet.MaxMaxDatagram];
+
+        byte[] Initial(ReadOnlySpan<byte> token, long dataOffset)
+        {
+            var d = new byte[Packet.MinInitialSize];
+            int pos = Packet.WriteHeader(d, PacketType.Initial, 0, token.IsEmpty ? 0UL : 1UL);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(d.AsSpan(pos), 4242);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(d.AsSpan(pos + 8), (ushort)token.Length);
+            token.CopyTo(d.AsSpan(pos + 10));
+            pos += 10 + token.Length;
+            var w = new Ferry.Protocol.Common.SpanWriter(d.AsSpan(pos, d.Length - pos - Packet.TrailerSize));
+            FrameCodec.TryWriteHello(ref w, FrameType.Hello, [1, 0]);
+            FrameCodec.TryWriteRequest(ref w, TransferOp.Put, 1452, "x.bin", 1_000_000, 1_000_000, 1, string.Empty);
+            FrameCodec.WriteDataHeader(ref w, dataOffset, 100);
+            w.Advance(100);
+            Packet.Seal(d, d.Length - Packet.TrailerSize);
+            return d;
+        }
+
+        server.HandleDatagram(now, Initial([], 0), peer);
+        Assert.Equal(1, server.Stats.RetriesSent);
+        int n = server.PollTransmit(now, buffer, out _);
+        Assert.Equal(PacketError.None, Packet.TryParse(buffer.AsSpan(0, n), out var retry));
+        var token = retry.Token.ToArray();
+
+        server.HandleDatagram(now, Initial(token, Connection.EarlyDataWindow), peer);
+        var c = Assert.Single(server.Connections);
+        Assert.Equal(ConnectionState.Closing, c.State);
+        Assert.True(c.TryPollEvent(out var ev)); // RequestReceived, then the close
+        Assert.True(c.TryPollEvent(out ev));
+        Assert.Equal(ConnectionEventKind.Closed, ev.Kind);
+        Assert.Equal(TransferError.FlowControl, ev.Code);
+    }
 }
 
