@@ -28,6 +28,7 @@ public sealed partial class Connection
     // Receiver.
     private IDataSink? _sink;
     private RangeSet _received;
+    private RangeSet? _haveAtOpen;                  // _received when receiving started: what HAVE reports
     private long _maxDataAdvertised;
     private bool _finReceived;
     private byte[]? _expectedSha256;
@@ -52,6 +53,12 @@ public sealed partial class Connection
         }
 
         _haveAtStart = _received.TotalLength;
+        _haveAtOpen = new RangeSet();
+        foreach (var r in _received)
+        {
+            _haveAtOpen.Add(r.Start, r.End);
+        }
+
         // Never below what was already granted (a client that sent MAX_DATA with its REQUEST, before it knew the size).
         _maxDataAdvertised = Math.Max(_maxDataAdvertised, FlowLimit());
     }

@@ -176,14 +176,17 @@ public sealed partial class Connection
 
         if ((pending & ControlFrames.Have) != 0)
         {
-            int n = Math.Min(_received.Count, FrameCodec.MaxHaveRanges);
+            // What this side held when it started receiving (resume), not what arrived since (early data, or data that
+            // followed ACCEPT): the peer counts HAVE's ranges as resumed bytes.
+            var had = _haveAtOpen ?? _received;
+            int n = Math.Min(had.Count, FrameCodec.MaxHaveRanges);
             var ranges = new (long, long)[n];
             for (int i = 0; i < n; i++)
             {
-                ranges[i] = (_received[i].Start, _received[i].Length);
+                ranges[i] = (had[i].Start, had[i].Length);
             }
 
-            if (FrameCodec.TryWriteHave(ref w, ranges, complete: n == _received.Count))
+            if (FrameCodec.TryWriteHave(ref w, ranges, complete: n == had.Count))
             {
                 Mark(ref sent, ControlFrames.Have);
             }

@@ -227,6 +227,9 @@ public class UdpRoundTripSimTests
         Assert.True(r2.Completed, r2.ClientMessage);
         Assert.Equal(data, now.Uploads["u.bin"].Data);
         Assert.Equal(0, now.Uploads["u.bin"].Rewrites);
+        // The server's HAVE lists what it had before (nothing), not the early data it stored meanwhile.
+        Assert.Equal(0, now.Client!.ResumedBytes);
+        Assert.Equal(data.Length, now.Client.BytesDone);
         // One round trip (50 ms): the data no longer waits for ACCEPT.
         Assert.InRange(older.ClientClosedMicros - now.ClientClosedMicros, 2 * OneWay - 10_000, 2 * OneWay + 10_000);
     }
