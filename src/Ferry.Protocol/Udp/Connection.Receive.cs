@@ -223,6 +223,12 @@ public sealed partial class Connection
                     _neededControls = ControlFrames.None;
                     _pendingControls = ControlFrames.None;
                     Close((TransferError)f.Code, f.Code == 0 ? "done" : f.Text, now);
+                    if (IsClient)
+                    {
+                        // The client leaves now (the command is over): its CLOSE goes three times, or a receiver that
+                        // missed it would repeat its RESULT into the void until its idle timeout.
+                        _extraCloseCopies = 2;
+                    }
                 }
 
                 break;

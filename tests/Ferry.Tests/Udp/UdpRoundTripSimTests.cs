@@ -313,5 +313,19 @@ public class UdpRoundTripSimTests
         Assert.Equal(ConnectionEventKind.Closed, ev.Kind);
         Assert.Equal(TransferError.FlowControl, ev.Code);
     }
+
+    [Fact]
+    public void An_upload_server_hears_the_client_leave_even_at_30_percent_loss()
+    {
+        var data = RandomBytes(13, 200_000);
+        for (int seed = 0; seed < 6; seed++)
+        {
+            var sim = Upload(early: true, seed: seed, loss: 0.3);
+            var r = sim.RunPut("c.bin", data);
+            Assert.True(r.Completed, $"seed {seed}: {r.ClientMessage}");
+            // The client's CLOSE went three times: the server did not have to wait out its idle timeout.
+            Assert.DoesNotContain(sim.ServerEvents, e => e.Kind == ConnectionEventKind.Closed && e.Code == TransferError.IdleTimeout);
+        }
+    }
 }
 
