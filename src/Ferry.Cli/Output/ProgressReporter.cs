@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Ferry.Transfers;
-using Spectre.Console;
 
 namespace Ferry.Cli.Output;
 
@@ -30,42 +28,12 @@ internal sealed class ProgressReporter
             return await transfer(sink).ConfigureAwait(false);
         }
 
-        if (_quiet || Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
+        if (_quiet || Console.IsOutputRedirected || !TerminalProgress.IsInteractive)
         {
-            return await transfer(new Progress<TransferProgress>(_ => { })).ConfigureAwait(false);
+            return await transfer(NoProgress.Instance).ConfigureAwait(false);
         }
 
-        TransferResult? result = null;
-        await AnsiConsole.Progress()
-            .AutoClear(false)
-            .HideCompleted(false)
-            .Columns(
-                new TaskDescriptionColumn(),
-                new ProgressBarColumn(),
-                new PercentageColumn(),
-                new DownloadedColumn(),
-                new TransferSpeedColumn(),
-                new RemainingTimeColumn(),
-                new SpinnerColumn())
-            .StartAsync(async ctx =>
-            {
-                var task = ctx.AddTask(Markup.Escape(description), maxValue: 1);
-                task.IsIndeterminate = true;
-                var sink = new InlineProgress(p =>
-                {
-                    if (p.TotalBytes >= 0)
-                    {
-                        task.IsIndeterminate = false;
-                        task.MaxValue = Math.Max(1, p.TotalBytes);
-                    }
-
-                    task.Value = p.BytesDone;
-                });
-                result = await transfer(sink).ConfigureAwait(false);
-                task.MaxValue = Math.Max(1, result.Bytes);
-                task.Value = task.MaxValue;
-            }).ConfigureAwait(false);
-        return result!;
+        return await TerminalProgress.RunAsync(description, transfer).ConfigureAwait(false);
     }
 
     public void Done(TransferResult result)
@@ -117,14 +85,19 @@ internal sealed class ProgressReporter
     {
         lock (_out)
         {
-            _out.WriteLine(JsonSerializer.Serialize(fields));
+            _out.WriteLine(JsonLine.Format(fields));
             _out.Flush();
         }
     }
 
-    private sealed class InlineProgress(Action<TransferProgress> report) : IProgress<TransferProgress>
+    /// <summary>Drops every report (a <c>Progress&lt;T&gt;</c> would queue each one to the thread pool to do nothing).</summary>
+    private sealed class NoProgress : IProgress<TransferProgress>
     {
-        public void Report(TransferProgress value) => report(value);
+        public static readonly NoProgress Instance = new();
+
+        public void Report(TransferProgress value)
+        {
+        }
     }
 
     /// <summary>Rate-limits progress events to at most four a second.</summary>
