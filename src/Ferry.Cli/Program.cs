@@ -9,6 +9,19 @@ internal static class Program
     // Not async: an async Main is this same blocking wait behind one more state machine, JIT-compiled at each start.
     private static int Main(string[] args)
     {
+        StartupWarmup.StartFor(args);
+        try
+        {
+            return Run(args);
+        }
+        finally
+        {
+            StartupWarmup.Finish();
+        }
+    }
+
+    private static int Run(string[] args)
+    {
         Registration.RegisterAll();
         var root = new RootCommand("ferry: move files and messages between machines, fast and without losing a byte.\n"
             + "URL schemes: udp:// (default port 7700), tcp:// (7701), zmq:// (7702), tftp:// (69).")
