@@ -88,7 +88,7 @@ internal static class TransferCommands
         CancellationToken ct,
         Func<ProgressReporter, ClientOptions, RunState, CancellationToken, Task<TransferResult>> body)
     {
-        var reporter = new ProgressReporter(parse.GetValue(s_json), parse.GetValue(s_quiet), Console.Out);
+        var reporter = new ProgressReporter(parse.GetValue(s_json), parse.GetValue(s_quiet), static () => Console.Out);
         var options = new ClientOptions
         {
             Streams = parse.GetValue(s_streams),

@@ -9,13 +9,20 @@ internal sealed class ProgressReporter
     private static readonly TimeSpan s_jsonInterval = TimeSpan.FromMilliseconds(250);
     private readonly bool _json;
     private readonly bool _quiet;
-    private readonly TextWriter _out;
+    private readonly Func<TextWriter> _output;
+    private readonly object _writeLock = new();
+    private TextWriter? _out;
+    private string? _pendingStart;
 
-    public ProgressReporter(bool json, bool quiet, TextWriter output)
+    /// <param name="output">
+    /// Where to print, asked for at the first line printed: setting up Console.Out takes ~5 ms, which a transfer
+    /// should not spend before its first packet.
+    /// </param>
+    public ProgressReporter(bool json, bool quiet, Func<TextWriter> output)
     {
         _json = json;
         _quiet = quiet;
-        _out = output;
+        _output = output;
     }
 
     /// <summary>Runs <paramref name="transfer"/> with progress display and returns its result.</summary>
@@ -24,8 +31,19 @@ internal sealed class ProgressReporter
     {
         if (_json)
         {
-            WriteJson(new Dictionary<string, object?> { ["event"] = "start", ["what"] = description });
-            return transfer(new JsonProgress(this));
+            // The "start" event goes out once the transfer is under way (its first packet is being sent on the
+            // transfer's own thread): the console's and the JSON writer's first use cost ~8 ms. It is still the
+            // first line: every other event writes it first if it is still pending.
+            _pendingStart = description;
+            var sink = new JsonProgress(this);
+            try
+            {
+                return transfer(sink);
+            }
+            finally
+            {
+                WriteJson(null);
+            }
         }
 
         if (_quiet || Console.IsOutputRedirected || !TerminalProgress.IsInteractive)
@@ -60,6 +78,7 @@ internal sealed class ProgressReporter
 
         if (!_quiet)
         {
+            _out ??= _output();
             _out.WriteLine($"done: {result.Bytes} bytes in {seconds:F2} s ({FormatRate(result.Bytes / seconds)}), sha256 {result.Sha256Hex}"
                 + (result.ResumedBytes > 0 ? $", {result.ResumedBytes} bytes resumed" : string.Empty));
         }
@@ -81,13 +100,29 @@ internal sealed class ProgressReporter
         return bits >= 1e9 ? $"{bits / 1e9:F2} Gbit/s" : bits >= 1e6 ? $"{bits / 1e6:F1} Mbit/s" : $"{bits / 1e3:F1} kbit/s";
     }
 
-    private void WriteJson(Dictionary<string, object?> fields)
+    /// <summary>Prints <paramref name="fields"/> as one NDJSON line, after the pending "start" event if there is one.</summary>
+    private void WriteJson(Dictionary<string, object?>? fields)
     {
-        lock (_out)
+        lock (_writeLock)
         {
-            _out.WriteLine(JsonLine.Format(fields));
-            _out.Flush();
+            if (_pendingStart is { } what)
+            {
+                _pendingStart = null;
+                WriteJsonLocked(new Dictionary<string, object?> { ["event"] = "start", ["what"] = what });
+            }
+
+            if (fields is not null)
+            {
+                WriteJsonLocked(fields);
+            }
         }
+    }
+
+    private void WriteJsonLocked(Dictionary<string, object?> fields)
+    {
+        _out ??= _output();
+        _out.WriteLine(JsonLine.Format(fields));
+        _out.Flush();
     }
 
     /// <summary>Drops every report (a <c>Progress&lt;T&gt;</c> would queue each one to the thread pool to do nothing).</summary>
