@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
 # Startup cost of the udp:// client: how long after exec the first datagram leaves, and the whole command's time.
-#  1. strace: `ferry send|get udp://127.0.0.1:DEAD/...` (no server on that port: only the first datagram counts),
-#     first sendmmsg/sendmsg/sendto timestamp minus the execve timestamp, N runs each for send/get x
-#     encrypted/--insecure, interleaved. strace slows every syscall (and -f follows every thread), so these figures
-#     are higher than the real ones; compare them with each other, not with (2).
-#  2. No strace: wall time (date +%s%N around the command) of a 1-byte send and get against a local `ferry serve`.
+# N runs each for send/get x encrypted/--insecure, interleaved:
+#  1. strace: `ferry send|get udp://127.0.0.1:SINK/...`, first sendmmsg/sendmsg/sendto timestamp minus the execve
+#     timestamp. strace slows every syscall (and -f follows every thread), so these figures are higher than the
+#     real ones; compare them with each other.
+#  2. sink (no strace): the same command against a small python UDP socket that stamps each datagram's arrival
+#     (time.time_ns); the figure is the first arrival minus `date +%s%N` taken just before exec (so it includes
+#     one fork of date, ~1 ms). Nothing answers there: only the first datagram counts.
+#  3. wall (no strace): date +%s%N around a whole 1-byte send and get against a local `ferry serve`.
 # Usage: bench/startup.sh [RUNS=21]   (FERRY_OUT=DIR: use the ferry built in DIR, no publish)
 # Prints median/min/max in milliseconds and the load average. Traffic stays on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-21}
 PORT=${FERRY_BENCH_PORT:-17890}
-DEAD=$((PORT + 1))   # nothing listens here
+DEAD=$((PORT + 1))   # only the arrival-stamping sink listens here
 OUT=${FERRY_OUT:-bench/out}
 WORK=$(mktemp -d /tmp/ferry-startup.XXXXXX)
-cleanup() { [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null; rm -rf "$WORK"; }
+cleanup() {
+  [ -n "${SINK_PID:-}" ] && kill "$SINK_PID" 2>/dev/null
+  [ -n "${SERVER_PID:-}" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 export FERRY_CONFIG_DIR="$WORK/config"   # the bench server's key is pinned here, not in ~/.config/ferry
 command -v strace >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -qq strace >/dev/null; } || true
@@ -26,6 +33,7 @@ printf x > "$WORK/one.bin"; printf x > "$WORK/root/one.bin"
 "$FERRY" serve --root "$WORK/root" --state-dir "$WORK/state" --port "$PORT" --tcp-port -1 --zmq-port -1 --relay-port -1 --insecure 2>"$WORK/server.log" &
 SERVER_PID=$!
 for _ in $(seq 50); do grep -q "listening" "$WORK/server.log" 2>/dev/null && break; sleep 0.1; done
+grep -q "listening" "$WORK/server.log" || { echo "ferry serve did not start:" >&2; cat "$WORK/server.log" >&2; exit 1; }
 # Pin the server's key (the encrypted runs then take the "key already known" path), also for the dead port.
 "$FERRY" get "udp://127.0.0.1:$PORT/one.bin" "$WORK/warm" --quiet --overwrite 2>/dev/null
 pin=$(sed -n "s/^127.0.0.1:$PORT /127.0.0.1:$DEAD /p" "$FERRY_CONFIG_DIR/known_hosts")
@@ -42,6 +50,17 @@ command_for() {
 }
 
 have_strace=0; command -v strace >/dev/null && have_strace=1
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+out = open(sys.argv[2], "a", buffering=1)
+while True:
+    s.recvfrom(65536)
+    out.write("%d\n" % time.time_ns())
+' "$DEAD" "$WORK/arrivals" &
+SINK_PID=$!
+sleep 0.3
 for i in $(seq "$RUNS"); do
   for kind in send get; do
     for mode in encrypted insecure; do
@@ -53,6 +72,11 @@ for i in $(seq "$RUNS"); do
           /(sendmmsg|sendmsg|sendto)\(/ && !s && $0 !~ /AF_UNIX|NETLINK/ { s = $2 }
           END { if (e && s) printf "%s %.1f\n", k, (s - e) * 1000 }' "$WORK/st.txt" >> "$WORK/times"
       fi
+      : > "$WORK/arrivals"
+      s=$(date +%s%N)
+      "${CMD[@]}" --timeout 0.05 >/dev/null 2>&1 || true
+      a=$(head -1 "$WORK/arrivals")
+      [ -n "$a" ] && echo "sink $kind $mode $(( (a - s) / 100000 ))" | awk '{printf "%s %s %s %.1f\n", $1, $2, $3, $4 / 10}' >> "$WORK/times"
       command_for "$kind" "$mode" "$PORT"
       rm -f "$WORK/root/up.bin"
       s=$(date +%s%N)
@@ -65,7 +89,7 @@ done
 
 echo "| measurement | median ms | min ms | max ms | runs |"
 echo "|---|---|---|---|---|"
-for what in strace wall; do
+for what in strace sink wall; do
   for kind in send get; do
     for mode in encrypted insecure; do
       grep "^$what $kind $mode " "$WORK/times" | awk '{print $4}' | sort -n | awk -v w="$what $kind $mode" '
@@ -74,6 +98,6 @@ for what in strace wall; do
   done
 done
 echo
-echo "strace: exec -> first datagram to a port with no server (slowed by strace itself);"
+echo "strace: exec -> first datagram (slowed by strace itself); sink: exec -> first datagram's arrival, no strace;"
 echo "wall: whole command, 1-byte transfer against ferry serve on 127.0.0.1 (no strace)."
 echo "host: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
