@@ -9,20 +9,21 @@ namespace Ferry.Cli;
 /// Prepares, on another core, what every transfer needs before its first packet and that takes milliseconds the
 /// first time: the URL parser (Uri's first parse JIT-compiles ~15 framework methods, ~8 ms, IPAddress's another
 /// 2 ms; the warm-up parses the command's own URL, so the same code paths get compiled), OpenSSL (libssl,
-/// libcrypto, openssl.cnf; used for the connection id, the file's SHA-256 and the key exchange) and
-/// System.Net.Sockets (its assembly, static state and telemetry source). The main thread meanwhile builds and
-/// parses the command line; when it gets there, the work is done (or it waits for the type initializer the
-/// warm-up is running, never does it twice). Only a warm-up: it changes no state the command sees, and any failure
-/// here is left for the real code to meet and report.
+/// libcrypto, openssl.cnf; used for the connection id, the file's SHA-256 and the key exchange),
+/// System.Net.Sockets (its assembly, static state and telemetry source) and, for an encrypted udp:// transfer, what
+/// the server's handshake reply will need. The main thread meanwhile builds and parses the command line; when it
+/// gets there, the work is done (or it waits for the type initializer the warm-up is running, never does it twice).
+/// Only a warm-up: it changes nothing the command sees (the one decision it takes early, OpenSSL AES-GCM or not,
+/// is the one the first cipher would take), and any failure here is left for the real code to meet and report.
 /// </summary>
 internal static class StartupWarmup
 {
     private static Thread? s_thread;
 
-    /// <summary>Starts the warm-up for <c>ferry send</c> and <c>ferry get</c>; does nothing for other commands.</summary>
+    /// <summary>Starts the warm-up for <c>ferry send</c> and <c>ferry get</c>; does nothing for other commands or help.</summary>
     public static void StartFor(string[] args)
     {
-        if (args.Length == 0 || args[0] is not ("send" or "get"))
+        if (args.Length == 0 || args[0] is not ("send" or "get") || Array.Exists(args, a => a is "--help" or "-h" or "-?"))
         {
             return;
         }
@@ -112,7 +113,9 @@ internal static class StartupWarmup
         {
             warm();
         }
-        catch (Exception e) when (e is CryptographicException or SocketException or PlatformNotSupportedException or DllNotFoundException or UriFormatException)
+#pragma warning disable CA1031 // An exception escaping this thread would end the process: a warm-up must never do that.
+        catch (Exception)
+#pragma warning restore CA1031
         {
             // Nothing to warm: the command itself will meet (and report) whatever is wrong.
         }
