@@ -52,8 +52,12 @@ internal static class StartupWarmup
     /// <summary>
     /// Waits (briefly) for the warm-up before the process exits, so that OpenSSL's exit-time cleanup never runs
     /// while another thread is still initialising it (a command that fails at once, e.g. on a usage error).
+    /// Returns false if the warm-up was still running after that wait.
     /// </summary>
-    public static void Finish() => s_thread?.Join(TimeSpan.FromSeconds(2));
+    public static bool Finish() => s_thread?.Join(TimeSpan.FromSeconds(2)) ?? true;
+
+    /// <summary>True once <see cref="StartFor"/> started a warm-up in this process.</summary>
+    internal static bool Started => s_thread is not null;
 
     /// <summary>Parses the command's own URL as the command will, so the same framework code gets compiled.</summary>
     private static void WarmUrl(string? url)
