@@ -6,7 +6,21 @@ namespace Ferry.Cli;
 
 internal static class Program
 {
-    private static async Task<int> Main(string[] args)
+    // Not async: an async Main is this same blocking wait behind one more state machine, JIT-compiled at each start.
+    private static int Main(string[] args)
+    {
+        StartupWarmup.StartFor(args);
+        try
+        {
+            return Run(args);
+        }
+        finally
+        {
+            StartupWarmup.Finish();
+        }
+    }
+
+    private static int Run(string[] args)
     {
         Registration.RegisterAll();
         var root = new RootCommand("ferry: move files and messages between machines, fast and without losing a byte.\n"
@@ -39,6 +53,6 @@ internal static class Program
         // No response files: an argument starting with '@' is a value (a ZeroMQ CURVE key in Z85 may start with
         // '@'), never the name of a file of more arguments.
         var parsing = new ParserConfiguration { ResponseFileTokenReplacer = null };
-        return await root.Parse(args, parsing).InvokeAsync(config, cts.Token).ConfigureAwait(false);
+        return root.Parse(args, parsing).InvokeAsync(config, cts.Token).GetAwaiter().GetResult();
     }
 }

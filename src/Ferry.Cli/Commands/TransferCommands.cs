@@ -27,14 +27,16 @@ internal static class TransferCommands
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the destination if it exists" };
         var cmd = new Command("get", "Download a file") { url, dest, overwrite };
         AddCommon(cmd);
-        cmd.SetAction((parse, ct) => RunAsync(parse, ct, async (reporter, options, state, token) =>
+        // The bodies return the reporter's task rather than awaiting it: one async state machine less each, and
+        // fewer methods JIT-compiled before the first packet (RunAsync awaits, and catches, either way).
+        cmd.SetAction((parse, ct) => RunAsync(parse, ct, (reporter, options, state, token) =>
         {
             var remote = TransferClients.ParseUrl(parse.GetValue(url)!);
             string local = LocalDestination(parse.GetValue(dest)!, remote);
             options.Overwrite = parse.GetValue(overwrite);
             var client = TransferClients.For(remote);
             state.Resumable = client.ResumesAfterInterruption;
-            return await reporter.RunAsync($"get {remote}", p => client.GetAsync(remote, local, options, p, token)).ConfigureAwait(false);
+            return reporter.RunAsync($"get {remote}", p => client.GetAsync(remote, local, options, p, token));
         }));
         return cmd;
     }
@@ -45,7 +47,7 @@ internal static class TransferCommands
         var url = new Argument<string>("url") { Description = "Remote destination, e.g. udp://host:7700/dir/file" };
         var cmd = new Command("send", "Upload a file") { src, url };
         AddCommon(cmd);
-        cmd.SetAction((parse, ct) => RunAsync(parse, ct, async (reporter, options, state, token) =>
+        cmd.SetAction((parse, ct) => RunAsync(parse, ct, (reporter, options, state, token) =>
         {
             string local = parse.GetValue(src)!;
             var remote = TransferClients.ParseUrl(parse.GetValue(url)!);
@@ -57,7 +59,7 @@ internal static class TransferCommands
 
             var client = TransferClients.For(remote);
             state.Resumable = client.ResumesAfterInterruption;
-            return await reporter.RunAsync($"send {Path.GetFileName(local)}", p => client.SendAsync(local, remote, options, p, token)).ConfigureAwait(false);
+            return reporter.RunAsync($"send {Path.GetFileName(local)}", p => client.SendAsync(local, remote, options, p, token));
         }));
         return cmd;
     }
@@ -86,7 +88,7 @@ internal static class TransferCommands
         CancellationToken ct,
         Func<ProgressReporter, ClientOptions, RunState, CancellationToken, Task<TransferResult>> body)
     {
-        var reporter = new ProgressReporter(parse.GetValue(s_json), parse.GetValue(s_quiet), Console.Out);
+        var reporter = new ProgressReporter(parse.GetValue(s_json), parse.GetValue(s_quiet), static () => Console.Out);
         var options = new ClientOptions
         {
             Streams = parse.GetValue(s_streams),

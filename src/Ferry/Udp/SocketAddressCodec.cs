@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Ferry.Protocol.Udp;
 
 namespace Ferry.Udp;
@@ -55,6 +56,14 @@ internal static class SocketAddressCodec
         ip.TryWriteBytes(bytes, out _);
         return PeerAddress.FromBytes(bytes, (ushort)ep.Port);
     }
+
+    /// <summary>
+    /// <c>a == b</c>, taking both by reference: a caller that passed PeerAddress values would not be precompiled
+    /// (ReadyToRun refuses UInt128 parameters), only this small method is JIT-compiled. Not inlined: inlined, its
+    /// by-value comparison would land in the caller again.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static bool Same(in PeerAddress a, in PeerAddress b) => a == b;
 
     public static IPEndPoint ToEndPoint(in PeerAddress peer)
     {

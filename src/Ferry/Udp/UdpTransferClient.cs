@@ -90,11 +90,17 @@ public sealed class UdpTransferClient : ITransferClient
     }
 
     /// <summary>One transfer's loop. Runs on its own thread; everything here is single-threaded.</summary>
+    /// <remarks>
+    /// ReadyToRun: crossgen2 will not precompile a method that passes a <see cref="PeerAddress"/> (it holds a UInt128,
+    /// whose calling convention it treats as unstable), or a type with one inside such as <see cref="Connection"/>,
+    /// by value as a parameter; such a method is JIT-compiled at every start instead. So this class keeps no
+    /// PeerAddress field, holds the connection in a field rather than passing it around, and compares addresses
+    /// through <see cref="SocketAddressCodec.Same"/> (by reference).
+    /// </remarks>
     private sealed class Session
     {
         private readonly IPEndPoint _server;
         private readonly string _host;
-        private readonly PeerAddress _serverPeer;
         private readonly ClientOptions _options;
         private readonly IProgress<TransferProgress> _progress;
         private readonly CancellationToken _ct;
@@ -103,12 +109,12 @@ public sealed class UdpTransferClient : ITransferClient
         private long _gsoSends;
         private long _gsoSegments;
         private TransferException? _keyFailure;
+        private Connection? _connection;
 
         public Session(IPEndPoint server, string host, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken ct)
         {
             _server = server;
             _host = host;
-            _serverPeer = SocketAddressCodec.FromEndPoint(server);
             _options = options;
             _progress = progress;
             _ct = ct;
@@ -128,7 +134,7 @@ public sealed class UdpTransferClient : ITransferClient
             byte[]? sha = null;
             TransferException? failure = null;
             var config = Config();
-            var connection = Connection.CreateClient(config, NewId(), TransferOp.Get, remotePath, 0, 0, null, _clock.NowMicros, ClientSecurity.Token(_options));
+            var connection = _connection = Connection.CreateClient(config, NewId(), TransferOp.Get, remotePath, 0, 0, null, _clock.NowMicros, ClientSecurity.Token(_options));
 
             // Opens the destination for the size and identity ACCEPT announced; null (and a failure) when it cannot.
             (IDataSink Sink, RangeSet? Have)? Open(ConnectionEvent accepted)
@@ -156,7 +162,7 @@ public sealed class UdpTransferClient : ITransferClient
 
             try
             {
-                RunUnlessDone(() => partial is { IsCommitted: true }, connection, ev =>
+                RunUnlessDone(() => partial is { IsCommitted: true }, ev =>
                 {
                     switch (ev.Kind)
                     {
@@ -218,7 +224,7 @@ public sealed class UdpTransferClient : ITransferClient
                 throw failure;
             }
 
-            return Result(connection, sha!);
+            return Result(sha!);
         }
 
         public TransferResult RunSend(string localPath, string remotePath)
@@ -236,8 +242,8 @@ public sealed class UdpTransferClient : ITransferClient
             using var _ = source;
             byte[]? sha = null;
             TransferException? failure = null;
-            var connection = Connection.CreateClient(Config(), NewId(), TransferOp.Put, remotePath, source.Length, source.MtimeUnixMs, source.Data, _clock.NowMicros, ClientSecurity.Token(_options));
-            RunUnlessDone(() => sha is not null, connection, ev =>
+            _connection = Connection.CreateClient(Config(), NewId(), TransferOp.Put, remotePath, source.Length, source.MtimeUnixMs, source.Data, _clock.NowMicros, ClientSecurity.Token(_options));
+            RunUnlessDone(() => sha is not null, ev =>
             {
                 switch (ev.Kind)
                 {
@@ -263,25 +269,29 @@ public sealed class UdpTransferClient : ITransferClient
                 throw failure;
             }
 
-            return Result(connection, sha!);
+            return Result(sha!);
         }
 
-        private TransferResult Result(Connection c, byte[] sha) => new(c.Size, _elapsed.Elapsed, Convert.ToHexStringLower(sha))
+        private TransferResult Result(byte[] sha)
         {
-            ResumedBytes = c.ResumedBytes,
-            Stats = new Dictionary<string, long>
+            var c = _connection!;
+            return new(c.Size, _elapsed.Elapsed, Convert.ToHexStringLower(sha))
             {
-                ["packets_sent"] = c.Stats.PacketsSent,
-                ["packets_received"] = c.Stats.PacketsReceived,
-                ["data_bytes_sent"] = c.Stats.DataBytesSent,
-                ["data_bytes_retransmitted"] = c.Stats.DataBytesRetransmitted,
-                ["packets_lost"] = c.Stats.PacketsLost,
-                ["srtt_us"] = c.SmoothedRtt,
-                ["gso_sends"] = _gsoSends,
-                ["gso_segments"] = _gsoSegments,
-                ["probe_timeouts"] = c.Stats.ProbeTimeouts,
-            },
-        };
+                ResumedBytes = c.ResumedBytes,
+                Stats = new Dictionary<string, long>
+                {
+                    ["packets_sent"] = c.Stats.PacketsSent,
+                    ["packets_received"] = c.Stats.PacketsReceived,
+                    ["data_bytes_sent"] = c.Stats.DataBytesSent,
+                    ["data_bytes_retransmitted"] = c.Stats.DataBytesRetransmitted,
+                    ["packets_lost"] = c.Stats.PacketsLost,
+                    ["srtt_us"] = c.SmoothedRtt,
+                    ["gso_sends"] = _gsoSends,
+                    ["gso_segments"] = _gsoSegments,
+                    ["probe_timeouts"] = c.Stats.ProbeTimeouts,
+                },
+            };
+        }
 
         private static TransferException Describe(ConnectionEvent ev, string remotePath) => ev.Code switch
         {
@@ -294,11 +304,11 @@ public sealed class UdpTransferClient : ITransferClient
         /// Runs the loop; a Ctrl+C that arrives after the transfer already succeeded (the download verified and
         /// renamed, or the upload confirmed) does not turn that success into an interruption.
         /// </summary>
-        private void RunUnlessDone(Func<bool> succeeded, Connection connection, Func<ConnectionEvent, bool> onEvent)
+        private void RunUnlessDone(Func<bool> succeeded, Func<ConnectionEvent, bool> onEvent)
         {
             try
             {
-                Run(connection, ev => ev.Kind == ConnectionEventKind.ServerKeyReceived ? OnServerKey(connection, ev) : onEvent(ev));
+                Run(ev => ev.Kind == ConnectionEventKind.ServerKeyReceived ? OnServerKey(ev) : onEvent(ev));
             }
             catch (OperationCanceledException) when (succeeded())
             {
@@ -311,8 +321,9 @@ public sealed class UdpTransferClient : ITransferClient
         }
 
         /// <summary>The server proved it holds a key: go on only if it is the pinned one (or pin it on first use).</summary>
-        private bool OnServerKey(Connection connection, ConnectionEvent ev)
+        private bool OnServerKey(ConnectionEvent ev)
         {
+            var connection = _connection!;
             try
             {
                 ClientSecurity.VerifyServerKey(_options, _host, _server.Port, ev.ServerKey);
@@ -328,16 +339,13 @@ public sealed class UdpTransferClient : ITransferClient
         }
 
         /// <summary>The loop: receive, feed, act on events, send, wait. Ends when <paramref name="onEvent"/> says so.</summary>
-        private void Run(Connection connection, Func<ConnectionEvent, bool> onEvent)
+        private void Run(Func<ConnectionEvent, bool> onEvent)
         {
+            var connection = _connection!;
             using var channel = new UdpChannel(
                 UdpChannel.Bind(_server.AddressFamily == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, 0),
                 Math.Max(connection.MaxDatagram, Packet.MinInitialSize) + 64);
-            var serverPeer = _serverPeer;
-            if (_server.AddressFamily == AddressFamily.InterNetworkV6)
-            {
-                serverPeer = SocketAddressCodec.FromEndPoint(_server);
-            }
+            var serverPeer = SocketAddressCodec.FromEndPoint(_server);
 
             long lastProgress = 0;
             bool finished = false;
@@ -355,7 +363,7 @@ public sealed class UdpTransferClient : ITransferClient
                 for (int i = 0; i < received; i++)
                 {
                     var datagram = channel.Received(i, out var from);
-                    if (from != serverPeer)
+                    if (!SocketAddressCodec.Same(in from, in serverPeer))
                     {
                         continue;
                     }
