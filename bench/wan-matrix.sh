@@ -6,9 +6,12 @@
 # Writes a markdown table to stdout and bench/results/wan-matrix-<date>.md. Needs root (bench/wan.sh).
 #
 # Usage: bench/wan-matrix.sh [--quick] [--size MIB] [--links N,N,...] [--no-fairness | --fairness-only] [--seed N]
-#          [--timeout S] [--no-build] [-- extra ferry send/get options, e.g. --cc newreno]
+#          [--timeout S] [--no-build] [--loss-before-queue] [-- extra ferry send/get options, e.g. --cc newreno]
 #   --quick         32 MiB files, shorter iperf3 runs and fairness windows: a smoke run of a few minutes
 #   --links 1,3     run only these rows of the matrix (1-based)
+#   --loss-before-queue  lose packets before the bottleneck, as netem does (its loss is applied at enqueue, ahead of its
+#                   rate limit): lost packets then use no link time and the ceiling is the same at every loss rate.
+#                   Default: on the wire after the bottleneck (lost packets used link time; a stricter ceiling).
 #
 # Definitions (printed under the table too):
 #   goodput         file bytes / wall time of the whole `ferry send|get` command (process start to exit)
@@ -35,6 +38,7 @@ MATRIX=1
 SEED=1
 TIMEOUT=600
 BUILD=1
+LOSS_PLACEMENT=()
 FERRY_OPTS=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -46,6 +50,7 @@ while [ $# -gt 0 ]; do
     --seed) SEED=$2; shift ;;
     --timeout) TIMEOUT=$2; shift ;;
     --no-build) BUILD=0 ;;
+    --loss-before-queue) LOSS_PLACEMENT=(--loss-before-queue); export WAN_LOSS_BEFORE_QUEUE=1 ;;
     --) shift; FERRY_OPTS=("$@"); break ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
@@ -116,7 +121,7 @@ iperf() { # PREFIX CC SECONDS
 }
 
 link_up() { # RATE DELAY LOSS QUEUE
-  "$WAN" up --rate "$1" --delay "$2" --loss "$3" --queue "$4" --seed "$SEED" --json --stats-interval 0.1 >/dev/null
+  "$WAN" up --rate "$1" --delay "$2" --loss "$3" --queue "$4" --seed "$SEED" "${LOSS_PLACEMENT[@]}" --json --stats-interval 0.1 >/dev/null
   "$WAN" exec B iperf3 -s -B "$B" -p 5201 -D
 }
 

@@ -147,14 +147,21 @@ FILE_PER_PACKET = 1421
 LINK_PER_PACKET = 1480
 
 
+# bench/wan-matrix.sh --loss-before-queue: packets are lost before the bottleneck (netem's placement) and use no link time.
+LOSS_BEFORE_QUEUE = os.environ.get("WAN_LOSS_BEFORE_QUEUE") == "1"
+
+
 def ceiling(link_bps, loss_pct):
+    if LOSS_BEFORE_QUEUE:
+        return link_bps / 1e6 * FILE_PER_PACKET / LINK_PER_PACKET
     return link_bps / 1e6 * FILE_PER_PACKET / LINK_PER_PACKET * (1 - loss_pct / 100)
 
 
 def whole_bound(link_bps, loss_pct, rtt_s, file_bytes):
-    # The whole command also pays at least 3 round trips: Retry + Accept before data, the last data and RESULT after.
+    # The whole command also pays at least 2 round trips: the handshake (stateless SERVER_HELLO) before the first data
+    # leaves, and the last data and RESULT after (upload), or the REQUEST before the first data arrives (download).
     c = ceiling(link_bps, loss_pct)
-    return file_bytes * 8 / 1e6 / (file_bytes * 8 / 1e6 / c + 3 * rtt_s)
+    return file_bytes * 8 / 1e6 / (file_bytes * 8 / 1e6 / c + 2 * rtt_s)
 
 
 def matrix(work, file_bytes):
@@ -204,8 +211,10 @@ def matrix(work, file_bytes):
           " for about as long as the ferry upload took. retrans = bytes ferry sent again / file bytes; excess = retrans"
           " minus the bytes the link actually dropped; to 90% = first packet to the end of the first 100 ms in which the"
           " link delivered >= 90% of its rate. ceiling = link rate x 1421/1480 (file bytes per link byte of a 1452-byte"
-          " datagram) x (1 - loss): loss is after the bottleneck, so lost packets used link time; the bound in brackets"
-          " adds the 3 round trips every command pays (Retry and Accept before data, last data and RESULT after).")
+          " datagram)" + (" (loss is before the bottleneck, as netem's, so lost packets used no link time)" if LOSS_BEFORE_QUEUE else
+          " x (1 - loss): loss is after the bottleneck, so lost packets used link time") + "; the bound in brackets"
+          " adds the 2 round trips every command pays (upload: the handshake before the data leaves with the REQUEST, the last"
+          " data and RESULT after; download: the handshake, then the REQUEST before the data comes back).")
     for n in notes:
         print(f"\n- {n}")
     print()
