@@ -17,7 +17,6 @@ public sealed partial class Connection
     private bool _resultReceived;
 
     // Upload client: data sent with the REQUEST, before ACCEPT (at most EarlyDataWindow bytes of the file's start).
-    private bool _earlyData;
     private bool _sentEarly;
     private bool _lateHaveApplied;
 
@@ -84,11 +83,13 @@ public sealed partial class Connection
             return;
         }
 
-        _earlyData = true;
         _sentEarly = true;
         _peerMaxData = Math.Max(_peerMaxData, Math.Min(_size, EarlyDataWindow));
         StartSending(new RangeSet());
     }
+
+    /// <summary>Upload client sending data before ACCEPT (the REQUEST is out, ACCEPT not yet in).</summary>
+    private bool SendingEarly => _sentEarly && State == ConnectionState.Handshake;
 
     /// <summary>Upload client that sent data before ACCEPT: the server's HAVE lists what it had already; none of it is owed.</summary>
     private void ApplyLateHave(RangeSet have)

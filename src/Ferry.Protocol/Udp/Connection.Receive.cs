@@ -297,7 +297,6 @@ public sealed partial class Connection
         }
 
         State = ConnectionState.Established;
-        _earlyData = false;
         RemoteId = f.ConnectionId;
         _neededControls &= ~ControlFrames.Request;
         _pendingControls &= ~ControlFrames.Request;

@@ -52,7 +52,7 @@ public sealed partial class Connection
         bool ackDue = _acks.IsDue(now);
         bool controls = _pendingControls != ControlFrames.None;
         bool probe = _probesPending > 0;
-        bool data = (!handshake || _earlyData) && DataAllowed(now);
+        bool data = (!handshake || SendingEarly) && DataAllowed(now);
         if (!ackDue && !controls && !probe && !data)
         {
             return 0;
@@ -104,7 +104,7 @@ public sealed partial class Connection
             _probesPending--;
         }
 
-        if (data && w.Remaining > FrameCodec.DataOverhead(_size, w.Remaining) && (State == ConnectionState.Established || _earlyData))
+        if (data && w.Remaining > FrameCodec.DataOverhead(_size, w.Remaining) && (State == ConnectionState.Established || SendingEarly))
         {
             WriteData(ref w, ref sent, probe);
         }
@@ -236,7 +236,7 @@ public sealed partial class Connection
     /// <summary>True when file data is owed and congestion control, pacing and flow control let it go now.</summary>
     private bool DataAllowed(long now)
     {
-        if (!_isDataSender || !_sendingStarted || !(State == ConnectionState.Established || _earlyData))
+        if (!_isDataSender || !_sendingStarted || !(State == ConnectionState.Established || SendingEarly))
         {
             return false;
         }
