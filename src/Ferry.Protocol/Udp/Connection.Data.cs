@@ -10,7 +10,7 @@ public sealed partial class Connection
     private bool _sendingStarted;
     private readonly RangeSet _toSend = new();      // never sent yet, in offset order
     private readonly RangeSet _retransmit = new();  // declared lost, not acknowledged since
-    private readonly RangeSet _ackedData = new();   // acknowledged by the receiver
+    private readonly RangeSet _ackedData = new();   // the receiver has it: acknowledged, or listed in its HAVE
     private long _haveAtStart;                      // bytes the receiver already had (resume)
     private long _peerMaxData;                      // flow-control limit from MAX_DATA
     private byte[]? _sha256;
@@ -18,7 +18,6 @@ public sealed partial class Connection
 
     // Upload client: data sent with the REQUEST, before ACCEPT (at most EarlyDataWindow bytes of the file's start).
     private bool _sentEarly;
-    private bool _lateHaveApplied;
 
     // Upload server: DATA that arrived with the REQUEST, held until the application accepts.
     private List<(long Offset, byte[] Bytes)>? _earlyReceived;
@@ -39,6 +38,7 @@ public sealed partial class Connection
     {
         _sink = sink;
         _received = new RangeSet();
+        _haveAtOpen = new RangeSet();
         if (have is not null)
         {
             foreach (var r in have)
@@ -47,16 +47,12 @@ public sealed partial class Connection
                 if (r.Start < end)
                 {
                     _received.Add(r.Start, end);
+                    _haveAtOpen.Add(r.Start, end);
                 }
             }
         }
 
-        _haveAtStart = _received.TotalLength;
-        _haveAtOpen = new RangeSet();
-        foreach (var r in _received)
-        {
-            _haveAtOpen.Add(r.Start, r.End);
-        }
+        _haveAtStart = _haveAtOpen.TotalLength;
 
         // Never below what was already granted (a client that sent MAX_DATA with its REQUEST, before it knew the size).
         _maxDataAdvertised = Math.Max(_maxDataAdvertised, FlowLimit());
@@ -91,23 +87,39 @@ public sealed partial class Connection
     /// <summary>Upload client sending data before ACCEPT (the REQUEST is out, ACCEPT not yet in).</summary>
     private bool SendingEarly => _sentEarly && State == ConnectionState.Handshake;
 
-    /// <summary>Upload client that sent data before ACCEPT: the server's HAVE lists what it had already; none of it is owed.</summary>
+    /// <summary>
+    /// Upload client that sent data before ACCEPT: the server's HAVE lists what it had already; none of it is owed.
+    /// (A repeated HAVE changes nothing.)
+    /// </summary>
     private void ApplyLateHave(RangeSet have)
     {
-        _lateHaveApplied = true;
-        foreach (var r in have)
-        {
-            _toSend.Remove(r.Start, r.End);
-            _retransmit.Remove(r.Start, r.End);
-            _ackedData.Add(r.Start, r.End);
-        }
-
-        // BytesDone counts _ackedData alone from here (it holds the resumed ranges).
-        _haveAtStart = have.TotalLength;
+        TakeHave(have);
         if (_toSend.IsEmpty && _retransmit.IsEmpty)
         {
             QueueDataFin();
         }
+    }
+
+    /// <summary>
+    /// Sender: the receiver's HAVE (clipped to the file) is owed no more and counts as acknowledged, so loss recovery
+    /// never sends it again and <see cref="BytesDone"/> is simply what the receiver holds.
+    /// </summary>
+    private void TakeHave(RangeSet have)
+    {
+        long had = 0;
+        foreach (var r in have)
+        {
+            long end = Math.Min(r.End, _size);
+            if (r.Start < end)
+            {
+                _toSend.Remove(r.Start, end);
+                _retransmit.Remove(r.Start, end);
+                _ackedData.Add(r.Start, end);
+                had += end - r.Start;
+            }
+        }
+
+        _haveAtStart = had;
     }
 
     /// <summary>Upload server before the application accepted: keep DATA that came with the REQUEST (bounded).</summary>
@@ -168,12 +180,7 @@ public sealed partial class Connection
 
         _sendingStarted = true;
         _toSend.Add(0, _size);
-        foreach (var r in have)
-        {
-            _toSend.Remove(r.Start, r.End);
-        }
-
-        _haveAtStart = _size - _toSend.TotalLength;
+        TakeHave(have);
         if (_toSend.IsEmpty)
         {
             QueueDataFin();

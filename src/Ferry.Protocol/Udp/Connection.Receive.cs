@@ -183,7 +183,7 @@ public sealed partial class Connection
                     FrameCodec.ReadHaveRanges(f, have, _size);
                     StartSending(have);
                 }
-                else if (_isDataSender && IsClient && _sentEarly && !_lateHaveApplied && State == ConnectionState.Established)
+                else if (_isDataSender && IsClient && _sentEarly && State == ConnectionState.Established)
                 {
                     var have = new RangeSet();
                     FrameCodec.ReadHaveRanges(f, have, _size);

@@ -127,7 +127,7 @@ public sealed partial class Connection
     public long BytesInFlight => _bytesInFlight;
 
     /// <summary>Data bytes the receiver holds (sender: acknowledged; receiver: received), including resumed ones.</summary>
-    public long BytesDone => !_isDataSender ? _received.TotalLength : _lateHaveApplied ? _ackedData.TotalLength : _haveAtStart + _ackedData.TotalLength;
+    public long BytesDone => _isDataSender ? _ackedData.TotalLength : _received.TotalLength;
 
     /// <summary>Bytes that were already at the receiver before this connection (resume).</summary>
     public long ResumedBytes => _haveAtStart;
