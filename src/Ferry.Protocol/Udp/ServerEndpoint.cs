@@ -273,13 +273,11 @@ public sealed class ServerEndpoint
                 // This client already has keys and drops cleartext: refuse with a protected CLOSE.
                 var refused = Connection.CreateServer(_config, 1, packet.SourceId, peer, now);
                 refused.AdoptKeys(keys);
-                refused.Close(TransferError.ServerBusy, busy, now);
-                _scratch ??= new byte[Packet.MaxMaxDatagram];
-                int length = refused.PollTransmit(now, _scratch);
+                var close = ProtectedClose(refused, busy, now);
                 refused.Abandon();
-                if (length > 0)
+                if (close.Length > 0)
                 {
-                    EnqueueStateless(peer, _scratch[..length]);
+                    EnqueueStateless(peer, close);
                 }
             }
 
@@ -419,17 +417,7 @@ public sealed class ServerEndpoint
             c.HalfOpenNode = null;
         }
 
-        byte[] close;
-        if (c.IsEncrypted)
-        {
-            c.Close(TransferError.ServerBusy, message, now);
-            _scratch ??= new byte[Packet.MaxMaxDatagram];
-            close = _scratch.AsSpan(0, c.PollTransmit(now, _scratch)).ToArray();
-        }
-        else
-        {
-            close = StatelessClose(c.RemoteId, TransferError.ServerBusy, message);
-        }
+        byte[] close = c.IsEncrypted ? ProtectedClose(c, message, now) : StatelessClose(c.RemoteId, TransferError.ServerBusy, message);
 
         c.Abandon();
         _connections.Remove(c);
@@ -440,6 +428,14 @@ public sealed class ServerEndpoint
         {
             EnqueueStateless(c.Peer, close);
         }
+    }
+
+    /// <summary>Closes <paramref name="c"/> (which has session keys) with SERVER_BUSY and returns its protected CLOSE datagram.</summary>
+    private byte[] ProtectedClose(Connection c, string message, long now)
+    {
+        c.Close(TransferError.ServerBusy, message, now);
+        _scratch ??= new byte[Packet.MaxMaxDatagram];
+        return _scratch.AsSpan(0, c.PollTransmit(now, _scratch)).ToArray();
     }
 
     private void ReleaseAddress(UInt128 address)

@@ -110,15 +110,8 @@ public static class Packet
     }
 
     /// <summary>Builds a Retry packet into <paramref name="buffer"/>; returns its length.</summary>
-    public static int WriteRetry(Span<byte> buffer, ulong clientId, ReadOnlySpan<byte> token)
-    {
-        int pos = WriteHeader(buffer, PacketType.Retry, clientId, 0);
-        BinaryPrimitives.WriteUInt16BigEndian(buffer[pos..], (ushort)token.Length);
-        pos += 2;
-        token.CopyTo(buffer[pos..]);
-        pos += token.Length;
-        return Seal(buffer, pos);
-    }
+    public static int WriteRetry(Span<byte> buffer, ulong clientId, ReadOnlySpan<byte> token) =>
+        WriteTokenPacket(buffer, PacketType.Retry, clientId, token, ReadOnlySpan<byte>.Empty);
 
     /// <summary>
     /// The token an encrypted client puts in its first Initials to say it takes a stateless SERVER_HELLO (a Handshake
@@ -127,9 +120,13 @@ public static class Packet
     public static ReadOnlySpan<byte> StatelessHelloOffer => [0x01];
 
     /// <summary>Builds a Handshake packet carrying <paramref name="token"/> and the frames in <paramref name="frames"/>; returns its length.</summary>
-    public static int WriteHandshake(Span<byte> buffer, ulong clientId, ReadOnlySpan<byte> token, ReadOnlySpan<byte> frames)
+    public static int WriteHandshake(Span<byte> buffer, ulong clientId, ReadOnlySpan<byte> token, ReadOnlySpan<byte> frames) =>
+        WriteTokenPacket(buffer, PacketType.Handshake, clientId, token, frames);
+
+    /// <summary>The stateless server packets (Retry, Handshake): header with packet number 0, token, frames, CRC.</summary>
+    private static int WriteTokenPacket(Span<byte> buffer, PacketType type, ulong clientId, ReadOnlySpan<byte> token, ReadOnlySpan<byte> frames)
     {
-        int pos = WriteHeader(buffer, PacketType.Handshake, clientId, 0);
+        int pos = WriteHeader(buffer, type, clientId, 0);
         BinaryPrimitives.WriteUInt16BigEndian(buffer[pos..], (ushort)token.Length);
         pos += 2;
         token.CopyTo(buffer[pos..]);
@@ -250,32 +247,18 @@ public static class Packet
                 return PacketError.None;
             }
 
-            case PacketType.Retry:
+            case PacketType.Retry or PacketType.Handshake:
             {
+                // A token, then frames: none in a Retry; a Handshake's token is never empty.
                 if (rest.Length < 2)
                 {
                     return PacketError.Malformed;
                 }
 
                 int tokenLength = BinaryPrimitives.ReadUInt16BigEndian(rest);
-                if (tokenLength > MaxTokenLength || rest.Length != 2 + tokenLength)
-                {
-                    return PacketError.Malformed;
-                }
-
-                packet = new PacketView { Type = type, DestinationId = dcid, Token = rest.Slice(2, tokenLength) };
-                return PacketError.None;
-            }
-
-            case PacketType.Handshake:
-            {
-                if (rest.Length < 2)
-                {
-                    return PacketError.Malformed;
-                }
-
-                int tokenLength = BinaryPrimitives.ReadUInt16BigEndian(rest);
-                if (tokenLength == 0 || tokenLength > MaxTokenLength || rest.Length < 2 + tokenLength)
+                bool retry = type == PacketType.Retry;
+                if (tokenLength > MaxTokenLength || rest.Length < 2 + tokenLength
+                    || (retry ? rest.Length != 2 + tokenLength : tokenLength == 0))
                 {
                     return PacketError.Malformed;
                 }
