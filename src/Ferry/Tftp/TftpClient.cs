@@ -47,21 +47,19 @@ public sealed class TftpClient : ITransferClient
         var session = TftpReceiver.ForClient(target, path, requestOptions, TimeoutMicros(options), TftpSessionConfig.Client, clock.NowMicros);
         var runner = new TftpSessionRunner(socket, new IPEndPoint(address, port).Serialize(), clock, lockToAddress: address);
         byte[]? sha256 = null;
-        long total = -1;
         var reporter = new ProgressThrottle(progress);
         await RunAsync(runner, session, (e, now) =>
         {
             switch (e.Kind)
             {
                 case TftpEventKind.Negotiated:
-                    total = session.Parameters.TransferSize ?? -1;
                     target.Begin(session.Parameters.TransferSize);
                     break;
                 case TftpEventKind.Completed:
                     sha256 = target.Complete();
                     break;
             }
-        }, now => reporter.Report(session.BytesReceived, total, now), cancellationToken).ConfigureAwait(false);
+        }, now => reporter.Report(session.BytesReceived, session.Parameters.TransferSize ?? -1, now), cancellationToken).ConfigureAwait(false);
 
         ThrowIfFailed(session, runner, remote);
         progress.Report(new TransferProgress(session.BytesReceived, session.BytesReceived));
@@ -221,7 +219,8 @@ public sealed class TftpClient : ITransferClient
     private sealed class ProgressThrottle
     {
         private readonly IProgress<TransferProgress> _progress;
-        private long _last = long.MinValue;
+        private long _last;
+        private bool _reported;
 
         public ProgressThrottle(IProgress<TransferProgress> progress)
         {
@@ -230,8 +229,10 @@ public sealed class TftpClient : ITransferClient
 
         public void Report(long bytes, long total, long nowMicros)
         {
-            if (nowMicros - _last >= s_progressInterval.Ticks / TimeSpan.TicksPerMicrosecond)
+            // The first report goes out at once (the bar learns the size as soon as it is known).
+            if (!_reported || nowMicros - _last >= s_progressInterval.Ticks / TimeSpan.TicksPerMicrosecond)
             {
+                _reported = true;
                 _last = nowMicros;
                 _progress.Report(new TransferProgress(bytes, total));
             }
