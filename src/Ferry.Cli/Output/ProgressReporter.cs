@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Ferry.Transfers;
 
 namespace Ferry.Cli.Output;
@@ -56,7 +57,6 @@ internal sealed class ProgressReporter
 
     public void Done(TransferResult result)
     {
-        double seconds = Math.Max(result.Elapsed.TotalSeconds, 1e-9);
         if (_json)
         {
             var fields = new Dictionary<string, object?>
@@ -79,8 +79,7 @@ internal sealed class ProgressReporter
         if (!_quiet)
         {
             _out ??= _output();
-            _out.WriteLine($"done: {result.Bytes} bytes in {seconds:F2} s ({FormatRate(result.Bytes / seconds)}), sha256 {result.Sha256Hex}"
-                + (result.ResumedBytes > 0 ? $", {result.ResumedBytes} bytes resumed" : string.Empty));
+            _out.WriteLine(SummaryLine(result));
         }
     }
 
@@ -94,10 +93,16 @@ internal sealed class ProgressReporter
         Console.Error.WriteLine($"ferry: {message}");
     }
 
-    public static string FormatRate(double bytesPerSecond)
+    /// <summary>
+    /// "done: 200.0 MiB (209715200 bytes) in 2.10 s (812.0 Mbit/s), sha256 …": the rate counts only the bytes moved in
+    /// this run, not a resumed prefix that was already there.
+    /// </summary>
+    public static string SummaryLine(TransferResult result)
     {
-        double bits = bytesPerSecond * 8;
-        return bits >= 1e9 ? $"{bits / 1e9:F2} Gbit/s" : bits >= 1e6 ? $"{bits / 1e6:F1} Mbit/s" : $"{bits / 1e3:F1} kbit/s";
+        string resumed = result.ResumedBytes > 0 ? $", {Units.Size(result.ResumedBytes)} resumed" : string.Empty;
+        double rate = RateMeter.Average(result.Bytes, result.ResumedBytes, result.Elapsed);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"done: {Units.Size(result.Bytes)} ({result.Bytes} bytes{resumed}) in {result.Elapsed.TotalSeconds:F2} s ({Units.Rate(rate)}), sha256 {result.Sha256Hex}");
     }
 
     /// <summary>Prints <paramref name="fields"/> as one NDJSON line, after the pending "start" event if there is one.</summary>
@@ -161,7 +166,7 @@ internal sealed class ProgressReporter
                 ["bytes"] = value.BytesDone,
                 ["total"] = value.TotalBytes,
                 ["seconds"] = Math.Round(seconds, 3),
-                ["rate_bps"] = (long)(value.BytesDone * 8 / seconds),
+                ["rate_bps"] = (long)(RateMeter.Average(value.BytesDone, value.ResumedBytes, now) * 8),
             });
         }
     }

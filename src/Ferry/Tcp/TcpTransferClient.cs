@@ -136,7 +136,7 @@ public sealed class TcpTransferClient : ITransferClient
 
         long size = accept.FileSize;
         long resumed = have.TotalLength;
-        progress.Report(new TransferProgress(resumed, size));
+        progress.Report(new TransferProgress(resumed, size, resumed));
         var complete = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (partial.IsComplete)
         {
@@ -155,7 +155,7 @@ public sealed class TcpTransferClient : ITransferClient
         void OnWritten(long n)
         {
             long total = Interlocked.Add(ref written, n);
-            progress.Report(new TransferProgress(Math.Min(size, resumed + total), size));
+            progress.Report(new TransferProgress(Math.Min(size, resumed + total), size, resumed));
             if (Interlocked.Add(ref uncheckpointed, n) >= _settings.CheckpointBytes)
             {
                 Interlocked.Exchange(ref uncheckpointed, 0);
@@ -199,7 +199,7 @@ public sealed class TcpTransferClient : ITransferClient
         TcpSmallFrames.WriteDone(done);
         Volatile.Write(ref doneSent, 1);   // from here on, the server closing the control connection is the normal end
         await Run(transfer, () => transfer.SendControlAsync(done)).ConfigureAwait(false);
-        progress.Report(new TransferProgress(size, size));
+        progress.Report(new TransferProgress(size, size, resumed));
 
         // Let the server close first: it then knows every stream ended because the session did, not because a
         // connection dropped (its ACK bookkeeping on other streams may still be catching up).
@@ -230,14 +230,14 @@ public sealed class TcpTransferClient : ITransferClient
 
         var coordinator = new TcpSendCoordinator(new BlockScheduler(size, accept.BlockSize, accept.Present));
         long resumed = coordinator.BytesPresent;
-        progress.Report(new TransferProgress(resumed, size));
+        progress.Report(new TransferProgress(resumed, size, resumed));
 
         // The server only speaks on the control connection at the end (DONE) or to refuse (ERROR): listen throughout.
         var answerTask = ReadAnswerAsync(transfer.Control!, transfer.Token);
         _ = transfer.GuardAsync(answerTask);
 
         long acked = 0;
-        void OnAcked(long n) => progress.Report(new TransferProgress(resumed + Interlocked.Add(ref acked, n), size));
+        void OnAcked(long n) => progress.Report(new TransferProgress(resumed + Interlocked.Add(ref acked, n), size, resumed));
 
         int count = StreamsToOpen(accept.GrantedStreams, coordinator.BytesToSend, accept.BlockSize, accept.Present.Count);
         int chunk = TcpServerSession.ChunkSizeFor(count, accept.BlockSize);
@@ -256,7 +256,7 @@ public sealed class TcpTransferClient : ITransferClient
         TcpSmallFrames.WriteHash(frame, hash);
         await Run(transfer, () => transfer.SendControlAsync(frame)).ConfigureAwait(false);
         await transfer.WaitAsync(answerTask).ConfigureAwait(false);
-        progress.Report(new TransferProgress(size, size));
+        progress.Report(new TransferProgress(size, size, resumed));
         await transfer.DisposeAsync().ConfigureAwait(false);
         return Result(size, clock, hash, resumed, transfer, count, accept.BlockSize, coordinator.ItemsRequeued, received: false);
 

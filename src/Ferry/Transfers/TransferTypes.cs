@@ -1,7 +1,10 @@
 namespace Ferry.Transfers;
 
-/// <summary>Progress of one transfer: bytes moved so far out of the total (total is -1 while unknown).</summary>
-public readonly record struct TransferProgress(long BytesDone, long TotalBytes);
+/// <summary>
+/// Progress of one transfer: bytes at the receiver so far out of the total (total is -1 while unknown), of which
+/// <paramref name="ResumedBytes"/> were already there before this run (resume) and did not travel now.
+/// </summary>
+public readonly record struct TransferProgress(long BytesDone, long TotalBytes, long ResumedBytes = 0);
 
 /// <summary>Outcome of a completed, verified transfer.</summary>
 public sealed record TransferResult(long Bytes, TimeSpan Elapsed, string Sha256Hex)

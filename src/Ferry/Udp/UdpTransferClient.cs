@@ -397,7 +397,7 @@ public sealed class UdpTransferClient : ITransferClient
                 if (now - lastProgress > 100_000)
                 {
                     lastProgress = now;
-                    _progress.Report(new TransferProgress(connection.BytesDone, connection.State == ConnectionState.Handshake ? -1 : connection.Size));
+                    _progress.Report(new TransferProgress(connection.BytesDone, connection.State == ConnectionState.Handshake ? -1 : connection.Size, connection.ResumedBytes));
                 }
 
                 if (finished || cancelled)
