@@ -101,7 +101,7 @@ internal static class TransferCommands
             Token = parse.GetValue(s_token),
             ServerKey = parse.GetValue(s_serverKey),
             Insecure = parse.GetValue(s_insecure),
-            Notice = message => Console.Error.WriteLine($"ferry: {message}"),
+            Notice = reporter.Notice,
         };
         var state = new RunState();
         try

@@ -14,6 +14,7 @@ internal sealed class ProgressReporter
     private readonly object _writeLock = new();
     private TextWriter? _out;
     private string? _pendingStart;
+    private volatile bool _bar;
 
     /// <param name="output">
     /// Where to print, asked for at the first line printed: setting up Console.Out takes ~5 ms, which a transfer
@@ -52,7 +53,21 @@ internal sealed class ProgressReporter
             return transfer(NoProgress.Instance);
         }
 
+        _bar = true;
         return TerminalProgress.RunAsync(description, transfer);
+    }
+
+    /// <summary>A message for the user while the transfer runs (a newly pinned server key): on stderr, never inside the bar's line.</summary>
+    public void Notice(string message)
+    {
+        if (_bar)
+        {
+            TerminalProgress.WriteAbove($"ferry: {message}");
+        }
+        else
+        {
+            Console.Error.WriteLine($"ferry: {message}");
+        }
     }
 
     public void Done(TransferResult result)

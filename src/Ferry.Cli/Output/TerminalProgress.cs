@@ -1,55 +1,151 @@
+using System.Diagnostics;
 using Ferry.Transfers;
 using Spectre.Console;
 
 namespace Ferry.Cli.Output;
 
 /// <summary>
-/// The live progress bar on an interactive terminal. Kept apart from <see cref="ProgressReporter"/> so that
-/// Spectre.Console (its assembly, its console detection) is only loaded when a bar may actually be drawn, not
-/// before the first packet of every --json or redirected run.
+/// The live progress line on an interactive terminal: redrawn in place ten times a second from the latest report,
+/// laid out by <see cref="ProgressLine"/> for the terminal's width at each redraw (so a resized window is followed).
+/// Kept apart from <see cref="ProgressReporter"/> so that Spectre.Console (its assembly, its console detection) is
+/// only loaded when a bar may actually be drawn, not before the first packet of every --json or redirected run.
 /// </summary>
 internal static class TerminalProgress
 {
+    private static readonly TimeSpan s_redraw = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan s_rateWindow = TimeSpan.FromSeconds(5);
+    private static readonly object s_drawLock = new();
+    private static bool s_lineShown;
+
     /// <summary>True when Spectre.Console sees an interactive terminal.</summary>
     public static bool IsInteractive => AnsiConsole.Profile.Capabilities.Interactive;
 
     public static async Task<TransferResult> RunAsync(string description, Func<IProgress<TransferProgress>, Task<TransferResult>> transfer)
     {
-        TransferResult? result = null;
-        await AnsiConsole.Progress()
-            .AutoClear(false)
-            .HideCompleted(false)
-            .Columns(
-                new TaskDescriptionColumn(),
-                new ProgressBarColumn(),
-                new PercentageColumn(),
-                new DownloadedColumn(),
-                new TransferSpeedColumn(),
-                new RemainingTimeColumn(),
-                new SpinnerColumn())
-            .StartAsync(async ctx =>
+        var clock = Stopwatch.StartNew();
+        var sink = new LatestProgress();
+        var meter = new RateMeter(s_rateWindow);
+        meter.Add(TimeSpan.Zero, 0, 0);
+        using var stop = new CancellationTokenSource();
+        var drawing = DrawAsync(description, sink, meter, clock, stop.Token);
+        try
+        {
+            var result = await transfer(sink).ConfigureAwait(false);
+            await StopAsync(stop, drawing).ConfigureAwait(false);
+            double rate = RateMeter.Average(result.Bytes, result.ResumedBytes, result.Elapsed);
+            Draw(new ProgressView(description, result.Bytes, result.Bytes, rate, clock.Elapsed));
+            return result;
+        }
+        catch
+        {
+            await StopAsync(stop, drawing).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            // The summary or the error goes on a line of its own.
+            lock (s_drawLock)
             {
-                var task = ctx.AddTask(Markup.Escape(description), maxValue: 1);
-                task.IsIndeterminate = true;
-                var sink = new InlineProgress(p =>
-                {
-                    if (p.TotalBytes >= 0)
-                    {
-                        task.IsIndeterminate = false;
-                        task.MaxValue = Math.Max(1, p.TotalBytes);
-                    }
-
-                    task.Value = p.BytesDone;
-                });
-                result = await transfer(sink).ConfigureAwait(false);
-                task.MaxValue = Math.Max(1, result.Bytes);
-                task.Value = task.MaxValue;
-            }).ConfigureAwait(false);
-        return result!;
+                Console.Out.WriteLine();
+                Console.Out.Flush();
+                s_lineShown = false;
+            }
+        }
     }
 
-    private sealed class InlineProgress(Action<TransferProgress> report) : IProgress<TransferProgress>
+    /// <summary>Prints <paramref name="message"/> on stderr on a line of its own; the bar is redrawn below it at the next tick.</summary>
+    public static void WriteAbove(string message)
     {
-        public void Report(TransferProgress value) => report(value);
+        lock (s_drawLock)
+        {
+            if (s_lineShown)
+            {
+                Console.Out.Write("\r" + new string(' ', Math.Max(1, TerminalWidth() - 1)) + "\r");
+                Console.Out.Flush();
+                s_lineShown = false;
+            }
+
+            Console.Error.WriteLine(message);
+        }
+    }
+
+    private static async Task StopAsync(CancellationTokenSource stop, Task drawing)
+    {
+        await stop.CancelAsync().ConfigureAwait(false);
+        await drawing.ConfigureAwait(false);
+    }
+
+    private static async Task DrawAsync(string description, LatestProgress sink, RateMeter meter, Stopwatch clock, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(s_redraw);
+        try
+        {
+            do
+            {
+                var at = clock.Elapsed;
+                var p = sink.Latest;
+                meter.Add(at, p.BytesDone, p.ResumedBytes);
+                Draw(new ProgressView(description, p.BytesDone, p.TotalBytes, meter.BytesPerSecond, at));
+            }
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Rewrites the current line. One column is left free: writing into the last column makes some terminals wrap
+    /// at once. Padding to the width clears what a longer previous line left, without any escape sequence.
+    /// </summary>
+    private static void Draw(ProgressView view)
+    {
+        int width = Math.Max(1, TerminalWidth() - 1);
+        string line = ProgressLine.Render(width, view);
+        lock (s_drawLock)
+        {
+            Console.Out.Write("\r" + line + new string(' ', Math.Max(0, width - ProgressLine.DisplayWidth(line))));
+            Console.Out.Flush();
+            s_lineShown = true;
+        }
+    }
+
+    private static int TerminalWidth()
+    {
+        try
+        {
+            int w = Console.WindowWidth;
+            return w > 0 ? w : 80;
+        }
+        catch (IOException)
+        {
+            return 80;
+        }
+    }
+
+    /// <summary>Keeps only the latest report; the redraw loop reads it (reports come from the transfer's own thread).</summary>
+    private sealed class LatestProgress : IProgress<TransferProgress>
+    {
+        private readonly object _lock = new();
+        private TransferProgress _latest = new(0, -1);
+
+        public TransferProgress Latest
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _latest;
+                }
+            }
+        }
+
+        public void Report(TransferProgress value)
+        {
+            lock (_lock)
+            {
+                _latest = value;
+            }
+        }
     }
 }
