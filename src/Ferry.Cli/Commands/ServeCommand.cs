@@ -118,6 +118,11 @@ internal static class ServeCommand
                 Console.Error.WriteLine($"ferry: {e.Message}");
                 return (int)e.Code;
             }
+            catch (ListenerStartException e)
+            {
+                Console.Error.WriteLine($"ferry: {e.Message}; choose another with {PortFlag(e.Protocol)}, or turn it off with {PortFlag(e.Protocol)} -1");
+                return (int)ExitCode.Failure;
+            }
             catch (System.Net.Sockets.SocketException e)
             {
                 Console.Error.WriteLine($"ferry: cannot listen: {e.Message}");
@@ -128,6 +133,8 @@ internal static class ServeCommand
     }
 
     private static int? Port(int value) => value < 0 ? null : value;
+
+    private static string PortFlag(string protocol) => protocol == "udp" ? "--port" : $"--{protocol}-port";
 
     internal static string DefaultStateDir(string root)
     {
