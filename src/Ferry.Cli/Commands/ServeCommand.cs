@@ -48,6 +48,13 @@ internal static class ServeCommand
 
             string rootDir = Path.GetFullPath(parse.GetValue(root)!);
             string state = Path.GetFullPath(parse.GetValue(stateDir) ?? DefaultStateDir(rootDir));
+            // The root and the state directory are checked before anything else, so a typo gets one clear line.
+            if ((ServerBootstrap.PrepareDirectory("--root", rootDir) ?? ServerBootstrap.PrepareDirectory("--state-dir", state)) is { } unusable)
+            {
+                Console.Error.WriteLine($"ferry: {unusable}");
+                return (int)ExitCode.LocalIo;
+            }
+
             Ferry.Protocol.Security.ServerKeyPair identity;
             bool created;
             try
