@@ -35,6 +35,14 @@ internal static class ServerBootstrap
         }
         catch (IOException e)
         {
+            for (string? parent = Path.GetDirectoryName(path); parent is not null; parent = Path.GetDirectoryName(parent))
+            {
+                if (File.Exists(parent))
+                {
+                    return $"cannot create {flag} {path}: {parent} is a file, not a directory";
+                }
+            }
+
             // A parent that is a file, a read-only filesystem, a full disk: the system's words say which.
             return $"cannot create {flag} {path}: {e.Message}";
         }

@@ -31,7 +31,7 @@ public sealed class ServeRootTests
         var (code, stderr) = await ServeHarness.RunAsync(["serve", .. ServeHarness.Only(root, dir.Combine("state"), "tcp", 0)]);
 
         Assert.Equal(6, code);
-        Assert.Contains($"cannot create --root {root}", stderr, StringComparison.Ordinal);
+        Assert.Contains($"cannot create --root {root}: {file} is a file, not a directory", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
     }
 
