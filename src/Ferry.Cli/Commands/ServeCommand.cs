@@ -125,6 +125,11 @@ internal static class ServeCommand
                 Console.Error.WriteLine($"ferry: {e.Message}");
                 return (int)e.Code;
             }
+            catch (StateDirInUseException e)
+            {
+                Console.Error.WriteLine($"ferry: {e.Message}");
+                return (int)ExitCode.Failure;
+            }
             catch (ListenerStartException e)
             {
                 Console.Error.WriteLine($"ferry: {e.Message}; choose another with {PortFlag(e.Protocol)}, or turn it off with {PortFlag(e.Protocol)} -1");

@@ -7,6 +7,7 @@ public sealed class ServerHost : IAsyncDisposable
     private static readonly List<(string Name, Func<ServerOptions, int?> Port, Func<ServerContext, int, IProtocolListener?> Create)> s_factories = new();
 
     private readonly List<IProtocolListener> _listeners = new();
+    private StateDirLock? _stateLock;
 
     private ServerHost(ServerContext context)
     {
@@ -35,12 +36,16 @@ public sealed class ServerHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// Binds every enabled listener; throws <see cref="ListenerStartException"/> naming the protocol and port when
-    /// one cannot bind (nothing stays bound then).
+    /// Locks the state directory (<see cref="StateDirInUseException"/> when another server holds it), then binds
+    /// every enabled listener; throws <see cref="ListenerStartException"/> naming the protocol and port when one
+    /// cannot bind (nothing stays bound or locked then).
     /// </summary>
     public static async Task<ServerHost> StartAsync(ServerContext context)
     {
-        var host = new ServerHost(context);
+        var host = new ServerHost(context)
+        {
+            _stateLock = StateDirLock.Acquire(context.Options.StateDir, context.Options.Root),
+        };
         (string Name, Func<ServerOptions, int?> Port, Func<ServerContext, int, IProtocolListener?> Create)[] factories;
         lock (s_factories)
         {
@@ -115,5 +120,7 @@ public sealed class ServerHost : IAsyncDisposable
         }
 
         _listeners.Clear();
+        _stateLock?.Dispose();
+        _stateLock = null;
     }
 }
