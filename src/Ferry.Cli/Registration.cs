@@ -27,13 +27,13 @@ internal static class Registration
         // (decided when the first cipher is made, so commands that never encrypt a datagram skip it).
         OpenSslAesGcm.InstallOnFirstUse();
         TransferClients.Register("udp", () => new UdpTransferClient());
-        ServerHost.RegisterProtocol(ctx => ctx.Options.UdpPort is int p ? new UdpServerListener(ctx, ctx.Options.Bind, p) : null);
+        ServerHost.RegisterProtocol("udp", o => o.UdpPort, (ctx, p) => new UdpServerListener(ctx, ctx.Options.Bind, p));
         TransferClients.Register("tcp", () => new TcpTransferClient());
-        ServerHost.RegisterProtocol(ctx => ctx.Options.TcpPort is int p ? new TcpTransferListener(ctx, p) : null);
-        ServerHost.RegisterProtocol(ctx => ctx.Options.RelayPort is int p ? new RelayListener(ctx, p) : null);
+        ServerHost.RegisterProtocol("tcp", o => o.TcpPort, (ctx, p) => new TcpTransferListener(ctx, p));
+        ServerHost.RegisterProtocol("relay", o => o.RelayPort, (ctx, p) => new RelayListener(ctx, p));
         TransferClients.Register("tftp", () => new TftpClient());
-        ServerHost.RegisterProtocol(ctx => ctx.Options.TftpPort is int p ? new TftpListener(ctx, p) : null);
+        ServerHost.RegisterProtocol("tftp", o => o.TftpPort, (ctx, p) => new TftpListener(ctx, p));
         TransferClients.Register("zmq", () => new ZmqTransferClient());
-        ServerHost.RegisterProtocol(ctx => ctx.Options.ZmqPort is int p ? ZmqListener.CreateOrExplain(ctx, p) : null);
+        ServerHost.RegisterProtocol("zmq", o => o.ZmqPort, ZmqListener.CreateOrExplain);
     }
 }

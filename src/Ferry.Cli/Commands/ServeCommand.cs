@@ -26,11 +26,13 @@ internal static class ServeCommand
         var relayRetainDays = new Option<double?>("--relay-retain-days") { Description = "Relay history: keep messages younger than this many days (default: all)" };
         var insecure = new Option<bool>("--insecure") { Description = "Also accept clients that ask for no encryption (--insecure on their side); zmq:// then runs plain only (a zmq port is either CURVE or plain)" };
         var requireToken = new Option<bool>("--require-token") { Description = "Refuse clients without an access token (see 'ferry token create'), even while no token exists" };
+        var tftpAnonymous = new Option<bool>("--tftp-anonymous") { Description = "Serve TFTP although tokens are required for everything else (TFTP has no authentication: anyone may use it)" };
+        var reserve = new Option<string?>("--reserve") { Description = "Free space every upload must leave on the root's filesystem, e.g. 0, 512K, 64M, 2G (default: 1% of the filesystem, at most 64M)" };
 
         var cmd = new Command("serve", "Serve files over udp://, tcp://, zmq://, tftp:// and the message relay")
         {
             root, bind, port, tcpPort, zmqPort, relayPort, tftpPort, stateDir, allowOverwrite, tftpAllowWrite, maxStreams, zmqIdle,
-            relayRetainCount, relayRetainDays, insecure, requireToken,
+            relayRetainCount, relayRetainDays, insecure, requireToken, tftpAnonymous, reserve,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -46,8 +48,27 @@ internal static class ServeCommand
                 return (int)ExitCode.Usage;
             }
 
+            long? reserveBytes = null;
+            if (parse.GetValue(reserve) is { } reserveText)
+            {
+                if (!TryParseSize(reserveText, out long r))
+                {
+                    Console.Error.WriteLine($"ferry: --reserve '{reserveText}' is not a size like 0, 512K, 64M or 2G");
+                    return (int)ExitCode.Usage;
+                }
+
+                reserveBytes = r;
+            }
+
             string rootDir = Path.GetFullPath(parse.GetValue(root)!);
             string state = Path.GetFullPath(parse.GetValue(stateDir) ?? DefaultStateDir(rootDir));
+            // The root and the state directory are checked before anything else, so a typo gets one clear line.
+            if ((ServerBootstrap.PrepareDirectory("--root", rootDir) ?? ServerBootstrap.PrepareDirectory("--state-dir", state)) is { } unusable)
+            {
+                Console.Error.WriteLine($"ferry: {unusable}");
+                return (int)ExitCode.LocalIo;
+            }
+
             Ferry.Protocol.Security.ServerKeyPair identity;
             bool created;
             try
@@ -60,13 +81,25 @@ internal static class ServeCommand
                 return (int)ExitCode.LocalIo;
             }
 
+            var access = new Ferry.Security.AccessPolicy(new Ferry.Security.TokenStore(state), parse.GetValue(requireToken));
+            bool tftpOn = parse.GetValue(tftpPort) is >= 0;
+            if (tftpOn && !access.IsOpen && !parse.GetValue(tftpAnonymous))
+            {
+                Console.Error.WriteLine(
+                    $"ferry: TFTP has no authentication, so it cannot honour {(access.RequireToken ? "--require-token" : $"the access tokens in {access.Store!.Path}")}: "
+                    + "anyone could read (and with --tftp-allow-write, write) files over tftp://. Leave --tftp-port out, "
+                    + "or add --tftp-anonymous to serve TFTP to anyone on purpose.");
+                return (int)ExitCode.Usage;
+            }
+
             var options = new ServerOptions
             {
                 Root = rootDir,
                 StateDir = state,
                 Identity = identity,
                 AllowInsecure = parse.GetValue(insecure),
-                Access = new Ferry.Security.AccessPolicy(new Ferry.Security.TokenStore(state), parse.GetValue(requireToken)),
+                Access = access,
+                FreeSpaceReserve = reserveBytes,
                 Bind = address,
                 UdpPort = Port(parse.GetValue(port)),
                 TcpPort = Port(parse.GetValue(tcpPort)),
@@ -104,6 +137,11 @@ internal static class ServeCommand
                 {
                     context.Info("serve", "WARNING: --insecure: clients may connect without encryption");
                 }
+
+                if (tftpOn && !options.Access.IsOpen)
+                {
+                    context.Info("serve", $"WARNING: --tftp-anonymous: TFTP has no authentication: anyone who can reach its port may read every file under the root{(options.TftpAllowWrite ? " and upload new ones" : string.Empty)}, without a token");
+                }
                 foreach (var l in host.Listeners)
                 {
                     context.Info(l.Name, $"listening on {l.LocalEndPoint}");
@@ -118,6 +156,16 @@ internal static class ServeCommand
                 Console.Error.WriteLine($"ferry: {e.Message}");
                 return (int)e.Code;
             }
+            catch (StateDirInUseException e)
+            {
+                Console.Error.WriteLine($"ferry: {e.Message}");
+                return (int)ExitCode.Failure;
+            }
+            catch (ListenerStartException e)
+            {
+                Console.Error.WriteLine($"ferry: {e.Message}; choose another with {PortFlag(e.Protocol)}, or turn it off with {PortFlag(e.Protocol)} -1");
+                return (int)ExitCode.Failure;
+            }
             catch (System.Net.Sockets.SocketException e)
             {
                 Console.Error.WriteLine($"ferry: cannot listen: {e.Message}");
@@ -128,6 +176,39 @@ internal static class ServeCommand
     }
 
     private static int? Port(int value) => value < 0 ? null : value;
+
+    /// <summary>"0", "4096", "512K", "64M", "2G", "1T" (powers of 1024; "KiB", "MB" and the like are read the same).</summary>
+    internal static bool TryParseSize(string text, out long bytes)
+    {
+        bytes = 0;
+        string t = text.Trim();
+        int end = t.Length;
+        while (end > 0 && !char.IsAsciiDigit(t[end - 1]))
+        {
+            end--;
+        }
+
+        string unit = t[end..].ToUpperInvariant();
+        int shift = unit switch
+        {
+            "" or "B" => 0,
+            "K" or "KB" or "KIB" => 10,
+            "M" or "MB" or "MIB" => 20,
+            "G" or "GB" or "GIB" => 30,
+            "T" or "TB" or "TIB" => 40,
+            _ => -1,
+        };
+        if (shift < 0 || end == 0 || !long.TryParse(t.AsSpan(0, end), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n)
+            || n > (long.MaxValue >> shift))
+        {
+            return false;
+        }
+
+        bytes = n << shift;
+        return true;
+    }
+
+    private static string PortFlag(string protocol) => protocol == "udp" ? "--port" : $"--{protocol}-port";
 
     internal static string DefaultStateDir(string root)
     {

@@ -29,6 +29,29 @@ internal static class TokenCommand
     private static string StateDir(ParseResult parse, (Option<string?> StateDir, Option<string> Root) o) =>
         Path.GetFullPath(parse.GetValue(o.StateDir) ?? ServeCommand.DefaultStateDir(Path.GetFullPath(parse.GetValue(o.Root)!)));
 
+    /// <summary>Why <paramref name="state"/> is not an existing server's state directory, or null when it is.</summary>
+    private static string? Missing(ParseResult parse, (Option<string?> StateDir, Option<string> Root) o, string state)
+    {
+        if (Directory.Exists(state))
+        {
+            return null;
+        }
+
+        if (parse.GetValue(o.StateDir) is not null)
+        {
+            return $"no server state directory at --state-dir {state}";
+        }
+
+        string root = Path.GetFullPath(parse.GetValue(o.Root)!);
+        return $"no server has run with --root {root}{(Directory.Exists(root) ? string.Empty : " (it does not exist)")}: its state directory {state} does not exist";
+    }
+
+    /// <summary>"with state directory S (root R)" as far as the command line tells.</summary>
+    private static string Owner(ParseResult parse, (Option<string?> StateDir, Option<string> Root) o, string state) =>
+        parse.GetValue(o.StateDir) is not null
+            ? $"with --state-dir {state}"
+            : $"with --root {Path.GetFullPath(parse.GetValue(o.Root)!)} (state directory {state})";
+
     private static Command CreateSub()
     {
         var name = new Option<string>("--name") { Description = "A name for the token (who or what uses it)", Required = true };
@@ -36,7 +59,8 @@ internal static class TokenCommand
         var write = new Option<bool>("--write") { Description = "May upload files and post relay messages" };
         var path = new Option<string?>("--path") { Description = "Limit to this directory (or file) under the root" };
         var expires = new Option<string?>("--expires") { Description = "Lifetime, e.g. 90m, 12h, 30d (default: never)" };
-        var cmd = new Command("create", "Create a token and print it once (only its hash is stored)") { name, read, write, path, expires };
+        var init = new Option<bool>("--init") { Description = "Create the state directory when it does not exist yet (a server that has never run)" };
+        var cmd = new Command("create", "Create a token and print it once (only its hash is stored)") { name, read, write, path, expires, init };
         var location = Location(cmd);
         cmd.SetAction(parse =>
         {
@@ -59,12 +83,20 @@ internal static class TokenCommand
                 return (int)ExitCode.Usage;
             }
 
+            string state = StateDir(parse, location);
+            if (!parse.GetValue(init) && Missing(parse, location, state) is { } missing)
+            {
+                Console.Error.WriteLine($"ferry: {missing}; check --root / --state-dir, or add --init to create it for a server that has not run yet");
+                return (int)ExitCode.LocalIo;
+            }
+
             try
             {
-                var store = new TokenStore(StateDir(parse, location));
+                var store = new TokenStore(state);
                 string token = store.Create(parse.GetValue(name)!, r, w, parse.GetValue(path), DateTimeOffset.UtcNow, lifetime);
                 Console.Out.WriteLine(token);
                 Console.Error.WriteLine($"ferry: token '{parse.GetValue(name)}' stored in {store.Path}; it is shown only now. Clients pass it with --token or FERRY_TOKEN.");
+                Console.Error.WriteLine($"ferry: it belongs to the server {Owner(parse, location, state)}");
                 return (int)ExitCode.Ok;
             }
             catch (ArgumentException ex)
@@ -87,9 +119,16 @@ internal static class TokenCommand
         var location = Location(cmd);
         cmd.SetAction(parse =>
         {
+            string state = StateDir(parse, location);
+            if (Missing(parse, location, state) is { } missing)
+            {
+                Console.Error.WriteLine($"ferry: {missing}; check --root / --state-dir");
+                return (int)ExitCode.LocalIo;
+            }
+
             try
             {
-                var store = new TokenStore(StateDir(parse, location));
+                var store = new TokenStore(state);
                 if (store.Tokens.Count == 0)
                 {
                     Console.Error.WriteLine($"ferry: no tokens in {store.Path}");
@@ -119,9 +158,16 @@ internal static class TokenCommand
         var location = Location(cmd);
         cmd.SetAction(parse =>
         {
+            string state = StateDir(parse, location);
+            if (Missing(parse, location, state) is { } missing)
+            {
+                Console.Error.WriteLine($"ferry: {missing}; check --root / --state-dir");
+                return (int)ExitCode.LocalIo;
+            }
+
             try
             {
-                var store = new TokenStore(StateDir(parse, location));
+                var store = new TokenStore(state);
                 if (!store.Revoke(parse.GetValue(name)!))
                 {
                     Console.Error.WriteLine($"ferry: no token named '{parse.GetValue(name)}' in {store.Path}");

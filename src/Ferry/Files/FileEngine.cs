@@ -203,13 +203,15 @@ public sealed class FileEngine
             partial = PartialFile.Open(full, temp, journal, size, identity, Options.AllowOverwrite, relativePath);
             CheckOpenedInsideRoot(partial.Handle, relativePath);
 
-            long needed = size - partial.Received.TotalLength + Options.FreeSpaceMargin;
-            long free = FreeSpace(dir);
+            var (free, total) = FreeSpace(dir);
+            long margin = Options.MarginFor(total);
+            long needed = size - partial.Received.TotalLength + margin;
             if (free < needed)
             {
                 throw new FileEngineException(
                     FileErrorCode.NoSpace,
-                    $"'{relativePath}': not enough free space on the server ({free} bytes free, {needed} needed including a {Options.FreeSpaceMargin}-byte margin)");
+                    $"'{relativePath}': not enough free space on the server ({free} bytes free, {needed} needed including {margin} bytes kept free; "
+                    + "the server's operator sets that reserve with 'ferry serve --reserve SIZE')");
             }
 
             return new IncomingFile(relativePath, full, partial, lease!);
@@ -228,17 +230,18 @@ public sealed class FileEngine
         }
     }
 
-    /// <summary>Free bytes available to this process on the filesystem holding <paramref name="directory"/>.</summary>
-    internal static long FreeSpace(string directory)
+    /// <summary>Free bytes available to this process, and the size, of the filesystem holding <paramref name="directory"/>.</summary>
+    internal static (long Free, long Total) FreeSpace(string directory)
     {
         try
         {
             // On Unix DriveInfo is statvfs of the given path (f_bavail * f_frsize), any directory works.
-            return new DriveInfo(directory).AvailableFreeSpace;
+            var drive = new DriveInfo(directory);
+            return (drive.AvailableFreeSpace, drive.TotalSize);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
         {
-            return long.MaxValue;
+            return (long.MaxValue, 0);
         }
     }
 

@@ -12,8 +12,17 @@ public sealed class FileEngineOptions
     /// <summary>When false an upload never replaces an existing file.</summary>
     public bool AllowOverwrite { get; init; }
 
-    /// <summary>Free space that must remain after an upload is accepted.</summary>
-    public long FreeSpaceMargin { get; init; } = 64 << 20;
+    /// <summary>
+    /// Free space that must remain after an upload is accepted. Null (the default): 1% of the filesystem's size, at
+    /// most <see cref="DefaultMaxMargin"/>, so a small disk still takes small files and a big one keeps 64 MiB.
+    /// </summary>
+    public long? FreeSpaceMargin { get; init; }
+
+    /// <summary>The default margin's upper bound: 64 MiB.</summary>
+    public const long DefaultMaxMargin = 64 << 20;
+
+    /// <summary>The margin on a filesystem of <paramref name="totalBytes"/>.</summary>
+    public long MarginFor(long totalBytes) => FreeSpaceMargin ?? Math.Min(DefaultMaxMargin, Math.Max(0, totalBytes) / 100);
 
     /// <summary>Largest upload accepted (<see cref="FileErrorCode.TooLarge"/> beyond).</summary>
     public long MaxFileSize { get; init; } = 1L << 46;

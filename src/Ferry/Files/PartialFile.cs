@@ -178,7 +178,7 @@ public sealed partial class PartialFile : IDisposable
         string journal = Path.Combine(dir, ReservedNames.JournalName(name));
         var file = Open(full, temp, journal, size, identity, overwrite, destPath, "use --overwrite to replace it");
         long needed = size - file.Received.TotalLength;
-        long free = FileEngine.FreeSpace(dir);
+        long free = FileEngine.FreeSpace(dir).Free;
         if (free < needed)
         {
             file.Abort(keepForResume: file.ResumedBytes > 0);

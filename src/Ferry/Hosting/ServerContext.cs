@@ -39,5 +39,6 @@ public sealed class ServerContext
         Root = options.Root,
         StateDir = options.StateDir,
         AllowOverwrite = options.AllowOverwrite,
+        FreeSpaceMargin = options.FreeSpaceReserve,
     });
 }

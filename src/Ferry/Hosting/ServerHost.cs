@@ -3,10 +3,11 @@ namespace Ferry.Hosting;
 /// <summary>Runs every enabled protocol listener of <c>ferry serve</c> over one shared context.</summary>
 public sealed class ServerHost : IAsyncDisposable
 {
-    /// <summary>Protocol factories; each returns null when its port is not configured.</summary>
-    private static readonly List<Func<ServerContext, IProtocolListener?>> s_factories = new();
+    /// <summary>Protocols by name: the port asked for (null: off) and a factory that binds it (null: unavailable).</summary>
+    private static readonly List<(string Name, Func<ServerOptions, int?> Port, Func<ServerContext, int, IProtocolListener?> Create)> s_factories = new();
 
     private readonly List<IProtocolListener> _listeners = new();
+    private StateDirLock? _stateLock;
 
     private ServerHost(ServerContext context)
     {
@@ -17,20 +18,35 @@ public sealed class ServerHost : IAsyncDisposable
 
     public IReadOnlyList<IProtocolListener> Listeners => _listeners;
 
-    /// <summary>Adds a protocol to every server started after this call.</summary>
-    public static void RegisterProtocol(Func<ServerContext, IProtocolListener?> factory)
+    /// <summary>
+    /// Adds a protocol to every server started after this call: <paramref name="port"/> reads its port from the
+    /// options (null: off), <paramref name="create"/> binds it (or returns null when the protocol is unavailable).
+    /// </summary>
+    public static void RegisterProtocol(string name, Func<ServerOptions, int?> port, Func<ServerContext, int, IProtocolListener?> create)
     {
         lock (s_factories)
         {
-            s_factories.Add(factory);
+            if (s_factories.Exists(f => f.Name == name))
+            {
+                return;
+            }
+
+            s_factories.Add((name, port, create));
         }
     }
 
-    /// <summary>Binds every enabled listener; throws when a port is taken (nothing stays bound then).</summary>
+    /// <summary>
+    /// Locks the state directory (<see cref="StateDirInUseException"/> when another server holds it), then binds
+    /// every enabled listener; throws <see cref="ListenerStartException"/> naming the protocol and port when one
+    /// cannot bind (nothing stays bound or locked then).
+    /// </summary>
     public static async Task<ServerHost> StartAsync(ServerContext context)
     {
-        var host = new ServerHost(context);
-        Func<ServerContext, IProtocolListener?>[] factories;
+        var host = new ServerHost(context)
+        {
+            _stateLock = StateDirLock.Acquire(context.Options.StateDir, context.Options.Root),
+        };
+        (string Name, Func<ServerOptions, int?> Port, Func<ServerContext, int, IProtocolListener?> Create)[] factories;
         lock (s_factories)
         {
             factories = s_factories.ToArray();
@@ -40,7 +56,22 @@ public sealed class ServerHost : IAsyncDisposable
         {
             foreach (var factory in factories)
             {
-                if (factory(context) is { } listener)
+                if (factory.Port(context.Options) is not int port)
+                {
+                    continue;
+                }
+
+                IProtocolListener? listener;
+                try
+                {
+                    listener = factory.Create(context, port);
+                }
+                catch (System.Net.Sockets.SocketException e)
+                {
+                    throw new ListenerStartException(factory.Name, port, e.SocketErrorCode, e);
+                }
+
+                if (listener is not null)
                 {
                     host._listeners.Add(listener);
                 }
@@ -89,5 +120,7 @@ public sealed class ServerHost : IAsyncDisposable
         }
 
         _listeners.Clear();
+        _stateLock?.Dispose();
+        _stateLock = null;
     }
 }

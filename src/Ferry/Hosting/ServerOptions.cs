@@ -35,6 +35,9 @@ public sealed class ServerOptions
 
     public bool AllowOverwrite { get; init; }
 
+    /// <summary>Free bytes an upload must leave on the root's filesystem (null: <see cref="Files.FileEngineOptions.FreeSpaceMargin"/>'s default rule).</summary>
+    public long? FreeSpaceReserve { get; init; }
+
     public bool TftpAllowWrite { get; init; }
 
     /// <summary>Maximum parallel streams per tcp:// transfer.</summary>

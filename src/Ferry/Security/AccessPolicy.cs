@@ -23,6 +23,19 @@ public sealed class AccessPolicy
     /// <summary>True when anonymous clients may read and write everything.</summary>
     public bool IsOpen => !RequireToken && (Store is null || Store.Tokens.Count == 0);
 
+    /// <summary>For logs: ", token 'NAME'" when <paramref name="token"/> is a known token, else empty.</summary>
+    public string LogSuffix(string? token)
+    {
+        try
+        {
+            return string.IsNullOrEmpty(token) || Store?.Find(token) is not { } entry ? string.Empty : $", token '{entry.Name}'";
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return string.Empty;
+        }
+    }
+
     /// <summary>Null when <paramref name="token"/> may do <paramref name="kind"/> on <paramref name="path"/>; otherwise why not (for the client).</summary>
     /// <param name="path">Root-relative path with '/' separators ("" for requests without a path, e.g. the relay).</param>
     public string? Check(string? token, AccessKind kind, string path, DateTimeOffset now)

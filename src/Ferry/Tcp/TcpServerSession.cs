@@ -32,6 +32,7 @@ internal sealed class TcpServerSession : IDisposable
         Id = id;
         Operation = open.Operation;
         Path = open.Path;
+        TokenLog = listener.Context.Options.Access.LogSuffix(open.Token);
         BlockSize = listener.Settings.BlockSize;
         GrantedStreams = (int)Math.Clamp(open.RequestedStreams, 1u, (uint)Math.Max(1, listener.Context.Options.MaxStreams));
         _chunkSize = ChunkSizeFor(GrantedStreams, BlockSize);
@@ -81,6 +82,9 @@ internal sealed class TcpServerSession : IDisposable
             return last;
         }
     }
+
+    /// <summary>", token 'NAME'" for the start-of-transfer log line, or empty.</summary>
+    private string TokenLog { get; }
 
     /// <summary>
     /// Opens the file for <paramref name="open"/>; file engine refusals propagate as <see cref="FileEngineException"/>.
@@ -303,7 +307,7 @@ internal sealed class TcpServerSession : IDisposable
 
             var coordinator = new TcpSendCoordinator(new BlockScheduler(FileSize, BlockSize, have));
             _started.TrySetResult(coordinator);
-            _listener.Context.Info("tcp", $"session {Id}: GET '{Path}' ({FileSize} bytes, {have.TotalLength} already at the client) to {Control.RemoteEndPoint}, {GrantedStreams} stream(s)");
+            _listener.Context.Info("tcp", $"session {Id}: GET '{Path}' ({FileSize} bytes, {have.TotalLength} already at the client) to {Control.RemoteEndPoint}, {GrantedStreams} stream(s){TokenLog}");
 
             // Read the client's DONE (or ERROR) concurrently with hashing, so a client that gives up is noticed.
             var doneTask = Control.ReadFrameAsync(ct).AsTask();
@@ -356,7 +360,7 @@ internal sealed class TcpServerSession : IDisposable
         }
 
         await SendAcceptAsync(new TcpFileVersion(identity.Size, identity.MtimeUnixMs), present, ct).ConfigureAwait(false);
-        _listener.Context.Info("tcp", $"session {Id}: PUT '{Path}' ({FileSize} bytes, {present.TotalLength} already here) from {Control.RemoteEndPoint}, {GrantedStreams} stream(s)");
+        _listener.Context.Info("tcp", $"session {Id}: PUT '{Path}' ({FileSize} bytes, {present.TotalLength} already here) from {Control.RemoteEndPoint}, {GrantedStreams} stream(s){TokenLog}");
 
         var (header, payload) = await Control.ReadFrameAsync(ct).ConfigureAwait(false);
         byte[] hash;

@@ -20,6 +20,11 @@ namespace Ferry.Tcp;
 /// </summary>
 public sealed class TcpTransferListener : IProtocolListener
 {
+    // SOL_SOCKET / SO_REUSEADDR on Linux and on the BSDs (macOS).
+    private const int SolSocketLinux = 1;
+    private const int SoReuseAddrLinux = 2;
+    private const int SolSocketBsd = 0xffff;
+    private const int SoReuseAddrBsd = 4;
     private static readonly TimeSpan s_stopBudget = TimeSpan.FromSeconds(1.5);
     private readonly Socket _socket;
     private readonly ConcurrentDictionary<TcpConnection, Task> _connections = new();
@@ -55,7 +60,9 @@ public sealed class TcpTransferListener : IProtocolListener
                 _socket.DualMode = true;
             }
 
-            _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            // A restarted server may bind while old connections sit in TIME_WAIT, but a second server must not share
+            // the port: .NET's ReuseAddress also sets SO_REUSEPORT on Unix, so set SO_REUSEADDR alone.
+            EnableReuseAddressOnly(_socket);
             _socket.Bind(new IPEndPoint(bind, port));
             _socket.Listen(512);
         }
@@ -70,6 +77,19 @@ public sealed class TcpTransferListener : IProtocolListener
     }
 
     public string Name => "tcp";
+
+    /// <summary>Sets SO_REUSEADDR without SO_REUSEPORT (Linux and macOS; elsewhere the socket keeps its defaults).</summary>
+    internal static void EnableReuseAddressOnly(Socket socket)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            socket.SetRawSocketOption(SolSocketLinux, SoReuseAddrLinux, BitConverter.GetBytes(1));
+        }
+        else if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
+        {
+            socket.SetRawSocketOption(SolSocketBsd, SoReuseAddrBsd, BitConverter.GetBytes(1));
+        }
+    }
 
     public EndPoint LocalEndPoint { get; }
 

@@ -155,12 +155,12 @@ public sealed class UdpServerListener : IProtocolListener
                 {
                     upload.File.Commit(ev.Sha256);
                     c.FinishReceive(TransferError.None, "stored");
-                    _context.Info(Name, $"{peer} stored {ev.Path} ({ev.Size} bytes, sha256 {Convert.ToHexStringLower(ev.Sha256!)})");
+                    _context.Info(Name, $"{peer} PUT {ev.Path} done: stored ({ev.Size} bytes, sha256 {Convert.ToHexStringLower(ev.Sha256!)})");
                 }
                 catch (FileEngineException e)
                 {
                     c.FinishReceive((TransferError)(ushort)e.Code, e.Message);
-                    _context.Info(Name, $"{peer} upload of {ev.Path} failed: {e.Message}");
+                    _context.Info(Name, $"{peer} PUT {ev.Path} failed: {e.Message}");
                 }
 
                 break;
@@ -168,14 +168,14 @@ public sealed class UdpServerListener : IProtocolListener
 
             case ConnectionEventKind.ResultReceived:
                 _context.Info(Name, ev.Code == TransferError.None
-                    ? $"{peer} received {c.Path} ({c.Size} bytes, {c.Stats.DataBytesRetransmitted} retransmitted)"
-                    : $"{peer} download of {c.Path} failed at the client: {ev.Code} {ev.Message}");
+                    ? $"{peer} GET {c.Path} done: {c.Size} bytes sent ({c.Stats.DataBytesRetransmitted} bytes retransmitted)"
+                    : $"{peer} GET {c.Path} failed at the client: {ev.Code} {ev.Message}");
                 break;
             case ConnectionEventKind.Closed:
                 // Refusals were logged when made; log only failures that happened later.
                 if (ev.Code is not TransferError.None && (ev.ByPeer || c.Stats.PacketsReceived > 1))
                 {
-                    _context.Info(Name, $"{peer} {c.Op} {c.Path}: closed ({ev.Code}{(ev.ByPeer ? " by client" : string.Empty)}) {ev.Message}");
+                    _context.Info(Name, $"{peer} {OpName(c.Op)} {c.Path}: closed ({ev.Code}{(ev.ByPeer ? " by client" : string.Empty)}) {ev.Message}");
                 }
 
                 break;
@@ -188,7 +188,7 @@ public sealed class UdpServerListener : IProtocolListener
         if (_context.Options.Access.Check(ev.Token, kind, ev.Path, DateTimeOffset.UtcNow) is { } denied)
         {
             c.Reject(TransferError.Denied, denied, now);
-            _context.Info(Name, $"{peer} {ev.Op} {ev.Path} refused: {denied}");
+            _context.Info(Name, $"{peer} {OpName(ev.Op)} {ev.Path} refused: {denied}");
             return;
         }
 
@@ -200,20 +200,20 @@ public sealed class UdpServerListener : IProtocolListener
                 var source = new FileDataSource(file.CreateHashingSource(backgroundHashing: true), ev.Path);
                 _transfers[c] = new ServerTransfer { Read = file, Source = source };
                 c.Accept(file.Length, file.Identity.MtimeUnixMs, source, null, null);
-                _context.Info(Name, $"{peer} GET {ev.Path} ({file.Length} bytes)");
+                _context.Info(Name, $"{peer} GET {ev.Path} ({file.Length} bytes{_context.Options.Access.LogSuffix(ev.Token)})");
             }
             else
             {
                 var upload = BeginUploadTakingOverStale(c, ev, peer, now);
                 _transfers[c] = new ServerTransfer { Upload = upload };
                 c.Accept(0, ev.IdentityMtime, null, new PartialFileSink(upload.File), upload.File.Received);
-                _context.Info(Name, $"{peer} PUT {ev.Path} ({ev.Size} bytes{(upload.File.ResumedBytes > 0 ? $", resuming from {upload.File.ResumedBytes}" : string.Empty)})");
+                _context.Info(Name, $"{peer} PUT {ev.Path} ({ev.Size} bytes{(upload.File.ResumedBytes > 0 ? $", resuming from {upload.File.ResumedBytes}" : string.Empty)}{_context.Options.Access.LogSuffix(ev.Token)})");
             }
         }
         catch (FileEngineException e)
         {
             c.Reject((TransferError)(ushort)e.Code, e.Message, now);
-            _context.Info(Name, $"{peer} {ev.Op} {ev.Path} refused: {e.Message}");
+            _context.Info(Name, $"{peer} {OpName(ev.Op)} {ev.Path} refused: {e.Message}");
         }
     }
 
@@ -244,6 +244,9 @@ public sealed class UdpServerListener : IProtocolListener
             return _context.Files.BeginUpload(ev.Path, ev.Size, identity, $"udp {peer}");
         }
     }
+
+    /// <summary>The log's one spelling of an operation: GET or PUT.</summary>
+    private static string OpName(TransferOp op) => op == TransferOp.Get ? "GET" : "PUT";
 
     /// <summary>Default silence after which a udp upload may be taken over by a new upload of the same path.</summary>
     public const long DefaultStaleUploadMicros = 3_000_000;

@@ -140,7 +140,7 @@ internal sealed class ZmqTransferActor
                     _file = file;
                     _openedBy = request.PeerIdentity;
                     ArmTimer();
-                    _shared.Log($"{_peer}: receiving '{ZmqErrors.Printable(FileName)}'");
+                    _shared.Log($"{_peer}: receiving '{ZmqErrors.Printable(FileName)}'{_shared.Access.LogSuffix(r.Token)}");
                 }
 
                 return reply;
@@ -179,13 +179,19 @@ internal sealed class ZmqTransferActor
 
             default:
             {
+                long end = _session.Received.IsEmpty ? 0 : _session.Received.Last.End;
                 var step = _session.OnClose(now, request.Arrival, r.Size);
                 switch (step.Kind)
                 {
                     case ZmqStepKind.Reply:
                         return step.Reply;
                     case ZmqStepKind.Abort:
-                        await EndTransferAsync(ZmqTransferOutcome.Aborted, step.Reply.Error).ConfigureAwait(false);
+                        // A CLOSE announcing more than was sent is how a client gives up (Ferry's sends its length + 1):
+                        // log it as the client's abort, not as a size mismatch.
+                        await EndTransferAsync(
+                            ZmqTransferOutcome.Aborted,
+                            step.Reply.Error,
+                            r.Size > end ? $"aborted by the client after {end} bytes" : null).ConfigureAwait(false);
                         return step.Reply;
                 }
 
@@ -297,7 +303,8 @@ internal sealed class ZmqTransferActor
         }
     }
 
-    private async ValueTask EndTransferAsync(ZmqTransferOutcome outcome, string? error)
+    /// <param name="logAs">What the log says happened, when it differs from <paramref name="error"/> (sent to the client).</param>
+    private async ValueTask EndTransferAsync(ZmqTransferOutcome outcome, string? error, string? logAs = null)
     {
         var file = _file!;
         _file = null;
@@ -313,6 +320,7 @@ internal sealed class ZmqTransferActor
         {
             ZmqTransferOutcome.Committed => $"{_peer}: stored '{ZmqErrors.Printable(FileName)}' ({bytes} bytes)",
             ZmqTransferOutcome.Expired => $"{_peer}: '{ZmqErrors.Printable(FileName)}' idle for {_shared.IdleTimeout.TotalSeconds:0.#} s, aborted",
+            ZmqTransferOutcome.Aborted when logAs is not null => $"{_peer}: '{ZmqErrors.Printable(FileName)}' {logAs}; temporary data removed",
             _ => $"{_peer}: '{ZmqErrors.Printable(FileName)}' {outcome.ToString().ToLowerInvariant()}: {error}",
         });
         _shared.Ended(new ZmqTransferEvent(FileName, _peer, outcome, bytes, error));

@@ -27,6 +27,8 @@ internal sealed class FerryProcess : IDisposable
 
     public int Pid => _process.Id;
 
+    public bool HasExited => _exited.Task.IsCompleted;
+
     public string StandardError
     {
         get

@@ -98,6 +98,45 @@ public sealed class UdpSecurityEndToEndTests
     }
 
     [Fact]
+    public async Task Server_log_names_the_token_and_the_direction_of_allowed_transfers()
+    {
+        await using var server = new UdpServerFixture();
+        var now = DateTimeOffset.UtcNow;
+        string reader = server.Tokens.Create("reader", read: true, write: false, null, now, null);
+        string writer = server.Tokens.Create("writer", read: false, write: true, null, now, null);
+        File.WriteAllBytes(Path.Combine(server.Root, "f.bin"), new byte[20_000]);
+        File.WriteAllBytes(server.Local("src.bin"), new byte[30_000]);
+
+        await Get(server, "f.bin", "a.bin", Options(server, token: reader));
+        await Send(server, "src.bin", "new.bin", Options(server, token: writer));
+        _ = await Assert.ThrowsAsync<TransferException>(() => Send(server, "src.bin", "x.bin", Options(server, token: reader)));
+
+        // The GET's last line is written when the client's RESULT arrives, which may be just after the client returns.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!Logged(server).Contains("GET f.bin done", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        string log = Logged(server);
+        Assert.Contains("GET f.bin (20000 bytes, token 'reader')", log, StringComparison.Ordinal);
+        Assert.Contains("GET f.bin done: 20000 bytes sent", log, StringComparison.Ordinal);
+        Assert.Contains("PUT new.bin (30000 bytes, token 'writer')", log, StringComparison.Ordinal);
+        Assert.Contains("PUT x.bin refused", log, StringComparison.Ordinal);
+        Assert.DoesNotContain("received f.bin", log, StringComparison.Ordinal);
+        Assert.DoesNotContain(" Put ", log, StringComparison.Ordinal);
+        Assert.DoesNotContain(" Get ", log, StringComparison.Ordinal);
+    }
+
+    private static string Logged(UdpServerFixture server)
+    {
+        lock (server.Log)
+        {
+            return server.Log.ToString();
+        }
+    }
+
+    [Fact]
     public async Task Require_token_refuses_anonymous_clients_of_a_server_without_tokens()
     {
         await using var server = new UdpServerFixture(requireToken: true);
