@@ -15,6 +15,9 @@ public sealed class FileEngineOptions
     /// <summary>Free space that must remain after an upload is accepted.</summary>
     public long FreeSpaceMargin { get; init; } = 64 << 20;
 
+    /// <summary>Silence of its client after which a running upload may be taken over by any new upload of its path (see <see cref="UploadRegistry"/>).</summary>
+    public TimeSpan StaleUploadAfter { get; init; } = UploadRegistry.DefaultStaleAfter;
+
     /// <summary>Largest upload accepted (<see cref="FileErrorCode.TooLarge"/> beyond).</summary>
     public long MaxFileSize { get; init; } = 1L << 46;
 }
