@@ -59,7 +59,16 @@ internal static class TransferCommands
 
             var client = TransferClients.For(remote);
             state.Resumable = client.ResumesAfterInterruption;
-            return reporter.RunAsync($"send {Path.GetFileName(local)}", p => client.SendAsync(local, remote, options, p, token));
+            // The upload key stays beside the source's resume state until the upload succeeds: a re-run after an
+            // interruption proves with it that the upload the server still holds is its own, and takes it over at once.
+            var keys = UploadKeys.Default;
+            options.UploadKey = keys?.GetOrCreate(local, remote);
+            return reporter.RunAsync($"send {Path.GetFileName(local)}", async p =>
+            {
+                var result = await client.SendAsync(local, remote, options, p, token).ConfigureAwait(false);
+                keys?.Forget(local, remote);
+                return result;
+            });
         }));
         return cmd;
     }

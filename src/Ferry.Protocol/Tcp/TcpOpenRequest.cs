@@ -7,6 +7,8 @@ namespace Ferry.Protocol.Tcp;
 /// OPEN: the first frame on a control connection. For PUT, <see cref="Size"/> and <see cref="Source"/>
 /// describe the client's file (the version lets the server reuse a journal of the same file); for GET both are zero.
 /// <see cref="Token"/> follows the path (protocol version 2): the client's access token, or null for none.
+/// <see cref="UploadKey"/> (PUT, flag bit 1) follows the token: the client's upload key, which lets a re-run take its
+/// own interrupted upload over at once.
 /// </summary>
 public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path, uint RequestedStreams, long Size, TcpFileVersion? Source)
 {
@@ -15,8 +17,14 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
     /// <summary>The access token (sent only inside TLS unless the client chose --insecure); null or empty: none.</summary>
     public string? Token { get; init; }
 
+    /// <summary>PUT: the client's upload key (<see cref="TcpWire.UploadKeyLength"/> bytes), or null for none.</summary>
+    public byte[]? UploadKey { get; init; }
+
+    private bool HasUploadKey => Operation == TcpOperation.Put && UploadKey?.Length == TcpWire.UploadKeyLength;
+
     /// <summary>Length of the whole frame (header included).</summary>
-    public int FrameLength => TcpWire.FrameHeaderLength + TcpWire.OpenFixedLength + Encoding.UTF8.GetByteCount(Path) + 2 + Encoding.UTF8.GetByteCount(Token ?? string.Empty);
+    public int FrameLength => TcpWire.FrameHeaderLength + TcpWire.OpenFixedLength + Encoding.UTF8.GetByteCount(Path) + 2 + Encoding.UTF8.GetByteCount(Token ?? string.Empty)
+        + (HasUploadKey ? TcpWire.UploadKeyLength : 0);
 
     /// <summary>Writes the whole frame; the path must be 1..4096 UTF-8 bytes, the token at most 512.</summary>
     public int Write(Span<byte> destination)
@@ -33,11 +41,11 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
             throw new ArgumentException($"token must be at most {TcpWire.MaxTokenBytes} UTF-8 bytes", nameof(destination));
         }
 
-        int payload = TcpWire.OpenFixedLength + pathBytes + 2 + tokenBytes;
+        int payload = TcpWire.OpenFixedLength + pathBytes + 2 + tokenBytes + (HasUploadKey ? TcpWire.UploadKeyLength : 0);
         TcpFrameHeader.Write(destination, TcpFrameType.Open, payload);
         var p = destination.Slice(TcpWire.FrameHeaderLength, payload);
         p[0] = (byte)Operation;
-        p[1] = Source.HasValue ? (byte)1 : (byte)0;
+        p[1] = (byte)((Source.HasValue ? 1 : 0) | (HasUploadKey ? 2 : 0));
         BinaryPrimitives.WriteUInt32BigEndian(p[2..], RequestedStreams);
         BinaryPrimitives.WriteInt64BigEndian(p[6..], Size);
         BinaryPrimitives.WriteInt64BigEndian(p[14..], Source?.Size ?? 0);
@@ -47,6 +55,11 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
         var token = p[(TcpWire.OpenFixedLength + pathBytes)..];
         BinaryPrimitives.WriteUInt16BigEndian(token, (ushort)tokenBytes);
         Encoding.UTF8.GetBytes(Token ?? string.Empty, token[2..]);
+        if (HasUploadKey)
+        {
+            UploadKey!.CopyTo(token[(2 + tokenBytes)..]);
+        }
+
         return TcpWire.FrameHeaderLength + payload;
     }
 
@@ -66,7 +79,8 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
         long idSize = BinaryPrimitives.ReadInt64BigEndian(payload[14..]);
         long idMtime = BinaryPrimitives.ReadInt64BigEndian(payload[22..]);
         int pathBytes = BinaryPrimitives.ReadUInt16BigEndian(payload[30..]);
-        if (op is not (TcpOperation.Get or TcpOperation.Put) || (flags & ~1) != 0 || streams == 0
+        bool hasKey = (flags & 2) != 0;
+        if (op is not (TcpOperation.Get or TcpOperation.Put) || (flags & ~3) != 0 || (hasKey && op != TcpOperation.Put) || streams == 0
             || size < 0 || size > TcpWire.MaxFileSize || (op == TcpOperation.Get && size != 0)
             || pathBytes == 0 || pathBytes > TcpWire.MaxPathBytes || payload.Length < TcpWire.OpenFixedLength + pathBytes + 2)
         {
@@ -75,7 +89,7 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
 
         int tokenAt = TcpWire.OpenFixedLength + pathBytes;
         int tokenBytes = BinaryPrimitives.ReadUInt16BigEndian(payload[tokenAt..]);
-        if (tokenBytes > TcpWire.MaxTokenBytes || payload.Length != tokenAt + 2 + tokenBytes)
+        if (tokenBytes > TcpWire.MaxTokenBytes || payload.Length != tokenAt + 2 + tokenBytes + (hasKey ? TcpWire.UploadKeyLength : 0))
         {
             return TcpDecodeStatus.Malformed;
         }
@@ -93,7 +107,8 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
         }
 
         TcpFileVersion? source = (flags & 1) != 0 ? new TcpFileVersion(idSize, idMtime) : null;
-        request = new TcpOpenRequest(op, path, streams, size, source) { Token = token };
+        byte[]? key = hasKey ? payload.Slice(tokenAt + 2 + tokenBytes, TcpWire.UploadKeyLength).ToArray() : null;
+        request = new TcpOpenRequest(op, path, streams, size, source) { Token = token, UploadKey = key };
         return TcpDecodeStatus.Ok;
     }
 }

@@ -63,6 +63,9 @@ public static class TcpWire
     /// <summary>Length of a complete DATA frame header including the offset (what precedes the file bytes).</summary>
     public const int DataFrameOverhead = FrameHeaderLength + DataPrefixLength;
 
+    /// <summary>Length of the upload key an OPEN (PUT) may carry after its token.</summary>
+    public const int UploadKeyLength = 16;
+
     /// <summary>Fixed part of an OPEN payload before the path bytes.</summary>
     public const int OpenFixedLength = 1 + 1 + 4 + 8 + 8 + 8 + 2;
 
@@ -82,7 +85,7 @@ public static class TcpWire
     /// </summary>
     public static int MaxPayload(TcpFrameType type) => type switch
     {
-        TcpFrameType.Open => OpenFixedLength + MaxPathBytes + 2 + MaxTokenBytes,
+        TcpFrameType.Open => OpenFixedLength + MaxPathBytes + 2 + MaxTokenBytes + UploadKeyLength,
         TcpFrameType.Accept => MaxControlPayload,
         TcpFrameType.Have => 4 + (MaxRanges * 16),
         TcpFrameType.Hash => HashLength,

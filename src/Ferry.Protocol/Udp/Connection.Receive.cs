@@ -133,6 +133,7 @@ public sealed partial class Connection
         _token = packet.Token.ToArray();
         // The Initials sent so far were answered with a Retry, not processed: forget them and resend at once.
         ForgetUnansweredInitials();
+        _uploadKeySent = false; // the server never saw it
         _pendingControls |= _neededControls & ~ControlFrames.Ping; // HELLO (and REQUEST in a cleartext session)
         if (_insecureSession)
         {
@@ -169,6 +170,14 @@ public sealed partial class Connection
                 break;
             case FrameType.MaxData:
                 _peerMaxData = Math.Max(_peerMaxData, f.Offset);
+                break;
+            case FrameType.UploadKey:
+                // Kept for the REQUEST that follows it; ignored by a client and once the REQUEST is in.
+                if (!IsClient && !HasRequest)
+                {
+                    _uploadKey = f.Data.ToArray();
+                }
+
                 break;
             case FrameType.Request:
                 OnRequest(f, now);
@@ -280,6 +289,7 @@ public sealed partial class Connection
             IdentitySize = f.IdentitySize,
             IdentityMtime = f.IdentityMtime,
             Token = f.Token,
+            UploadKey = f.Op == TransferOp.Put ? _uploadKey : null,
         });
     }
 

@@ -162,10 +162,20 @@ public sealed partial class Connection
             Mark(ref sent, ControlFrames.Hello);
         }
 
-        if ((pending & ControlFrames.Request) != 0
-            && FrameCodec.TryWriteRequest(ref w, _op, _maxDatagram, _path, _size, _identitySize, _identityMtime, _accessToken))
+        if ((pending & ControlFrames.Request) != 0)
         {
-            Mark(ref sent, ControlFrames.Request);
+            // The upload key goes right before the REQUEST, in the same packet, and only once (see _uploadKey).
+            var before = w;
+            bool withKey = _uploadKey is not null && !_uploadKeySent && FrameCodec.TryWriteUploadKey(ref w, _uploadKey);
+            if (FrameCodec.TryWriteRequest(ref w, _op, _maxDatagram, _path, _size, _identitySize, _identityMtime, _accessToken))
+            {
+                Mark(ref sent, ControlFrames.Request);
+                _uploadKeySent |= withKey;
+            }
+            else
+            {
+                w = before;
+            }
         }
 
         if ((pending & ControlFrames.Accept) != 0

@@ -62,6 +62,12 @@ public sealed partial class Connection
     private long _identityMtime;
     private bool _isDataSender;
 
+    // Upload: the client's upload key (client: sent once with the first REQUEST the server acts on; server: received
+    // before the REQUEST). A server older than UPLOAD_KEY drops the packet that carries it, so the REQUEST's later
+    // copies go without it.
+    private byte[]? _uploadKey;
+    private bool _uploadKeySent;
+
     // Client GET that opens its destination from inside ACCEPT (ReceiveOnAccept); server GET: the HAVE that came
     // with the REQUEST, used when the application accepts.
     private Func<ConnectionEvent, (IDataSink Sink, RangeSet? Have)?>? _openOnAccept;
@@ -136,9 +142,10 @@ public sealed partial class Connection
     /// <param name="size">PUT: the file size. GET: ignored.</param>
     /// <param name="source">PUT: the local file. GET: null.</param>
     /// <param name="accessToken">Access token for the server ("" or null: anonymous); sent only once the channel is encrypted (or in cleartext with <c>--insecure</c>).</param>
+    /// <param name="uploadKey">PUT: the client's upload key (<see cref="FrameCodec.UploadKeyLength"/> bytes), which lets a re-run take its own interrupted upload over at once; null: none.</param>
     public static Connection CreateClient(
         ConnectionConfig config, ulong localId, TransferOp op, string path, long size, long identityMtime, IDataSource? source, long now,
-        string? accessToken = null)
+        string? accessToken = null, byte[]? uploadKey = null)
     {
         var c = new Connection(config, isClient: true, localId, now)
         {
@@ -150,6 +157,7 @@ public sealed partial class Connection
             _isDataSender = op == TransferOp.Put,
             _source = source,
             _accessToken = accessToken ?? string.Empty,
+            _uploadKey = op == TransferOp.Put && uploadKey?.Length == FrameCodec.UploadKeyLength ? uploadKey : null,
         };
         c.StartClientHandshake();
         return c;

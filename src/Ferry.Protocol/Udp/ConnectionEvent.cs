@@ -45,6 +45,9 @@ public sealed record ConnectionEvent(ConnectionEventKind Kind)
     /// <summary>RequestReceived: the client's access token ("" when anonymous).</summary>
     public string Token { get; init; } = string.Empty;
 
+    /// <summary>RequestReceived (PUT): the client's upload key from the UPLOAD_KEY frame before its REQUEST; null: none.</summary>
+    public byte[]? UploadKey { get; init; }
+
     /// <summary>ServerKeyReceived: the server's DER SubjectPublicKeyInfo.</summary>
     public byte[]? ServerKey { get; init; }
 

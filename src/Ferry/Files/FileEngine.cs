@@ -23,6 +23,7 @@ public sealed class FileEngine
     {
         ArgumentNullException.ThrowIfNull(options);
         Options = options;
+        Registry = new UploadRegistry { StaleAfter = options.StaleUploadAfter };
         Directory.CreateDirectory(options.Root);
         Directory.CreateDirectory(options.StateDir);
         _journalDir = Path.Combine(Path.GetFullPath(options.StateDir), "journals");
@@ -36,7 +37,7 @@ public sealed class FileEngine
 
     public FileEngineOptions Options { get; }
 
-    public UploadRegistry Registry { get; } = new();
+    public UploadRegistry Registry { get; }
 
     /// <summary>The canonical real path of the root directory.</summary>
     public string RootPath => _rootReal;
@@ -170,9 +171,11 @@ public sealed class FileEngine
     /// <summary>
     /// Starts (or resumes) an upload of <paramref name="size"/> bytes to <paramref name="relativePath"/>.
     /// See ENGINE_API.md: Busy, AlreadyExists, NoSpace, TooLarge, InvalidPath. <paramref name="owner"/> names the
-    /// uploader in the Busy message of a competing upload ("udp 127.0.0.1:5555").
+    /// uploader in the Busy message of a competing upload ("udp 127.0.0.1:5555"). <paramref name="uploadKey"/> is the
+    /// client's upload key: a running upload of the same path started with the same key is taken over at once (see
+    /// <see cref="UploadRegistry"/>); the shell lets its uploads be taken over with <see cref="IncomingFile.AllowTakeover"/>.
     /// </summary>
-    public IncomingFile BeginUpload(string relativePath, long size, FileIdentity? identity, string owner)
+    public IncomingFile BeginUpload(string relativePath, long size, FileIdentity? identity, string owner, byte[]? uploadKey = null)
     {
         if (size < 0)
         {
@@ -185,7 +188,7 @@ public sealed class FileEngine
         }
 
         string full = ResolvePath(relativePath);
-        if (!Registry.TryAcquire(full, owner, out var lease, out var currentOwner))
+        if (!Registry.TryAcquire(full, owner, uploadKey, out var lease, out var currentOwner))
         {
             throw new FileEngineException(FileErrorCode.Busy, $"'{relativePath}' is being uploaded by {currentOwner}; try again later");
         }

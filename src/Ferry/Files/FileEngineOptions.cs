@@ -24,6 +24,9 @@ public sealed class FileEngineOptions
     /// <summary>The margin on a filesystem of <paramref name="totalBytes"/>.</summary>
     public long MarginFor(long totalBytes) => FreeSpaceMargin ?? Math.Min(DefaultMaxMargin, Math.Max(0, totalBytes) / 100);
 
+    /// <summary>Silence of its client after which a running upload may be taken over by any new upload of its path (see <see cref="UploadRegistry"/>).</summary>
+    public TimeSpan StaleUploadAfter { get; init; } = UploadRegistry.DefaultStaleAfter;
+
     /// <summary>Largest upload accepted (<see cref="FileErrorCode.TooLarge"/> beyond).</summary>
     public long MaxFileSize { get; init; } = 1L << 46;
 }

@@ -52,6 +52,25 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     public async Task<TcpAcceptReply> OpenAsync(TcpOpenRequest open)
     {
         open = open with { Token = _accessToken };
+        try
+        {
+            return await OpenOnceAsync(open).ConfigureAwait(false);
+        }
+        catch (TcpPeerException e) when (e.FromPeer && e.Code == TcpErrorCode.BadFrame && open.UploadKey is not null)
+        {
+            // A server older than the upload key refuses an OPEN that carries one: ask again without it.
+            if (Control is { } refused)
+            {
+                Unregister(refused);
+                refused.Dispose();
+            }
+
+            return await OpenOnceAsync(open with { UploadKey = null }).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<TcpAcceptReply> OpenOnceAsync(TcpOpenRequest open)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
         timeout.CancelAfter(_settings.ConnectTimeout);
         try

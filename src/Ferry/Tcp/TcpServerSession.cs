@@ -102,8 +102,13 @@ internal sealed class TcpServerSession : IDisposable
             else
             {
                 FileIdentity? identity = open.Source is { } v ? new FileIdentity(v.Size, v.MtimeUnixMs) : null;
-                session.Incoming = listener.Context.Files.BeginUpload(open.Path, open.Size, identity, $"tcp {control.RemoteEndPoint}");
+                session.Incoming = listener.Context.Files.BeginUpload(open.Path, open.Size, identity, $"tcp {control.RemoteEndPoint}", open.UploadKey);
                 session.FileSize = open.Size;
+                session.Incoming.AllowTakeover(new Takeover(session));
+                if (session.Incoming.TookOver is { } old)
+                {
+                    listener.Context.Info("tcp", $"session {id}: takes over the upload of '{open.Path}' by {old}");
+                }
             }
         }
         catch
@@ -262,6 +267,27 @@ internal sealed class TcpServerSession : IDisposable
         Incoming?.Dispose();
         Source?.Dispose();
         _cts.Dispose();
+    }
+
+    /// <summary>
+    /// How the upload registry stops this session for a newcomer: the session fails (its client, if still there, hears
+    /// why) and the listener disposes it, which keeps the data for resume and releases the path. Not once every byte
+    /// is in: the file is being verified and committed.
+    /// </summary>
+    private sealed class Takeover(TcpServerSession session) : IUploadTakeover
+    {
+        public TimeSpan Silence => TimeSpan.FromMilliseconds(Math.Max(0, Environment.TickCount64 - session.LastActivity));
+
+        public bool TryStop(string reason)
+        {
+            if (session.DataComplete)
+            {
+                return false;
+            }
+
+            session.Fail(new TcpPeerException(TcpErrorCode.Cancelled, reason));
+            return true;
+        }
     }
 
     // A peer that broke the protocol on a data connection hears why before the connection closes.

@@ -14,6 +14,9 @@ internal sealed class TcpTestHooks
     /// </summary>
     public Func<int, TcpWorkItem, CancellationToken, ValueTask<bool>>? BeforeSendItem { get; init; }
 
+    /// <summary>Listener: act as a server older than the upload key, which refuses an OPEN carrying one as malformed.</summary>
+    public bool RefuseUploadKey { get; init; }
+
     /// <summary>Called on every chunk read from the source before it is sent (file offset, bytes): lets a test corrupt data in flight.</summary>
     public ChunkHook? AfterRead { get; init; }
 

@@ -96,7 +96,7 @@ public sealed class TcpTransferClient : ITransferClient
             await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options));
             try
             {
-                return await UploadAsync(transfer, path, streams, handle, size, identity, progress, options.Timeout ?? _settings.IdleTimeout, clock).ConfigureAwait(false);
+                return await UploadAsync(transfer, path, streams, handle, size, identity, options.UploadKey, progress, options.Timeout ?? _settings.IdleTimeout, clock).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -218,11 +218,11 @@ public sealed class TcpTransferClient : ITransferClient
 
     private async Task<TransferResult> UploadAsync(
         TcpClientTransfer transfer, string path, uint streams, Microsoft.Win32.SafeHandles.SafeFileHandle handle, long size,
-        FileIdentity identity, IProgress<TransferProgress> progress, TimeSpan idle, Stopwatch clock)
+        FileIdentity identity, byte[]? uploadKey, IProgress<TransferProgress> progress, TimeSpan idle, Stopwatch clock)
     {
         var hashTask = TcpFileHasher.StartAsync(handle, size, path, transfer.Token);
         _ = transfer.GuardAsync(hashTask);
-        var accept = await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.Put, path, streams, size, new TcpFileVersion(identity.Size, identity.MtimeUnixMs)))).ConfigureAwait(false);
+        var accept = await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.Put, path, streams, size, new TcpFileVersion(identity.Size, identity.MtimeUnixMs)) { UploadKey = uploadKey })).ConfigureAwait(false);
         if (accept.FileSize != size)
         {
             throw new TransferException(ExitCode.Failure, $"protocol error: server accepted {accept.FileSize} bytes, {size} offered");

@@ -272,6 +272,11 @@ public sealed class TcpTransferListener : IProtocolListener
                 }
 
                 status = TcpOpenRequest.TryRead(payload.AsSpan(0, header.Length), out var open);
+                if (status == TcpDecodeStatus.Ok && open.UploadKey is not null && Settings.Hooks?.RefuseUploadKey == true)
+                {
+                    status = TcpDecodeStatus.Malformed;
+                }
+
                 if (status != TcpDecodeStatus.Ok)
                 {
                     throw TcpPeerException.Violation(status, "OPEN");

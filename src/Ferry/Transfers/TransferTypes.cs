@@ -52,6 +52,12 @@ public sealed class ClientOptions
     /// </summary>
     public string? ServerKey { get; set; }
 
+    /// <summary>
+    /// Upload (udp://, tcp://): the client's upload key for this source and destination (<see cref="UploadKeys"/>), sent
+    /// with the request so that a re-run after an interruption takes its own upload over at once; null: none.
+    /// </summary>
+    public byte[]? UploadKey { get; set; }
+
     /// <summary>Ask for a cleartext session (<c>--insecure</c>); the server must allow it.</summary>
     public bool Insecure { get; set; }
 

@@ -24,6 +24,7 @@ public sealed class UdpServerListener : IProtocolListener
     private readonly Dictionary<Connection, ServerTransfer> _transfers = new();
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
+    private int _loopThreadId;
     private int _disposed;
 
     public UdpServerListener(ServerContext context, IPAddress bind, int port, ConnectionConfig? config = null, TimeProvider? time = null)
@@ -57,6 +58,7 @@ public sealed class UdpServerListener : IProtocolListener
         {
             try
             {
+                _loopThreadId = Environment.CurrentManagedThreadId;
                 Loop(linked.Token);
                 done.SetResult();
             }
@@ -204,7 +206,7 @@ public sealed class UdpServerListener : IProtocolListener
             }
             else
             {
-                var upload = BeginUploadTakingOverStale(c, ev, peer, now);
+                var upload = BeginUpload(c, ev, peer);
                 _transfers[c] = new ServerTransfer { Upload = upload };
                 c.Accept(0, ev.IdentityMtime, null, new PartialFileSink(upload.File), upload.File.Received);
                 _context.Info(Name, $"{peer} PUT {ev.Path} ({ev.Size} bytes{(upload.File.ResumedBytes > 0 ? $", resuming from {upload.File.ResumedBytes}" : string.Empty)}{_context.Options.Access.LogSuffix(ev.Token)})");
@@ -217,42 +219,20 @@ public sealed class UdpServerListener : IProtocolListener
         }
     }
 
-    /// <summary>
-    /// A client killed mid-upload leaves its connection open until the idle timeout. When the same path is asked
-    /// for again and the old udp upload has been silent for <see cref="StaleUploadMicros"/>, the old one is closed
-    /// (its data kept) so that re-running the command resumes at once instead of meeting "busy".
-    /// </summary>
-    private IncomingFile BeginUploadTakingOverStale(Connection c, ConnectionEvent ev, string peer, long now)
+    private IncomingFile BeginUpload(Connection c, ConnectionEvent ev, string peer)
     {
-        var identity = new FileIdentity(ev.IdentitySize, ev.IdentityMtime);
-        try
+        var upload = _context.Files.BeginUpload(ev.Path, ev.Size, new FileIdentity(ev.IdentitySize, ev.IdentityMtime), $"udp {peer}", ev.UploadKey);
+        upload.AllowTakeover(new Takeover(this, c));
+        if (upload.TookOver is { } old)
         {
-            return _context.Files.BeginUpload(ev.Path, ev.Size, identity, $"udp {peer}");
+            _context.Info(Name, $"{peer} takes over the upload of {ev.Path} by {old}");
         }
-        catch (FileEngineException e) when (e.Code == FileErrorCode.Busy)
-        {
-            var stale = _transfers.FirstOrDefault(t => t.Value.Upload is { } u && u.RelativePath == ev.Path
-                && t.Key != c && now - t.Key.LastActivity > StaleUploadMicros).Key;
-            if (stale is null)
-            {
-                throw;
-            }
 
-            stale.Close(TransferError.Cancelled, "another upload of this path took over after silence", now);
-            Release(stale);
-            _context.Info(Name, $"{peer} takes over the silent upload of {ev.Path}");
-            return _context.Files.BeginUpload(ev.Path, ev.Size, identity, $"udp {peer}");
-        }
+        return upload;
     }
 
     /// <summary>The log's one spelling of an operation: GET or PUT.</summary>
     private static string OpName(TransferOp op) => op == TransferOp.Get ? "GET" : "PUT";
-
-    /// <summary>Default silence after which a udp upload may be taken over by a new upload of the same path.</summary>
-    public const long DefaultStaleUploadMicros = 3_000_000;
-
-    /// <summary>Silence after which a udp upload may be taken over by a new upload of the same path.</summary>
-    public long StaleUploadMicros { get; init; } = DefaultStaleUploadMicros;
 
     private void Release(Connection c)
     {
@@ -295,6 +275,27 @@ public sealed class UdpServerListener : IProtocolListener
 
         _channel.Dispose();
         _stop.Dispose();
+    }
+
+    /// <summary>
+    /// How the upload registry stops one of this listener's uploads for a newcomer (a client killed mid-upload leaves
+    /// its connection open until the idle timeout): only from this listener's loop thread, where its state lives.
+    /// </summary>
+    private sealed class Takeover(UdpServerListener listener, Connection connection) : IUploadTakeover
+    {
+        public TimeSpan Silence => TimeSpan.FromMicroseconds(Math.Max(0, listener._clock.NowMicros - connection.LastActivity));
+
+        public bool TryStop(string reason)
+        {
+            if (Environment.CurrentManagedThreadId != listener._loopThreadId || !listener._transfers.ContainsKey(connection))
+            {
+                return false;
+            }
+
+            connection.Close(TransferError.Cancelled, reason, listener._clock.NowMicros);
+            listener.Release(connection);
+            return true;
+        }
     }
 
     /// <summary>The file-engine resources of one connection.</summary>

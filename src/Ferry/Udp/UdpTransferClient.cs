@@ -242,7 +242,7 @@ public sealed class UdpTransferClient : ITransferClient
             using var _ = source;
             byte[]? sha = null;
             TransferException? failure = null;
-            _connection = Connection.CreateClient(Config(), NewId(), TransferOp.Put, remotePath, source.Length, source.MtimeUnixMs, source.Data, _clock.NowMicros, ClientSecurity.Token(_options));
+            _connection = Connection.CreateClient(Config(), NewId(), TransferOp.Put, remotePath, source.Length, source.MtimeUnixMs, source.Data, _clock.NowMicros, ClientSecurity.Token(_options), _options.UploadKey);
             RunUnlessDone(() => sha is not null, ev =>
             {
                 switch (ev.Kind)

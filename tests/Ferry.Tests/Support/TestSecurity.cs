@@ -23,5 +23,7 @@ public static class TestSecurity
         Environment.SetEnvironmentVariable("FERRY_CONFIG_DIR", ConfigDir);
         Environment.SetEnvironmentVariable("FERRY_KNOWN_HOSTS", null);
         Environment.SetEnvironmentVariable("FERRY_TOKEN", null);
+        // Upload keys (kept by `ferry send` until an upload succeeds) go there too, never to the user's ~/.local/state.
+        Environment.SetEnvironmentVariable("XDG_STATE_HOME", Path.Combine(ConfigDir, "state"));
     }
 }

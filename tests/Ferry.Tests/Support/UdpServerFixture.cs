@@ -14,8 +14,9 @@ internal sealed class UdpServerFixture : IAsyncDisposable
     private readonly Task _run;
 
     /// <param name="idleTimeout">The connections' idle timeout (default: the protocol's 30 s).</param>
+    /// <param name="staleUploadAfter">Silence after which any new upload may take a running one over (default here: 0.5 s, which keeps the tests of silent, killed uploaders quick).</param>
     public UdpServerFixture(bool allowOverwrite = false, bool requireToken = false, bool allowInsecure = false, Ferry.Protocol.Security.ServerKeyPair? identity = null,
-        TimeSpan? idleTimeout = null)
+        TimeSpan? idleTimeout = null, TimeSpan? staleUploadAfter = null)
     {
         Root = _dir.Combine("root");
         StateDir = _dir.Combine("state");
@@ -28,8 +29,12 @@ internal sealed class UdpServerFixture : IAsyncDisposable
             Access = new Ferry.Security.AccessPolicy(Tokens, requireToken),
         };
         Log = new StringWriter();
-        Context = new ServerContext(options, TextWriter.Synchronized(Log), ServerContext.CreateFileEngine(options));
-        // A short takeover period keeps the tests of silent (killed) uploaders quick.
+        var files = new FileEngine(new FileEngineOptions
+        {
+            Root = options.Root, StateDir = options.StateDir, AllowOverwrite = options.AllowOverwrite,
+            StaleUploadAfter = staleUploadAfter ?? TimeSpan.FromMilliseconds(500),
+        });
+        Context = new ServerContext(options, TextWriter.Synchronized(Log), files);
         var config = idleTimeout is { } idle
             ? new Ferry.Protocol.Udp.ConnectionConfig
             {
@@ -38,7 +43,7 @@ internal sealed class UdpServerFixture : IAsyncDisposable
                 Security = new Ferry.Protocol.Udp.UdpSecurity { Identity = options.Identity, AllowInsecure = options.AllowInsecure },
             }
             : null;
-        Listener = new UdpServerListener(Context, IPAddress.Loopback, 0, config) { StaleUploadMicros = 500_000 };
+        Listener = new UdpServerListener(Context, IPAddress.Loopback, 0, config);
         _run = Listener.RunAsync(_stop.Token);
     }
 

@@ -41,7 +41,8 @@ internal sealed class TcpTestServer : IAsyncDisposable
     /// <param name="identity">The server key (null: no key, cleartext only).</param>
     /// <param name="allowInsecure">Also serve cleartext clients (the raw-socket tests speak cleartext).</param>
     public static Task<TcpTestServer> StartAsync(
-        string root, string state, TcpListenerSettings settings, int maxStreams, ServerKeyPair? identity, bool allowInsecure, AccessPolicy? access)
+        string root, string state, TcpListenerSettings settings, int maxStreams, ServerKeyPair? identity, bool allowInsecure, AccessPolicy? access,
+        TimeSpan? staleUploadAfter = null)
     {
         var options = new ServerOptions
         {
@@ -58,7 +59,11 @@ internal sealed class TcpTestServer : IAsyncDisposable
             Access = access ?? AccessPolicy.Open,
         };
         var log = new StringWriter();
-        var context = new ServerContext(options, log);
+        var files = new Ferry.Files.FileEngine(new Ferry.Files.FileEngineOptions
+        {
+            Root = root, StateDir = state, StaleUploadAfter = staleUploadAfter ?? Ferry.Files.UploadRegistry.DefaultStaleAfter,
+        });
+        var context = new ServerContext(options, log, files);
         return Task.FromResult(new TcpTestServer(new TcpTransferListener(context, 0, settings), log));
     }
 

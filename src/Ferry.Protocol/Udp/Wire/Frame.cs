@@ -29,7 +29,7 @@ public ref struct Frame
     public long Code;            // RESULT / CLOSE code
     public string Token;         // REQUEST: access token ("" when anonymous)
 
-    // HELLO / SERVER_HELLO: the hello message is in Data
+    // HELLO / SERVER_HELLO: the hello message is in Data; UPLOAD_KEY: the key is in Data
 
     // HAVE: ranges (start, length) pairs are in Data, count in AckRangeCount; decode with FrameCodec.ReadHaveRanges
     public bool HaveComplete;

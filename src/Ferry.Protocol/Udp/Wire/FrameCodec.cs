@@ -13,6 +13,7 @@ public static class FrameCodec
     public const long MaxFileSize = 1L << 60;
     public const int MaxTokenBytes = 256;
     public const int MaxHelloBytes = 1024;
+    public const int UploadKeyLength = 16;
 
     /// <summary>Decodes the next frame. Returns false on a malformed or truncated frame (a protocol violation).</summary>
     public static bool TryRead(ref SpanReader r, Span<AckRange> ackScratch, out Frame frame)
@@ -117,6 +118,8 @@ public static class FrameCodec
                 return copy.TryReadBytes(r.Position - start, out frame.Data);
             }
 
+            case FrameType.UploadKey:
+                return r.TryReadBytes(UploadKeyLength, out frame.Data);
             case FrameType.DataFin:
                 return r.TryReadVarInt((ulong)MaxFileSize, out frame.Length) && r.TryReadBytes(Sha256Length, out frame.Data);
             case FrameType.Result:
@@ -286,6 +289,19 @@ public static class FrameCodec
         w.WriteVarInt((ulong)identitySize);
         w.WriteVarInt((ulong)identityMtime);
         w.WriteString(token);
+        return true;
+    }
+
+    /// <summary>An UPLOAD_KEY frame: type, the 16-byte key.</summary>
+    public static bool TryWriteUploadKey(ref SpanWriter w, ReadOnlySpan<byte> key)
+    {
+        if (key.Length != UploadKeyLength || w.Remaining < 1 + UploadKeyLength)
+        {
+            return false;
+        }
+
+        w.WriteByte((byte)FrameType.UploadKey);
+        w.WriteBytes(key);
         return true;
     }
 

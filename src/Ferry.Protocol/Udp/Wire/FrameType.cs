@@ -20,6 +20,9 @@ public enum FrameType : byte
 
     /// <summary>Server to client, in a cleartext packet: the secure-channel ServerHello.</summary>
     ServerHello = 0x0C,
+
+    /// <summary>Client to server, just before its first REQUEST of an upload: the client's upload key (16 bytes).</summary>
+    UploadKey = 0x0D,
 }
 
 /// <summary>Operation of a REQUEST frame.</summary>

@@ -28,7 +28,10 @@ public sealed class TcpOpenTokenCodecTests
     [Fact]
     public void Token_LongestAllowed_FitsTheHeaderBound_OneMoreIsRefused()
     {
-        var open = new TcpOpenRequest(TcpOperation.Put, new string('p', TcpWire.MaxPathBytes), 1, 1, null) { Token = new string('t', TcpWire.MaxTokenBytes) };
+        var open = new TcpOpenRequest(TcpOperation.Put, new string('p', TcpWire.MaxPathBytes), 1, 1, null)
+        {
+            Token = new string('t', TcpWire.MaxTokenBytes), UploadKey = new byte[TcpWire.UploadKeyLength],
+        };
         var buf = new byte[open.FrameLength];
         open.Write(buf);
         Assert.Equal(TcpDecodeStatus.Ok, TcpFrameHeader.TryRead(buf, TcpConnectionKind.Control, true, out var h));
@@ -36,6 +39,34 @@ public sealed class TcpOpenTokenCodecTests
         Assert.Equal(TcpDecodeStatus.Ok, TcpOpenRequest.TryRead(buf.AsSpan(5), out _));
 
         Assert.Throws<ArgumentException>(() => (open with { Token = new string('t', TcpWire.MaxTokenBytes + 1) }).Write(new byte[8192]));
+    }
+
+    [Fact]
+    public void UploadKey_RoundTripsAfterTheToken_OnlyForPut_AndAnOpenWithoutOneIsUnchanged()
+    {
+        byte[] key = Enumerable.Range(1, TcpWire.UploadKeyLength).Select(i => (byte)i).ToArray();
+        var open = new TcpOpenRequest(TcpOperation.Put, "dir/f.bin", 4, 10, new TcpFileVersion(10, 5)) { Token = "abc", UploadKey = key };
+        var buf = new byte[open.FrameLength];
+        Assert.Equal(buf.Length, open.Write(buf));
+        Assert.Equal(0b11, buf[5 + 1]);
+        Assert.Equal(key, buf[^TcpWire.UploadKeyLength..]);
+        Assert.Equal(TcpDecodeStatus.Ok, TcpOpenRequest.TryRead(buf.AsSpan(5), out var back));
+        Assert.Equal(key, back.UploadKey);
+        Assert.Equal("abc", back.Token);
+
+        // Without a key the frame is the one every earlier version-2 peer reads.
+        var without = open with { UploadKey = null };
+        Assert.Equal(buf.Length - TcpWire.UploadKeyLength, without.FrameLength);
+
+        // The flag with the key missing, or on a GET, is malformed; a GET never writes one.
+        var payload = buf.AsSpan(5).ToArray();
+        Assert.Equal(TcpDecodeStatus.Malformed, TcpOpenRequest.TryRead(payload.AsSpan(0, payload.Length - 1), out _));
+        var get = new TcpOpenRequest(TcpOperation.Get, "f", 1, 0, null) { UploadKey = key };
+        Assert.Equal(TcpWire.FrameHeaderLength + TcpWire.OpenFixedLength + 1 + 2, get.FrameLength);
+        var getPayload = new byte[get.FrameLength];
+        get.Write(getPayload);
+        getPayload[5 + 1] = 2;
+        Assert.Equal(TcpDecodeStatus.Malformed, TcpOpenRequest.TryRead(getPayload.AsSpan(5), out _));
     }
 
     [Fact]

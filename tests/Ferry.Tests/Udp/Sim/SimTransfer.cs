@@ -68,6 +68,9 @@ public sealed class SimTransfer
     /// <summary>The access token the simulated client sends.</summary>
     public string? AccessToken { get; set; }
 
+    /// <summary>The upload key the simulated client sends with a PUT (null: none).</summary>
+    public byte[]? UploadKey { get; set; }
+
     /// <summary>When set, every datagram either side sends is recorded here (a wire capture).</summary>
     public List<byte[]>? Capture { get; set; }
 
@@ -149,7 +152,7 @@ public sealed class SimTransfer
     public SimResult RunPut(string path, byte[] data, long maxSimMicros = 600_000_000, int maxSteps = 5_000_000)
     {
         ClientSource = new MemorySource(data);
-        Client = Connection.CreateClient(ClientConfig, NewId(), TransferOp.Put, path, data.Length, 12345, ClientSource, Now, AccessToken);
+        Client = Connection.CreateClient(ClientConfig, NewId(), TransferOp.Put, path, data.Length, 12345, ClientSource, Now, AccessToken, UploadKey);
         return Run(maxSimMicros, maxSteps);
     }
 
