@@ -69,7 +69,8 @@ public sealed partial class Connection
         // Validate every frame first, and learn whether the packet elicits an ACK, before any state changes:
         // a malformed packet is dropped whole, and duplicates are recognised before their frames act.
         var scan = new SpanReader(payload);
-        bool ackEliciting = false, urgent = false, hasData = false, hasAccept = false, hasRequest = false;
+        bool ackEliciting = false, urgent = false, hasData = false, hasDataFin = false, hasAccept = false, hasRequest = false;
+        bool hasHello = false, hasTransfer = false, hasSessionFrame = false;
         while (!scan.End)
         {
             if (!FrameCodec.TryRead(ref scan, _ackScratch, out var f))
@@ -83,18 +84,36 @@ public sealed partial class Connection
                 ackEliciting = true;
                 urgent |= f.Type is not (FrameType.Data or FrameType.Ping or FrameType.MaxData);
                 hasData |= f.Type == FrameType.Data;
+                hasDataFin |= f.Type == FrameType.DataFin;
                 hasAccept |= f.Type == FrameType.Accept;
                 hasRequest |= f.Type == FrameType.Request;
+                hasHello |= f.Type == FrameType.Hello;
+                hasTransfer |= f.Type is FrameType.Data or FrameType.MaxData or FrameType.Have or FrameType.DataFin or FrameType.Result;
+                hasSessionFrame |= !IsHandshakeFrame(f.Type) && f.Type != FrameType.Ping; // a PING asks only for an ACK
             }
         }
 
-        if (hasData && !_isDataSender && _sink is null && !(hasAccept && _openOnAccept is not null)
-            && !(!IsClient && State == ConnectionState.Handshake && (HasRequest || hasRequest)))
+        if (!_isDataSender
+            && ((hasData && _sink is null && !(hasAccept && _openOnAccept is not null)
+                    && !(!IsClient && State == ConnectionState.Handshake && (HasRequest || hasRequest)))
+                || (hasDataFin && IsClient && State == ConnectionState.Handshake && !hasAccept)))
         {
-            // File data before this side can store it: a GET whose ACCEPT was lost while the data that followed it
-            // arrived. Acknowledging the packet would tell the sender the bytes arrived; dropping it unacknowledged
-            // makes the sender declare it lost and send them again (with the ACCEPT, also unacknowledged).
+            // File data before this side can store it, or a DATA_FIN before it knows the file's size: a GET whose ACCEPT
+            // was lost while the data and DATA_FIN that followed it arrived. Acknowledging the packet would tell the
+            // sender they arrived; dropping it unacknowledged makes the sender declare it lost and send its frames
+            // again (with the ACCEPT, also unacknowledged).
             Stats.EarlyDataDropped++;
+            return;
+        }
+
+        if ((!IsClient && hasTransfer && !HasRequest && !hasRequest)
+            || (!packet.Protected && !_insecureSession && hasSessionFrame && !hasHello))
+        {
+            // Frames this side cannot act on yet: a transfer's frames before its REQUEST (reordered, or the REQUEST's
+            // packet lost), or cleartext frames before the HELLO that makes the session a cleartext one. Acknowledged,
+            // they would be lost for good (the sender stops repeating what was acknowledged); unacknowledged, they come
+            // again, by then after what they depend on.
+            Stats.PrematurePacketsDropped++;
             return;
         }
 
