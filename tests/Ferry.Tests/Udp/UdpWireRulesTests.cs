@@ -94,4 +94,79 @@ public class UdpWireRulesTests
             Assert.True(r.ClientStats.EarlyDataDropped > 0, "nothing arrived before the ACCEPT: the test did not test anything");
         }
     }
+
+    private static void AssertNumberedOnce(IEnumerable<SeenPacket> packets)
+    {
+        // Retry and Handshake packets carry 0 outside the numbering; every other packet a new, larger number.
+        var numbers = packets.Where(p => p.Type is PacketType.Data or PacketType.Initial).Select(p => p.PacketNumber).ToList();
+        for (int i = 1; i < numbers.Count; i++)
+        {
+            Assert.True(numbers[i] > numbers[i - 1], $"packet numbers {string.Join(", ", numbers)}: not strictly increasing");
+        }
+    }
+
+    [Fact]
+    public void The_close_of_a_handshake_that_timed_out_has_a_packet_number_of_its_own()
+    {
+        var peer = new RawUdpPeer();
+        peer.GetRetry();
+        peer.Send(peer.Initial(1, (ref SpanWriter w) => FrameCodec.TryWriteHello(ref w, FrameType.Hello, RawUdpPeer.CleartextHello)));
+        Assert.Contains(peer.Drain(), p => p.Type == PacketType.Data && p.Acknowledges(1)); // an ACK-only packet: number 0
+
+        peer.Now += new ConnectionConfig().HandshakeTimeout;
+        peer.Tick();
+        var close = Assert.Single(peer.Drain());
+        var frame = Assert.Single(close.Frames, f => f.Type == FrameType.Close);
+        Assert.Equal((long)TransferError.ServerBusy, frame.Code);
+        Assert.Contains("no request within", frame.Text);
+        AssertNumberedOnce(peer.Received);
+    }
+
+    [Fact]
+    public void The_close_of_an_evicted_handshake_has_a_packet_number_of_its_own()
+    {
+        var first = new RawUdpPeer(maxHalfOpen: 1);
+        first.GetRetry();
+        first.Send(first.Initial(1, (ref SpanWriter w) => FrameCodec.TryWriteHello(ref w, FrameType.Hello, RawUdpPeer.CleartextHello)));
+        first.Drain();
+
+        var second = new RawUdpPeer(first, 777, new PeerAddress(0x7F00_0002, 40001));
+        second.GetRetry();
+        second.Send(second.Initial(1, (ref SpanWriter w) => FrameCodec.TryWriteHello(ref w, FrameType.Hello, RawUdpPeer.CleartextHello)));
+        var close = Assert.Single(first.Drain());
+        Assert.Contains(close.Frames, f => f.Type == FrameType.Close && f.Code == (long)TransferError.ServerBusy);
+        AssertNumberedOnce(first.Received);
+    }
+
+    [Theory]
+    [InlineData(TransferOp.Get, 0.0)]
+    [InlineData(TransferOp.Get, 0.1)]
+    [InlineData(TransferOp.Put, 0.0)]
+    [InlineData(TransferOp.Put, 0.1)]
+    public void Every_packet_of_a_transfer_has_a_new_number_in_its_direction(TransferOp op, double loss)
+    {
+        var data = new byte[200_000];
+        new Random(7).NextBytes(data);
+        for (int seed = 0; seed < 3; seed++)
+        {
+            var link = new LinkConfig { Delay = 10_000, Loss = loss };
+            var sim = new SimTransfer(seed, link, link) { Capture = new List<byte[]>() };
+            sim.ServerFiles["f.bin"] = data;
+            var r = op == TransferOp.Get ? sim.RunGet("f.bin") : sim.RunPut("f.bin", data);
+            Assert.True(r.Completed, $"seed {seed}: {r.ClientCode}: {r.ClientMessage}");
+
+            var toClient = new List<SeenPacket>();
+            var toServer = new List<SeenPacket>();
+            foreach (var d in sim.Capture)
+            {
+                Assert.Equal(PacketError.None, Packet.TryParse(d, out var p));
+                var seen = new SeenPacket(p.Type, p.PacketNumber, d.Length, new List<SeenFrame>());
+                (p.Type != PacketType.Initial && p.DestinationId == sim.Client!.LocalId ? toClient : toServer).Add(seen);
+            }
+
+            AssertNumberedOnce(toClient);
+            AssertNumberedOnce(toServer);
+            Assert.True(toClient.Count > 10 && toServer.Count > 10);
+        }
+    }
 }
