@@ -277,11 +277,19 @@ public sealed partial class Connection
         }
 
         HasRequest = true;
+        if (RefuseRequest(f) is { } refusal)
+        {
+            // Refused before the application sees it, with a reason the client can show (not dropped: the client would
+            // only time out).
+            Close(refusal.Code, refusal.Message, now);
+            return;
+        }
+
         _op = f.Op;
         _path = f.Text;
         _accessToken = f.Token;
         _isDataSender = f.Op == TransferOp.Get;
-        _maxDatagram = Math.Clamp(Math.Min(f.MaxDatagram, _maxDatagram), Packet.MinMaxDatagram, Packet.MaxMaxDatagram);
+        _maxDatagram = Math.Min(f.MaxDatagram, _maxDatagram);
         _cc = _config.CreateController(_maxDatagram);
         _pacer = new Pacer(_maxDatagram);
         if (f.Op == TransferOp.Put)
@@ -300,6 +308,33 @@ public sealed partial class Connection
             IdentityMtime = f.IdentityMtime,
             Token = f.Token,
         });
+    }
+
+    /// <summary>What is wrong with a REQUEST no application could act on; null when it is well-formed.</summary>
+    private static (TransferError Code, string Message)? RefuseRequest(in Frame f)
+    {
+        if (f.Op is not (TransferOp.Get or TransferOp.Put))
+        {
+            return (TransferError.ProtocolViolation, $"unknown operation {(byte)f.Op} in REQUEST (1 = GET, 2 = PUT)");
+        }
+
+        if (f.MaxDatagram is < Packet.MinMaxDatagram or > Packet.MaxMaxDatagram)
+        {
+            return (TransferError.ProtocolViolation,
+                $"max datagram {f.MaxDatagram} in REQUEST is outside {Packet.MinMaxDatagram}..{Packet.MaxMaxDatagram}");
+        }
+
+        if (f.Text is null)
+        {
+            return (TransferError.InvalidPath, "the path is not valid UTF-8");
+        }
+
+        if (f.Token is null)
+        {
+            return (TransferError.ProtocolViolation, "the access token is not valid UTF-8");
+        }
+
+        return null;
     }
 
     private void OnAccept(in Frame f, long now)

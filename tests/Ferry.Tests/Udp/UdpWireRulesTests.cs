@@ -169,4 +169,58 @@ public class UdpWireRulesTests
             Assert.True(toClient.Count > 10 && toServer.Count > 10);
         }
     }
+
+    private static bool RawRequest(ref SpanWriter w, byte op, ulong maxDatagram, byte[] path)
+    {
+        if (!FrameCodec.TryWriteHello(ref w, FrameType.Hello, RawUdpPeer.CleartextHello))
+        {
+            return false;
+        }
+
+        w.WriteByte((byte)FrameType.Request);
+        w.WriteByte(op);
+        w.WriteVarInt(maxDatagram);
+        w.WriteVarInt((ulong)path.Length);
+        w.WriteBytes(path);
+        w.WriteVarInt(0); // size
+        w.WriteVarInt(0); // identity size
+        w.WriteVarInt(0); // identity mtime
+        w.WriteVarInt(0); // access token: none
+        return true;
+    }
+
+    [Theory]
+    [InlineData(1, 1452, new byte[] { 0x66, 0xFF, 0x66 }, TransferError.InvalidPath, "not valid UTF-8")]
+    [InlineData(1, 1452, new byte[] { 0xC3, 0x28 }, TransferError.InvalidPath, "not valid UTF-8")]
+    [InlineData(3, 1452, new byte[] { 0x66 }, TransferError.ProtocolViolation, "unknown operation 3")]
+    [InlineData(0, 1452, new byte[] { 0x66 }, TransferError.ProtocolViolation, "unknown operation 0")]
+    [InlineData(1, 1199, new byte[] { 0x66 }, TransferError.ProtocolViolation, "max datagram 1199")]
+    [InlineData(2, 0, new byte[] { 0x66 }, TransferError.ProtocolViolation, "max datagram 0")]
+    [InlineData(1, 65508, new byte[] { 0x66 }, TransferError.ProtocolViolation, "max datagram 65508")]
+    [InlineData(1, 1UL << 40, new byte[] { 0x66 }, TransferError.ProtocolViolation, "max datagram")]
+    public void A_request_no_server_can_act_on_is_refused_with_a_reason(byte op, ulong maxDatagram, byte[] path, TransferError code, string reason)
+    {
+        var peer = new RawUdpPeer();
+        peer.GetRetry();
+        peer.Send(peer.Initial(1, (ref SpanWriter w) => RawRequest(ref w, op, maxDatagram, path)));
+        var close = Assert.Single(peer.Drain().SelectMany(p => p.Frames), f => f.Type == FrameType.Close);
+        Assert.Equal((long)code, close.Code);
+        Assert.Contains(reason, close.Text);
+        var events = peer.Events();
+        Assert.DoesNotContain(events, e => e.Event.Kind == ConnectionEventKind.RequestReceived);
+        Assert.Contains(events, e => e.Event.Kind == ConnectionEventKind.Closed && e.Event.Code == code);
+    }
+
+    [Theory]
+    [InlineData(1200)]
+    [InlineData(65507)]
+    public void A_request_at_either_end_of_the_max_datagram_range_is_served(int maxDatagram)
+    {
+        var peer = new RawUdpPeer();
+        peer.GetRetry();
+        peer.Send(peer.Initial(1, (ref SpanWriter w) => HelloAndRequest(ref w, TransferOp.Get, "f", 0, maxDatagram)));
+        var (c, request) = Assert.Single(peer.Events());
+        Assert.Equal(ConnectionEventKind.RequestReceived, request.Kind);
+        Assert.Equal(Math.Min(maxDatagram, new ConnectionConfig().MaxDatagram), c.MaxDatagram);
+    }
 }

@@ -57,23 +57,23 @@ public static class FrameCodec
                 return r.TryReadVarInt((ulong)MaxFileSize, out frame.Offset);
             case FrameType.Request:
             {
-                if (!r.TryReadByte(out byte op) || (op != (byte)TransferOp.Get && op != (byte)TransferOp.Put))
+                // An unknown op, a max datagram out of range and a path or token that is not UTF-8 still decode (the
+                // path and token as null): the server refuses them with a CLOSE that says why, instead of dropping them.
+                if (!r.TryReadByte(out byte op)
+                    || !r.TryReadVarInt(out ulong md)
+                    || !r.TryReadStringOrInvalid(MaxPathBytes, out string? path)
+                    || !r.TryReadVarInt((ulong)MaxFileSize, out frame.Size)
+                    || !r.TryReadVarInt((ulong)MaxFileSize, out frame.IdentitySize)
+                    || !r.TryReadVarInt(long.MaxValue, out frame.IdentityMtime)
+                    || !r.TryReadStringOrInvalid(MaxTokenBytes, out string? token))
                 {
                     return false;
                 }
 
                 frame.Op = (TransferOp)op;
-                if (!r.TryReadVarInt(Packet.MaxMaxDatagram, out long md)
-                    || !r.TryReadString(MaxPathBytes, out frame.Text)
-                    || !r.TryReadVarInt((ulong)MaxFileSize, out frame.Size)
-                    || !r.TryReadVarInt((ulong)MaxFileSize, out frame.IdentitySize)
-                    || !r.TryReadVarInt(long.MaxValue, out frame.IdentityMtime)
-                    || !r.TryReadString(MaxTokenBytes, out frame.Token))
-                {
-                    return false;
-                }
-
-                frame.MaxDatagram = (int)md;
+                frame.MaxDatagram = (int)Math.Min(md, int.MaxValue);
+                frame.Text = path!;
+                frame.Token = token!;
                 return true;
             }
 
