@@ -196,24 +196,30 @@ public sealed partial class Connection
                 OnAccept(f, now);
                 break;
             case FrameType.Have:
-                if (_isDataSender && State == ConnectionState.Established && !_sendingStarted)
+                if (_isDataSender && State == ConnectionState.Established && (!_sendingStarted || (IsClient && _sentEarly)))
                 {
                     var have = new RangeSet();
-                    FrameCodec.ReadHaveRanges(f, have, _size);
-                    StartSending(have);
-                }
-                else if (_isDataSender && IsClient && _sentEarly && State == ConnectionState.Established)
-                {
-                    var have = new RangeSet();
-                    FrameCodec.ReadHaveRanges(f, have, _size);
-                    ApplyLateHave(have);
+                    if (!FrameCodec.ReadHaveRanges(f, have, _size))
+                    {
+                        ProtocolViolation($"HAVE lists bytes past the end of the file ({_size} bytes)", now);
+                        return;
+                    }
+
+                    if (!_sendingStarted)
+                    {
+                        StartSending(have);
+                    }
+                    else
+                    {
+                        ApplyLateHave(have);
+                    }
                 }
                 else if (!IsClient && _isDataSender && State == ConnectionState.Handshake && HasRequest && _earlyHave is null)
                 {
                     // A GET client's HAVE sent with its REQUEST: kept until the application accepts. The file size is not
-                    // known before that, so ranges are read unclipped here and clipped by StartSending.
+                    // known before that, so Accept checks the ranges against it.
                     _earlyHave = new RangeSet();
-                    FrameCodec.ReadHaveRanges(f, _earlyHave, long.MaxValue);
+                    FrameCodec.ReadHaveRanges(f, _earlyHave, FrameCodec.MaxFileSize);
                 }
 
                 break;
@@ -350,11 +356,17 @@ public sealed partial class Connection
             return;
         }
 
+        if (f.MaxDatagram < Packet.MinMaxDatagram || f.MaxDatagram > _maxDatagram)
+        {
+            ProtocolViolation($"max datagram {f.MaxDatagram} in ACCEPT is outside {Packet.MinMaxDatagram}..{_maxDatagram} (the REQUEST's)", now);
+            return;
+        }
+
         State = ConnectionState.Established;
         RemoteId = f.ConnectionId;
         _neededControls &= ~ControlFrames.Request;
         _pendingControls &= ~ControlFrames.Request;
-        int agreed = Math.Clamp(f.MaxDatagram, Packet.MinMaxDatagram, _maxDatagram);
+        int agreed = f.MaxDatagram;
         if (agreed != _maxDatagram)
         {
             _maxDatagram = agreed;

@@ -166,6 +166,22 @@ public sealed class ServerEndpoint
 
     private void HandleInitial(long now, int datagramLength, in PacketView packet, in PeerAddress peer)
     {
+        if (datagramLength != Packet.MinInitialSize)
+        {
+            // Every Initial is exactly 1200 bytes, on a connection or not: an unpadded one could make us an amplifier,
+            // and a longer one would carry a REQUEST larger than the protocol allows.
+            if (datagramLength < Packet.MinInitialSize)
+            {
+                Stats.ShortInitial++;
+            }
+            else
+            {
+                Stats.Malformed++;
+            }
+
+            return;
+        }
+
         if (_byClientId.TryGetValue(packet.SourceId, out var existing))
         {
             if (existing.Peer == peer)
@@ -178,13 +194,6 @@ public sealed class ServerEndpoint
                 Stats.UnknownConnection++;
             }
 
-            return;
-        }
-
-        if (datagramLength < Packet.MinInitialSize)
-        {
-            // Unpadded Initials could make us an amplifier: ignore them.
-            Stats.ShortInitial++;
             return;
         }
 

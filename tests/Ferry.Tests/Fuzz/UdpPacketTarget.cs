@@ -96,7 +96,7 @@ internal sealed class UdpPacketTarget : IFuzzInstance
                 break;
             case FrameType.Have:
                 var set = new RangeSet();
-                if (f.AckRangeCount > FrameCodec.MaxHaveRanges || !FrameCodec.ReadHaveRanges(f, set, 1 << 20) || set.Count > FrameCodec.MaxHaveRanges)
+                if (f.AckRangeCount > FrameCodec.MaxHaveRanges || !FrameCodec.ReadHaveRanges(f, set, FrameCodec.MaxFileSize) || set.Count > FrameCodec.MaxHaveRanges)
                 {
                     throw new FuzzPropertyException("HAVE frame accepted by TryRead but not by ReadHaveRanges");
                 }

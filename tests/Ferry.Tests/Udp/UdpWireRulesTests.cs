@@ -223,4 +223,154 @@ public class UdpWireRulesTests
         Assert.Equal(ConnectionEventKind.RequestReceived, request.Kind);
         Assert.Equal(Math.Min(maxDatagram, new ConnectionConfig().MaxDatagram), c.MaxDatagram);
     }
+
+    [Theory]
+    [InlineData(1100)]
+    [InlineData(1199)]
+    [InlineData(1201)]
+    [InlineData(1452)]
+    public void An_initial_of_any_size_but_1200_bytes_is_dropped_even_on_an_existing_connection(int size)
+    {
+        var peer = new RawUdpPeer();
+        peer.GetRetry();
+        peer.Send(peer.Initial(1, (ref SpanWriter w) => FrameCodec.TryWriteHello(ref w, FrameType.Hello, RawUdpPeer.CleartextHello)));
+        Assert.Single(peer.Server.Connections);
+        peer.Drain();
+
+        peer.Send(peer.Initial(2, (ref SpanWriter w) => FrameCodec.TryWriteRequest(ref w, TransferOp.Get, 1452, "f", 0, 0, 0, string.Empty), size));
+        Assert.Empty(peer.Events());
+        Assert.DoesNotContain(peer.Drain(), p => p.Acknowledges(2));
+
+        peer.Send(peer.Initial(3, (ref SpanWriter w) => FrameCodec.TryWriteRequest(ref w, TransferOp.Get, 1452, "f", 0, 0, 0, string.Empty)));
+        Assert.Contains(peer.Events(), e => e.Event.Kind == ConnectionEventKind.RequestReceived);
+    }
+
+    [Fact]
+    public void Every_initial_a_client_sends_is_1200_bytes_and_its_request_always_fits()
+    {
+        var config = new ConnectionConfig { Security = new UdpSecurity { Insecure = true }, MaxDatagram = 9000 };
+        var buffer = new byte[Packet.MaxMaxDatagram];
+
+        // The longest path that fits, with an access token: one Initial carries HELLO and the REQUEST is in one too.
+        string token = "ferry_" + new string('t', 32);
+        int pathBytes = Connection.MaxRequestBytes - FrameCodec.RequestSize(9000, string.Empty, 1L << 40, 1L << 40, 1L << 42, token);
+        var path = new string('p', pathBytes - 2);
+        var client = Connection.CreateClient(config, 5, TransferOp.Put, path, 1L << 40, 1L << 42, new MemorySource([]), 0, token);
+        var sizes = new List<int>();
+        bool requestSent = false;
+        int n;
+        while ((n = client.PollTransmit(0, buffer)) > 0 && sizes.Count < 10)
+        {
+            sizes.Add(n);
+            Assert.Equal(PacketError.None, Packet.TryParse(buffer.AsSpan(0, n), out var p));
+            var r = new SpanReader(p.Payload);
+            var scratch = new AckRange[FrameCodec.MaxAckRanges + 1];
+            while (!r.End)
+            {
+                Assert.True(FrameCodec.TryRead(ref r, scratch, out var f));
+                requestSent |= f.Type == FrameType.Request && f.Text == path;
+            }
+        }
+
+        Assert.True(requestSent);
+
+        // Closing before ACCEPT: the CLOSE goes in an Initial too, also 1200 bytes, even with a long message.
+        client.Close(TransferError.Cancelled, new string('m', 3000), 0);
+        n = client.PollTransmit(0, buffer);
+        sizes.Add(n);
+        Assert.Equal(PacketError.None, Packet.TryParse(buffer.AsSpan(0, n), out var closing));
+        Assert.Equal(PacketType.Initial, closing.Type);
+        Assert.Contains(RawUdpPeer.Decode(buffer.AsSpan(0, n)).Frames, f => f.Type == FrameType.Close && f.Code == (long)TransferError.Cancelled);
+        Assert.All(sizes, s => Assert.Equal(Packet.MinInitialSize, s));
+    }
+
+    [Fact]
+    public void A_request_too_large_for_an_initial_fails_at_once_and_sends_nothing()
+    {
+        var config = new ConnectionConfig { Security = new UdpSecurity { Insecure = true } };
+        var client = Connection.CreateClient(config, 5, TransferOp.Get, new string('p', 1030), 0, 0, null, 0);
+        Assert.Equal(ConnectionState.Closed, client.State);
+        Assert.True(client.TryPollEvent(out var ev));
+        Assert.Equal(ConnectionEventKind.Closed, ev.Kind);
+        Assert.Equal(TransferError.InvalidPath, ev.Code);
+        Assert.Contains("path too long", ev.Message);
+        Assert.Equal(0, client.PollTransmit(0, new byte[Packet.MaxMaxDatagram]));
+    }
+
+    private static bool Reads(params byte[] payload)
+    {
+        var r = new SpanReader(payload);
+        var scratch = new AckRange[FrameCodec.MaxAckRanges + 1];
+        while (!r.End)
+        {
+            if (!FrameCodec.TryRead(ref r, scratch, out _))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    [Fact]
+    public void Padding_runs_to_the_end_of_the_packet()
+    {
+        Assert.True(Reads(0x01, 0x00, 0x00, 0x00));
+        Assert.False(Reads(0x00, 0x00, 0x01));       // a PING after PADDING
+        Assert.False(Reads(0x01, 0x00, 0x0A, 0x00, 0x00)); // a CLOSE after PADDING
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x07, 0x01, 0x02, 0x00, 0x0A, 0x0A, 0x05 }, true)]   // [0,10) [10,15): adjacent is fine
+    [InlineData(new byte[] { 0x07, 0x00, 0x00 }, true)]                           // empty, list incomplete
+    [InlineData(new byte[] { 0x07, 0x02, 0x00 }, false)]                          // a reserved flag bit
+    [InlineData(new byte[] { 0x07, 0x81, 0x00 }, false)]                          // a reserved flag bit
+    [InlineData(new byte[] { 0x07, 0x01, 0x02, 0x00, 0x0A, 0x05, 0x05 }, false)]  // [0,10) [5,10): overlapping
+    [InlineData(new byte[] { 0x07, 0x01, 0x02, 0x14, 0x0A, 0x00, 0x05 }, false)]  // [20,30) [0,5): out of order
+    [InlineData(new byte[] { 0x07, 0x01, 0x01, 0x05, 0x00 }, false)]              // an empty range
+    public void Have_is_strict(byte[] frame, bool valid) => Assert.Equal(valid, Reads(frame));
+
+    [Fact]
+    public void A_have_past_the_end_of_the_file_is_a_protocol_violation()
+    {
+        // Server side: a GET's early HAVE, checked once the application told the size.
+        var peer = new RawUdpPeer();
+        peer.GetRetry();
+        peer.Send(peer.Initial(1, (ref SpanWriter w) => HelloAndRequest(ref w, TransferOp.Get, "f", 0)
+            && FrameCodec.TryWriteHave(ref w, new (long, long)[] { (0, 2000) }, complete: true)));
+        var (c, _) = Assert.Single(peer.Events());
+        c.Accept(1000, 1, new MemorySource(new byte[1000]), null, null);
+        var close = Assert.Single(peer.Drain().SelectMany(p => p.Frames), f => f.Type == FrameType.Close);
+        Assert.Equal((long)TransferError.ProtocolViolation, close.Code);
+        Assert.Contains("past the end of the file", close.Text);
+
+        // Client side: an upload whose server lists more than the file.
+        var client = Connection.CreateClient(new ConnectionConfig { Security = new UdpSecurity { Insecure = true } }, 5, TransferOp.Put, "f", 1000, 1,
+            new MemorySource(new byte[1000]), 0);
+        var answer = Ferry.Tests.Fuzz.UdpSeeds.Data(5, 0, (ref SpanWriter w) =>
+            FrameCodec.TryWriteAccept(ref w, 99, 1452, 1000, 1) && FrameCodec.TryWriteHave(ref w, new (long, long)[] { (500, 501) }, complete: true));
+        Assert.Equal(PacketError.None, Packet.TryParse(answer, out var packet));
+        client.HandlePacket(1, packet);
+        var events = new List<ConnectionEvent>();
+        while (client.TryPollEvent(out var ev))
+        {
+            events.Add(ev);
+        }
+
+        Assert.Contains(events, e => e.Kind == ConnectionEventKind.Closed && e.Code == TransferError.ProtocolViolation && e.Message.Contains("past the end"));
+    }
+
+    [Theory]
+    [InlineData(1199)]
+    [InlineData(1453)]
+    public void An_accept_with_a_max_datagram_outside_the_request_s_range_is_a_protocol_violation(int maxDatagram)
+    {
+        var client = Connection.CreateClient(new ConnectionConfig { Security = new UdpSecurity { Insecure = true } }, 5, TransferOp.Get, "f", 0, 0, null, 0);
+        var answer = Ferry.Tests.Fuzz.UdpSeeds.Data(5, 0, (ref SpanWriter w) => FrameCodec.TryWriteAccept(ref w, 99, maxDatagram, 1000, 1));
+        Assert.Equal(PacketError.None, Packet.TryParse(answer, out var packet));
+        client.HandlePacket(1, packet);
+        Assert.True(client.TryPollEvent(out var ev));
+        Assert.Equal(ConnectionEventKind.Closed, ev.Kind);
+        Assert.Equal(TransferError.ProtocolViolation, ev.Code);
+    }
 }

@@ -27,10 +27,13 @@ public static class FrameCodec
         switch (frame.Type)
         {
             case FrameType.Padding:
-                // Padding runs to the end of the packet: one frame covers all of it.
-                while (!r.End && r.PeekByte() == 0)
+                // Padding runs to the end of the packet: one frame covers all of it, and nothing but zero bytes follows.
+                while (r.TryReadByte(out byte zero))
                 {
-                    r.TryReadByte(out _);
+                    if (zero != 0)
+                    {
+                        return false;
+                    }
                 }
 
                 return true;
@@ -97,7 +100,8 @@ public static class FrameCodec
 
             case FrameType.Have:
             {
-                if (!r.TryReadByte(out byte flags) || !r.TryReadVarInt(MaxHaveRanges, out long count))
+                // Flags other than bit 0 are reserved (0); ranges are non-empty, in increasing order, not overlapping.
+                if (!r.TryReadByte(out byte flags) || (flags & ~1) != 0 || !r.TryReadVarInt(MaxHaveRanges, out long count))
                 {
                     return false;
                 }
@@ -106,12 +110,16 @@ public static class FrameCodec
                 frame.AckRangeCount = (int)count;
                 int start = r.Position;
                 var copy = r;
+                long previousEnd = 0;
                 for (int i = 0; i < count; i++)
                 {
-                    if (!r.TryReadVarInt((ulong)MaxFileSize, out _) || !r.TryReadVarInt((ulong)MaxFileSize, out _))
+                    if (!r.TryReadVarInt((ulong)MaxFileSize, out long rangeStart) || !r.TryReadVarInt((ulong)MaxFileSize, out long rangeLength)
+                        || rangeLength == 0 || rangeStart < previousEnd || rangeStart + rangeLength > MaxFileSize)
                     {
                         return false;
                     }
+
+                    previousEnd = rangeStart + rangeLength;
                 }
 
                 return copy.TryReadBytes(r.Position - start, out frame.Data);
@@ -127,7 +135,10 @@ public static class FrameCodec
         }
     }
 
-    /// <summary>Decodes the (start, length) pairs of a HAVE frame into <paramref name="into"/>, bounded by <paramref name="limit"/>.</summary>
+    /// <summary>
+    /// Decodes the (start, length) pairs of a HAVE frame into <paramref name="into"/>. False when a range ends past
+    /// <paramref name="limit"/> (the file's size: a protocol violation) or the frame is not a decoded HAVE.
+    /// </summary>
     public static bool ReadHaveRanges(in Frame frame, Common.RangeSet into, long limit)
     {
         var r = new SpanReader(frame.Data);
@@ -138,11 +149,12 @@ public static class FrameCodec
                 return false;
             }
 
-            long end = Math.Min(start + length, limit);
-            if (start < end)
+            if (start + length > limit)
             {
-                into.Add(start, end);
+                return false;
             }
+
+            into.Add(start, start + length);
         }
 
         return true;
@@ -269,10 +281,14 @@ public static class FrameCodec
         return true;
     }
 
+    /// <summary>Bytes of a REQUEST frame with these fields.</summary>
+    public static int RequestSize(int maxDatagram, string path, long size, long identitySize, long identityMtime, string token) =>
+        2 + VarInt.SizeOf((ulong)maxDatagram) + SpanWriter.StringSize(path) + VarInt.SizeOf((ulong)size)
+        + VarInt.SizeOf((ulong)identitySize) + VarInt.SizeOf((ulong)identityMtime) + SpanWriter.StringSize(token);
+
     public static bool TryWriteRequest(ref SpanWriter w, TransferOp op, int maxDatagram, string path, long size, long identitySize, long identityMtime, string token)
     {
-        int need = 2 + VarInt.SizeOf((ulong)maxDatagram) + SpanWriter.StringSize(path) + VarInt.SizeOf((ulong)size)
-            + VarInt.SizeOf((ulong)identitySize) + VarInt.SizeOf((ulong)identityMtime) + SpanWriter.StringSize(token);
+        int need = RequestSize(maxDatagram, path, size, identitySize, identityMtime, token);
         if (w.Remaining < need)
         {
             return false;
