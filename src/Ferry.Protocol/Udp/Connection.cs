@@ -264,6 +264,12 @@ public sealed partial class Connection
     /// </summary>
     public void ReceiveOnAccept(Func<ConnectionEvent, (IDataSink Sink, RangeSet? Have)?> open)
     {
+        if (IsClient && State == ConnectionState.Closed)
+        {
+            // Failed before anything was sent (a REQUEST too large to send): its Closed event says why.
+            return;
+        }
+
         if (!IsClient || _op != TransferOp.Get || State != ConnectionState.Handshake || _openOnAccept is not null)
         {
             throw new InvalidOperationException("ReceiveOnAccept is for a client GET before its ACCEPT, once");

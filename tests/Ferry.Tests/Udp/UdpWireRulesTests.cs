@@ -295,6 +295,8 @@ public class UdpWireRulesTests
         Assert.Equal(TransferError.InvalidPath, ev.Code);
         Assert.Contains("path too long", ev.Message);
         Assert.Equal(0, client.PollTransmit(0, new byte[Packet.MaxMaxDatagram]));
+        client.ReceiveOnAccept(_ => null); // the real client's next call: a no-op now, not an exception
+        Assert.Equal(ConnectionState.Closed, client.State);
     }
 
     private static bool Reads(params byte[] payload)
