@@ -117,6 +117,27 @@ public ref struct SpanReader
     }
 
     /// <summary>
+    /// Like <see cref="TryReadString"/>, but bytes that are not valid UTF-8 are a value, not a malformed input:
+    /// <paramref name="value"/> is null then, so the caller can refuse them with a reason. False only when the length is
+    /// over <paramref name="maxBytes"/> or the bytes are not there.
+    /// </summary>
+    public bool TryReadStringOrInvalid(int maxBytes, out string? value)
+    {
+        value = null;
+        if (!TryReadVarInt((ulong)maxBytes, out long len) || !TryReadBytes((int)len, out var bytes))
+        {
+            return false;
+        }
+
+        if (TryDecode(bytes, out var decoded))
+        {
+            value = decoded;
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// Reads a string with a fixed-width big-endian length prefix of <paramref name="prefixBytes"/> (1 or 2) bytes,
     /// then strict UTF-8; the length is bounded by <paramref name="maxBytes"/> before anything is decoded.
     /// </summary>

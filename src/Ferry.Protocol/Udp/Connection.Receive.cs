@@ -69,7 +69,8 @@ public sealed partial class Connection
         // Validate every frame first, and learn whether the packet elicits an ACK, before any state changes:
         // a malformed packet is dropped whole, and duplicates are recognised before their frames act.
         var scan = new SpanReader(payload);
-        bool ackEliciting = false, urgent = false, hasData = false, hasAccept = false, hasRequest = false;
+        bool ackEliciting = false, urgent = false, hasData = false, hasDataFin = false, hasAccept = false, hasRequest = false;
+        bool hasHello = false, hasTransfer = false, hasSessionFrame = false;
         while (!scan.End)
         {
             if (!FrameCodec.TryRead(ref scan, _ackScratch, out var f))
@@ -83,18 +84,36 @@ public sealed partial class Connection
                 ackEliciting = true;
                 urgent |= f.Type is not (FrameType.Data or FrameType.Ping or FrameType.MaxData);
                 hasData |= f.Type == FrameType.Data;
+                hasDataFin |= f.Type == FrameType.DataFin;
                 hasAccept |= f.Type == FrameType.Accept;
                 hasRequest |= f.Type == FrameType.Request;
+                hasHello |= f.Type == FrameType.Hello;
+                hasTransfer |= f.Type is FrameType.Data or FrameType.MaxData or FrameType.Have or FrameType.DataFin or FrameType.Result;
+                hasSessionFrame |= !IsHandshakeFrame(f.Type) && f.Type != FrameType.Ping; // a PING asks only for an ACK
             }
         }
 
-        if (hasData && !_isDataSender && _sink is null && !(hasAccept && _openOnAccept is not null)
-            && !(!IsClient && State == ConnectionState.Handshake && (HasRequest || hasRequest)))
+        if (!_isDataSender
+            && ((hasData && _sink is null && !(hasAccept && _openOnAccept is not null)
+                    && !(!IsClient && State == ConnectionState.Handshake && (HasRequest || hasRequest)))
+                || (hasDataFin && IsClient && State == ConnectionState.Handshake && !hasAccept)))
         {
-            // File data before this side can store it: a GET whose ACCEPT was lost while the data that followed it
-            // arrived. Acknowledging the packet would tell the sender the bytes arrived; dropping it unacknowledged
-            // makes the sender declare it lost and send them again (with the ACCEPT, also unacknowledged).
+            // File data before this side can store it, or a DATA_FIN before it knows the file's size: a GET whose ACCEPT
+            // was lost while the data and DATA_FIN that followed it arrived. Acknowledging the packet would tell the
+            // sender they arrived; dropping it unacknowledged makes the sender declare it lost and send its frames
+            // again (with the ACCEPT, also unacknowledged).
             Stats.EarlyDataDropped++;
+            return;
+        }
+
+        if ((!IsClient && hasTransfer && !HasRequest && !hasRequest)
+            || (!packet.Protected && !_insecureSession && hasSessionFrame && !hasHello))
+        {
+            // Frames this side cannot act on yet: a transfer's frames before its REQUEST (reordered, or the REQUEST's
+            // packet lost), or cleartext frames before the HELLO that makes the session a cleartext one. Acknowledged,
+            // they would be lost for good (the sender stops repeating what was acknowledged); unacknowledged, they come
+            // again, by then after what they depend on.
+            Stats.PrematurePacketsDropped++;
             return;
         }
 
@@ -186,24 +205,30 @@ public sealed partial class Connection
                 OnAccept(f, now);
                 break;
             case FrameType.Have:
-                if (_isDataSender && State == ConnectionState.Established && !_sendingStarted)
+                if (_isDataSender && State == ConnectionState.Established && (!_sendingStarted || (IsClient && _sentEarly)))
                 {
                     var have = new RangeSet();
-                    FrameCodec.ReadHaveRanges(f, have, _size);
-                    StartSending(have);
-                }
-                else if (_isDataSender && IsClient && _sentEarly && State == ConnectionState.Established)
-                {
-                    var have = new RangeSet();
-                    FrameCodec.ReadHaveRanges(f, have, _size);
-                    ApplyLateHave(have);
+                    if (!FrameCodec.ReadHaveRanges(f, have, _size))
+                    {
+                        ProtocolViolation($"HAVE lists bytes past the end of the file ({_size} bytes)", now);
+                        return;
+                    }
+
+                    if (!_sendingStarted)
+                    {
+                        StartSending(have);
+                    }
+                    else
+                    {
+                        ApplyLateHave(have);
+                    }
                 }
                 else if (!IsClient && _isDataSender && State == ConnectionState.Handshake && HasRequest && _earlyHave is null)
                 {
                     // A GET client's HAVE sent with its REQUEST: kept until the application accepts. The file size is not
-                    // known before that, so ranges are read unclipped here and clipped by StartSending.
+                    // known before that, so Accept checks the ranges against it.
                     _earlyHave = new RangeSet();
-                    FrameCodec.ReadHaveRanges(f, _earlyHave, long.MaxValue);
+                    FrameCodec.ReadHaveRanges(f, _earlyHave, FrameCodec.MaxFileSize);
                 }
 
                 break;
@@ -267,11 +292,19 @@ public sealed partial class Connection
         }
 
         HasRequest = true;
+        if (RefuseRequest(f) is { } refusal)
+        {
+            // Refused before the application sees it, with a reason the client can show (not dropped: the client would
+            // only time out).
+            Close(refusal.Code, refusal.Message, now);
+            return;
+        }
+
         _op = f.Op;
         _path = f.Text;
         _accessToken = f.Token;
         _isDataSender = f.Op == TransferOp.Get;
-        _maxDatagram = Math.Clamp(Math.Min(f.MaxDatagram, _maxDatagram), Packet.MinMaxDatagram, Packet.MaxMaxDatagram);
+        _maxDatagram = Math.Min(f.MaxDatagram, _maxDatagram);
         _cc = _config.CreateController(_maxDatagram);
         _pacer = new Pacer(_maxDatagram);
         if (f.Op == TransferOp.Put)
@@ -293,6 +326,33 @@ public sealed partial class Connection
         });
     }
 
+    /// <summary>What is wrong with a REQUEST no application could act on; null when it is well-formed.</summary>
+    private static (TransferError Code, string Message)? RefuseRequest(in Frame f)
+    {
+        if (f.Op is not (TransferOp.Get or TransferOp.Put))
+        {
+            return (TransferError.ProtocolViolation, $"unknown operation {(byte)f.Op} in REQUEST (1 = GET, 2 = PUT)");
+        }
+
+        if (f.MaxDatagram is < Packet.MinMaxDatagram or > Packet.MaxMaxDatagram)
+        {
+            return (TransferError.ProtocolViolation,
+                $"max datagram {f.MaxDatagram} in REQUEST is outside {Packet.MinMaxDatagram}..{Packet.MaxMaxDatagram}");
+        }
+
+        if (f.Text is null)
+        {
+            return (TransferError.InvalidPath, "the path is not valid UTF-8");
+        }
+
+        if (f.Token is null)
+        {
+            return (TransferError.ProtocolViolation, "the access token is not valid UTF-8");
+        }
+
+        return null;
+    }
+
     private void OnAccept(in Frame f, long now)
     {
         if (!IsClient)
@@ -306,11 +366,17 @@ public sealed partial class Connection
             return;
         }
 
+        if (f.MaxDatagram < Packet.MinMaxDatagram || f.MaxDatagram > _maxDatagram)
+        {
+            ProtocolViolation($"max datagram {f.MaxDatagram} in ACCEPT is outside {Packet.MinMaxDatagram}..{_maxDatagram} (the REQUEST's)", now);
+            return;
+        }
+
         State = ConnectionState.Established;
         RemoteId = f.ConnectionId;
         _neededControls &= ~ControlFrames.Request;
         _pendingControls &= ~ControlFrames.Request;
-        int agreed = Math.Clamp(f.MaxDatagram, Packet.MinMaxDatagram, _maxDatagram);
+        int agreed = f.MaxDatagram;
         if (agreed != _maxDatagram)
         {
             _maxDatagram = agreed;

@@ -182,8 +182,11 @@ public sealed partial class Connection
     }
 
     /// <summary>Which frames a cleartext packet may carry. Everything, in a cleartext session; only the handshake otherwise.</summary>
-    private bool CleartextFrameAllowed(FrameType type) =>
-        _insecureSession || type is FrameType.Padding or FrameType.Ack or FrameType.Hello or FrameType.ServerHello or FrameType.Close;
+    private bool CleartextFrameAllowed(FrameType type) => _insecureSession || IsHandshakeFrame(type);
+
+    /// <summary>The frames a side acts on in cleartext before its session is known to be a cleartext one.</summary>
+    private static bool IsHandshakeFrame(FrameType type) =>
+        type is FrameType.Padding or FrameType.Ack or FrameType.Hello or FrameType.ServerHello or FrameType.Close;
 
     /// <summary>
     /// Decrypts a protected packet into the connection's scratch buffer (<c>_plain</c>, as long as the ciphertext). False (counted, packet dropped) when

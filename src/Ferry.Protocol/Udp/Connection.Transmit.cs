@@ -375,8 +375,14 @@ public sealed partial class Connection
             _extraCloseCopies--;
         }
 
-        // A client never accepted is known to the server only by its Initials.
-        int headerEnd = WritePacketHeader(buffer, initial: IsClient && RemoteId == 0);
+        // A client never accepted is known to the server only by its Initials, which are exactly 1200 bytes.
+        bool initial = IsClient && RemoteId == 0;
+        if (initial)
+        {
+            buffer = buffer[..Packet.MinInitialSize];
+        }
+
+        int headerEnd = WritePacketHeader(buffer, initial);
 
         var w = new SpanWriter(buffer[headerEnd..^TrailerFor(cleartext: false)]);
         if (_closeWithResult)
@@ -384,7 +390,17 @@ public sealed partial class Connection
             FrameCodec.TryWriteCodeMessage(ref w, FrameType.Result, (long)_resultCode, _resultMessage);
         }
 
-        FrameCodec.TryWriteCodeMessage(ref w, FrameType.Close, (long)_closeCode, _closeMessage);
+        if (!FrameCodec.TryWriteCodeMessage(ref w, FrameType.Close, (long)_closeCode, _closeMessage))
+        {
+            // A long message in a 1200-byte Initial: the code matters more than the whole text.
+            FrameCodec.TryWriteCodeMessage(ref w, FrameType.Close, (long)_closeCode, _closeMessage[..Math.Min(_closeMessage.Length, 100)]);
+        }
+
+        while (initial && w.Remaining > 0)
+        {
+            w.WriteByte((byte)FrameType.Padding);
+        }
+
         int length = SealPacket(buffer, headerEnd, headerEnd + w.Position, cleartext: false);
         Stats.PacketsSent++;
         Stats.BytesSent += length;

@@ -159,9 +159,25 @@ public sealed partial class Connection
             _accessToken = accessToken ?? string.Empty,
             _uploadKey = op == TransferOp.Put && uploadKey?.Length == FrameCodec.UploadKeyLength ? uploadKey : null,
         };
+        int request = FrameCodec.RequestSize(c._maxDatagram, path, c._size, c._identitySize, identityMtime, c._accessToken);
+        if (request > MaxRequestBytes)
+        {
+            // It could never be sent: the REQUEST travels in one 1200-byte Initial. Say so now instead of timing out.
+            c.EnterClosed(TransferError.InvalidPath,
+                $"path too long for udp:// ({System.Text.Encoding.UTF8.GetByteCount(path)} bytes): the request must fit in one {Packet.MinInitialSize}-byte packet; "
+                + $"shorten the path by {request - MaxRequestBytes} bytes or more", byPeer: false, notify: true);
+            return c;
+        }
+
         c.StartClientHandshake();
         return c;
     }
+
+    /// <summary>
+    /// Largest REQUEST frame a client sends: what a protected 1200-byte Initial holds after its header and the longest
+    /// token (so it fits whatever token the server hands out). A path of about 950 bytes, with an access token.
+    /// </summary>
+    public const int MaxRequestBytes = Packet.MinInitialSize - Packet.HeaderSize - 10 - Packet.MaxTokenLength - Packet.TagSize;
 
     internal static Connection CreateServer(ConnectionConfig config, ulong localId, ulong clientId, PeerAddress peer, long now)
     {
@@ -202,8 +218,14 @@ public sealed partial class Connection
             if (_earlyHave is { } early)
             {
                 // The client sent its HAVE with the REQUEST (a fresh download): data follows ACCEPT at once instead of
-                // a round trip later.
+                // a round trip later. Its ranges could not be checked against the size before now.
                 _earlyHave = null;
+                if (early.Count > 0 && early[early.Count - 1].End > fileSize)
+                {
+                    ProtocolViolation($"HAVE lists bytes past the end of the file ({fileSize} bytes)", _lastNow);
+                    return;
+                }
+
                 StartSending(early);
             }
         }
@@ -250,6 +272,12 @@ public sealed partial class Connection
     /// </summary>
     public void ReceiveOnAccept(Func<ConnectionEvent, (IDataSink Sink, RangeSet? Have)?> open)
     {
+        if (IsClient && State == ConnectionState.Closed)
+        {
+            // Failed before anything was sent (a REQUEST too large to send): its Closed event says why.
+            return;
+        }
+
         if (!IsClient || _op != TransferOp.Get || State != ConnectionState.Handshake || _openOnAccept is not null)
         {
             throw new InvalidOperationException("ReceiveOnAccept is for a client GET before its ACCEPT, once");

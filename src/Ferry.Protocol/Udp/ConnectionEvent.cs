@@ -77,6 +77,12 @@ public sealed class ConnectionStats
     /// <summary>Cleartext packets ignored because the session is encrypted.</summary>
     public long CleartextIgnored;
 
-    /// <summary>Packets with file data that arrived before this side could store it (left unacknowledged, so sent again).</summary>
+    /// <summary>Packets with file data (DATA, DATA_FIN) that arrived before this side could store it (left unacknowledged, so sent again).</summary>
     public long EarlyDataDropped;
+
+    /// <summary>
+    /// Other packets this side could not act on yet, left unacknowledged so they are sent again: transfer frames before
+    /// the REQUEST they belong to, or cleartext frames before the HELLO that allows them.
+    /// </summary>
+    public long PrematurePacketsDropped;
 }

@@ -166,6 +166,22 @@ public sealed class ServerEndpoint
 
     private void HandleInitial(long now, int datagramLength, in PacketView packet, in PeerAddress peer)
     {
+        if (datagramLength != Packet.MinInitialSize)
+        {
+            // Every Initial is exactly 1200 bytes, on a connection or not: an unpadded one could make us an amplifier,
+            // and a longer one would carry a REQUEST larger than the protocol allows.
+            if (datagramLength < Packet.MinInitialSize)
+            {
+                Stats.ShortInitial++;
+            }
+            else
+            {
+                Stats.Malformed++;
+            }
+
+            return;
+        }
+
         if (_byClientId.TryGetValue(packet.SourceId, out var existing))
         {
             if (existing.Peer == peer)
@@ -178,13 +194,6 @@ public sealed class ServerEndpoint
                 Stats.UnknownConnection++;
             }
 
-            return;
-        }
-
-        if (datagramLength < Packet.MinInitialSize)
-        {
-            // Unpadded Initials could make us an amplifier: ignore them.
-            Stats.ShortInitial++;
             return;
         }
 
@@ -273,7 +282,7 @@ public sealed class ServerEndpoint
                 // This client already has keys and drops cleartext: refuse with a protected CLOSE.
                 var refused = Connection.CreateServer(_config, 1, packet.SourceId, peer, now);
                 refused.AdoptKeys(keys);
-                var close = ProtectedClose(refused, busy, now);
+                var close = BusyClose(refused, busy, now);
                 refused.Abandon();
                 if (close.Length > 0)
                 {
@@ -405,8 +414,9 @@ public sealed class ServerEndpoint
 
     /// <summary>
     /// Drops a half-open connection from every table at once (no closing period: it would hold the slot the eviction
-    /// is for) and tells its validated address with one CLOSE(SERVER_BUSY): protected when the connection already has
-    /// session keys (the client then drops cleartext, so only a protected CLOSE reaches it), else in cleartext.
+    /// is for) and tells its validated address with one CLOSE(SERVER_BUSY), written by the connection itself: with its
+    /// next packet number (it may have sent ACKs already, and a number is never used twice), protected when it already
+    /// has session keys (the client then drops cleartext, so only a protected CLOSE reaches it), else in cleartext.
     /// The shell never saw it (no REQUEST, so no event), so it has nothing to release.
     /// </summary>
     private void Forget(Connection c, string message, long now)
@@ -417,7 +427,7 @@ public sealed class ServerEndpoint
             c.HalfOpenNode = null;
         }
 
-        byte[] close = c.IsEncrypted ? ProtectedClose(c, message, now) : StatelessClose(c.RemoteId, TransferError.ServerBusy, message);
+        byte[] close = BusyClose(c, message, now);
 
         c.Abandon();
         _connections.Remove(c);
@@ -430,8 +440,8 @@ public sealed class ServerEndpoint
         }
     }
 
-    /// <summary>Closes <paramref name="c"/> (which has session keys) with SERVER_BUSY and returns its protected CLOSE datagram.</summary>
-    private byte[] ProtectedClose(Connection c, string message, long now)
+    /// <summary>Closes <paramref name="c"/> with SERVER_BUSY and returns its CLOSE datagram (protected once it has session keys).</summary>
+    private byte[] BusyClose(Connection c, string message, long now)
     {
         c.Close(TransferError.ServerBusy, message, now);
         _scratch ??= new byte[Packet.MaxMaxDatagram];
@@ -446,6 +456,10 @@ public sealed class ServerEndpoint
         }
     }
 
+    /// <summary>
+    /// A cleartext CLOSE refusing a connection that was never created: packet number 0, the first (and only) packet the
+    /// server sends on it (a Retry or Handshake packet before it is outside the numbering).
+    /// </summary>
     private static byte[] StatelessClose(ulong clientId, TransferError code, string message)
     {
         var buffer = new byte[256];

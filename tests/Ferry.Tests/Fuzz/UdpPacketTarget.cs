@@ -96,15 +96,17 @@ internal sealed class UdpPacketTarget : IFuzzInstance
                 break;
             case FrameType.Have:
                 var set = new RangeSet();
-                if (f.AckRangeCount > FrameCodec.MaxHaveRanges || !FrameCodec.ReadHaveRanges(f, set, 1 << 20) || set.Count > FrameCodec.MaxHaveRanges)
+                if (f.AckRangeCount > FrameCodec.MaxHaveRanges || !FrameCodec.ReadHaveRanges(f, set, FrameCodec.MaxFileSize) || set.Count > FrameCodec.MaxHaveRanges)
                 {
                     throw new FuzzPropertyException("HAVE frame accepted by TryRead but not by ReadHaveRanges");
                 }
 
                 break;
             case FrameType.Request:
-                if (f.MaxDatagram < 0 || f.MaxDatagram > Packet.MaxMaxDatagram || f.Text is null
-                    || System.Text.Encoding.UTF8.GetByteCount(f.Text) > FrameCodec.MaxPathBytes || f.Size < 0 || f.IdentityMtime < 0)
+                // A path or token that is not UTF-8 decodes as null, and an out-of-range max datagram as is: the server
+                // refuses them with a reason.
+                if (f.MaxDatagram < 0 || (f.Text is not null && System.Text.Encoding.UTF8.GetByteCount(f.Text) > FrameCodec.MaxPathBytes)
+                    || f.Size < 0 || f.IdentityMtime < 0)
                 {
                     throw new FuzzPropertyException("REQUEST fields out of bounds");
                 }

@@ -37,8 +37,16 @@ public class UdpRegressionTests
         var client = Connection.CreateClient(new ConnectionConfig { Security = new UdpSecurity { Insecure = true } }, 0x1122334455667788, TransferOp.Get, "f", 0, 0, null, 0);
         datagram[1] = Packet.Version; // found under protocol version 1; the layout is the same
         Packet.Seal(datagram, datagram.Length - Packet.TrailerSize);
-        Assert.Equal(PacketError.None, Packet.TryParse(datagram, out var packet));
-        client.HandlePacket(1, packet);
+        Assert.Equal(PacketError.None, Packet.TryParse(datagram, out var found));
+        client.HandlePacket(1, found);
+        // As found, four PADDING bytes sit between the ACCEPT and the DATA_FIN: PADDING runs to the end of the packet now,
+        // so that packet is malformed and dropped whole. The same frames without the padding still make the race.
+        Assert.False(client.TryPollEvent(out _));
+        var packed = datagram[..36].Concat(datagram[40..]).ToArray();
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(packed.AsSpan(12), 9);
+        Packet.Seal(packed, packed.Length - Packet.TrailerSize);
+        Assert.Equal(PacketError.None, Packet.TryParse(packed, out var packet));
+        client.HandlePacket(2, packet);
         Assert.True(client.TryPollEvent(out var accepted));
         Assert.Equal(ConnectionEventKind.Accepted, accepted.Kind);
         client.StartReceiving(new NullDataSink(), null);
@@ -66,7 +74,8 @@ public class UdpRegressionTests
         var initial = UdpSeeds.Initial(5, token, TransferOp.Get, "f", 0);
         // Replace the padding after the REQUEST by a CLOSE frame.
         // (HELLO "01 00": 4 bytes; REQUEST's token "ferry_token": 12 bytes, both added with protocol version 2.)
-        int requestEnd = Packet.HeaderSize + 10 + token.Length + 4 + 1 + 1 + 2 + 2 + 1 + 1 + 1 + 2 + 12;
+        // REQUEST: type, op, max datagram 1452 (2), path "f" (2), size 0, identity size 0, identity mtime 1234 (2), token.
+        int requestEnd = Packet.HeaderSize + 10 + token.Length + 4 + 1 + 1 + 2 + 2 + 1 + 1 + 2 + 12;
         var w = new Ferry.Protocol.Common.SpanWriter(initial.AsSpan(requestEnd, initial.Length - requestEnd - Packet.TrailerSize));
         Assert.True(FrameCodec.TryWriteCodeMessage(ref w, FrameType.Close, 0, "bye"));
         Packet.Seal(initial, initial.Length - Packet.TrailerSize);

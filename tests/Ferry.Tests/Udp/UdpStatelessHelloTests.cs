@@ -175,12 +175,13 @@ public class UdpStatelessHelloTests
         var server = NewServer();
         long now = 5_000_000_000;
         var initial = FirstInitial(79, now);
-        // A forged 92-byte token on a cleartext Initial (a handshake token only ever rides a protected one).
-        var forged = new byte[initial.Length + HandshakeTokens.TokenLength - 1];
+        // A forged 92-byte token on a cleartext Initial (a handshake token only ever rides a protected one), in place of
+        // the offer and some of the padding: still a 1200-byte Initial.
+        var forged = new byte[initial.Length];
         initial.AsSpan(0, Packet.HeaderSize + 8).CopyTo(forged);
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(forged.AsSpan(Packet.HeaderSize + 8), HandshakeTokens.TokenLength);
-        initial.AsSpan(Packet.HeaderSize + 11, initial.Length - (Packet.HeaderSize + 11) - Packet.TrailerSize)
-            .CopyTo(forged.AsSpan(Packet.HeaderSize + 10 + HandshakeTokens.TokenLength));
+        int frames = Packet.HeaderSize + 10 + HandshakeTokens.TokenLength;
+        initial.AsSpan(Packet.HeaderSize + 11, forged.Length - frames - Packet.TrailerSize).CopyTo(forged.AsSpan(frames));
         Packet.Seal(forged, forged.Length - Packet.TrailerSize);
         server.HandleDatagram(now, forged, s_peer);
         Assert.Empty(Drain(server, now));

@@ -21,13 +21,13 @@ public ref struct Frame
     // REQUEST / ACCEPT
     public TransferOp Op;
     public int MaxDatagram;
-    public string Text;          // REQUEST path, RESULT / CLOSE message
+    public string Text;          // REQUEST path (null: not UTF-8), RESULT / CLOSE message
     public long Size;            // REQUEST (PUT) size, ACCEPT file size
     public long IdentitySize;    // source file identity for resume
     public long IdentityMtime;
     public ulong ConnectionId;   // ACCEPT: server's connection id
     public long Code;            // RESULT / CLOSE code
-    public string Token;         // REQUEST: access token ("" when anonymous)
+    public string Token;         // REQUEST: access token ("" when anonymous; null: not UTF-8)
 
     // HELLO / SERVER_HELLO: the hello message is in Data; UPLOAD_KEY: the key is in Data
 

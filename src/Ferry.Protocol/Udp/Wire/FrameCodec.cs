@@ -28,10 +28,13 @@ public static class FrameCodec
         switch (frame.Type)
         {
             case FrameType.Padding:
-                // Padding runs to the end of the packet: one frame covers all of it.
-                while (!r.End && r.PeekByte() == 0)
+                // Padding runs to the end of the packet: one frame covers all of it, and nothing but zero bytes follows.
+                while (r.TryReadByte(out byte zero))
                 {
-                    r.TryReadByte(out _);
+                    if (zero != 0)
+                    {
+                        return false;
+                    }
                 }
 
                 return true;
@@ -58,23 +61,23 @@ public static class FrameCodec
                 return r.TryReadVarInt((ulong)MaxFileSize, out frame.Offset);
             case FrameType.Request:
             {
-                if (!r.TryReadByte(out byte op) || (op != (byte)TransferOp.Get && op != (byte)TransferOp.Put))
+                // An unknown op, a max datagram out of range and a path or token that is not UTF-8 still decode (the
+                // path and token as null): the server refuses them with a CLOSE that says why, instead of dropping them.
+                if (!r.TryReadByte(out byte op)
+                    || !r.TryReadVarInt(out ulong md)
+                    || !r.TryReadStringOrInvalid(MaxPathBytes, out string? path)
+                    || !r.TryReadVarInt((ulong)MaxFileSize, out frame.Size)
+                    || !r.TryReadVarInt((ulong)MaxFileSize, out frame.IdentitySize)
+                    || !r.TryReadVarInt(long.MaxValue, out frame.IdentityMtime)
+                    || !r.TryReadStringOrInvalid(MaxTokenBytes, out string? token))
                 {
                     return false;
                 }
 
                 frame.Op = (TransferOp)op;
-                if (!r.TryReadVarInt(Packet.MaxMaxDatagram, out long md)
-                    || !r.TryReadString(MaxPathBytes, out frame.Text)
-                    || !r.TryReadVarInt((ulong)MaxFileSize, out frame.Size)
-                    || !r.TryReadVarInt((ulong)MaxFileSize, out frame.IdentitySize)
-                    || !r.TryReadVarInt(long.MaxValue, out frame.IdentityMtime)
-                    || !r.TryReadString(MaxTokenBytes, out frame.Token))
-                {
-                    return false;
-                }
-
-                frame.MaxDatagram = (int)md;
+                frame.MaxDatagram = (int)Math.Min(md, int.MaxValue);
+                frame.Text = path!;
+                frame.Token = token!;
                 return true;
             }
 
@@ -98,7 +101,8 @@ public static class FrameCodec
 
             case FrameType.Have:
             {
-                if (!r.TryReadByte(out byte flags) || !r.TryReadVarInt(MaxHaveRanges, out long count))
+                // Flags other than bit 0 are reserved (0); ranges are non-empty, in increasing order, not overlapping.
+                if (!r.TryReadByte(out byte flags) || (flags & ~1) != 0 || !r.TryReadVarInt(MaxHaveRanges, out long count))
                 {
                     return false;
                 }
@@ -107,12 +111,16 @@ public static class FrameCodec
                 frame.AckRangeCount = (int)count;
                 int start = r.Position;
                 var copy = r;
+                long previousEnd = 0;
                 for (int i = 0; i < count; i++)
                 {
-                    if (!r.TryReadVarInt((ulong)MaxFileSize, out _) || !r.TryReadVarInt((ulong)MaxFileSize, out _))
+                    if (!r.TryReadVarInt((ulong)MaxFileSize, out long rangeStart) || !r.TryReadVarInt((ulong)MaxFileSize, out long rangeLength)
+                        || rangeLength == 0 || rangeStart < previousEnd || rangeStart + rangeLength > MaxFileSize)
                     {
                         return false;
                     }
+
+                    previousEnd = rangeStart + rangeLength;
                 }
 
                 return copy.TryReadBytes(r.Position - start, out frame.Data);
@@ -130,7 +138,10 @@ public static class FrameCodec
         }
     }
 
-    /// <summary>Decodes the (start, length) pairs of a HAVE frame into <paramref name="into"/>, bounded by <paramref name="limit"/>.</summary>
+    /// <summary>
+    /// Decodes the (start, length) pairs of a HAVE frame into <paramref name="into"/>. False when a range ends past
+    /// <paramref name="limit"/> (the file's size: a protocol violation) or the frame is not a decoded HAVE.
+    /// </summary>
     public static bool ReadHaveRanges(in Frame frame, Common.RangeSet into, long limit)
     {
         var r = new SpanReader(frame.Data);
@@ -141,11 +152,12 @@ public static class FrameCodec
                 return false;
             }
 
-            long end = Math.Min(start + length, limit);
-            if (start < end)
+            if (start + length > limit)
             {
-                into.Add(start, end);
+                return false;
             }
+
+            into.Add(start, start + length);
         }
 
         return true;
@@ -272,10 +284,14 @@ public static class FrameCodec
         return true;
     }
 
+    /// <summary>Bytes of a REQUEST frame with these fields.</summary>
+    public static int RequestSize(int maxDatagram, string path, long size, long identitySize, long identityMtime, string token) =>
+        2 + VarInt.SizeOf((ulong)maxDatagram) + SpanWriter.StringSize(path) + VarInt.SizeOf((ulong)size)
+        + VarInt.SizeOf((ulong)identitySize) + VarInt.SizeOf((ulong)identityMtime) + SpanWriter.StringSize(token);
+
     public static bool TryWriteRequest(ref SpanWriter w, TransferOp op, int maxDatagram, string path, long size, long identitySize, long identityMtime, string token)
     {
-        int need = 2 + VarInt.SizeOf((ulong)maxDatagram) + SpanWriter.StringSize(path) + VarInt.SizeOf((ulong)size)
-            + VarInt.SizeOf((ulong)identitySize) + VarInt.SizeOf((ulong)identityMtime) + SpanWriter.StringSize(token);
+        int need = RequestSize(maxDatagram, path, size, identitySize, identityMtime, token);
         if (w.Remaining < need)
         {
             return false;

@@ -77,7 +77,10 @@ public static class Packet
     public const int TagSize = 16;
     public const int MaxTokenLength = 128;
 
-    /// <summary>Initial packets are padded to this size so the server may answer with up to 3x without amplifying.</summary>
+    /// <summary>
+    /// The size of every Initial datagram (padded with PADDING up to it; a server drops Initials of any other size), so
+    /// the server may answer with up to 3x without amplifying, and a REQUEST is bounded by it.
+    /// </summary>
     public const int MinInitialSize = 1200;
 
     /// <summary>Default UDP payload: 1500-byte MTU minus IPv6 (40) and UDP (8) headers, so it fits IPv4 and IPv6.</summary>
