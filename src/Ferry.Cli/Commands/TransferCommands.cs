@@ -20,9 +20,11 @@ internal static class TransferCommands
     private static readonly Option<string?> s_serverKey = SecurityOptions.ServerKey();
     private static readonly Option<bool> s_insecure = SecurityOptions.Insecure();
 
+    private const string PathRule = " (the path after host[:port]/ is taken literally: no percent-decoding, and '#', '?', '%' and spaces are part of the name)";
+
     public static Command Get()
     {
-        var url = new Argument<string>("url") { Description = "Remote file, e.g. udp://host:7700/dir/file" };
+        var url = new Argument<string>("url") { Description = "Remote file, e.g. udp://host:7700/dir/file" + PathRule };
         var dest = new Argument<string>("dest") { Description = "Local destination file (or directory)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the destination if it exists" };
         var cmd = new Command("get", "Download a file") { url, dest, overwrite };
@@ -44,7 +46,7 @@ internal static class TransferCommands
     public static Command Send()
     {
         var src = new Argument<string>("source") { Description = "Local file to upload" };
-        var url = new Argument<string>("url") { Description = "Remote destination, e.g. udp://host:7700/dir/file" };
+        var url = new Argument<string>("url") { Description = "Remote destination, e.g. udp://host:7700/dir/file" + PathRule };
         var cmd = new Command("send", "Upload a file") { src, url };
         AddCommon(cmd);
         cmd.SetAction((parse, ct) => RunAsync(parse, ct, (reporter, options, state, token) =>
