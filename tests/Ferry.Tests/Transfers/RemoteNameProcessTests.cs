@@ -29,6 +29,62 @@ public sealed class RemoteNameProcessTests
         await SendAllAndGetBack($"tcp://127.0.0.1:{server.Port}/", env.Root, env.Local);
     }
 
+    [Fact]
+    public async Task Udp_a_remote_directory_is_refused_with_what_to_give_instead()
+    {
+        await using var server = new UdpServerFixture();
+        await DirectoryIsRefused($"udp://127.0.0.1:{server.EndPoint.Port}/", server.Root, server.Local("local"));
+    }
+
+    [Fact]
+    public async Task Tcp_a_remote_directory_is_refused_with_what_to_give_instead()
+    {
+        await using var env = new TcpTestEnv();
+        var server = await env.StartServerAsync();
+        await DirectoryIsRefused($"tcp://127.0.0.1:{server.Port}/", env.Root, env.Local);
+    }
+
+    [Theory]
+    [InlineData("send")]
+    [InlineData("get")]
+    public async Task A_url_ending_in_a_slash_is_a_usage_error_before_connecting(string verb)
+    {
+        // Nothing listens on port 1: the answer comes from the URL alone.
+        string local = Path.Combine(Path.GetTempPath(), "ferry-slash-" + Guid.NewGuid().ToString("N"));
+        await File.WriteAllTextAsync(local, "x");
+        try
+        {
+            string url = "udp://127.0.0.1:1/dir/";
+            using var ferry = new FerryProcess(verb == "send" ? ["send", local, url] : ["get", url, local + ".copy"]);
+            Assert.Equal(2, await ferry.WaitExitAsync(s_limit));
+            Assert.Contains("udp://127.0.0.1:1/dir/ names a directory; give the file name: udp://127.0.0.1:1/dir/NAME", ferry.StandardError, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(local);
+        }
+    }
+
+    private static async Task DirectoryIsRefused(string baseUrl, string root, string local)
+    {
+        Directory.CreateDirectory(Path.Combine(root, "d"));
+        Directory.CreateDirectory(local);
+        string src = Path.Combine(local, "src.bin");
+        await File.WriteAllTextAsync(src, "x");
+
+        using (var send = new FerryProcess("send", src, baseUrl + "d"))
+        {
+            Assert.Equal(3, await send.WaitExitAsync(s_limit));
+            Assert.Contains("'d' is a directory on the server; to upload into it, give the file name: 'd/NAME'", send.StandardError, StringComparison.Ordinal);
+        }
+
+        using (var get = new FerryProcess("get", baseUrl + "d", Path.Combine(local, "copy")))
+        {
+            Assert.Equal(3, await get.WaitExitAsync(s_limit));
+            Assert.Contains("'d' is a directory; give the name of a file in it: 'd/NAME'", get.StandardError, StringComparison.Ordinal);
+        }
+    }
+
     private static async Task SendAllAndGetBack(string baseUrl, string root, string local)
     {
         Directory.CreateDirectory(local);
