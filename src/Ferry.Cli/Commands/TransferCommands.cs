@@ -12,7 +12,7 @@ internal static class TransferCommands
     private static readonly Option<int> s_streams = new("--streams") { Description = "Parallel TCP connections (tcp://)", DefaultValueFactory = _ => 4 };
     private static readonly Option<int?> s_blksize = new("--blksize") { Description = "TFTP block size, 8..65464 (tftp://)" };
     private static readonly Option<int?> s_windowsize = new("--windowsize") { Description = "TFTP window size, 1..65535 (tftp://)" };
-    private static readonly Option<double?> s_timeout = new("--timeout") { Description = "Seconds of silence from the server before giving up (every scheme; default 30); tftp://: the retransmission timeout (default 5), given up after 5 in a row" };
+    private static readonly Option<double?> s_timeout = new("--timeout") { Description = "Give up when the server is silent this many seconds during a transfer (every scheme; default 30); tftp://: the retransmission timeout (default 5), given up after 5 in a row" };
     private static readonly Option<int> s_chunkSize = new("--chunk-size") { Description = "Chunk size in bytes (zmq://)", DefaultValueFactory = _ => 1 << 20 };
     private static readonly Option<int?> s_maxDatagram = new("--max-datagram") { Description = "Largest UDP payload in bytes (udp://); the default 1452 fits a 1500-byte MTU over IPv4 and IPv6" };
     private static readonly Option<string?> s_cc = new("--cc") { Description = "Congestion controller (udp://): bbr (default) or newreno" };
