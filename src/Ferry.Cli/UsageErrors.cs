@@ -46,7 +46,16 @@ internal static class UsageErrors
                 return $"unknown command '{token}' (commands: {string.Join(", ", command.Command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name))})";
             }
 
-            return token.StartsWith('-') ? $"unknown option '{token}'" : $"unexpected argument '{token}'";
+            if (token.StartsWith('-'))
+            {
+                return $"unknown option '{token}'";
+            }
+
+            // "ferry send a.bin b.bin URL": say what the command takes, since the extra one may not be the last.
+            var arguments = command.Command.Arguments.Where(a => !a.Hidden).Select(a => $"<{a.Name}>").ToList();
+            return arguments.Count > 0
+                ? $"extra argument '{token}' ({CommandPath(command)} takes {string.Join(' ', arguments)})"
+                : $"unexpected argument '{token}'";
         }
 
         // "ferry send --overwrite": an option of another command is taken as a value of an argument.

@@ -62,8 +62,9 @@ internal static class TransferCommands
     {
         var src = new Argument<string>("source") { Description = "Local file to upload" };
         var url = new Argument<string>("url") { Description = "Remote destination, e.g. udp://host:7700/dir/file" + PathRule };
-        var cmd = new Command("send", "Upload a file") { src, url, s_chunkSize };
+        var cmd = new Command("send", "Upload a file") { src, url };
         AddCommon(cmd);
+        cmd.Options.Add(s_chunkSize); // zmq:// has uploads only
         cmd.SetAction((parse, ct) => RunAsync(parse, ct, (reporter, options, state, token) =>
         {
             string local = parse.GetValue(src)!;
