@@ -5,7 +5,7 @@ using Ferry.Tests.Tcp;
 namespace Ferry.Tests.Transfers;
 
 /// <summary>
-/// The real <c>ferry send</c> to udp:// and tcp:// servers: names with '#', '?', '%', spaces and Unicode are stored
+/// The real <c>ferry send</c> to udp://, tcp:// and tftp:// servers: names with '#', '?', '%', spaces and Unicode are stored
 /// exactly as typed (two names that differ after a '#' are two files), and <c>ferry get</c> reads them back.
 /// </summary>
 public sealed class RemoteNameProcessTests
@@ -27,6 +27,13 @@ public sealed class RemoteNameProcessTests
         await using var env = new TcpTestEnv();
         var server = await env.StartServerAsync();
         await SendAllAndGetBack($"tcp://127.0.0.1:{server.Port}/", env.Root, env.Local);
+    }
+
+    [Fact]
+    public async Task Tftp_stores_and_serves_exactly_the_names_given()
+    {
+        await using var server = new Ferry.Tests.Tftp.TftpServerFixture(allowWrite: true);
+        await SendAllAndGetBack($"tftp://127.0.0.1:{server.Port}/", server.Root, Path.GetDirectoryName(server.Local("x"))!);
     }
 
     [Fact]
