@@ -53,6 +53,13 @@ internal static class Program
         // No response files: an argument starting with '@' is a value (a ZeroMQ CURVE key in Z85 may start with
         // '@'), never the name of a file of more arguments.
         var parsing = new ParserConfiguration { ResponseFileTokenReplacer = null };
-        return root.Parse(args, parsing).InvokeAsync(config, cts.Token).GetAwaiter().GetResult();
+        var parse = root.Parse(args, parsing);
+        if (parse.Action is System.CommandLine.Invocation.ParseErrorAction)
+        {
+            // The parser's own report is the whole help on stdout and exit code 1; a usage error is exit code 2.
+            return UsageErrors.Report(parse, args);
+        }
+
+        return parse.InvokeAsync(config, cts.Token).GetAwaiter().GetResult();
     }
 }

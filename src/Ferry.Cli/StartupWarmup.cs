@@ -62,9 +62,10 @@ internal static class StartupWarmup
     /// <summary>Parses the command's own URL as the command will, so the same framework code gets compiled.</summary>
     private static void WarmUrl(string? url)
     {
-        if (url is not null && Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        if (url is not null)
         {
-            _ = Uri.UnescapeDataString(uri.AbsolutePath);
+            // Throws on a bad URL: Guard drops it, the command reports it.
+            var uri = Ferry.Transfers.TransferClients.ParseUrl(url);
             _ = uri.IsDefaultPort ? 0 : uri.Port;
             _ = IPAddress.TryParse(uri.Host.Trim('[', ']'), out _);
         }

@@ -22,7 +22,7 @@ internal static class ChatCommand
         var since = new Option<long?>("--since") { Description = "Replay history from sequence number SEQ, then follow live" };
         var sinceTime = new Option<string?>("--since-time") { Description = "Replay history from an ISO 8601 time (e.g. 2025-01-31T12:00:00Z), then follow live" };
         var token = SecurityOptions.Token();
-        var serverKey = SecurityOptions.ServerKey();
+        var serverKey = SecurityOptions.ServerKey(zmq: false);
         var insecure = SecurityOptions.Insecure();
         var json = new Option<bool>("--json") { Description = "Print one NDJSON object per message ({seq,time,user,text})" };
         var cmd = new Command("chat", "Read and write lines through the message relay of 'ferry serve' (UDP 7703)")

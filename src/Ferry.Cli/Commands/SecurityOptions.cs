@@ -10,9 +10,12 @@ internal static class SecurityOptions
         Description = "Access token from 'ferry token create' (default: $FERRY_TOKEN)",
     };
 
-    public static Option<string?> ServerKey() => new("--server-key")
+    /// <param name="zmq">Whether the command takes zmq:// URLs, whose server key is the CURVE key instead.</param>
+    public static Option<string?> ServerKey(bool zmq) => new("--server-key")
     {
-        Description = "Expected server key (SHA256:... as printed by 'ferry serve'; for zmq:// its CURVE key); default: trust on first use, pinned in ~/.config/ferry/known_hosts",
+        Description = "Expected server key (SHA256:... as printed by 'ferry serve'"
+            + (zmq ? "; for zmq:// the 'zmq CURVE key' it prints, in single quotes" : string.Empty)
+            + "); default: trust on first use, pinned in ~/.config/ferry/known_hosts",
     };
 
     public static Option<bool> Insecure() => new("--insecure")

@@ -124,7 +124,7 @@ internal static class ServeCommand
                     if (l is Ferry.Zmq.ZmqListener { CurvePublicKey: { } curveKey })
                     {
                         // Derived from the server key (docs/PROTOCOL.md); zmq:// clients cannot learn it in the handshake.
-                        context.Info("serve", $"zmq CURVE key {curveKey} (zmq:// clients pass it once: --server-key {curveKey})");
+                        context.Info("serve", $"zmq CURVE key {curveKey} (zmq:// clients pass it once: {Ferry.Zmq.ZmqServerCurveKey.ServerKeyArgument(curveKey)})");
                     }
                 }
 

@@ -12,17 +12,33 @@ internal static class TransferCommands
     private static readonly Option<int> s_streams = new("--streams") { Description = "Parallel TCP connections (tcp://)", DefaultValueFactory = _ => 4 };
     private static readonly Option<int?> s_blksize = new("--blksize") { Description = "TFTP block size, 8..65464 (tftp://)" };
     private static readonly Option<int?> s_windowsize = new("--windowsize") { Description = "TFTP window size, 1..65535 (tftp://)" };
-    private static readonly Option<double?> s_timeout = new("--timeout") { Description = "Timeout in seconds: retransmission timeout (tftp://), idle timeout (udp://)" };
+    private static readonly Option<double?> s_timeout = new("--timeout") { Description = "Give up when the server is silent this many seconds during a transfer (every scheme; default 30); tftp://: the retransmission timeout (default 5), given up after 5 in a row" };
     private static readonly Option<int> s_chunkSize = new("--chunk-size") { Description = "Chunk size in bytes (zmq://)", DefaultValueFactory = _ => 1 << 20 };
     private static readonly Option<int?> s_maxDatagram = new("--max-datagram") { Description = "Largest UDP payload in bytes (udp://); the default 1452 fits a 1500-byte MTU over IPv4 and IPv6" };
     private static readonly Option<string?> s_cc = new("--cc") { Description = "Congestion controller (udp://): bbr (default) or newreno" };
     private static readonly Option<string?> s_token = SecurityOptions.Token();
-    private static readonly Option<string?> s_serverKey = SecurityOptions.ServerKey();
+    private static readonly Option<string?> s_serverKey = SecurityOptions.ServerKey(zmq: true);
     private static readonly Option<bool> s_insecure = SecurityOptions.Insecure();
+
+    /// <summary>The options only some schemes use, and those schemes.</summary>
+    private static readonly (Option Option, string[] Schemes)[] s_schemeOptions =
+    [
+        (s_streams, ["tcp"]),
+        (s_blksize, ["tftp"]),
+        (s_windowsize, ["tftp"]),
+        (s_chunkSize, ["zmq"]),
+        (s_maxDatagram, ["udp"]),
+        (s_cc, ["udp"]),
+        (s_token, ["udp", "tcp", "zmq"]),
+        (s_serverKey, ["udp", "tcp", "zmq"]),
+        (s_insecure, ["udp", "tcp", "zmq"]),
+    ];
+
+    private const string PathRule = " (the path after host[:port]/ is taken literally: no percent-decoding, and '#', '?', '%' and spaces are part of the name)";
 
     public static Command Get()
     {
-        var url = new Argument<string>("url") { Description = "Remote file, e.g. udp://host:7700/dir/file" };
+        var url = new Argument<string>("url") { Description = "Remote file, e.g. udp://host:7700/dir/file" + PathRule };
         var dest = new Argument<string>("dest") { Description = "Local destination file (or directory)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the destination if it exists" };
         var cmd = new Command("get", "Download a file") { url, dest, overwrite };
@@ -32,11 +48,12 @@ internal static class TransferCommands
         cmd.SetAction((parse, ct) => RunAsync(parse, ct, (reporter, options, state, token) =>
         {
             var remote = TransferClients.ParseUrl(parse.GetValue(url)!);
-            string local = LocalDestination(parse.GetValue(dest)!, remote);
-            options.Overwrite = parse.GetValue(overwrite);
             var client = TransferClients.For(remote);
+            WarnIgnoredOptions(parse, remote.Scheme);
+            string local = LocalDestination.Resolve(parse.GetValue(dest)!, remote);
+            options.Overwrite = parse.GetValue(overwrite);
             state.Resumable = client.ResumesAfterInterruption;
-            return reporter.RunAsync($"get {remote}", p => client.GetAsync(remote, local, options, p, token));
+            return reporter.RunAsync($"get {remote}", remote.ToString(), p => client.GetAsync(remote, local, options, p, token));
         }));
         return cmd;
     }
@@ -44,9 +61,10 @@ internal static class TransferCommands
     public static Command Send()
     {
         var src = new Argument<string>("source") { Description = "Local file to upload" };
-        var url = new Argument<string>("url") { Description = "Remote destination, e.g. udp://host:7700/dir/file" };
+        var url = new Argument<string>("url") { Description = "Remote destination, e.g. udp://host:7700/dir/file" + PathRule };
         var cmd = new Command("send", "Upload a file") { src, url };
         AddCommon(cmd);
+        cmd.Options.Add(s_chunkSize); // zmq:// has uploads only
         cmd.SetAction((parse, ct) => RunAsync(parse, ct, (reporter, options, state, token) =>
         {
             string local = parse.GetValue(src)!;
@@ -58,12 +76,13 @@ internal static class TransferCommands
             }
 
             var client = TransferClients.For(remote);
+            WarnIgnoredOptions(parse, remote.Scheme);
             state.Resumable = client.ResumesAfterInterruption;
             // The upload key stays beside the source's resume state until the upload succeeds: a re-run after an
             // interruption proves with it that the upload the server still holds is its own, and takes it over at once.
             var keys = UploadKeys.Default;
             options.UploadKey = keys?.GetOrCreate(local, remote);
-            return reporter.RunAsync($"send {Path.GetFileName(local)}", async p =>
+            return reporter.RunAsync($"send {Path.GetFileName(local)}", remote.ToString(), async p =>
             {
                 var result = await client.SendAsync(local, remote, options, p, token).ConfigureAwait(false);
                 keys?.Forget(local, remote);
@@ -75,25 +94,29 @@ internal static class TransferCommands
 
     private static void AddCommon(Command cmd)
     {
-        foreach (var o in new Option[] { s_json, s_quiet, s_streams, s_blksize, s_windowsize, s_timeout, s_chunkSize, s_maxDatagram, s_cc, s_token, s_serverKey, s_insecure })
+        foreach (var o in new Option[] { s_json, s_quiet, s_streams, s_blksize, s_windowsize, s_timeout, s_maxDatagram, s_cc, s_token, s_serverKey, s_insecure })
         {
             cmd.Options.Add(o);
         }
     }
 
-    private static string LocalDestination(string dest, Uri remote)
+    /// <summary>
+    /// An option given on the command line that the URL's scheme does not use is ignored: says so on stderr (one
+    /// line each), since a silently ignored <c>--blksize</c> on udp:// looks like a setting that took effect.
+    /// </summary>
+    private static void WarnIgnoredOptions(ParseResult parse, string scheme)
     {
-        // "ferry get URL dir/" or an existing directory: keep the remote file name.
-        if (Directory.Exists(dest) || dest.EndsWith('/'))
+        foreach (var (option, schemes) in s_schemeOptions)
         {
-            return Path.Combine(dest, Path.GetFileName(TransferClients.RemotePath(remote)));
+            if (parse.GetResult(option) is { IdentifierTokenCount: > 0 } && !schemes.Contains(scheme, StringComparer.OrdinalIgnoreCase))
+            {
+                Console.Error.WriteLine($"ferry: warning: {option.Name} is ignored for {scheme}:// (it applies to {string.Join(", ", schemes.Select(s => s + "://"))})");
+            }
         }
-
-        return dest;
     }
 
     private static async Task<int> RunAsync(
-        System.CommandLine.ParseResult parse,
+        ParseResult parse,
         CancellationToken ct,
         Func<ProgressReporter, ClientOptions, RunState, CancellationToken, Task<TransferResult>> body)
     {

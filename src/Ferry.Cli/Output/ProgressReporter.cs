@@ -13,7 +13,7 @@ internal sealed class ProgressReporter
     private readonly Func<TextWriter> _output;
     private readonly object _writeLock = new();
     private TextWriter? _out;
-    private string? _pendingStart;
+    private (string What, string Url)? _pendingStart;
     private volatile bool _bar;
 
     /// <param name="output">
@@ -28,15 +28,16 @@ internal sealed class ProgressReporter
     }
 
     /// <summary>Runs <paramref name="transfer"/> with progress display and returns its result.</summary>
+    /// <param name="url">The remote URL, for the "start" event.</param>
     /// <remarks>Not async: it hands back the transfer's own task (one state machine less to JIT-compile at start).</remarks>
-    public Task<TransferResult> RunAsync(string description, Func<IProgress<TransferProgress>, Task<TransferResult>> transfer)
+    public Task<TransferResult> RunAsync(string description, string url, Func<IProgress<TransferProgress>, Task<TransferResult>> transfer)
     {
         if (_json)
         {
             // The "start" event goes out once the transfer is under way (its first packet is being sent on the
             // transfer's own thread): the console's and the JSON writer's first use cost ~8 ms. It is still the
             // first line: every other event writes it first if it is still pending.
-            _pendingStart = description;
+            _pendingStart = (description, url);
             var sink = new JsonProgress(this);
             try
             {
@@ -125,10 +126,10 @@ internal sealed class ProgressReporter
     {
         lock (_writeLock)
         {
-            if (_pendingStart is { } what)
+            if (_pendingStart is { } start)
             {
                 _pendingStart = null;
-                WriteJsonLocked(new Dictionary<string, object?> { ["event"] = "start", ["what"] = what });
+                WriteJsonLocked(new Dictionary<string, object?> { ["event"] = "start", ["what"] = start.What, ["url"] = start.Url });
             }
 
             if (fields is not null)

@@ -155,7 +155,7 @@ public sealed class FileEngine
             {
                 throw new FileEngineException(
                     FileErrorCode.NotRegularFile,
-                    stat.IsDirectory ? $"'{relativePath}' is a directory" : $"'{relativePath}' is not a regular file (device, fifo or socket)");
+                    stat.IsDirectory ? $"'{relativePath}' is a directory; give the name of a file in it: '{relativePath}/NAME'" : $"'{relativePath}' is not a regular file (device, fifo or socket)");
             }
 
             NativeFile.ClearNonBlocking(handle);
@@ -271,7 +271,7 @@ public sealed class FileEngine
 
         if (stat.IsDirectory)
         {
-            throw new FileEngineException(FileErrorCode.NotRegularFile, $"'{relativePath}' is a directory on the server");
+            throw new FileEngineException(FileErrorCode.NotRegularFile, $"'{relativePath}' is a directory on the server; to upload into it, give the file name: '{relativePath}/NAME'");
         }
 
         if (!stat.IsRegular)

@@ -21,26 +21,69 @@ public static class TransferClients
         throw new TransferException(ExitCode.Usage, $"unknown URL scheme '{url.Scheme}://' (known: {string.Join(", ", Schemes.Select(s => s + "://"))})");
     }
 
-    /// <summary>Parses a transfer URL: scheme://host[:port]/path. Throws a usage error with a clear text.</summary>
-    public static Uri ParseUrl(string text)
+    /// <summary>
+    /// Parses a transfer URL, <c>scheme://host[:port]/path</c>: the path is everything after the first '/' that
+    /// follows the host and port, taken literally (see <see cref="RemoteUrl"/>). Throws a usage error with a clear text.
+    /// </summary>
+    public static RemoteUrl ParseUrl(string text)
     {
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host) || !text.Contains("://", StringComparison.Ordinal))
+        int schemeEnd = text.IndexOf("://", StringComparison.Ordinal);
+        if (schemeEnd > 0 && IsScheme(text.AsSpan(0, schemeEnd)))
         {
-            throw new TransferException(ExitCode.Usage, $"'{text}' is not a URL; expected scheme://host[:port]/path, e.g. udp://127.0.0.1:7700/dir/file");
+            int authorityStart = schemeEnd + 3;
+            int slash = text.IndexOf('/', authorityStart);
+            string serverUrl = (slash < 0 ? text : text[..slash]) + "/";
+            string path = slash < 0 ? string.Empty : text[(slash + 1)..].TrimStart('/');
+            // The part before the path is a host and an optional port and nothing else (no user, no query, no
+            // fragment): Uri must read it back as exactly that.
+            if (Uri.TryCreate(serverUrl, UriKind.Absolute, out var server) && server.Host.Length > 0 && server.UserInfo.Length == 0
+                && server.AbsolutePath == "/" && server.Query.Length == 0 && server.Fragment.Length == 0)
+            {
+                return new RemoteUrl(text, serverUrl, path);
+            }
         }
 
-        return uri;
+        throw new TransferException(ExitCode.Usage, $"'{text}' is not a URL; expected scheme://host[:port]/path, e.g. udp://127.0.0.1:7700/dir/file");
     }
 
-    /// <summary>The remote path of a URL without the leading slash, unescaped.</summary>
+    /// <summary>
+    /// The remote path of a URL without the leading slash, exactly as written (a <see cref="Uri"/> built elsewhere is
+    /// read by the same rule from its original string). Throws a usage error if it names no file.
+    /// </summary>
     public static string RemotePath(Uri url)
     {
-        string path = Uri.UnescapeDataString(url.AbsolutePath).TrimStart('/');
+        var remote = url as RemoteUrl ?? ParseUrl(url.OriginalString);
+        string path = remote.Path;
+        string server = $"{remote.Scheme}://{remote.Authority}";
         if (path.Length == 0)
         {
-            throw new TransferException(ExitCode.Usage, $"'{url}' names no file: add a path after the host, e.g. {url.Scheme}://{url.Authority}/file");
+            throw new TransferException(ExitCode.Usage, $"'{remote}' names no file: add a path after the host, e.g. {server}/file");
+        }
+
+        if (path.EndsWith('/'))
+        {
+            throw new TransferException(ExitCode.Usage, $"{remote} names a directory; give the file name: {server}/{path}NAME");
         }
 
         return path;
+    }
+
+    // RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+    private static bool IsScheme(ReadOnlySpan<char> scheme)
+    {
+        if (!char.IsAsciiLetter(scheme[0]))
+        {
+            return false;
+        }
+
+        foreach (char c in scheme)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c is not ('+' or '-' or '.'))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }

@@ -31,7 +31,7 @@ public sealed class ClientOptions
     /// <summary>Chunk size in bytes (zmq://).</summary>
     public int ChunkSize { get; set; } = 1 << 20;
 
-    /// <summary>Retransmission timeout override (tftp://) or handshake/idle timeout (udp://).</summary>
+    /// <summary>How long a silent server is waited for (udp://, tcp://, zmq://); the retransmission timeout (tftp://).</summary>
     public TimeSpan? Timeout { get; set; }
 
     /// <summary>Maximum UDP datagram payload (udp://); default fits a 1500-byte MTU over IPv4 and IPv6.</summary>

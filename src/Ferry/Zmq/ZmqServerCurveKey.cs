@@ -29,6 +29,12 @@ public sealed class ZmqServerCurveKey
     /// <summary>The public key in Z85 (40 characters): what <c>ferry serve</c> prints and clients pass as <c>--server-key</c>.</summary>
     public string PublicZ85 { get; }
 
+    /// <summary>
+    /// The <c>--server-key</c> argument that passes <paramref name="z85"/>, single-quoted so that it can be pasted into
+    /// a shell as it is: Z85 uses <c>$ &amp; # &gt; &lt; ( ) ? *</c> and such, but never a single quote.
+    /// </summary>
+    public static string ServerKeyArgument(string z85) => $"--server-key '{z85}'";
+
     /// <summary>The 32-byte secret key (for ZMQ_CURVE_SECRETKEY).</summary>
     public ReadOnlySpan<byte> Secret => _secret;
 

@@ -14,7 +14,7 @@ public sealed class ProgressReporterTests
     {
         var output = new StringWriter();
         var reporter = new ProgressReporter(json: true, quiet: false, () => output);
-        var result = await reporter.RunAsync("send a.bin", p =>
+        var result = await reporter.RunAsync("send a.bin", "udp://h/a#1", p =>
         {
             p.Report(new TransferProgress(0, -1));
             return Task.FromResult(s_result);
@@ -22,7 +22,7 @@ public sealed class ProgressReporterTests
         reporter.Done(result);
         var lines = Lines(output);
         Assert.Equal(3, lines.Length);
-        Assert.Equal("""{"event":"start","what":"send a.bin"}""", lines[0]);
+        Assert.Equal("""{"event":"start","what":"send a.bin","url":"udp://h/a#1"}""", lines[0]);
         Assert.StartsWith("""{"event":"progress","bytes":0,"total":-1,""", lines[1], StringComparison.Ordinal);
         Assert.StartsWith("""{"event":"done","bytes":1,""", lines[2], StringComparison.Ordinal);
     }
@@ -33,8 +33,8 @@ public sealed class ProgressReporterTests
         var output = new StringWriter();
         var reporter = new ProgressReporter(json: true, quiet: false, () => output);
         var running = new TaskCompletionSource<TransferResult>();
-        var task = reporter.RunAsync("get x", _ => running.Task);
-        Assert.Equal(["""{"event":"start","what":"get x"}"""], Lines(output));
+        var task = reporter.RunAsync("get x", "udp://h/x", _ => running.Task);
+        Assert.Equal(["""{"event":"start","what":"get x","url":"udp://h/x"}"""], Lines(output));
         running.SetResult(s_result);
         reporter.Done(await task);
         Assert.Equal(2, Lines(output).Length);
@@ -46,11 +46,11 @@ public sealed class ProgressReporterTests
         var output = new StringWriter();
         var reporter = new ProgressReporter(json: true, quiet: false, () => output);
         var failure = new TransferException(ExitCode.Usage, "bad option");
-        Assert.Same(failure, await Assert.ThrowsAsync<TransferException>(() => reporter.RunAsync("send a.bin", _ => throw failure)));
+        Assert.Same(failure, await Assert.ThrowsAsync<TransferException>(() => reporter.RunAsync("send a.bin", "udp://h/a#1", _ => throw failure)));
         reporter.Error(failure.Code, failure.Message);
         var lines = Lines(output);
         Assert.Equal(2, lines.Length);
-        Assert.Equal("""{"event":"start","what":"send a.bin"}""", lines[0]);
+        Assert.Equal("""{"event":"start","what":"send a.bin","url":"udp://h/a#1"}""", lines[0]);
         Assert.StartsWith("""{"event":"error","exit_code":""", lines[1], StringComparison.Ordinal);
     }
 
@@ -63,7 +63,7 @@ public sealed class ProgressReporterTests
             asked = true;
             return TextWriter.Null;
         });
-        _ = reporter.RunAsync("send a.bin", _ => Task.FromResult(s_result));
+        _ = reporter.RunAsync("send a.bin", "udp://h/a#1", _ => Task.FromResult(s_result));
         Assert.False(asked);
     }
 

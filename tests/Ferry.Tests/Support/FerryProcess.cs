@@ -8,6 +8,7 @@ internal sealed class FerryProcess : IDisposable
 {
     private readonly Process _process;
     private readonly List<JsonElement> _events = new();
+    private readonly List<string> _lines = new();
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly System.Text.StringBuilder _stderr = new();
 
@@ -15,6 +16,11 @@ internal sealed class FerryProcess : IDisposable
     {
         _process = FerryCommand.Start(args, line =>
         {
+            lock (_lines)
+            {
+                _lines.Add(line);
+            }
+
             if (line.StartsWith('{'))
             {
                 lock (_events)
@@ -36,6 +42,18 @@ internal sealed class FerryProcess : IDisposable
             lock (_stderr)
             {
                 return _stderr.ToString();
+            }
+        }
+    }
+
+    /// <summary>Every line printed on stdout so far (JSON or not).</summary>
+    public IReadOnlyList<string> OutputLines
+    {
+        get
+        {
+            lock (_lines)
+            {
+                return _lines.ToList();
             }
         }
     }

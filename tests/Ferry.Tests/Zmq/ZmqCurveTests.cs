@@ -85,7 +85,7 @@ public sealed class ZmqCurveTests
 
         var e = await Assert.ThrowsAsync<TransferException>(() => Send(src, server.Url("wrong"), options));
         Assert.Equal(ExitCode.ServerKeyMismatch, e.Code);
-        Assert.Contains("does not hold the key " + options.ServerKey, e.Message, StringComparison.Ordinal);
+        Assert.Contains($"does not hold the key '{options.ServerKey}'", e.Message, StringComparison.Ordinal);
         Assert.Contains("--server-key", e.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(server.PathOf("wrong")));
 

@@ -61,7 +61,7 @@ public static class ZmqClientSecurity
 
             if (known is not null && known != given)
             {
-                options.Notice?.Invoke($"{knownHosts.Path} has key {known} for {name}; using --server-key {given} (the file is left as it is)");
+                options.Notice?.Invoke($"{knownHosts.Path} has key {known} for {name}; using {ZmqServerCurveKey.ServerKeyArgument(given)} (the file is left as it is)");
             }
 
             return new ZmqServerKey(key, given, "--server-key", name, Pinned: known is not null);

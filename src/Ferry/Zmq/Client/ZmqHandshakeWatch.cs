@@ -122,7 +122,7 @@ internal sealed class ZmqHandshakeWatch : IDisposable
             "pass --insecure to upload in cleartext");
 
     private TransferException WrongKey() => new(ExitCode.ServerKeyMismatch,
-        $"the CURVE handshake with {_server} failed: the server does not hold the key {_key!.Z85} (from {_key.Origin}). Its key may " +
+        $"the CURVE handshake with {_server} failed: the server does not hold the key '{_key!.Z85}' (from {_key.Origin}). Its key may " +
         $"have changed (a new state directory), someone may be intercepting the connection, or it is not a Ferry zmq:// server " +
         $"(or one started with --insecure, which needs --insecure here). " +
         $"If you trust the server, pass --server-key with the 'zmq CURVE key' that 'ferry serve' prints now" +
