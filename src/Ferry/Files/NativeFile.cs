@@ -48,6 +48,11 @@ internal static partial class NativeFile
     private const ushort S_IFMT = 0xF000;
     public const ushort S_IFREG = 0x8000;
     public const ushort S_IFDIR = 0x4000;
+    public const ushort S_IFLNK = 0xA000;
+    public const ushort S_IFCHR = 0x2000;
+    public const ushort S_IFBLK = 0x6000;
+    public const ushort S_IFIFO = 0x1000;
+    public const ushort S_IFSOCK = 0xC000;
 
     /// <summary>What <c>statx</c> reports about an open file.</summary>
     public readonly record struct FileStat(ushort Mode, long Size, long MtimeUnixMs)
