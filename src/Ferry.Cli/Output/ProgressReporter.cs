@@ -46,13 +46,16 @@ internal sealed class ProgressReporter
             }
         }
 
-        if (_quiet || Console.IsOutputRedirected || !TerminalProgress.IsInteractive)
+        if (_quiet || !LiveBar || Console.IsOutputRedirected || !TerminalProgress.IsInteractive)
         {
             return transfer(NoProgress.Instance);
         }
 
         return TerminalProgress.RunAsync(description, transfer);
     }
+
+    /// <summary>False when the live bar must not be drawn (standard output carries the file).</summary>
+    public bool LiveBar { get; init; } = true;
 
     public void Done(TransferResult result)
     {

@@ -32,23 +32,24 @@ public static class DownloadDestination
         }
 
         string target = full;
-        if (stat.Type == NativeFile.S_IFLNK)
+        bool link = stat.Type == NativeFile.S_IFLNK;
+        if (link && !NativeFile.TryStatPath(full, out stat, out _, followSymlinks: true))
         {
-            string? real = NativeFile.RealPath(full, out _);
-            if (real is null || !NativeFile.TryStatPath(real, out stat, out _))
-            {
-                throw new FileEngineException(FileErrorCode.NotRegularFile,
-                    $"'{destPath}' is a symbolic link to a file that does not exist; ferry writes through a link only to an existing regular file");
-            }
-
-            target = real;
+            throw new FileEngineException(FileErrorCode.NotRegularFile,
+                $"'{destPath}' is a symbolic link to a file that does not exist; ferry writes through a link only to an existing regular file");
         }
 
         if (!stat.IsRegular)
         {
-            string what = target == full ? $"'{destPath}'" : $"'{destPath}' links to '{target}', which";
+            string what = link ? $"'{destPath}' is a symbolic link to {Describe(stat.Type)}" : $"'{destPath}' is {Describe(stat.Type)}";
             throw new FileEngineException(FileErrorCode.NotRegularFile,
-                $"{what} is {Describe(stat.Type)}, not a regular file; ferry downloads only into regular files (give a file name)");
+                $"{what}, not a regular file; ferry downloads only into regular files (give a file name, or - for standard output)");
+        }
+
+        if (link)
+        {
+            // Stat'ed as a regular file a moment ago; realpath fails only if it vanished since: the open reports that.
+            target = NativeFile.RealPath(full, out _) ?? full;
         }
 
         if (!overwrite)

@@ -169,11 +169,11 @@ internal static partial class NativeFile
         });
     }
 
-    /// <summary>statx of a path without following a final symlink (lstat).</summary>
-    public static unsafe bool TryStatPath(string path, out FileStat stat, out int errno)
+    /// <summary>statx of a path without following a final symlink (lstat), or following it (stat).</summary>
+    public static unsafe bool TryStatPath(string path, out FileStat stat, out int errno, bool followSymlinks = false)
     {
         byte* buf = stackalloc byte[256];
-        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf) != 0)
+        if (statx(AT_FDCWD, path, followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf) != 0)
         {
             errno = Marshal.GetLastPInvokeError();
             stat = default;
