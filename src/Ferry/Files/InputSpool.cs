@@ -117,7 +117,9 @@ public sealed class InputSpool : IDisposable
                     int n;
                     try
                     {
-                        n = await input.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+                        // A read from a pipe ignores the token once it blocks: stop waiting for it instead, so
+                        // Ctrl+C ends a copy whose writer is still silent (the abandoned read ends with the process).
+                        n = await input.ReadAsync(buffer, CancellationToken.None).AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
                     }
                     catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
                     {

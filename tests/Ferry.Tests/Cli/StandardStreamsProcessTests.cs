@@ -129,6 +129,30 @@ public sealed class StandardStreamsProcessTests
         Assert.True(NativeFile.TryStatPath(dev, out var stat, out _) && stat.Type == NativeFile.S_IFCHR);
     }
 
+    [Fact]
+    public async Task Ctrl_c_while_the_input_is_still_open_stops_at_once_and_deletes_the_copy()
+    {
+        using var tmp = new TempDir();
+        using var process = FerryRun.Start(["send", "-", "udp://127.0.0.1:1/x"], new Dictionary<string, string?> { ["TMPDIR"] = tmp.Path });
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.StandardInput.BaseStream.WriteAsync(new byte[1000]);
+        await process.StandardInput.BaseStream.FlushAsync();
+
+        // Once the first bytes are in the copy, ferry waits in a read of a pipe whose writer stays silent.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!Directory.EnumerateFiles(tmp.Path, "*", SearchOption.AllDirectories).Any(f => new FileInfo(f).Length == 1000))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the input copy never appeared");
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(0, Kill(process.Id, 2)); // SIGINT, as Ctrl+C sends it
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains("interrupted; nothing was kept", await stderr, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(tmp.Path));
+    }
+
     [TmpfsFact]
     public async Task Input_that_does_not_fit_in_the_temporary_directory_stops_with_a_clear_error()
     {
@@ -147,6 +171,9 @@ public sealed class StandardStreamsProcessTests
             TestNative.Run("umount", dir.Path);
         }
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     private static byte[] Random(int size, int seed)
     {

@@ -15,32 +15,7 @@ internal static class FerryRun
     /// <param name="environment">Variables to set (a null value removes the variable).</param>
     public static async Task<Result> RunAsync(IEnumerable<string> args, byte[]? stdin = null, IReadOnlyDictionary<string, string?>? environment = null, TimeSpan? limit = null)
     {
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ferry.dll"));
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
-        {
-            if (value is null)
-            {
-                psi.Environment.Remove(name);
-            }
-            else
-            {
-                psi.Environment[name] = value;
-            }
-        }
-
-        using var process = Process.Start(psi)!;
+        using var process = Start(args, environment);
         using var timeout = new CancellationTokenSource(limit ?? TimeSpan.FromMinutes(1));
         try
         {
@@ -69,5 +44,36 @@ internal static class FerryRun
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"ferry {string.Join(' ', args)} did not finish in time");
         }
+    }
+
+    /// <summary>Starts <c>ferry ARGS</c> with every stream redirected and left to the caller.</summary>
+    public static Process Start(IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ferry.dll"));
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                psi.Environment.Remove(name);
+            }
+            else
+            {
+                psi.Environment[name] = value;
+            }
+        }
+
+        return Process.Start(psi)!;
     }
 }
