@@ -195,6 +195,87 @@ public sealed class KnownHosts
         }
     }
 
+    /// <summary>Every pin in the file, in file order: (name, key) where name is <c>host:port</c> or <c>zmq:host:port</c>.</summary>
+    public IReadOnlyList<(string Name, string Key)> List()
+    {
+        lock (s_fileLock)
+        {
+            CheckPrivateDirectory(create: false);
+            if (!File.Exists(Path))
+            {
+                return [];
+            }
+
+            var pins = new List<(string, string)>();
+            foreach (var raw in File.ReadLines(Path))
+            {
+                var parts = raw.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (parts.Length >= 2 && parts[0][0] != '#')
+                {
+                    pins.Add((parts[0], parts[1]));
+                }
+            }
+
+            return pins;
+        }
+    }
+
+    /// <summary>
+    /// Removes every pin of <paramref name="host"/> (any form: <c>host</c>, <c>[v6]</c>), on <paramref name="port"/>
+    /// only when given, whatever the scheme (the <c>zmq:</c> lines too), as <c>ssh-keygen -R</c> does; one server
+    /// leaves a line per port it was reached on. Other lines and comments are kept; the file is replaced atomically.
+    /// Returns the names of the removed lines.
+    /// </summary>
+    public IReadOnlyList<string> Remove(string host, int? port)
+    {
+        string wanted = host.Trim('[', ']').ToLowerInvariant();
+        lock (s_fileLock)
+        {
+            CheckPrivateDirectory(create: false);
+            if (!File.Exists(Path))
+            {
+                return [];
+            }
+
+            var kept = new List<string>();
+            var removed = new List<string>();
+            foreach (var raw in File.ReadLines(Path))
+            {
+                var parts = raw.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (parts.Length >= 2 && TrySplitName(parts[0], out string h, out int p) && h == wanted && (port is null || port == p))
+                {
+                    removed.Add(parts[0]);
+                }
+                else
+                {
+                    kept.Add(raw);
+                }
+            }
+
+            if (removed.Count > 0)
+            {
+                string temp = Path + ".ferry-new";
+                File.WriteAllLines(temp, kept);
+                File.Move(temp, Path, overwrite: true);
+            }
+
+            return removed;
+        }
+    }
+
+    /// <summary>Host (lower case, no brackets) and port of a known_hosts name: <c>host:port</c>, <c>[v6]:port</c>, <c>zmq:…</c>.</summary>
+    private static bool TrySplitName(string name, out string host, out int port)
+    {
+        if (name.StartsWith("zmq:", StringComparison.OrdinalIgnoreCase))
+        {
+            name = name[4..];
+        }
+
+        int colon = name.LastIndexOf(':');
+        host = colon > 0 ? name[..colon].Trim('[', ']').ToLowerInvariant() : string.Empty;
+        return int.TryParse(name.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port) && host.Length > 0;
+    }
+
     /// <summary>
     /// Checks the key a server presented. <paramref name="pinned"/> (from <c>--server-key</c>) wins over the file.
     /// Throws <see cref="ServerKeyMismatchException"/> with a message for the user when the key is not the expected one.
@@ -243,8 +324,8 @@ public sealed class KnownHosts
 
         throw new ServerKeyMismatchException(
             $"the key of {hostPort} has CHANGED: {Path} has {known}, the server presented {presented}. Someone may be " +
-            $"intercepting the connection, or the server's key was replaced. If you trust the new key, remove the line " +
-            $"for {hostPort} from {Path} or pass --server-key {presented}");
+            $"intercepting the connection, or the server's key was replaced. If you trust the new key, run 'ferry known-hosts remove {hostPort}' " +
+            $"(or remove the line from {Path}), or pass --server-key {presented}");
     }
 
     /// <summary>The known_hosts name of a server: lower-case host (IPv6 in brackets) and port.</summary>
