@@ -14,10 +14,8 @@ public sealed class InputSpool : IDisposable
     /// <summary>Free space the copy leaves on the temporary directory's filesystem.</summary>
     public const long FreeSpaceMargin = 16L << 20;
 
+    // Also the most copied between two free-space checks (one statvfs per read, cheap beside a MiB of I/O).
     private const int BufferSize = 1 << 20;
-
-    // statvfs once per this many bytes copied: cheap, and the margin is larger than what is copied in between.
-    private const long CheckEvery = 8L << 20;
 
     private InputSpool(string directory, string path, long length)
     {
@@ -111,7 +109,6 @@ public sealed class InputSpool : IDisposable
             var buffer = new byte[BufferSize];
             await using (var output = new FileStream(path, options))
             {
-                long nextCheck = 0;
                 while (true)
                 {
                     int n;
@@ -131,15 +128,10 @@ public sealed class InputSpool : IDisposable
                         break;
                     }
 
-                    if (length >= nextCheck)
+                    long free = FileEngine.FreeSpace(dir);
+                    if (free - n < FreeSpaceMargin)
                     {
-                        long free = FileEngine.FreeSpace(dir);
-                        if (free - CheckEvery < FreeSpaceMargin)
-                        {
-                            throw NoRoom(what, dir, length, free);
-                        }
-
-                        nextCheck = length + CheckEvery;
+                        throw NoRoom(what, dir, length, free);
                     }
 
                     try
