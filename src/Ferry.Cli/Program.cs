@@ -31,6 +31,7 @@ internal static class Program
             TransferCommands.Get(),
             ChatCommand.Create(),
             TokenCommand.Create(),
+            KnownHostsCommand.Create(),
         };
 
         // Ctrl+C and SIGTERM cancel the running command, which then stops cleanly (partial data kept for resume,

@@ -39,7 +39,7 @@ internal static class TransferCommands
     public static Command Get()
     {
         var url = new Argument<string>("url") { Description = "Remote file, e.g. udp://host:7700/dir/file" + PathRule };
-        var dest = new Argument<string>("dest") { Description = "Local destination file (or directory)" };
+        var dest = new Argument<string>("dest") { Description = "Local destination file (or directory); - writes the verified file to standard output (progress and --json go to stderr)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the destination if it exists" };
         var cmd = new Command("get", "Download a file") { url, dest, overwrite };
         AddCommon(cmd);
@@ -48,19 +48,29 @@ internal static class TransferCommands
         cmd.SetAction((parse, ct) => RunAsync(parse, ct, (reporter, options, state, token) =>
         {
             var remote = TransferClients.ParseUrl(parse.GetValue(url)!);
+            if (parse.GetValue(dest) == StandardStreams.Dash)
+            {
+                var toStdout = TransferClients.For(remote);
+                WarnIgnoredOptions(parse, remote.Scheme);
+                state.Resumable = false;
+                state.WhyNoResume = "a download to standard output is not kept";
+                return StandardStreams.GetToStandardOutputAsync(
+                    file => reporter.RunAsync($"get {remote}", remote.ToString(), p => toStdout.GetAsync(remote, file, options, p, token)), token);
+            }
+
             var client = TransferClients.For(remote);
             WarnIgnoredOptions(parse, remote.Scheme);
             string local = LocalDestination.Resolve(parse.GetValue(dest)!, remote);
             options.Overwrite = parse.GetValue(overwrite);
             state.Resumable = client.ResumesAfterInterruption;
             return reporter.RunAsync($"get {remote}", remote.ToString(), p => client.GetAsync(remote, local, options, p, token));
-        }));
+        }, dataOnStdout: parse.GetValue(dest) == StandardStreams.Dash));
         return cmd;
     }
 
     public static Command Send()
     {
-        var src = new Argument<string>("source") { Description = "Local file to upload" };
+        var src = new Argument<string>("source") { Description = "Local file to upload; - (or a pipe or fifo) is read to its end into $TMPDIR first, then sent (no resume)" };
         var url = new Argument<string>("url") { Description = "Remote destination, e.g. udp://host:7700/dir/file" + PathRule };
         var cmd = new Command("send", "Upload a file") { src, url };
         AddCommon(cmd);
@@ -69,6 +79,17 @@ internal static class TransferCommands
         {
             string local = parse.GetValue(src)!;
             var remote = TransferClients.ParseUrl(parse.GetValue(url)!);
+            if (Ferry.Files.InputSpool.IsStream(local))
+            {
+                var fromStream = TransferClients.For(remote);
+                WarnIgnoredOptions(parse, remote.Scheme);
+                state.Resumable = false;
+                state.WhyNoResume = "an input that is not a file is not kept";
+                string name = local == StandardStreams.Dash ? "standard input" : Path.GetFileName(local);
+                return StandardStreams.SendCopyAsync(
+                    local, copy => reporter.RunAsync($"send {name}", remote.ToString(), p => fromStream.SendAsync(copy, remote, options, p, token)), token);
+            }
+
             if (!File.Exists(local))
             {
                 throw new TransferException(Directory.Exists(local) ? ExitCode.Usage : ExitCode.LocalIo,
@@ -118,9 +139,13 @@ internal static class TransferCommands
     private static async Task<int> RunAsync(
         ParseResult parse,
         CancellationToken ct,
-        Func<ProgressReporter, ClientOptions, RunState, CancellationToken, Task<TransferResult>> body)
+        Func<ProgressReporter, ClientOptions, RunState, CancellationToken, Task<TransferResult>> body,
+        bool dataOnStdout = false)
     {
-        var reporter = new ProgressReporter(parse.GetValue(s_json), parse.GetValue(s_quiet), static () => Console.Out);
+        // With the file's bytes on standard output, every report (summary, --json events) goes to stderr.
+        var reporter = dataOnStdout
+            ? new ProgressReporter(parse.GetValue(s_json), parse.GetValue(s_quiet), static () => Console.Error) { LiveBar = false }
+            : new ProgressReporter(parse.GetValue(s_json), parse.GetValue(s_quiet), static () => Console.Out);
         var options = new ClientOptions
         {
             Streams = parse.GetValue(s_streams),
@@ -151,7 +176,7 @@ internal static class TransferCommands
         {
             reporter.Error(ExitCode.Interrupted, state.Resumable
                 ? "interrupted; partial data is kept, run the same command again to resume"
-                : "interrupted; nothing was kept (this protocol cannot resume), run the same command again to start over");
+                : $"interrupted; nothing was kept ({state.WhyNoResume}), run the same command again to start over");
             return (int)ExitCode.Interrupted;
         }
         catch (IOException e)
@@ -170,5 +195,7 @@ internal static class TransferCommands
     private sealed class RunState
     {
         public bool Resumable { get; set; } = true;
+
+        public string WhyNoResume { get; set; } = "this protocol cannot resume";
     }
 }

@@ -49,7 +49,7 @@ internal sealed class ProgressReporter
             }
         }
 
-        if (_quiet || Console.IsOutputRedirected || !TerminalProgress.IsInteractive)
+        if (_quiet || !LiveBar || Console.IsOutputRedirected || !TerminalProgress.IsInteractive)
         {
             return transfer(NoProgress.Instance);
         }
@@ -70,6 +70,9 @@ internal sealed class ProgressReporter
             Console.Error.WriteLine($"ferry: {message}");
         }
     }
+
+    /// <summary>False when the live bar must not be drawn (standard output carries the file).</summary>
+    public bool LiveBar { get; init; } = true;
 
     public void Done(TransferResult result)
     {

@@ -48,6 +48,11 @@ internal static partial class NativeFile
     private const ushort S_IFMT = 0xF000;
     public const ushort S_IFREG = 0x8000;
     public const ushort S_IFDIR = 0x4000;
+    public const ushort S_IFLNK = 0xA000;
+    public const ushort S_IFCHR = 0x2000;
+    public const ushort S_IFBLK = 0x6000;
+    public const ushort S_IFIFO = 0x1000;
+    public const ushort S_IFSOCK = 0xC000;
 
     /// <summary>What <c>statx</c> reports about an open file.</summary>
     public readonly record struct FileStat(ushort Mode, long Size, long MtimeUnixMs)
@@ -57,7 +62,13 @@ internal static partial class NativeFile
         public bool IsRegular => Type == S_IFREG;
 
         public bool IsDirectory => Type == S_IFDIR;
+
+        /// <summary>The owner's user id.</summary>
+        public uint OwnerUid { get; init; }
     }
+
+    /// <summary>The effective user id of this process.</summary>
+    public static uint EffectiveUserId => geteuid();
 
     /// <summary>
     /// Opens for reading with O_NONBLOCK so that a fifo swapped in after validation cannot hang the server
@@ -143,12 +154,13 @@ internal static partial class NativeFile
 
     private static unsafe FileStat Decode(byte* buf)
     {
-        // Offsets from linux/stat.h struct statx: stx_mode @28 (u16), stx_size @40, stx_mtime @112 (i64 sec, u32 nsec).
+        // Offsets from linux/stat.h struct statx: stx_uid @20, stx_mode @28 (u16), stx_size @40, stx_mtime @112 (i64 sec, u32 nsec).
+        uint uid = *(uint*)(buf + 20);
         ushort mode = *(ushort*)(buf + 28);
         long size = *(long*)(buf + 40);
         long mtimeSec = *(long*)(buf + 112);
         uint mtimeNsec = *(uint*)(buf + 120);
-        return new FileStat(mode, size, (mtimeSec * 1000) + (mtimeNsec / 1_000_000));
+        return new FileStat(mode, size, (mtimeSec * 1000) + (mtimeNsec / 1_000_000)) { OwnerUid = uid };
     }
 
     /// <summary>
@@ -164,11 +176,11 @@ internal static partial class NativeFile
         });
     }
 
-    /// <summary>statx of a path without following a final symlink (lstat).</summary>
-    public static unsafe bool TryStatPath(string path, out FileStat stat, out int errno)
+    /// <summary>statx of a path without following a final symlink (lstat), or following it (stat).</summary>
+    public static unsafe bool TryStatPath(string path, out FileStat stat, out int errno, bool followSymlinks = false)
     {
         byte* buf = stackalloc byte[256];
-        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf) != 0)
+        if (statx(AT_FDCWD, path, followSymlinks ? 0 : AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf) != 0)
         {
             errno = Marshal.GetLastPInvokeError();
             stat = default;
@@ -351,6 +363,9 @@ internal static partial class NativeFile
 
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     private static partial int fdatasync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint geteuid();
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial int statx(int dirfd, string path, int flags, uint mask, byte* buf);

@@ -119,9 +119,8 @@ public sealed partial class PartialFile : IDisposable
     {
         try
         {
-            string full = Path.GetFullPath(destPath);
-            string name = Path.GetFileName(full);
-            return name.Length > 0 && File.Exists(Path.Combine(Path.GetDirectoryName(full)!, ReservedNames.JournalName(name)));
+            string full = DownloadDestination.Resolve(destPath, overwrite: true);
+            return File.Exists(Path.Combine(Path.GetDirectoryName(full)!, ReservedNames.JournalName(Path.GetFileName(full))));
         }
         catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or NotSupportedException)
         {
@@ -131,33 +130,19 @@ public sealed partial class PartialFile : IDisposable
 
     /// <summary>
     /// Client download into <paramref name="destPath"/>: temp ".{name}.ferry-part" and journal ".{name}.ferry-journal"
-    /// beside it. Refuses an existing destination unless <paramref name="overwrite"/> (AlreadyExists), resumes
+    /// beside it (beside the file a symlink points at: <see cref="DownloadDestination"/>). Refuses an existing
+    /// destination unless <paramref name="overwrite"/> (AlreadyExists), anything but a regular file (NotRegularFile), resumes
     /// when the journal's identity equals <paramref name="identity"/>, and checks free space for what is missing.
     /// </summary>
     public static PartialFile ForDownload(string destPath, long size, FileIdentity identity, bool overwrite)
     {
         ArgumentException.ThrowIfNullOrEmpty(destPath);
         ArgumentOutOfRangeException.ThrowIfNegative(size);
-        string full = Path.GetFullPath(destPath);
+        string full = DownloadDestination.Resolve(destPath, overwrite);
         string name = Path.GetFileName(full);
-        if (name.Length == 0)
-        {
-            throw new FileEngineException(FileErrorCode.InvalidPath, $"'{destPath}' does not name a file");
-        }
-
         if (ReservedNames.IsReserved(name))
         {
             throw new FileEngineException(FileErrorCode.InvalidPath, $"'{destPath}': names ending in '{ReservedNames.PartSuffix}' or '{ReservedNames.JournalSuffix}' are reserved for ferry's temporary files");
-        }
-
-        if (Directory.Exists(full))
-        {
-            throw new FileEngineException(FileErrorCode.NotRegularFile, $"'{destPath}' is a directory");
-        }
-
-        if ((File.Exists(full) || NativeFile.IsSymlink(full)) && !overwrite)
-        {
-            throw new FileEngineException(FileErrorCode.AlreadyExists, $"'{destPath}' already exists; use --overwrite to replace it");
         }
 
         string dir = Path.GetDirectoryName(full)!;
@@ -377,6 +362,16 @@ public sealed partial class PartialFile : IDisposable
             _dataUnsynced = false;
             handle.Dispose();
             _handle = null;
+
+            // rename() replaces any non-directory: a device or fifo that appeared under the final name since the
+            // open is refused here too, so a replacing commit only ever replaces a file (or a link).
+            if (_allowOverwrite && NativeFile.TryStatPath(FinalPath, out var existing, out _)
+                && existing.Type is NativeFile.S_IFCHR or NativeFile.S_IFBLK or NativeFile.S_IFIFO or NativeFile.S_IFSOCK)
+            {
+                TryPersistJournalLocked();
+                _state = State.Closed;
+                throw new FileEngineException(FileErrorCode.NotRegularFile, $"'{_displayName}' is {DownloadDestination.Describe(existing.Type)}, not a regular file; it was left alone");
+            }
 
             rc = _allowOverwrite ? NativeFile.RenameReplace(TempPath, FinalPath) : NativeFile.RenameNoReplace(TempPath, FinalPath);
             if (rc != 0)

@@ -6,6 +6,9 @@ namespace Ferry.Security;
 /// <summary>What every scheme's client does with the key a server presented: check it against the pin, or pin it.</summary>
 public static class ClientSecurity
 {
+    // A client with several connections to one server (tcp:// streams) verifies the key on each: say "not pinned" once.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> s_notPinnedSaid = new();
+
     /// <summary>
     /// Throws <see cref="TransferException"/> (<see cref="ExitCode.ServerKeyMismatch"/>) unless
     /// <paramref name="subjectPublicKeyInfo"/> is the key pinned for host:port; pins it on first use.
@@ -21,18 +24,25 @@ public static class ClientSecurity
         var knownHosts = hosts ?? KnownHosts.Default();
         try
         {
-            if (knownHosts.Verify(hostPort, pinned, fingerprint) == ServerKeyStatus.PinnedNow)
+            switch (knownHosts.Verify(hostPort, pinned, fingerprint, out string? why))
             {
-                notice?.Invoke($"new server {hostPort}: key {fingerprint} pinned in {knownHosts.Path}");
+                case ServerKeyStatus.PinnedNow:
+                    notice?.Invoke($"new server {hostPort}: key {fingerprint} pinned in {knownHosts.Path}"
+                        + (knownHosts.LocationNote is { } note ? $" ({note})" : string.Empty));
+                    break;
+                case ServerKeyStatus.NotRecorded when s_notPinnedSaid.TryAdd($"{knownHosts.Path} {hostPort}", 0):
+                    notice?.Invoke($"new server {hostPort}: key {fingerprint} accepted for this connection but NOT pinned: cannot write " +
+                        $"{knownHosts.Path} ({why}); set FERRY_KNOWN_HOSTS to a writable file, or pass --server-key {fingerprint}");
+                    break;
             }
         }
         catch (ServerKeyMismatchException e)
         {
             throw new TransferException(ExitCode.ServerKeyMismatch, e.Message);
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new TransferException(ExitCode.LocalIo, $"cannot use {knownHosts.Path}: {e.Message}", e);
+            throw new TransferException(ExitCode.LocalIo, $"cannot read the pinned server keys in {knownHosts.Path}: {e.Message}; set FERRY_KNOWN_HOSTS to another file", e);
         }
     }
 

@@ -39,6 +39,7 @@ public sealed class TcpTransferClient : ITransferClient
         string path = TransferClients.RemotePath(remote);
         ClientSecurity.RequireWellFormedPin(options.ServerKey);
         uint streams = ValidateStreams(options.Streams);
+        DownloadDestination.CheckBeforeConnecting(localPath, options.Overwrite);
         var endPoint = await ResolveAsync(remote, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
         await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options));

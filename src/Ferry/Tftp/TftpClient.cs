@@ -33,12 +33,7 @@ public sealed class TftpClient : ITransferClient
     {
         var (address, port, path) = await ResolveAsync(remote, cancellationToken).ConfigureAwait(false);
         var requestOptions = BuildOptions(options, transferSize: 0, path);
-        if ((File.Exists(localPath) || Directory.Exists(localPath)) && !options.Overwrite)
-        {
-            throw new TransferException(ExitCode.LocalIo, Directory.Exists(localPath)
-                ? $"'{localPath}' is a directory"
-                : $"'{localPath}' already exists; use --overwrite to replace it");
-        }
+        DownloadDestination.CheckBeforeConnecting(localPath, options.Overwrite);
 
         var clock = new TftpClock(_time);
         var watch = Stopwatch.StartNew();

@@ -23,10 +23,7 @@ public sealed class UdpTransferClient : ITransferClient
         ValidateOptions(options);
         ClientSecurity.RequireWellFormedPin(options.ServerKey);
         string path = TransferClients.RemotePath(remote);
-        if (File.Exists(localPath) && !options.Overwrite)
-        {
-            throw new TransferException(ExitCode.LocalIo, $"'{localPath}' exists; add --overwrite to replace it");
-        }
+        DownloadDestination.CheckBeforeConnecting(localPath, options.Overwrite);
 
         return Start(new Session(Resolve(remote), remote.Host, options, progress, cancellationToken), s => s.RunGet(path, localPath), cancellationToken);
     }

@@ -155,4 +155,108 @@ public class DownloadTargetTests
     {
         Assert.Equal(expected, code.ToExitCode(local));
     }
+
+    [Fact]
+    public void Fifo_destination_is_refused_even_with_overwrite_and_left_alone()
+    {
+        using var dir = new TempDir();
+        string fifo = dir.Combine("pipe");
+        TestNative.MakeFifo(fifo);
+        var ex = Assert.Throws<FileEngineException>(() => PartialFile.ForDownload(fifo, 3, new FileIdentity(3, 1), overwrite: true));
+        Assert.Equal(FileErrorCode.NotRegularFile, ex.Code);
+        Assert.Contains("fifo", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(NativeFile.S_IFIFO, StatType(fifo));
+        Assert.Single(Directory.GetFileSystemEntries(dir.Path)); // no temp file was made beside it
+    }
+
+    [Fact]
+    public void Socket_destination_is_refused_before_connecting()
+    {
+        using var dir = new TempDir();
+        string path = dir.Combine("sock");
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        socket.Bind(new System.Net.Sockets.UnixDomainSocketEndPoint(path));
+        var ex = Assert.Throws<Ferry.Transfers.TransferException>(() => DownloadDestination.CheckBeforeConnecting(path, overwrite: true));
+        Assert.Equal(Ferry.Transfers.ExitCode.LocalIo, ex.Code);
+        Assert.Contains("socket", ex.Message, StringComparison.Ordinal);
+    }
+
+    [RootFact]
+    public void Device_destination_is_refused_with_overwrite_and_stays_a_device()
+    {
+        using var dir = new TempDir();
+        string dev = dir.Combine("null");
+        TestNative.MakeNullDevice(dev);
+        var ex = Assert.Throws<FileEngineException>(() => PartialFile.ForDownload(dev, 3, new FileIdentity(3, 1), overwrite: true));
+        Assert.Equal(FileErrorCode.NotRegularFile, ex.Code);
+        Assert.Contains("character device", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(NativeFile.S_IFCHR, StatType(dev));
+    }
+
+    [Fact]
+    public void Dev_null_is_refused_without_being_touched()
+    {
+        var ex = Assert.Throws<Ferry.Transfers.TransferException>(() => DownloadDestination.CheckBeforeConnecting("/dev/null", overwrite: true));
+        Assert.Equal(Ferry.Transfers.ExitCode.LocalIo, ex.Code);
+        Assert.Contains("'/dev/null' is a character device", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Symlink_to_a_regular_file_is_written_through_and_the_link_stays()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir.Combine("real"));
+        string target = dir.Combine("real", "data.txt");
+        File.WriteAllText(target, "old contents");
+        string link = dir.Combine("link.txt");
+        File.CreateSymbolicLink(link, target);
+
+        Assert.Equal(FileErrorCode.AlreadyExists, Assert.Throws<FileEngineException>(() => PartialFile.ForDownload(link, 3, new FileIdentity(3, 1), overwrite: false)).Code);
+        using (var pf = PartialFile.ForDownload(link, 3, new FileIdentity(3, 1), overwrite: true))
+        {
+            Assert.Equal(target, pf.FinalPath);
+            Assert.Equal(dir.Combine("real"), Path.GetDirectoryName(pf.TempPath)); // temp beside the file it replaces
+            pf.Write(0, "new"u8);
+            pf.Commit(SHA256.HashData("new"u8));
+        }
+
+        Assert.Equal(NativeFile.S_IFLNK, StatType(link));
+        Assert.Equal("new", File.ReadAllText(target));
+        Assert.Equal("new", File.ReadAllText(link));
+    }
+
+    [Fact]
+    public void Symlink_to_a_fifo_or_to_nothing_is_refused()
+    {
+        using var dir = new TempDir();
+        TestNative.MakeFifo(dir.Combine("pipe"));
+        File.CreateSymbolicLink(dir.Combine("to-pipe"), dir.Combine("pipe"));
+        File.CreateSymbolicLink(dir.Combine("dangling"), dir.Combine("nothing"));
+
+        var toPipe = Assert.Throws<FileEngineException>(() => PartialFile.ForDownload(dir.Combine("to-pipe"), 3, new FileIdentity(3, 1), overwrite: true));
+        Assert.Equal(FileErrorCode.NotRegularFile, toPipe.Code);
+        Assert.Contains("fifo", toPipe.Message, StringComparison.Ordinal);
+        var dangling = Assert.Throws<FileEngineException>(() => PartialFile.ForDownload(dir.Combine("dangling"), 3, new FileIdentity(3, 1), overwrite: true));
+        Assert.Equal(FileErrorCode.NotRegularFile, dangling.Code);
+        Assert.False(File.Exists(dir.Combine("nothing")));
+    }
+
+    [Fact]
+    public void A_fifo_that_appears_under_the_final_name_before_commit_is_not_replaced()
+    {
+        using var dir = new TempDir();
+        string dest = dir.Combine("late.bin");
+        using var pf = PartialFile.ForDownload(dest, 3, new FileIdentity(3, 1), overwrite: true);
+        pf.Write(0, "abc"u8);
+        TestNative.MakeFifo(dest);
+        var ex = Assert.Throws<FileEngineException>(() => pf.Commit(SHA256.HashData("abc"u8)));
+        Assert.Equal(FileErrorCode.NotRegularFile, ex.Code);
+        Assert.Equal(NativeFile.S_IFIFO, StatType(dest));
+    }
+
+    private static ushort StatType(string path)
+    {
+        Assert.True(NativeFile.TryStatPath(path, out var stat, out int errno), $"stat {path}: errno {errno}");
+        return stat.Type;
+    }
 }

@@ -126,5 +126,5 @@ internal sealed class ZmqHandshakeWatch : IDisposable
         $"have changed (a new state directory), someone may be intercepting the connection, or it is not a Ferry zmq:// server " +
         $"(or one started with --insecure, which needs --insecure here). " +
         $"If you trust the server, pass --server-key with the 'zmq CURVE key' that 'ferry serve' prints now" +
-        (_key.Origin == "--server-key" ? "." : $" and remove the line for {_key.KnownHostsName} from {_key.Origin}."));
+        (_key.Origin == "--server-key" ? "." : $" and remove the line for {_key.KnownHostsName} from {_key.Origin} ('ferry known-hosts remove {_key.KnownHostsName}')."));
 }
