@@ -157,7 +157,7 @@ public sealed partial class PartialFile : IDisposable
 
         if ((File.Exists(full) || NativeFile.IsSymlink(full)) && !overwrite)
         {
-            throw new FileEngineException(FileErrorCode.AlreadyExists, $"'{destPath}' already exists; use --overwrite to replace it");
+            throw new FileEngineException(FileErrorCode.AlreadyExists, Transfers.Failures.LocalExistsMessage(destPath));
         }
 
         string dir = Path.GetDirectoryName(full)!;

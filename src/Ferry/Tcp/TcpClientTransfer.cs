@@ -15,6 +15,7 @@ namespace Ferry.Tcp;
 internal sealed class TcpClientTransfer : IAsyncDisposable
 {
     private readonly EndPoint _endPoint;
+    private readonly TimeSpan _connectTimeout;
     private readonly TcpClientSettings _settings;
     private readonly CancellationTokenSource _cts;
     private readonly CancellationToken _userToken;
@@ -28,8 +29,9 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     private int _slots;
     private int _alive;
 
-    public TcpClientTransfer(EndPoint endPoint, TcpClientSettings settings, CancellationToken userToken, TcpClientTls? tls = null, string? accessToken = null)
+    public TcpClientTransfer(EndPoint endPoint, TcpClientSettings settings, CancellationToken userToken, TcpClientTls? tls = null, string? accessToken = null, TimeSpan? connectTimeout = null)
     {
+        _connectTimeout = settings.ConnectTimeout ?? connectTimeout ?? ClientOptions.DefaultConnectTimeout;
         _endPoint = endPoint;
         _tls = tls;
         _accessToken = accessToken;
@@ -53,7 +55,7 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     {
         open = open with { Token = _accessToken };
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
-        timeout.CancelAfter(_settings.ConnectTimeout);
+        timeout.CancelAfter(_connectTimeout);
         try
         {
             Control = await TcpConnection.ConnectAsync(_endPoint, TcpConnectionKind.Control, timeout.Token, _tls).ConfigureAwait(false);
@@ -85,12 +87,12 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!_userToken.IsCancellationRequested)
         {
-            throw new TransferException(ExitCode.Timeout, $"no answer from {_endPoint} within {_settings.ConnectTimeout.TotalSeconds:F0} s");
+            throw Failures.NoAnswer($"{_endPoint}", _connectTimeout);
         }
         catch (TcpPeerException e) when (e.ConnectionLost)
         {
             // Nothing was transferred yet: no "resume" hint, just what happened.
-            throw new TransferException(ExitCode.Timeout, e.Message, e);
+            throw new TransferException(ExitCode.Timeout, $"no answer from {_endPoint}: {e.Message}", e);
         }
     }
 
@@ -134,7 +136,7 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
 
                 if (last != 0 && Environment.TickCount64 - last > idle.TotalMilliseconds)
                 {
-                    Fail(new TransferException(ExitCode.Timeout, $"no data from {_endPoint} for {idle.TotalSeconds:F0} s; partial data is kept, run the same command again to resume"));
+                    Fail(Failures.Silent($"{_endPoint}", idle));
                     return;
                 }
             }
@@ -213,8 +215,8 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     public static Exception Translate(Exception e) => e switch
     {
         TransferException => e,
-        TcpPeerException { FromPeer: true } p => new TransferException(TcpErrors.ToExitCode(p.Code), $"server: {p.Message}", p),
-        TcpPeerException { ConnectionLost: true } p => new TransferException(ExitCode.Timeout, $"{p.Message}; partial data is kept, run the same command again to resume", p),
+        TcpPeerException { FromPeer: true } p => Failures.FromServer(TcpErrors.FromWire(p.Code), p.Message),
+        TcpPeerException { ConnectionLost: true } p => new TransferException(ExitCode.Timeout, $"{p.Message}; {Failures.ResumeHint}", p),
         TcpPeerException p => new TransferException(ExitCode.Failure, $"protocol error: {p.Message}", p),
         FileEngineException f => new TransferException(TcpErrors.LocalExitCode(f.Code), f.Message, f),
         IOException io => new TransferException(ExitCode.LocalIo, io.Message, io),
@@ -322,7 +324,7 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
             if (Interlocked.Decrement(ref _alive) == 0 && !isDone() && !Token.IsCancellationRequested)
             {
                 Fail(last is TcpPeerException { FromPeer: true } ? last
-                    : new TransferException(ExitCode.Timeout, $"every data connection to {_endPoint} was lost ({last?.Message}); partial data is kept, run the same command again to resume"));
+                    : new TransferException(ExitCode.Timeout, $"every data connection to {_endPoint} was lost ({last?.Message}); {Failures.ResumeHint}"));
             }
         }
     }
@@ -330,7 +332,7 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     private async Task<TcpConnection> JoinAsync(int index)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
-        timeout.CancelAfter(_settings.ConnectTimeout);
+        timeout.CancelAfter(_connectTimeout);
         var connection = await TcpConnection.ConnectAsync(_endPoint, TcpConnectionKind.Data, timeout.Token, _tls).ConfigureAwait(false);
         Register(connection);
         try

@@ -41,7 +41,7 @@ public sealed class TcpTransferClient : ITransferClient
         uint streams = ValidateStreams(options.Streams);
         var endPoint = await ResolveAsync(remote, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
-        await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options));
+        await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options), options.ConnectTimeout);
         var accept = await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.Get, path, streams, 0, null))).ConfigureAwait(false);
 
         PartialFile partial;
@@ -93,7 +93,7 @@ public sealed class TcpTransferClient : ITransferClient
 
         using (handle)
         {
-            await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options));
+            await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options), options.ConnectTimeout);
             try
             {
                 return await UploadAsync(transfer, path, streams, handle, size, identity, progress, options.Timeout ?? _settings.IdleTimeout, clock).ConfigureAwait(false);

@@ -37,7 +37,7 @@ public sealed class TftpClient : ITransferClient
         {
             throw new TransferException(ExitCode.LocalIo, Directory.Exists(localPath)
                 ? $"'{localPath}' is a directory"
-                : $"'{localPath}' already exists; use --overwrite to replace it");
+                : Failures.LocalExistsMessage(localPath));
         }
 
         var clock = new TftpClock(_time);
@@ -45,7 +45,11 @@ public sealed class TftpClient : ITransferClient
         using var socket = CreateSocket(address);
         using var target = new TftpDownloadTarget(localPath, options.Overwrite, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         var session = TftpReceiver.ForClient(target, path, requestOptions, TimeoutMicros(options), TftpSessionConfig.Client, clock.NowMicros);
-        var runner = new TftpSessionRunner(socket, new IPEndPoint(address, port).Serialize(), clock, lockToAddress: address);
+        var runner = new TftpSessionRunner(socket, new IPEndPoint(address, port).Serialize(), clock, lockToAddress: address)
+        {
+            ConnectTimeoutMicros = (long)options.ConnectTimeout.TotalMicroseconds,
+        };
+        progress.Report(new TransferProgress(0, -1) { ConnectingTo = HostPort(remote) });
         byte[]? sha256 = null;
         long total = -1;
         var reporter = new ProgressThrottle(progress);
@@ -63,7 +67,7 @@ public sealed class TftpClient : ITransferClient
             }
         }, now => reporter.Report(session.BytesReceived, total, now), cancellationToken).ConfigureAwait(false);
 
-        ThrowIfFailed(session, runner, remote);
+        ThrowIfFailed(session, runner, remote, options);
         progress.Report(new TransferProgress(session.BytesReceived, session.BytesReceived));
         return Result(session, session.BytesReceived, watch.Elapsed, sha256!);
     }
@@ -89,7 +93,11 @@ public sealed class TftpClient : ITransferClient
         using var hashing = new HashingFileSource(handle, length, ownsHandle: true);
         using var socket = CreateSocket(address);
         var session = TftpSender.ForClient(new HashingBlockSource(hashing), path, requestOptions, TimeoutMicros(options), TftpSessionConfig.Client, clock.NowMicros);
-        var runner = new TftpSessionRunner(socket, new IPEndPoint(address, port).Serialize(), clock, lockToAddress: address);
+        var runner = new TftpSessionRunner(socket, new IPEndPoint(address, port).Serialize(), clock, lockToAddress: address)
+        {
+            ConnectTimeoutMicros = (long)options.ConnectTimeout.TotalMicroseconds,
+        };
+        progress.Report(new TransferProgress(0, -1) { ConnectingTo = HostPort(remote) });
         byte[]? sha256 = null;
         var reporter = new ProgressThrottle(progress);
         await RunAsync(runner, session, (e, now) =>
@@ -100,7 +108,7 @@ public sealed class TftpClient : ITransferClient
             }
         }, now => reporter.Report(session.BytesAcknowledged, length, now), cancellationToken).ConfigureAwait(false);
 
-        ThrowIfFailed(session, runner, remote);
+        ThrowIfFailed(session, runner, remote, options);
         progress.Report(new TransferProgress(length, length));
         return Result(session, length, watch.Elapsed, sha256!);
     }
@@ -112,8 +120,15 @@ public sealed class TftpClient : ITransferClient
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
     }
 
-    private static void ThrowIfFailed(TftpSession session, TftpSessionRunner runner, Uri remote)
+    private static string HostPort(Uri remote) => Security.KnownHosts.HostPort(remote.Host, remote.IsDefaultPort || remote.Port < 0 ? DefaultPort : remote.Port);
+
+    private static void ThrowIfFailed(TftpSession session, TftpSessionRunner runner, Uri remote, ClientOptions options)
     {
+        if (runner.NoAnswer)
+        {
+            throw Failures.NoAnswer(HostPort(remote), options.ConnectTimeout);
+        }
+
         if (runner.LocalError is { } local)
         {
             throw new TransferException(TftpErrorMapping.LocalExitCode(local), local.Message, local);
@@ -121,7 +136,7 @@ public sealed class TftpClient : ITransferClient
 
         if (session.Failure is { } failure)
         {
-            throw TftpErrorMapping.ToTransferException(failure, $"{remote.Host}:{(remote.IsDefaultPort || remote.Port < 0 ? DefaultPort : remote.Port)}");
+            throw TftpErrorMapping.ToTransferException(failure, HostPort(remote));
         }
     }
 

@@ -1,7 +1,11 @@
 namespace Ferry.Transfers;
 
 /// <summary>Progress of one transfer: bytes moved so far out of the total (total is -1 while unknown).</summary>
-public readonly record struct TransferProgress(long BytesDone, long TotalBytes);
+public readonly record struct TransferProgress(long BytesDone, long TotalBytes)
+{
+    /// <summary>"host:port" while the client waits for the server's first answer (its handshake); null once it answered.</summary>
+    public string? ConnectingTo { get; init; }
+}
 
 /// <summary>Outcome of a completed, verified transfer.</summary>
 public sealed record TransferResult(long Bytes, TimeSpan Elapsed, string Sha256Hex)
@@ -28,8 +32,17 @@ public sealed class ClientOptions
     /// <summary>Chunk size in bytes (zmq://).</summary>
     public int ChunkSize { get; set; } = 1 << 20;
 
-    /// <summary>Retransmission timeout override (tftp://) or handshake/idle timeout (udp://).</summary>
+    /// <summary>How long a server that went silent mid-transfer is waited for (udp://, tcp://, zmq://), or the retransmission timeout (tftp://).</summary>
     public TimeSpan? Timeout { get; set; }
+
+    /// <summary>How long a server that never answered the handshake is waited for (<c>--connect-timeout</c>; every scheme).</summary>
+    public TimeSpan ConnectTimeout { get; set; } = DefaultConnectTimeout;
+
+    /// <summary>The default <see cref="ConnectTimeout"/>: a live server answers within a few round trips.</summary>
+    public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>Called with lines that describe the connection (handshake, path, final statistics) for <c>--verbose</c>; null: quiet.</summary>
+    public Action<string>? Verbose { get; set; }
 
     /// <summary>Maximum UDP datagram payload (udp://); default fits a 1500-byte MTU over IPv4 and IPv6.</summary>
     public int? MaxDatagram { get; set; }

@@ -25,7 +25,7 @@ public sealed class UdpTransferClient : ITransferClient
         string path = TransferClients.RemotePath(remote);
         if (File.Exists(localPath) && !options.Overwrite)
         {
-            throw new TransferException(ExitCode.LocalIo, $"'{localPath}' exists; add --overwrite to replace it");
+            throw Failures.LocalExists(localPath);
         }
 
         return Start(new Session(Resolve(remote), remote.Host, options, progress, cancellationToken), s => s.RunGet(path, localPath), cancellationToken);
@@ -119,6 +119,8 @@ public sealed class UdpTransferClient : ITransferClient
             _progress = progress;
             _ct = ct;
         }
+
+        private string HostPort => KnownHosts.HostPort(_host, _server.Port);
 
         private ConnectionConfig Config() => new()
         {
@@ -293,11 +295,13 @@ public sealed class UdpTransferClient : ITransferClient
             };
         }
 
-        private static TransferException Describe(ConnectionEvent ev, string remotePath) => ev.Code switch
+        private TransferException Describe(ConnectionEvent ev, string remotePath) => ev.Code switch
         {
-            TransferError.IdleTimeout => new TransferException(ExitCode.Timeout, ev.Message),
+            // A server that answered and then went silent (it died, or the path broke): transient, the same command resumes.
+            TransferError.IdleTimeout when _connection!.Stats.PacketsReceived == 0 => Failures.NoAnswer(HostPort, TimeSpan.FromMicroseconds(Config().IdleTimeout)),
+            TransferError.IdleTimeout => new TransferException(ExitCode.Timeout, $"{HostPort}: {ev.Message}; {Failures.ResumeHint}"),
             TransferError.None => new TransferException(ExitCode.Failure, "the server closed the connection before the transfer finished"),
-            _ => new TransferException(ErrorMapping.ToExit(ev.Code), $"server: {ev.Message} ({ev.Code})"),
+            _ => Failures.FromServer(UdpErrors.FromWire(ev.Code), ev.Message),
         };
 
         /// <summary>
@@ -350,6 +354,8 @@ public sealed class UdpTransferClient : ITransferClient
             long lastProgress = 0;
             bool finished = false;
             bool cancelled = false;
+            bool noAnswer = false;
+            long connectDeadline = _clock.NowMicros + (long)(_options.ConnectTimeout.TotalMilliseconds * 1000);
             while (true)
             {
                 long now = _clock.NowMicros;
@@ -384,6 +390,14 @@ public sealed class UdpTransferClient : ITransferClient
                     finished |= onEvent(ev);
                 }
 
+                // Not one datagram from the server since the first Initial: nothing is answering there. (A server that
+                // answered and then went silent is the connection's idle timeout, --timeout.)
+                if (!finished && connection.Stats.PacketsReceived == 0 && now >= connectDeadline)
+                {
+                    noAnswer = true;
+                    break;
+                }
+
                 // Events may have taken a while (checking the server's key, opening the file): stamp what goes out
                 // with the time it leaves, or its round trip would include that and read as a queue on the path.
                 now = _clock.NowMicros;
@@ -397,7 +411,8 @@ public sealed class UdpTransferClient : ITransferClient
                 if (now - lastProgress > 100_000)
                 {
                     lastProgress = now;
-                    _progress.Report(new TransferProgress(connection.BytesDone, connection.State == ConnectionState.Handshake ? -1 : connection.Size));
+                    bool connecting = connection.State == ConnectionState.Handshake;
+                    _progress.Report(new TransferProgress(connection.BytesDone, connecting ? -1 : connection.Size) { ConnectingTo = connecting ? HostPort : null });
                 }
 
                 if (finished || cancelled)
@@ -419,6 +434,11 @@ public sealed class UdpTransferClient : ITransferClient
 
             _gsoSends = channel.GsoSends;
             _gsoSegments = channel.GsoSegments;
+            if (noAnswer)
+            {
+                throw Failures.NoAnswer(HostPort, _options.ConnectTimeout);
+            }
+
             if (cancelled)
             {
                 throw new OperationCanceledException(_ct);
