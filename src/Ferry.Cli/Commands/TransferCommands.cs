@@ -13,6 +13,7 @@ internal static class TransferCommands
     private static readonly Option<int?> s_blksize = new("--blksize") { Description = "TFTP block size, 8..65464 (tftp://)" };
     private static readonly Option<int?> s_windowsize = new("--windowsize") { Description = "TFTP window size, 1..65535 (tftp://)" };
     private static readonly Option<double?> s_timeout = new("--timeout") { Description = "Timeout in seconds: retransmission timeout (tftp://), idle timeout (udp://)" };
+    private static readonly Option<double> s_connectTimeout = new("--connect-timeout") { Description = "Give up on a server that never answers the handshake after this many seconds", DefaultValueFactory = _ => ClientOptions.DefaultConnectTimeout.TotalSeconds };
     private static readonly Option<int> s_chunkSize = new("--chunk-size") { Description = "Chunk size in bytes (zmq://)", DefaultValueFactory = _ => 1 << 20 };
     private static readonly Option<int?> s_maxDatagram = new("--max-datagram") { Description = "Largest UDP payload in bytes (udp://); the default 1452 fits a 1500-byte MTU over IPv4 and IPv6" };
     private static readonly Option<string?> s_cc = new("--cc") { Description = "Congestion controller (udp://): bbr (default) or newreno" };
@@ -66,7 +67,7 @@ internal static class TransferCommands
 
     private static void AddCommon(Command cmd)
     {
-        foreach (var o in new Option[] { s_json, s_quiet, s_streams, s_blksize, s_windowsize, s_timeout, s_chunkSize, s_maxDatagram, s_cc, s_token, s_serverKey, s_insecure })
+        foreach (var o in new Option[] { s_json, s_quiet, s_streams, s_blksize, s_windowsize, s_timeout, s_connectTimeout, s_chunkSize, s_maxDatagram, s_cc, s_token, s_serverKey, s_insecure })
         {
             cmd.Options.Add(o);
         }
@@ -96,6 +97,7 @@ internal static class TransferCommands
             WindowSize = parse.GetValue(s_windowsize),
             ChunkSize = parse.GetValue(s_chunkSize),
             Timeout = parse.GetValue(s_timeout) is double t ? TimeSpan.FromSeconds(t) : null,
+            ConnectTimeout = TimeSpan.FromSeconds(Math.Max(parse.GetValue(s_connectTimeout), 0.001)),
             MaxDatagram = parse.GetValue(s_maxDatagram),
             CongestionControl = parse.GetValue(s_cc),
             Token = parse.GetValue(s_token),
@@ -106,6 +108,11 @@ internal static class TransferCommands
         var state = new RunState();
         try
         {
+            if (parse.GetValue(s_connectTimeout) <= 0)
+            {
+                throw new TransferException(ExitCode.Usage, "--connect-timeout must be positive");
+            }
+
             var result = await body(reporter, options, state, ct).ConfigureAwait(false);
             reporter.Done(result);
             return (int)ExitCode.Ok;

@@ -135,14 +135,25 @@ internal sealed class ProgressReporter
         }
     }
 
-    /// <summary>Rate-limits progress events to at most four a second.</summary>
+    /// <summary>Rate-limits progress events to at most four a second; says once that it is connecting.</summary>
     private sealed class JsonProgress(ProgressReporter owner) : IProgress<TransferProgress>
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private TimeSpan _last = -s_jsonInterval;
+        private int _connecting;
 
         public void Report(TransferProgress value)
         {
+            if (value.ConnectingTo is { } to)
+            {
+                if (Interlocked.Exchange(ref _connecting, 1) == 0)
+                {
+                    owner.WriteJson(new Dictionary<string, object?> { ["event"] = "connecting", ["to"] = to });
+                }
+
+                return;
+            }
+
             var now = _clock.Elapsed;
             lock (this)
             {

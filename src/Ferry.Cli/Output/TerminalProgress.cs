@@ -31,8 +31,10 @@ internal static class TerminalProgress
             {
                 var task = ctx.AddTask(Markup.Escape(description), maxValue: 1);
                 task.IsIndeterminate = true;
+                string named = Markup.Escape(description);
                 var sink = new InlineProgress(p =>
                 {
+                    task.Description = p.ConnectingTo is { } to ? Markup.Escape($"connecting to {to}…") : named;
                     if (p.TotalBytes >= 0)
                     {
                         task.IsIndeterminate = false;

@@ -40,6 +40,7 @@ public sealed class TcpTransferClient : ITransferClient
         ClientSecurity.RequireWellFormedPin(options.ServerKey);
         uint streams = ValidateStreams(options.Streams);
         var endPoint = await ResolveAsync(remote, cancellationToken).ConfigureAwait(false);
+        progress.Report(new TransferProgress(0, -1) { ConnectingTo = KnownHosts.HostPort(remote.DnsSafeHost, PortOf(remote)) });
         var clock = Stopwatch.StartNew();
         await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options), options.ConnectTimeout);
         var accept = await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.Get, path, streams, 0, null))).ConfigureAwait(false);
@@ -75,6 +76,7 @@ public sealed class TcpTransferClient : ITransferClient
         ClientSecurity.RequireWellFormedPin(options.ServerKey);
         uint streams = ValidateStreams(options.Streams);
         var endPoint = await ResolveAsync(remote, cancellationToken).ConfigureAwait(false);
+        progress.Report(new TransferProgress(0, -1) { ConnectingTo = KnownHosts.HostPort(remote.DnsSafeHost, PortOf(remote)) });
         var clock = Stopwatch.StartNew();
 
         Microsoft.Win32.SafeHandles.SafeFileHandle handle;
@@ -374,12 +376,12 @@ public sealed class TcpTransferClient : ITransferClient
             var addresses = await Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false);
             var pick = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault();
             return pick is null
-                ? throw new TransferException(ExitCode.Timeout, $"'{host}' has no address")
+                ? throw new TransferException(ExitCode.Usage, $"'{host}' has no address")
                 : new IPEndPoint(pick, port);
         }
         catch (SocketException e)
         {
-            throw new TransferException(ExitCode.Timeout, $"cannot resolve '{host}': {TcpConnection.Describe(e)}", e);
+            throw new TransferException(ExitCode.Usage, $"cannot resolve host '{host}': {TcpConnection.Describe(e)}", e);
         }
     }
 }

@@ -204,11 +204,11 @@ public sealed class TftpClient : ITransferClient
             }
             catch (SocketException e)
             {
-                throw new TransferException(ExitCode.Failure, $"cannot resolve '{host}': {e.SocketErrorCode}", e);
+                throw new TransferException(ExitCode.Usage, $"cannot resolve host '{host}': {e.SocketErrorCode}", e);
             }
 
             address = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault()
-                ?? throw new TransferException(ExitCode.Failure, $"'{host}' has no address");
+                ?? throw new TransferException(ExitCode.Usage, $"'{host}' has no address");
         }
 
         return (address, port, path);
