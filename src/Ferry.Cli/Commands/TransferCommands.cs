@@ -60,6 +60,7 @@ internal static class TransferCommands
 
             var client = TransferClients.For(remote);
             state.Resumable = client.ResumesAfterInterruption;
+            state.Sending = true;
             return reporter.RunAsync($"send {Path.GetFileName(local)}", p => client.SendAsync(local, remote, options, p, token));
         }));
         return cmd;
@@ -124,9 +125,7 @@ internal static class TransferCommands
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            reporter.Error(ExitCode.Interrupted, state.Resumable
-                ? "interrupted; partial data is kept, run the same command again to resume"
-                : "interrupted; nothing was kept (this protocol cannot resume), run the same command again to start over");
+            reporter.Error(ExitCode.Interrupted, reporter.InterruptedMessage(state.Sending, state.Resumable));
             return (int)ExitCode.Interrupted;
         }
         catch (IOException e)
@@ -145,5 +144,7 @@ internal static class TransferCommands
     private sealed class RunState
     {
         public bool Resumable { get; set; } = true;
+
+        public bool Sending { get; set; }
     }
 }

@@ -13,6 +13,9 @@ internal sealed class ProgressReporter
     private readonly object _writeLock = new();
     private TextWriter? _out;
     private string? _pendingStart;
+    private long _lastDone;
+    private long _lastTotal = -1;
+    private volatile bool _connected;
 
     /// <param name="output">
     /// Where to print, asked for at the first line printed: setting up Console.Out takes ~5 ms, which a transfer
@@ -29,6 +32,8 @@ internal sealed class ProgressReporter
     /// <remarks>Not async: it hands back the transfer's own task (one state machine less to JIT-compile at start).</remarks>
     public Task<TransferResult> RunAsync(string description, Func<IProgress<TransferProgress>, Task<TransferResult>> transfer)
     {
+        var inner = transfer;
+        transfer = sink => inner(new Tracking(this, sink));
         if (_json)
         {
             // The "start" event goes out once the transfer is under way (its first packet is being sent on the
@@ -94,6 +99,31 @@ internal sealed class ProgressReporter
         Console.Error.WriteLine($"ferry: {message}");
     }
 
+    /// <summary>
+    /// What to tell the user after Ctrl+C, from the last progress seen: nothing moved yet (nothing kept, whatever the
+    /// scheme), every byte of an upload acknowledged (the server may have stored the file already: running the same
+    /// command again would be refused as existing), or part of the data moved (kept for resume where the scheme can).
+    /// </summary>
+    public string InterruptedMessage(bool sending, bool resumable)
+    {
+        long done = Interlocked.Read(ref _lastDone);
+        long total = Interlocked.Read(ref _lastTotal);
+        if (!_connected || done == 0)
+        {
+            return "interrupted before any data was transferred; nothing was kept";
+        }
+
+        if (sending && total > 0 && done >= total)
+        {
+            return "interrupted after the server received every byte but before it confirmed the file: it may have stored it " +
+                "already (then the same command is refused because it exists; 'ferry get' it to check)";
+        }
+
+        return resumable
+            ? "interrupted; partial data is kept, run the same command again to resume"
+            : "interrupted; nothing was kept (this protocol cannot resume), run the same command again to start over";
+    }
+
     public static string FormatRate(double bytesPerSecond)
     {
         double bits = bytesPerSecond * 8;
@@ -123,6 +153,22 @@ internal sealed class ProgressReporter
         _out ??= _output();
         _out.WriteLine(JsonLine.Format(fields));
         _out.Flush();
+    }
+
+    /// <summary>Remembers the last report (for <see cref="InterruptedMessage"/>) and passes it on.</summary>
+    private sealed class Tracking(ProgressReporter owner, IProgress<TransferProgress> inner) : IProgress<TransferProgress>
+    {
+        public void Report(TransferProgress value)
+        {
+            if (value.ConnectingTo is null)
+            {
+                owner._connected = true;
+                Interlocked.Exchange(ref owner._lastTotal, value.TotalBytes);
+                Interlocked.Exchange(ref owner._lastDone, value.BytesDone);
+            }
+
+            inner.Report(value);
+        }
     }
 
     /// <summary>Drops every report (a <c>Progress&lt;T&gt;</c> would queue each one to the thread pool to do nothing).</summary>
