@@ -9,6 +9,7 @@ internal static class TransferCommands
 {
     private static readonly Option<bool> s_json = new("--json") { Description = "Print NDJSON events (start, progress at most 4/s, done or error) instead of a progress bar" };
     private static readonly Option<bool> s_quiet = new("--quiet", "-q") { Description = "Print nothing but errors" };
+    private static readonly Option<bool> s_verbose = new("--verbose", "-v") { Description = "Describe the connection on stderr: handshake, server key, path, and at the end round trip, loss, streams (also FERRY_LOG=debug)" };
     private static readonly Option<int> s_streams = new("--streams") { Description = "Parallel TCP connections (tcp://)", DefaultValueFactory = _ => 4 };
     private static readonly Option<int?> s_blksize = new("--blksize") { Description = "TFTP block size, 8..65464 (tftp://)" };
     private static readonly Option<int?> s_windowsize = new("--windowsize") { Description = "TFTP window size, 1..65535 (tftp://)" };
@@ -68,7 +69,7 @@ internal static class TransferCommands
 
     private static void AddCommon(Command cmd)
     {
-        foreach (var o in new Option[] { s_json, s_quiet, s_streams, s_blksize, s_windowsize, s_timeout, s_connectTimeout, s_chunkSize, s_maxDatagram, s_cc, s_token, s_serverKey, s_insecure })
+        foreach (var o in new Option[] { s_json, s_quiet, s_verbose, s_streams, s_blksize, s_windowsize, s_timeout, s_connectTimeout, s_chunkSize, s_maxDatagram, s_cc, s_token, s_serverKey, s_insecure })
         {
             cmd.Options.Add(o);
         }
@@ -105,6 +106,9 @@ internal static class TransferCommands
             ServerKey = parse.GetValue(s_serverKey),
             Insecure = parse.GetValue(s_insecure),
             Notice = message => Console.Error.WriteLine($"ferry: {message}"),
+            Verbose = parse.GetValue(s_verbose) || string.Equals(Environment.GetEnvironmentVariable("FERRY_LOG"), "debug", StringComparison.OrdinalIgnoreCase)
+                ? line => Console.Error.WriteLine($"ferry: {line}")
+                : null,
         };
         var state = new RunState();
         try

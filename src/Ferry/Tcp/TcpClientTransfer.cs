@@ -41,6 +41,9 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
         _token = _cts.Token;
     }
 
+    /// <summary>Where --verbose lines go; null: nowhere.</summary>
+    public Action<string>? Verbose { get; init; }
+
     /// <summary>Cancelled on the first fatal failure or when the user cancels.</summary>
     public CancellationToken Token => _token;
 
@@ -78,6 +81,8 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
                 }
 
                 SessionId = accept!.SessionId;
+                Verbose?.Invoke($"tcp: {(_tls is null ? "cleartext" : "TLS 1.3")} session with {_endPoint} (protocol version {TcpWire.Version}): " +
+                    $"{accept.GrantedStreams} streams granted, block size {accept.BlockSize}, file {accept.FileSize} bytes");
                 return accept;
             }
             finally

@@ -41,8 +41,9 @@ public sealed class TcpTransferClient : ITransferClient
         uint streams = ValidateStreams(options.Streams);
         var endPoint = await ResolveAsync(remote, cancellationToken).ConfigureAwait(false);
         progress.Report(new TransferProgress(0, -1) { ConnectingTo = KnownHosts.HostPort(remote.DnsSafeHost, PortOf(remote)) });
+        options.Verbose?.Invoke($"tcp: path '{path}' at {KnownHosts.HostPort(remote.DnsSafeHost, PortOf(remote))} ({endPoint}), {options.Streams} streams asked");
         var clock = Stopwatch.StartNew();
-        await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options), options.ConnectTimeout);
+        await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options), options.ConnectTimeout) { Verbose = options.Verbose };
         var accept = await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.Get, path, streams, 0, null))).ConfigureAwait(false);
 
         PartialFile partial;
@@ -77,6 +78,7 @@ public sealed class TcpTransferClient : ITransferClient
         uint streams = ValidateStreams(options.Streams);
         var endPoint = await ResolveAsync(remote, cancellationToken).ConfigureAwait(false);
         progress.Report(new TransferProgress(0, -1) { ConnectingTo = KnownHosts.HostPort(remote.DnsSafeHost, PortOf(remote)) });
+        options.Verbose?.Invoke($"tcp: path '{path}' at {KnownHosts.HostPort(remote.DnsSafeHost, PortOf(remote))} ({endPoint}), {options.Streams} streams asked");
         var clock = Stopwatch.StartNew();
 
         Microsoft.Win32.SafeHandles.SafeFileHandle handle;
@@ -95,7 +97,7 @@ public sealed class TcpTransferClient : ITransferClient
 
         using (handle)
         {
-            await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options), options.ConnectTimeout);
+            await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options), options.ConnectTimeout) { Verbose = options.Verbose };
             try
             {
                 return await UploadAsync(transfer, path, streams, handle, size, identity, progress, options.Timeout ?? _settings.IdleTimeout, clock).ConfigureAwait(false);
@@ -264,8 +266,12 @@ public sealed class TcpTransferClient : ITransferClient
 
     }
 
-    private static TransferResult Result(long size, Stopwatch clock, byte[] hash, long resumed, TcpClientTransfer transfer, int streams, int blockSize, long requeued, bool received) =>
-        new(size, clock.Elapsed, Convert.ToHexStringLower(hash))
+    private static TransferResult Result(long size, Stopwatch clock, byte[] hash, long resumed, TcpClientTransfer transfer, int streams, int blockSize, long requeued, bool received)
+    {
+        transfer.Verbose?.Invoke($"tcp: {streams} streams, bytes per stream: " +
+            string.Join(", ", Enumerable.Range(0, streams).Select(i => $"#{i} {transfer.Counters.StreamBytes(i)}")) +
+            $"; {transfer.Counters.StreamsLost} streams lost, {transfer.Counters.Reconnects} reconnects, {requeued} blocks sent again, {resumed} bytes resumed");
+        return new(size, clock.Elapsed, Convert.ToHexStringLower(hash))
         {
             ResumedBytes = resumed,
             Stats = new Dictionary<string, long>
@@ -278,6 +284,7 @@ public sealed class TcpTransferClient : ITransferClient
                 ["blocks_requeued"] = requeued,
             },
         };
+    }
 
     /// <summary>
     /// Reads the download's control connection: the server's HASH (into <paramref name="hash"/>), then nothing but
