@@ -63,7 +63,7 @@ public static class Failures
     };
 
     /// <summary>
-    /// The client's error for a failure the server reported: "server: MESSAGE (Kind)", then for a transient entry what to
+    /// The client's error for a failure the server reported: "server: MESSAGE (Kind)" ("server is ..." as it is), then for a transient entry what to
     /// do next (<paramref name="resumable"/>: whether this scheme resumes).
     /// </summary>
     public static TransferException FromServer(FailureKind kind, string? message, bool resumable = true)
@@ -76,7 +76,12 @@ public static class Failures
             text = text[..cut]; // an older server's own hint: the client's is the one that knows about resume
         }
 
-        return new TransferException(ToExitCode(kind), IsTransient(kind) ? $"server: {text} ({kind}); {hint}" : $"server: {text} ({kind})");
+        if (!text.StartsWith("server ", StringComparison.Ordinal))
+        {
+            text = "server: " + text;
+        }
+
+        return new TransferException(ToExitCode(kind), IsTransient(kind) ? $"{text} ({kind}); {hint}" : $"{text} ({kind})");
     }
 
     /// <summary>A local destination that exists while --overwrite was not given (every scheme's <c>get</c>).</summary>
