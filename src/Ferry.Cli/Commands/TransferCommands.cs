@@ -9,10 +9,12 @@ internal static class TransferCommands
 {
     private static readonly Option<bool> s_json = new("--json") { Description = "Print NDJSON events (start, progress at most 4/s, done or error) instead of a progress bar" };
     private static readonly Option<bool> s_quiet = new("--quiet", "-q") { Description = "Print nothing but errors" };
+    private static readonly Option<bool> s_verbose = new("--verbose", "-v") { Description = "Describe the connection on stderr: handshake, server key, path, and at the end round trip, loss, streams (also FERRY_LOG=debug)" };
     private static readonly Option<int> s_streams = new("--streams") { Description = "Parallel TCP connections (tcp://)", DefaultValueFactory = _ => 4 };
     private static readonly Option<int?> s_blksize = new("--blksize") { Description = "TFTP block size, 8..65464 (tftp://)" };
     private static readonly Option<int?> s_windowsize = new("--windowsize") { Description = "TFTP window size, 1..65535 (tftp://)" };
     private static readonly Option<double?> s_timeout = new("--timeout") { Description = "Give up when the server is silent this many seconds during a transfer (every scheme; default 30); tftp://: the retransmission timeout (default 5), given up after 5 in a row" };
+    private static readonly Option<double> s_connectTimeout = new("--connect-timeout") { Description = "Give up on a server that never answers the handshake after this many seconds", DefaultValueFactory = _ => ClientOptions.DefaultConnectTimeout.TotalSeconds };
     private static readonly Option<int> s_chunkSize = new("--chunk-size") { Description = "Chunk size in bytes (zmq://)", DefaultValueFactory = _ => 1 << 20 };
     private static readonly Option<int?> s_maxDatagram = new("--max-datagram") { Description = "Largest UDP payload in bytes (udp://); the default 1452 fits a 1500-byte MTU over IPv4 and IPv6" };
     private static readonly Option<string?> s_cc = new("--cc") { Description = "Congestion controller (udp://): bbr (default) or newreno" };
@@ -85,6 +87,7 @@ internal static class TransferCommands
                 WarnIgnoredOptions(parse, remote.Scheme);
                 state.Resumable = false;
                 state.WhyNoResume = "an input that is not a file is not kept";
+                state.Sending = true;
                 string name = local == StandardStreams.Dash ? "standard input" : Path.GetFileName(local);
                 return StandardStreams.SendCopyAsync(
                     local, copy => reporter.RunAsync($"send {name}", remote.ToString(), p => fromStream.SendAsync(copy, remote, options, p, token)), token);
@@ -101,6 +104,7 @@ internal static class TransferCommands
             state.Resumable = client.ResumesAfterInterruption;
             // The upload key stays beside the source's resume state until the upload succeeds: a re-run after an
             // interruption proves with it that the upload the server still holds is its own, and takes it over at once.
+            state.Sending = true;
             var keys = UploadKeys.Default;
             options.UploadKey = keys?.GetOrCreate(local, remote);
             return reporter.RunAsync($"send {Path.GetFileName(local)}", remote.ToString(), async p =>
@@ -115,7 +119,7 @@ internal static class TransferCommands
 
     private static void AddCommon(Command cmd)
     {
-        foreach (var o in new Option[] { s_json, s_quiet, s_streams, s_blksize, s_windowsize, s_timeout, s_maxDatagram, s_cc, s_token, s_serverKey, s_insecure })
+        foreach (var o in new Option[] { s_json, s_quiet, s_verbose, s_streams, s_blksize, s_windowsize, s_timeout, s_connectTimeout, s_maxDatagram, s_cc, s_token, s_serverKey, s_insecure })
         {
             cmd.Options.Add(o);
         }
@@ -153,16 +157,25 @@ internal static class TransferCommands
             WindowSize = parse.GetValue(s_windowsize),
             ChunkSize = parse.GetValue(s_chunkSize),
             Timeout = parse.GetValue(s_timeout) is double t ? TimeSpan.FromSeconds(t) : null,
+            ConnectTimeout = TimeSpan.FromSeconds(Math.Max(parse.GetValue(s_connectTimeout), 0.001)),
             MaxDatagram = parse.GetValue(s_maxDatagram),
             CongestionControl = parse.GetValue(s_cc),
             Token = parse.GetValue(s_token),
             ServerKey = parse.GetValue(s_serverKey),
             Insecure = parse.GetValue(s_insecure),
             Notice = reporter.Notice,
+            Verbose = parse.GetValue(s_verbose) || string.Equals(Environment.GetEnvironmentVariable("FERRY_LOG"), "debug", StringComparison.OrdinalIgnoreCase)
+                ? line => Console.Error.WriteLine($"ferry: {line}")
+                : null,
         };
         var state = new RunState();
         try
         {
+            if (parse.GetValue(s_connectTimeout) <= 0)
+            {
+                throw new TransferException(ExitCode.Usage, "--connect-timeout must be positive");
+            }
+
             var result = await body(reporter, options, state, ct).ConfigureAwait(false);
             reporter.Done(result);
             return (int)ExitCode.Ok;
@@ -174,9 +187,7 @@ internal static class TransferCommands
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            reporter.Error(ExitCode.Interrupted, state.Resumable
-                ? "interrupted; partial data is kept, run the same command again to resume"
-                : $"interrupted; nothing was kept ({state.WhyNoResume}), run the same command again to start over");
+            reporter.Error(ExitCode.Interrupted, reporter.InterruptedMessage(state.Sending, state.Resumable, state.WhyNoResume));
             return (int)ExitCode.Interrupted;
         }
         catch (IOException e)
@@ -197,5 +208,7 @@ internal static class TransferCommands
         public bool Resumable { get; set; } = true;
 
         public string WhyNoResume { get; set; } = "this protocol cannot resume";
+
+        public bool Sending { get; set; }
     }
 }

@@ -15,6 +15,9 @@ internal sealed class ProgressReporter
     private TextWriter? _out;
     private (string What, string Url)? _pendingStart;
     private volatile bool _bar;
+    private long _lastDone;
+    private long _lastTotal = -1;
+    private volatile bool _connected;
 
     /// <param name="output">
     /// Where to print, asked for at the first line printed: setting up Console.Out takes ~5 ms, which a transfer
@@ -32,6 +35,8 @@ internal sealed class ProgressReporter
     /// <remarks>Not async: it hands back the transfer's own task (one state machine less to JIT-compile at start).</remarks>
     public Task<TransferResult> RunAsync(string description, string url, Func<IProgress<TransferProgress>, Task<TransferResult>> transfer)
     {
+        var inner = transfer;
+        transfer = sink => inner(new Tracking(this, sink));
         if (_json)
         {
             // The "start" event goes out once the transfer is under way (its first packet is being sent on the
@@ -113,6 +118,31 @@ internal sealed class ProgressReporter
     }
 
     /// <summary>
+    /// What to tell the user after Ctrl+C, from the last progress seen: nothing moved yet (nothing kept, whatever the
+    /// scheme), every byte of an upload acknowledged (the server may have stored the file already: running the same
+    /// command again would be refused as existing), or part of the data moved (kept for resume where the scheme can).
+    /// </summary>
+    public string InterruptedMessage(bool sending, bool resumable, string whyNoResume = "this protocol cannot resume")
+    {
+        long done = Interlocked.Read(ref _lastDone);
+        long total = Interlocked.Read(ref _lastTotal);
+        if (!_connected || done == 0)
+        {
+            return "interrupted before any data was transferred; nothing was kept";
+        }
+
+        if (sending && total > 0 && done >= total)
+        {
+            return "interrupted after the server received every byte but before it confirmed the file: it may have stored it " +
+                "already (then the same command is refused because it exists; 'ferry get' it to check)";
+        }
+
+        return resumable
+            ? "interrupted; partial data is kept, run the same command again to resume"
+            : $"interrupted; nothing was kept ({whyNoResume}), run the same command again to start over";
+    }
+
+    /// <summary>
     /// "done: 200.0 MiB (209715200 bytes) in 2.10 s (812.0 Mbit/s), sha256 …": the rate counts only the bytes moved in
     /// this run, not a resumed prefix that was already there.
     /// </summary>
@@ -149,6 +179,22 @@ internal sealed class ProgressReporter
         _out.Flush();
     }
 
+    /// <summary>Remembers the last report (for <see cref="InterruptedMessage"/>) and passes it on.</summary>
+    private sealed class Tracking(ProgressReporter owner, IProgress<TransferProgress> inner) : IProgress<TransferProgress>
+    {
+        public void Report(TransferProgress value)
+        {
+            if (value.ConnectingTo is null)
+            {
+                owner._connected = true;
+                Interlocked.Exchange(ref owner._lastTotal, value.TotalBytes);
+                Interlocked.Exchange(ref owner._lastDone, value.BytesDone);
+            }
+
+            inner.Report(value);
+        }
+    }
+
     /// <summary>Drops every report (a <c>Progress&lt;T&gt;</c> would queue each one to the thread pool to do nothing).</summary>
     private sealed class NoProgress : IProgress<TransferProgress>
     {
@@ -159,14 +205,25 @@ internal sealed class ProgressReporter
         }
     }
 
-    /// <summary>Rate-limits progress events to at most four a second.</summary>
+    /// <summary>Rate-limits progress events to at most four a second; says once that it is connecting.</summary>
     private sealed class JsonProgress(ProgressReporter owner) : IProgress<TransferProgress>
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private TimeSpan _last = -s_jsonInterval;
+        private int _connecting;
 
         public void Report(TransferProgress value)
         {
+            if (value.ConnectingTo is { } to)
+            {
+                if (Interlocked.Exchange(ref _connecting, 1) == 0)
+                {
+                    owner.WriteJson(new Dictionary<string, object?> { ["event"] = "connecting", ["to"] = to });
+                }
+
+                return;
+            }
+
             var now = _clock.Elapsed;
             lock (this)
             {

@@ -85,7 +85,8 @@ internal static class TerminalProgress
                 var at = clock.Elapsed;
                 var p = sink.Latest;
                 meter.Add(at, p.BytesDone, p.ResumedBytes);
-                Draw(new ProgressView(description, p.BytesDone, p.TotalBytes, meter.BytesPerSecond, at));
+                Draw(new ProgressView(description, p.BytesDone, p.TotalBytes, meter.BytesPerSecond, at,
+                    p.ConnectingTo is { } to ? $"connecting to {to}…" : null));
             }
             while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false));
         }

@@ -54,7 +54,7 @@ public static class DownloadDestination
 
         if (!overwrite)
         {
-            throw new FileEngineException(FileErrorCode.AlreadyExists, $"'{destPath}' already exists; use --overwrite to replace it");
+            throw new FileEngineException(FileErrorCode.AlreadyExists, Transfers.Failures.LocalExistsMessage(destPath));
         }
 
         return target;

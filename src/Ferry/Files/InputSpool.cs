@@ -128,7 +128,7 @@ public sealed class InputSpool : IDisposable
                         break;
                     }
 
-                    long free = FileEngine.FreeSpace(dir);
+                    long free = FileEngine.FreeSpace(dir).Free;
                     if (free - n < FreeSpaceMargin)
                     {
                         throw NoRoom(what, dir, length, free);

@@ -161,7 +161,7 @@ public sealed partial class PartialFile : IDisposable
 
         string temp = Path.Combine(dir, ReservedNames.PartName(name));
         string journal = Path.Combine(dir, ReservedNames.JournalName(name));
-        var file = Open(full, temp, journal, size, identity, overwrite, destPath, "use --overwrite to replace it");
+        var file = Open(full, temp, journal, size, identity, overwrite, destPath, "add --overwrite to replace it");
         long needed = size - file.Received.TotalLength;
         long free = FileEngine.FreeSpace(dir).Free;
         if (free < needed)

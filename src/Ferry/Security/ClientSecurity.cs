@@ -13,18 +13,26 @@ public static class ClientSecurity
     /// Throws <see cref="TransferException"/> (<see cref="ExitCode.ServerKeyMismatch"/>) unless
     /// <paramref name="subjectPublicKeyInfo"/> is the key pinned for host:port; pins it on first use.
     /// </summary>
-    public static void VerifyServerKey(ClientOptions options, string host, int port, ReadOnlySpan<byte> subjectPublicKeyInfo) =>
-        VerifyServerKey(options.ServerKey, options.KnownHosts, options.Notice, host, port, subjectPublicKeyInfo);
+    /// <param name="describe">Whether to tell <see cref="ClientOptions.Verbose"/> (once per transfer, not per connection).</param>
+    public static void VerifyServerKey(ClientOptions options, string host, int port, ReadOnlySpan<byte> subjectPublicKeyInfo, bool describe = true)
+    {
+        var status = VerifyServerKey(options.ServerKey, options.KnownHosts, options.Notice, host, port, subjectPublicKeyInfo);
+        (describe ? options.Verbose : null)?.Invoke($"server key {KeyFingerprint.Of(subjectPublicKeyInfo)}: " + (status == ServerKeyStatus.PinnedNow
+            ? "new, pinned now"
+            : status == ServerKeyStatus.NotRecorded ? "new, accepted but not pinned"
+            : options.ServerKey is null ? "matches the pinned key" : "matches --server-key"));
+    }
 
     /// <summary>The same check for clients without <see cref="ClientOptions"/> (the relay).</summary>
-    public static void VerifyServerKey(string? pinned, KnownHosts? hosts, Action<string>? notice, string host, int port, ReadOnlySpan<byte> subjectPublicKeyInfo)
+    public static ServerKeyStatus VerifyServerKey(string? pinned, KnownHosts? hosts, Action<string>? notice, string host, int port, ReadOnlySpan<byte> subjectPublicKeyInfo)
     {
         string fingerprint = KeyFingerprint.Of(subjectPublicKeyInfo);
         string hostPort = KnownHosts.HostPort(host, port);
         var knownHosts = hosts ?? KnownHosts.Default();
         try
         {
-            switch (knownHosts.Verify(hostPort, pinned, fingerprint, out string? why))
+            var status = knownHosts.Verify(hostPort, pinned, fingerprint, out string? why);
+            switch (status)
             {
                 case ServerKeyStatus.PinnedNow:
                     notice?.Invoke($"new server {hostPort}: key {fingerprint} pinned in {knownHosts.Path}"
@@ -35,6 +43,8 @@ public static class ClientSecurity
                         $"{knownHosts.Path} ({why}); set FERRY_KNOWN_HOSTS to a writable file, or pass --server-key {fingerprint}");
                     break;
             }
+
+            return status;
         }
         catch (ServerKeyMismatchException e)
         {

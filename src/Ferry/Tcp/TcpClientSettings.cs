@@ -3,8 +3,8 @@ namespace Ferry.Tcp;
 /// <summary>Tunables of <see cref="TcpTransferClient"/> that are not command-line options (tests change them).</summary>
 internal sealed class TcpClientSettings
 {
-    /// <summary>Connecting and the server's first answer must take less than this.</summary>
-    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Connecting and the server's first answer must take less than this; null: the client's --connect-timeout.</summary>
+    public TimeSpan? ConnectTimeout { get; init; }
 
     /// <summary>Default idle timeout (no byte on any connection while data is missing); --timeout overrides it.</summary>
     public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(30);

@@ -19,6 +19,7 @@ internal sealed class TcpClientTls
     private const int KeepFirstBytes = TcpWire.FrameHeaderLength + 4 + TcpWire.MaxErrorMessageBytes;
 
     private readonly ClientOptions _options;
+    private int _keyDescribed;
     private readonly string _host;
     private readonly int _port;
 
@@ -61,7 +62,7 @@ internal sealed class TcpClientTls
                     var cert = certificate as X509Certificate2;
                     using var copy = cert is null ? new X509Certificate2(certificate) : null;
                     var spki = (cert ?? copy!).PublicKey.ExportSubjectPublicKeyInfo();
-                    ClientSecurity.VerifyServerKey(_options, _host, _port, spki);
+                    ClientSecurity.VerifyServerKey(_options, _host, _port, spki, describe: Interlocked.Exchange(ref _keyDescribed, 1) == 0);
                     return true;
                 }
                 catch (TransferException e)

@@ -15,6 +15,7 @@ namespace Ferry.Tcp;
 internal sealed class TcpClientTransfer : IAsyncDisposable
 {
     private readonly EndPoint _endPoint;
+    private readonly TimeSpan _connectTimeout;
     private readonly TcpClientSettings _settings;
     private readonly CancellationTokenSource _cts;
     private readonly CancellationToken _userToken;
@@ -28,8 +29,9 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     private int _slots;
     private int _alive;
 
-    public TcpClientTransfer(EndPoint endPoint, TcpClientSettings settings, CancellationToken userToken, TcpClientTls? tls = null, string? accessToken = null)
+    public TcpClientTransfer(EndPoint endPoint, TcpClientSettings settings, CancellationToken userToken, TcpClientTls? tls = null, string? accessToken = null, TimeSpan? connectTimeout = null)
     {
+        _connectTimeout = settings.ConnectTimeout ?? connectTimeout ?? ClientOptions.DefaultConnectTimeout;
         _endPoint = endPoint;
         _tls = tls;
         _accessToken = accessToken;
@@ -38,6 +40,9 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
         _cts = CancellationTokenSource.CreateLinkedTokenSource(userToken);
         _token = _cts.Token;
     }
+
+    /// <summary>Where --verbose lines go; null: nowhere.</summary>
+    public Action<string>? Verbose { get; init; }
 
     /// <summary>Cancelled on the first fatal failure or when the user cancels.</summary>
     public CancellationToken Token => _token;
@@ -72,7 +77,7 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     private async Task<TcpAcceptReply> OpenOnceAsync(TcpOpenRequest open)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
-        timeout.CancelAfter(_settings.ConnectTimeout);
+        timeout.CancelAfter(_connectTimeout);
         try
         {
             Control = await TcpConnection.ConnectAsync(_endPoint, TcpConnectionKind.Control, timeout.Token, _tls).ConfigureAwait(false);
@@ -95,6 +100,8 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
                 }
 
                 SessionId = accept!.SessionId;
+                Verbose?.Invoke($"tcp: {(_tls is null ? "cleartext" : "TLS 1.3")} session with {_endPoint} (protocol version {TcpWire.Version}): " +
+                    $"{accept.GrantedStreams} streams granted, block size {accept.BlockSize}, file {accept.FileSize} bytes");
                 return accept;
             }
             finally
@@ -104,12 +111,12 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!_userToken.IsCancellationRequested)
         {
-            throw new TransferException(ExitCode.Timeout, $"no answer from {_endPoint} within {_settings.ConnectTimeout.TotalSeconds:F0} s");
+            throw Failures.NoAnswer($"{_endPoint}", _connectTimeout);
         }
         catch (TcpPeerException e) when (e.ConnectionLost)
         {
             // Nothing was transferred yet: no "resume" hint, just what happened.
-            throw new TransferException(ExitCode.Timeout, e.Message, e);
+            throw new TransferException(ExitCode.Timeout, $"no answer from {_endPoint}: {e.Message}", e);
         }
     }
 
@@ -153,7 +160,7 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
 
                 if (last != 0 && Environment.TickCount64 - last > idle.TotalMilliseconds)
                 {
-                    Fail(new TransferException(ExitCode.Timeout, $"no data from {_endPoint} for {idle.TotalSeconds:F0} s; partial data is kept, run the same command again to resume"));
+                    Fail(Failures.Silent($"{_endPoint}", idle));
                     return;
                 }
             }
@@ -232,8 +239,8 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     public static Exception Translate(Exception e) => e switch
     {
         TransferException => e,
-        TcpPeerException { FromPeer: true } p => new TransferException(TcpErrors.ToExitCode(p.Code), $"server: {p.Message}", p),
-        TcpPeerException { ConnectionLost: true } p => new TransferException(ExitCode.Timeout, $"{p.Message}; partial data is kept, run the same command again to resume", p),
+        TcpPeerException { FromPeer: true } p => Failures.FromServer(TcpErrors.FromWire(p.Code), p.Message),
+        TcpPeerException { ConnectionLost: true } p => new TransferException(ExitCode.Timeout, $"{p.Message}; {Failures.ResumeHint}", p),
         TcpPeerException p => new TransferException(ExitCode.Failure, $"protocol error: {p.Message}", p),
         FileEngineException f => new TransferException(TcpErrors.LocalExitCode(f.Code), f.Message, f),
         IOException io => new TransferException(ExitCode.LocalIo, io.Message, io),
@@ -341,7 +348,7 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
             if (Interlocked.Decrement(ref _alive) == 0 && !isDone() && !Token.IsCancellationRequested)
             {
                 Fail(last is TcpPeerException { FromPeer: true } ? last
-                    : new TransferException(ExitCode.Timeout, $"every data connection to {_endPoint} was lost ({last?.Message}); partial data is kept, run the same command again to resume"));
+                    : new TransferException(ExitCode.Timeout, $"every data connection to {_endPoint} was lost ({last?.Message}); {Failures.ResumeHint}"));
             }
         }
     }
@@ -349,7 +356,7 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     private async Task<TcpConnection> JoinAsync(int index)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
-        timeout.CancelAfter(_settings.ConnectTimeout);
+        timeout.CancelAfter(_connectTimeout);
         var connection = await TcpConnection.ConnectAsync(_endPoint, TcpConnectionKind.Data, timeout.Token, _tls).ConfigureAwait(false);
         Register(connection);
         try

@@ -81,7 +81,7 @@ internal static class TcpStreamReceiver
                     pos += filled;
                 }
 
-                counters.AddReceived(length);
+                counters.AddReceived(stream, length);
                 int ackLength = TcpSmallFrames.WriteAck(small, offset, length);
                 await connection.SendAsync(small.AsMemory(0, ackLength), ct).ConfigureAwait(false);
                 onWritten(length);

@@ -94,7 +94,7 @@ internal static class TcpStreamSender
                 prefix = 0;
             }
 
-            counters.AddSent(item.Length);
+            counters.AddSent(stream, item.Length);
         }
     }
 
@@ -133,7 +133,7 @@ internal static class TcpStreamSender
                     prefix = 0;
                 }
 
-                counters.AddSent(item.Length);
+                counters.AddSent(stream, item.Length);
             }
 
             await pending.ConfigureAwait(false);

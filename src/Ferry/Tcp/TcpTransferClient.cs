@@ -41,8 +41,10 @@ public sealed class TcpTransferClient : ITransferClient
         uint streams = ValidateStreams(options.Streams);
         DownloadDestination.CheckBeforeConnecting(localPath, options.Overwrite);
         var endPoint = await ResolveAsync(remote, cancellationToken).ConfigureAwait(false);
+        progress.Report(new TransferProgress(0, -1) { ConnectingTo = KnownHosts.HostPort(remote.DnsSafeHost, PortOf(remote)) });
+        options.Verbose?.Invoke($"tcp: path '{path}' at {KnownHosts.HostPort(remote.DnsSafeHost, PortOf(remote))} ({endPoint}), {options.Streams} streams asked");
         var clock = Stopwatch.StartNew();
-        await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options));
+        await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options), options.ConnectTimeout) { Verbose = options.Verbose };
         var accept = await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.Get, path, streams, 0, null))).ConfigureAwait(false);
 
         PartialFile partial;
@@ -76,6 +78,8 @@ public sealed class TcpTransferClient : ITransferClient
         ClientSecurity.RequireWellFormedPin(options.ServerKey);
         uint streams = ValidateStreams(options.Streams);
         var endPoint = await ResolveAsync(remote, cancellationToken).ConfigureAwait(false);
+        progress.Report(new TransferProgress(0, -1) { ConnectingTo = KnownHosts.HostPort(remote.DnsSafeHost, PortOf(remote)) });
+        options.Verbose?.Invoke($"tcp: path '{path}' at {KnownHosts.HostPort(remote.DnsSafeHost, PortOf(remote))} ({endPoint}), {options.Streams} streams asked");
         var clock = Stopwatch.StartNew();
 
         Microsoft.Win32.SafeHandles.SafeFileHandle handle;
@@ -94,7 +98,7 @@ public sealed class TcpTransferClient : ITransferClient
 
         using (handle)
         {
-            await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options));
+            await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options), options.ConnectTimeout) { Verbose = options.Verbose };
             try
             {
                 return await UploadAsync(transfer, path, streams, handle, size, identity, options.UploadKey, progress, options.Timeout ?? _settings.IdleTimeout, clock).ConfigureAwait(false);
@@ -263,8 +267,12 @@ public sealed class TcpTransferClient : ITransferClient
 
     }
 
-    private static TransferResult Result(long size, Stopwatch clock, byte[] hash, long resumed, TcpClientTransfer transfer, int streams, int blockSize, long requeued, bool received) =>
-        new(size, clock.Elapsed, Convert.ToHexStringLower(hash))
+    private static TransferResult Result(long size, Stopwatch clock, byte[] hash, long resumed, TcpClientTransfer transfer, int streams, int blockSize, long requeued, bool received)
+    {
+        transfer.Verbose?.Invoke($"tcp: {streams} streams, bytes per stream: " +
+            string.Join(", ", Enumerable.Range(0, streams).Select(i => $"#{i} {transfer.Counters.StreamBytes(i)}")) +
+            $"; {transfer.Counters.StreamsLost} streams lost, {transfer.Counters.Reconnects} reconnects, {requeued} blocks sent again, {resumed} bytes resumed");
+        return new(size, clock.Elapsed, Convert.ToHexStringLower(hash))
         {
             ResumedBytes = resumed,
             Stats = new Dictionary<string, long>
@@ -277,6 +285,7 @@ public sealed class TcpTransferClient : ITransferClient
                 ["blocks_requeued"] = requeued,
             },
         };
+    }
 
     /// <summary>
     /// Reads the download's control connection: the server's HASH (into <paramref name="hash"/>), then nothing but
@@ -375,12 +384,12 @@ public sealed class TcpTransferClient : ITransferClient
             var addresses = await Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false);
             var pick = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault();
             return pick is null
-                ? throw new TransferException(ExitCode.Timeout, $"'{host}' has no address")
+                ? throw new TransferException(ExitCode.Usage, $"'{host}' has no address")
                 : new IPEndPoint(pick, port);
         }
         catch (SocketException e)
         {
-            throw new TransferException(ExitCode.Timeout, $"cannot resolve '{host}': {TcpConnection.Describe(e)}", e);
+            throw new TransferException(ExitCode.Usage, $"cannot resolve host '{host}': {TcpConnection.Describe(e)}", e);
         }
     }
 }

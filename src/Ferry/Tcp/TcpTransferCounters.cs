@@ -7,6 +7,10 @@ internal sealed class TcpTransferCounters
     private long _dataBytesReceived;
     private long _streamsLost;
     private long _reconnects;
+    private readonly long[] _perStream = new long[MaxTrackedStreams];
+
+    /// <summary>Streams whose bytes are counted one by one (more are counted in the totals only).</summary>
+    public const int MaxTrackedStreams = 256;
 
     /// <summary>File bytes put into DATA frames (what actually crossed the network, resends included).</summary>
     public long DataBytesSent => Interlocked.Read(ref _dataBytesSent);
@@ -18,9 +22,28 @@ internal sealed class TcpTransferCounters
 
     public long Reconnects => Interlocked.Read(ref _reconnects);
 
-    public void AddSent(long n) => Interlocked.Add(ref _dataBytesSent, n);
+    /// <summary>File bytes moved by stream <paramref name="stream"/> (sent or received), for --verbose.</summary>
+    public long StreamBytes(int stream) => (uint)stream < MaxTrackedStreams ? Interlocked.Read(ref _perStream[stream]) : 0;
 
-    public void AddReceived(long n) => Interlocked.Add(ref _dataBytesReceived, n);
+    public void AddSent(int stream, long n)
+    {
+        Interlocked.Add(ref _dataBytesSent, n);
+        AddStream(stream, n);
+    }
+
+    public void AddReceived(int stream, long n)
+    {
+        Interlocked.Add(ref _dataBytesReceived, n);
+        AddStream(stream, n);
+    }
+
+    private void AddStream(int stream, long n)
+    {
+        if ((uint)stream < MaxTrackedStreams)
+        {
+            Interlocked.Add(ref _perStream[stream], n);
+        }
+    }
 
     public void StreamLost() => Interlocked.Increment(ref _streamsLost);
 

@@ -7,6 +7,7 @@ using Ferry.Files;
 using Ferry.Hosting;
 using Ferry.Protocol.Tcp;
 using Ferry.Security;
+using Ferry.Transfers;
 
 namespace Ferry.Tcp;
 
@@ -209,7 +210,7 @@ public sealed class TcpTransferListener : IProtocolListener
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
-            await connection.TrySendErrorAsync(TcpErrorCode.ShuttingDown, "server is shutting down; run the same command again to resume", TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
+            await connection.TrySendErrorAsync(TcpErrors.ToWire(FailureKind.ServerShutdown), Failures.Describe(FailureKind.ServerShutdown), TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or IOException)
         {

@@ -40,7 +40,11 @@ public sealed class TftpClient : ITransferClient
         using var socket = CreateSocket(address);
         using var target = new TftpDownloadTarget(localPath, options.Overwrite, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         var session = TftpReceiver.ForClient(target, path, requestOptions, TimeoutMicros(options), TftpSessionConfig.Client, clock.NowMicros);
-        var runner = new TftpSessionRunner(socket, new IPEndPoint(address, port).Serialize(), clock, lockToAddress: address);
+        var runner = new TftpSessionRunner(socket, new IPEndPoint(address, port).Serialize(), clock, lockToAddress: address)
+        {
+            ConnectTimeoutMicros = (long)options.ConnectTimeout.TotalMicroseconds,
+        };
+        progress.Report(new TransferProgress(0, -1) { ConnectingTo = HostPort(remote) });
         byte[]? sha256 = null;
         var reporter = new ProgressThrottle(progress);
         await RunAsync(runner, session, (e, now) =>
@@ -56,7 +60,7 @@ public sealed class TftpClient : ITransferClient
             }
         }, now => reporter.Report(session.BytesReceived, session.Parameters.TransferSize ?? -1, now), cancellationToken).ConfigureAwait(false);
 
-        ThrowIfFailed(session, runner, remote);
+        ThrowIfFailed(session, runner, remote, options);
         progress.Report(new TransferProgress(session.BytesReceived, session.BytesReceived));
         return Result(session, session.BytesReceived, watch.Elapsed, sha256!);
     }
@@ -82,7 +86,11 @@ public sealed class TftpClient : ITransferClient
         using var hashing = new HashingFileSource(handle, length, ownsHandle: true);
         using var socket = CreateSocket(address);
         var session = TftpSender.ForClient(new HashingBlockSource(hashing), path, requestOptions, TimeoutMicros(options), TftpSessionConfig.Client, clock.NowMicros);
-        var runner = new TftpSessionRunner(socket, new IPEndPoint(address, port).Serialize(), clock, lockToAddress: address);
+        var runner = new TftpSessionRunner(socket, new IPEndPoint(address, port).Serialize(), clock, lockToAddress: address)
+        {
+            ConnectTimeoutMicros = (long)options.ConnectTimeout.TotalMicroseconds,
+        };
+        progress.Report(new TransferProgress(0, -1) { ConnectingTo = HostPort(remote) });
         byte[]? sha256 = null;
         var reporter = new ProgressThrottle(progress);
         await RunAsync(runner, session, (e, now) =>
@@ -93,7 +101,7 @@ public sealed class TftpClient : ITransferClient
             }
         }, now => reporter.Report(session.BytesAcknowledged, length, now), cancellationToken).ConfigureAwait(false);
 
-        ThrowIfFailed(session, runner, remote);
+        ThrowIfFailed(session, runner, remote, options);
         progress.Report(new TransferProgress(length, length));
         return Result(session, length, watch.Elapsed, sha256!);
     }
@@ -105,8 +113,15 @@ public sealed class TftpClient : ITransferClient
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
     }
 
-    private static void ThrowIfFailed(TftpSession session, TftpSessionRunner runner, Uri remote)
+    private static string HostPort(Uri remote) => Security.KnownHosts.HostPort(remote.Host, remote.IsDefaultPort || remote.Port < 0 ? DefaultPort : remote.Port);
+
+    private static void ThrowIfFailed(TftpSession session, TftpSessionRunner runner, Uri remote, ClientOptions options)
     {
+        if (runner.NoAnswer)
+        {
+            throw Failures.NoAnswer(HostPort(remote), options.ConnectTimeout);
+        }
+
         if (runner.LocalError is { } local)
         {
             throw new TransferException(TftpErrorMapping.LocalExitCode(local), local.Message, local);
@@ -114,7 +129,7 @@ public sealed class TftpClient : ITransferClient
 
         if (session.Failure is { } failure)
         {
-            throw TftpErrorMapping.ToTransferException(failure, $"{remote.Host}:{(remote.IsDefaultPort || remote.Port < 0 ? DefaultPort : remote.Port)}");
+            throw TftpErrorMapping.ToTransferException(failure, HostPort(remote));
         }
     }
 
@@ -182,11 +197,11 @@ public sealed class TftpClient : ITransferClient
             }
             catch (SocketException e)
             {
-                throw new TransferException(ExitCode.Failure, $"cannot resolve '{host}': {e.SocketErrorCode}", e);
+                throw new TransferException(ExitCode.Usage, $"cannot resolve host '{host}': {e.SocketErrorCode}", e);
             }
 
             address = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault()
-                ?? throw new TransferException(ExitCode.Failure, $"'{host}' has no address");
+                ?? throw new TransferException(ExitCode.Usage, $"'{host}' has no address");
         }
 
         return (address, port, path);

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Ferry.Files;
 using Ferry.Hosting;
 using Ferry.Protocol.Tftp;
+using Ferry.Transfers;
 
 namespace Ferry.Tftp;
 
@@ -43,7 +44,7 @@ internal sealed class TftpServerSession
         _socket = socket;
         _clock = clock;
         _policy = policy;
-        _runner = new TftpSessionRunner(socket, peer, clock);
+        _runner = new TftpSessionRunner(socket, peer, clock) { CancelMessage = Failures.Describe(FailureKind.ServerShutdown) };
         _owner = $"tftp {peerEndPoint}";
     }
 
@@ -89,7 +90,7 @@ internal sealed class TftpServerSession
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            Refuse(TftpErrorCode.NotDefined, "server I/O error");
+            Refuse(TftpErrorCode.NotDefined, Failures.Describe(FailureKind.Io));
             _context.Info("tftp", $"{PeerEndPoint} {Kind} '{_path}': {ex.Message}");
         }
         catch (OperationCanceledException)

@@ -41,6 +41,15 @@ internal sealed class TftpSessionRunner
         _from = new SocketAddress(socket.AddressFamily);
     }
 
+    /// <summary>Client only: give up when nothing came from the server this many microseconds after the start (0: never).</summary>
+    public long ConnectTimeoutMicros { get; init; }
+
+    /// <summary>True when the run ended because the server never answered within <see cref="ConnectTimeoutMicros"/>.</summary>
+    public bool NoAnswer { get; private set; }
+
+    /// <summary>The ERROR text sent when the run is cancelled (a server: it is shutting down).</summary>
+    public string CancelMessage { get; init; } = "transfer cancelled";
+
     /// <summary>The first exception thrown by a file operation; the session was aborted with an ERROR for it.</summary>
     public Exception? LocalError { get; private set; }
 
@@ -60,6 +69,7 @@ internal sealed class TftpSessionRunner
     /// </summary>
     public void Run(TftpSession session, Action<TftpEvent, long> onEvent, Action<long>? onPoke, Action<long>? onProgress, CancellationToken cancellationToken)
     {
+        long connectDeadline = ConnectTimeoutMicros > 0 ? _clock.NowMicros + ConnectTimeoutMicros : long.MaxValue;
         while (true)
         {
             Drain(session, onEvent);
@@ -70,12 +80,18 @@ internal sealed class TftpSessionRunner
 
             if (cancellationToken.IsCancellationRequested)
             {
-                session.Abort(TftpErrorCode.NotDefined, "transfer cancelled");
+                session.Abort(TftpErrorCode.NotDefined, CancelMessage);
                 Drain(session, onEvent);
                 cancellationToken.ThrowIfCancellationRequested();
             }
 
             long now = _clock.NowMicros;
+            if (!_peerLocked && now >= connectDeadline)
+            {
+                NoAnswer = true;
+                return;
+            }
+
             if (Volatile.Read(ref _pokes) > 0)
             {
                 Interlocked.Exchange(ref _pokes, 0);

@@ -8,16 +8,16 @@ public enum ExitCode
     Failure = 1,
     /// <summary>Bad command line or URL.</summary>
     Usage = 2,
-    /// <summary>The server refused: not found, bad path, exists, busy, permission, no space on the server.</summary>
+    /// <summary>The server refused or failed: not found, bad path, exists, busy, permission or token, no space or an I/O error on the server.</summary>
     Refused = 3,
     /// <summary>The SHA-256 of the received bytes did not match the sender's.</summary>
     Integrity = 4,
-    /// <summary>The peer stopped answering (handshake or idle timeout).</summary>
+    /// <summary>Transient: nothing answered the handshake, the peer went silent, or the server is shutting down.</summary>
     Timeout = 5,
     /// <summary>A local file could not be read or written (missing source, full disk, permissions).</summary>
     LocalIo = 6,
     /// <summary>The server's key is not the pinned one (possible interception); nothing was transferred.</summary>
     ServerKeyMismatch = 7,
-    /// <summary>Interrupted by Ctrl+C / SIGTERM; partial data kept for resume.</summary>
+    /// <summary>Interrupted by Ctrl+C / SIGTERM; what was kept depends on how far the transfer got (the message says).</summary>
     Interrupted = 130,
 }

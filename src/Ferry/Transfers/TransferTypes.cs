@@ -4,7 +4,11 @@ namespace Ferry.Transfers;
 /// Progress of one transfer: bytes at the receiver so far out of the total (total is -1 while unknown), of which
 /// <paramref name="ResumedBytes"/> were already there before this run (resume) and did not travel now.
 /// </summary>
-public readonly record struct TransferProgress(long BytesDone, long TotalBytes, long ResumedBytes = 0);
+public readonly record struct TransferProgress(long BytesDone, long TotalBytes, long ResumedBytes = 0)
+{
+    /// <summary>"host:port" while the client waits for the server's first answer (its handshake); null once it answered.</summary>
+    public string? ConnectingTo { get; init; }
+}
 
 /// <summary>Outcome of a completed, verified transfer.</summary>
 public sealed record TransferResult(long Bytes, TimeSpan Elapsed, string Sha256Hex)
@@ -31,8 +35,17 @@ public sealed class ClientOptions
     /// <summary>Chunk size in bytes (zmq://).</summary>
     public int ChunkSize { get; set; } = 1 << 20;
 
-    /// <summary>How long a silent server is waited for (udp://, tcp://, zmq://); the retransmission timeout (tftp://).</summary>
+    /// <summary>How long a server that went silent mid-transfer is waited for (udp://, tcp://, zmq://), or the retransmission timeout (tftp://).</summary>
     public TimeSpan? Timeout { get; set; }
+
+    /// <summary>How long a server that never answered the handshake is waited for (<c>--connect-timeout</c>; every scheme).</summary>
+    public TimeSpan ConnectTimeout { get; set; } = DefaultConnectTimeout;
+
+    /// <summary>The default <see cref="ConnectTimeout"/>: a live server answers within a few round trips.</summary>
+    public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>Called with lines that describe the connection (handshake, path, final statistics) for <c>--verbose</c>; null: quiet.</summary>
+    public Action<string>? Verbose { get; set; }
 
     /// <summary>Maximum UDP datagram payload (udp://); default fits a 1500-byte MTU over IPv4 and IPv6.</summary>
     public int? MaxDatagram { get; set; }

@@ -34,7 +34,7 @@ internal sealed class FileDataSource : IDataSource, IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            error = ErrorMapping.ToWire(e);
+            error = UdpErrors.ToWire(e);
             message = $"reading '{_name}': {e.Message}";
             return false;
         }
@@ -52,7 +52,7 @@ internal sealed class FileDataSource : IDataSource, IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             sha256 = Array.Empty<byte>();
-            error = ErrorMapping.ToWire(e);
+            error = UdpErrors.ToWire(e);
             message = $"hashing '{_name}': {e.Message}";
             return false;
         }
@@ -99,37 +99,9 @@ internal sealed class PartialFileSink : IDataSink
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            error = ErrorMapping.ToWire(e);
+            error = UdpErrors.ToWire(e);
             message = e.Message;
             return false;
         }
     }
-}
-
-/// <summary>Maps engine errors to wire codes, and wire codes to CLI exit codes.</summary>
-internal static class ErrorMapping
-{
-    public static TransferError ToWire(Exception e) => e switch
-    {
-        FileEngineException fe => (TransferError)(ushort)fe.Code,
-        UnauthorizedAccessException => TransferError.Denied,
-        IOException io when IsNoSpace(io) => TransferError.NoSpace,
-        _ => TransferError.Io,
-    };
-
-    public static bool IsNoSpace(IOException e) => (e.HResult & 0xFFFF) == 28 || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>The exit code for a transfer the server ended with <paramref name="code"/>.</summary>
-    public static ExitCode ToExit(TransferError code) => code switch
-    {
-        TransferError.None => ExitCode.Ok,
-        TransferError.Integrity => ExitCode.Integrity,
-        TransferError.IdleTimeout => ExitCode.Timeout,
-        TransferError.Cancelled => ExitCode.Interrupted,
-        TransferError.ProtocolViolation or TransferError.FlowControl or TransferError.HandshakeFailed => ExitCode.Failure,
-        _ => ExitCode.Refused,
-    };
-
-    /// <summary>The exit code for a local file error.</summary>
-    public static ExitCode ToLocalExit(Exception e) => e is FileEngineException { Code: FileErrorCode.Integrity } ? ExitCode.Integrity : ExitCode.LocalIo;
 }

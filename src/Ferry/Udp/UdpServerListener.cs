@@ -5,6 +5,7 @@ using Ferry.Hosting;
 using Ferry.Protocol.Udp;
 using Ferry.Security;
 using Ferry.Protocol.Udp.Wire;
+using Ferry.Transfers;
 
 namespace Ferry.Udp;
 
@@ -129,7 +130,7 @@ public sealed class UdpServerListener : IProtocolListener
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                connection.Close(ErrorMapping.ToWire(e), e.Message, now);
+                connection.Close(UdpErrors.ToWire(e), e.Message, now);
             }
         }
 
@@ -245,7 +246,7 @@ public sealed class UdpServerListener : IProtocolListener
     private void Shutdown()
     {
         long now = _clock.NowMicros;
-        _endpoint.CloseAll(TransferError.ServerShutdown, "server is shutting down", now);
+        _endpoint.CloseAll(UdpErrors.ToWire(FailureKind.ServerShutdown), Failures.Describe(FailureKind.ServerShutdown), now);
         Transmit(now);
         foreach (var t in _transfers.Values)
         {

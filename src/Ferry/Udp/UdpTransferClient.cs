@@ -117,6 +117,26 @@ public sealed class UdpTransferClient : ITransferClient
             _ct = ct;
         }
 
+        private string HostPort => KnownHosts.HostPort(_host, _server.Port);
+
+        /// <summary>One --verbose line about this transfer.</summary>
+        private void Say(string what) => _options.Verbose?.Invoke($"udp: {what}");
+
+        private void SayOpening(string what) => Say($"{what} at {HostPort} ({_server}), protocol version {Packet.Version}, " +
+            (_options.Insecure ? "cleartext (--insecure)" : "encrypted"));
+
+        /// <summary>The --verbose summary: round trip, loss, and where the loop's time went.</summary>
+        private void SaySummary(Connection c, long waitedMicros, long loopMicros)
+        {
+            var s = c.Stats;
+            double loss = s.PacketsSent == 0 ? 0 : 100.0 * s.PacketsLost / s.PacketsSent;
+            Say($"rtt {c.SmoothedRtt / 1000.0:0.###} ms (min {c.MinRtt / 1000.0:0.###} ms); {s.PacketsLost} of {s.PacketsSent} packets lost ({loss:0.##}%), " +
+                $"{s.DataBytesRetransmitted} bytes sent again, {s.ProbeTimeouts} probe timeouts, {s.PacketsReceived} packets received " +
+                $"({s.DuplicatePackets} duplicates, {s.EarlyDataDropped} before the file was open); congestion window {c.CongestionWindow} bytes, " +
+                $"pacing {c.PacingRate * 8 / 1e6:0.#} Mbit/s at the end; the loop spent {100.0 * waitedMicros / Math.Max(1, loopMicros):0}% of " +
+                $"{loopMicros / 1e6:0.##} s waiting for datagrams or its pacer, the rest sending, receiving and on the file");
+        }
+
         private ConnectionConfig Config() => new()
         {
             MaxDatagram = _options.MaxDatagram ?? Packet.DefaultMaxDatagram,
@@ -127,6 +147,7 @@ public sealed class UdpTransferClient : ITransferClient
 
         public TransferResult RunGet(string remotePath, string localPath)
         {
+            SayOpening($"get '{remotePath}'");
             PartialFile? partial = null;
             byte[]? sha = null;
             TransferException? failure = null;
@@ -237,6 +258,7 @@ public sealed class UdpTransferClient : ITransferClient
             }
 
             using var _ = source;
+            SayOpening($"send '{remotePath}' ({source.Length} bytes)");
             byte[]? sha = null;
             TransferException? failure = null;
             _connection = Connection.CreateClient(Config(), NewId(), TransferOp.Put, remotePath, source.Length, source.MtimeUnixMs, source.Data, _clock.NowMicros, ClientSecurity.Token(_options), _options.UploadKey);
@@ -290,11 +312,13 @@ public sealed class UdpTransferClient : ITransferClient
             };
         }
 
-        private static TransferException Describe(ConnectionEvent ev, string remotePath) => ev.Code switch
+        private TransferException Describe(ConnectionEvent ev, string remotePath) => ev.Code switch
         {
-            TransferError.IdleTimeout => new TransferException(ExitCode.Timeout, ev.Message),
+            // A server that answered and then went silent (it died, or the path broke): transient, the same command resumes.
+            TransferError.IdleTimeout when _connection!.Stats.PacketsReceived == 0 => Failures.NoAnswer(HostPort, TimeSpan.FromMicroseconds(Config().IdleTimeout)),
+            TransferError.IdleTimeout => new TransferException(ExitCode.Timeout, $"{HostPort}: {ev.Message}; {Failures.ResumeHint}"),
             TransferError.None => new TransferException(ExitCode.Failure, "the server closed the connection before the transfer finished"),
-            _ => new TransferException(ErrorMapping.ToExit(ev.Code), $"server: {ev.Message} ({ev.Code})"),
+            _ => Failures.FromServer(UdpErrors.FromWire(ev.Code), ev.Message),
         };
 
         /// <summary>
@@ -345,8 +369,13 @@ public sealed class UdpTransferClient : ITransferClient
             var serverPeer = SocketAddressCodec.FromEndPoint(_server);
 
             long lastProgress = 0;
+            long loopStart = _clock.NowMicros;
+            long waited = 0;
+            bool handshakeSaid = false;
             bool finished = false;
             bool cancelled = false;
+            bool noAnswer = false;
+            long connectDeadline = _clock.NowMicros + (long)(_options.ConnectTimeout.TotalMilliseconds * 1000);
             while (true)
             {
                 long now = _clock.NowMicros;
@@ -381,6 +410,20 @@ public sealed class UdpTransferClient : ITransferClient
                     finished |= onEvent(ev);
                 }
 
+                // Not one datagram from the server since the first Initial: nothing is answering there. (A server that
+                // answered and then went silent is the connection's idle timeout, --timeout.)
+                if (!finished && connection.Stats.PacketsReceived == 0 && now >= connectDeadline)
+                {
+                    noAnswer = true;
+                    break;
+                }
+
+                if (!handshakeSaid && connection.State != ConnectionState.Handshake)
+                {
+                    handshakeSaid = true;
+                    Say($"handshake done in {(now - loopStart) / 1000.0:0.#} ms");
+                }
+
                 // Events may have taken a while (checking the server's key, opening the file): stamp what goes out
                 // with the time it leaves, or its round trip would include that and read as a queue on the path.
                 now = _clock.NowMicros;
@@ -394,7 +437,8 @@ public sealed class UdpTransferClient : ITransferClient
                 if (now - lastProgress > 100_000)
                 {
                     lastProgress = now;
-                    _progress.Report(new TransferProgress(connection.BytesDone, connection.State == ConnectionState.Handshake ? -1 : connection.Size, connection.ResumedBytes));
+                    bool connecting = connection.State == ConnectionState.Handshake;
+                    _progress.Report(new TransferProgress(connection.BytesDone, connecting ? -1 : connection.Size, connection.ResumedBytes) { ConnectingTo = connecting ? HostPort : null });
                 }
 
                 if (finished || cancelled)
@@ -410,12 +454,24 @@ public sealed class UdpTransferClient : ITransferClient
                 long wait = Math.Min(connection.NextTimeout - _clock.NowMicros, 100_000);
                 if (wait > 0)
                 {
+                    long before = _clock.NowMicros;
                     channel.WaitReadable(wait);
+                    waited += _clock.NowMicros - before;
                 }
             }
 
             _gsoSends = channel.GsoSends;
             _gsoSegments = channel.GsoSegments;
+            if (_options.Verbose is not null)
+            {
+                SaySummary(connection, waited, _clock.NowMicros - loopStart);
+            }
+
+            if (noAnswer)
+            {
+                throw Failures.NoAnswer(HostPort, _options.ConnectTimeout);
+            }
+
             if (cancelled)
             {
                 throw new OperationCanceledException(_ct);

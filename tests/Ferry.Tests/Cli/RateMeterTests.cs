@@ -55,7 +55,7 @@ public sealed class RateMeterTests
     {
         var output = new StringWriter();
         var reporter = new ProgressReporter(json: true, quiet: false, () => output);
-        await reporter.RunAsync("get x", p =>
+        await reporter.RunAsync("get x", "udp://h/x", p =>
         {
             p.Report(new TransferProgress(150 * MiB, 200 * MiB, 150 * MiB));
             return Task.FromResult(new TransferResult(200 * MiB, TimeSpan.FromSeconds(1), "00"));

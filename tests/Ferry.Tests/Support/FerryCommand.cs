@@ -10,7 +10,7 @@ internal static class FerryCommand
     /// Starts <c>ferry ARGS</c>: each stdout line goes to <paramref name="onLine"/>, stderr is appended to
     /// <paramref name="stderr"/> (under its lock), and <paramref name="exited"/> completes when the process ends.
     /// </summary>
-    public static Process Start(IEnumerable<string> args, Action<string> onLine, StringBuilder stderr, TaskCompletionSource exited)
+    public static Process Start(IEnumerable<string> args, Action<string> onLine, StringBuilder stderr, TaskCompletionSource exited, params (string Name, string Value)[] environment)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -21,6 +21,11 @@ internal static class FerryCommand
             StandardOutputEncoding = Encoding.UTF8,
         };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ferry.dll"));
+        foreach (var (name, value) in environment)
+        {
+            psi.Environment[name] = value;
+        }
+
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);

@@ -13,6 +13,12 @@ internal sealed class FerryProcess : IDisposable
     private readonly System.Text.StringBuilder _stderr = new();
 
     public FerryProcess(params string[] args)
+        : this(args, [])
+    {
+    }
+
+    /// <summary>Runs <c>ferry ARGS</c> with <paramref name="environment"/> added to this process's environment.</summary>
+    public FerryProcess(string[] args, params (string Name, string Value)[] environment)
     {
         _process = FerryCommand.Start(args, line =>
         {
@@ -28,7 +34,7 @@ internal sealed class FerryProcess : IDisposable
                     _events.Add(JsonDocument.Parse(line).RootElement.Clone());
                 }
             }
-        }, _stderr, _exited);
+        }, _stderr, _exited, environment);
     }
 
     public int Pid => _process.Id;

@@ -89,7 +89,7 @@ public sealed class ZmqAccessTests : IDisposable
 
         var anonymous = await Assert.ThrowsAsync<TransferException>(() => ZmqCurveTests.Send(src, server.Url("t/anon"), server.ClientOptions()));
         Assert.Equal(ExitCode.Refused, anonymous.Code);
-        Assert.Equal("server refused 't/anon': denied: this server requires an access token: pass --token or set FERRY_TOKEN", anonymous.Message);
+        Assert.Equal("server: this server requires an access token: pass --token or set FERRY_TOKEN (Denied)", anonymous.Message);
 
         var expired = await Assert.ThrowsAsync<TransferException>(() => ZmqCurveTests.Send(src, server.Url("t/old"), server.ClientOptions(token: _expired)));
         Assert.Equal(ExitCode.Refused, expired.Code);

@@ -32,6 +32,7 @@ internal sealed class ZmqUploader
     private readonly TimeSpan _timeout;
     private byte[]? _token;
     private ZmqHandshakeWatch? _watch;
+    private long _connectDeadline;
 
     public ZmqUploader(string localPath, string endpoint, bool ipv6, string remotePath, ClientOptions options, IProgress<TransferProgress> progress)
     {
@@ -83,6 +84,7 @@ internal sealed class ZmqUploader
         _token = token is null ? null : Encoding.ASCII.GetBytes(token);
         using var watch = new ZmqHandshakeWatch(zmq, dealer, Server, _endpoint, _ipv6, ServerKey);
         _watch = watch;
+        _connectDeadline = Stopwatch.GetTimestamp() + (long)(_options.ConnectTimeout.TotalSeconds * Stopwatch.Frequency);
         dealer.Connect(_endpoint);
 
         byte[] chunk = new byte[chunkSize];
@@ -92,7 +94,7 @@ internal sealed class ZmqUploader
         bool opened = false;
         try
         {
-            _progress.Report(new TransferProgress(0, length));
+            _progress.Report(new TransferProgress(0, length) { ConnectingTo = Server });
             while (pipeline.Phase is not (ZmqUploadPhase.Done or ZmqUploadPhase.Failed))
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -225,12 +227,18 @@ internal sealed class ZmqUploader
         {
             cancellationToken.ThrowIfCancellationRequested();
             _watch?.Check();
-            if (Stopwatch.GetTimestamp() > deadline)
+            long now = Stopwatch.GetTimestamp();
+            if (_watch is { Succeeded: false } && now > _connectDeadline)
             {
-                throw new TransferException(ExitCode.Timeout, _watch is { Succeeded: false }
-                    ? $"no ZeroMQ handshake with {_endpoint} completed in {_timeout.TotalSeconds:0.#} s: is 'ferry serve' running with zmq:// on that port? " +
-                      (ServerKey is null ? "(a server without --insecure needs --server-key instead of --insecure)" : "(a server started with --insecure needs --insecure here)")
-                    : $"no reply from {_endpoint} for {_timeout.TotalSeconds:0.#} s (is 'ferry serve' running with zmq:// on that port?)");
+                // Nothing completed a ZeroMQ handshake: nothing is listening there, or it is not a zmq:// server of this kind.
+                throw new TransferException(ExitCode.Timeout,
+                    $"no answer from {Server} within {_options.ConnectTimeout.TotalSeconds:0.#} s: no ZeroMQ handshake completed (is 'ferry serve' running with zmq:// on that port? " +
+                    (ServerKey is null ? "A server without --insecure needs --server-key instead of --insecure)" : "A server started with --insecure needs --insecure here)"));
+            }
+
+            if (_watch is not { Succeeded: false } && now > deadline)
+            {
+                throw Failures.Silent(Server, _timeout, resumable: false);
             }
         }
 
@@ -297,21 +305,18 @@ internal sealed class ZmqUploader
 
     private TransferException Failure(ZmqOutgoing request, string error)
     {
+        var kind = ZmqFileErrors.FromWire(error, out string message);
+        if (kind != FailureKind.ProtocolViolation)
+        {
+            return Failures.FromServer(kind, message, resumable: false);
+        }
+
         string what = request.Verb switch
         {
             ZmqVerb.Hello => $"server refused '{_remotePath}'",
             ZmqVerb.Chunk => $"server rejected bytes [{request.Offset},{request.Offset + request.Length})",
             _ => $"server did not store '{_remotePath}'",
         };
-        string kind = error.Contains(':', StringComparison.Ordinal) ? error[..error.IndexOf(':', StringComparison.Ordinal)] : string.Empty;
-        var code = kind switch
-        {
-            "integrity" => ExitCode.Integrity,
-            "io" => ExitCode.Failure,
-            "invalid-path" or "not-found" or "not-regular-file" or "exists" or "busy" or "no-space" or "denied" or "too-large" => ExitCode.Refused,
-            "checksum mismatch" => ExitCode.Integrity,
-            _ => ExitCode.Failure,
-        };
-        return new TransferException(code, $"{what}: {error}");
+        return new TransferException(Failures.ToExitCode(kind), $"{what}: {error}");
     }
 }
