@@ -318,6 +318,8 @@ public sealed class UdpTransferClient : ITransferClient
             TransferError.IdleTimeout when _connection!.Stats.PacketsReceived == 0 => Failures.NoAnswer(HostPort, TimeSpan.FromMicroseconds(Config().IdleTimeout)),
             TransferError.IdleTimeout => new TransferException(ExitCode.Timeout, $"{HostPort}: {ev.Message}; {Failures.ResumeHint}"),
             TransferError.None => new TransferException(ExitCode.Failure, "the server closed the connection before the transfer finished"),
+            // Refused here before anything was sent (a path too long for one Initial): a usage error, not the server's word.
+            TransferError.InvalidPath when !ev.ByPeer && _connection!.Stats.PacketsSent == 0 => new TransferException(ExitCode.Usage, ev.Message),
             _ => Failures.FromServer(UdpErrors.FromWire(ev.Code), ev.Message),
         };
 

@@ -72,6 +72,25 @@ public sealed class RemoteNameProcessTests
         }
     }
 
+    [Fact]
+    public async Task Udp_a_path_too_long_for_one_request_is_a_usage_error_of_its_own_not_the_servers()
+    {
+        // Nothing listens on port 1: the client must see that the REQUEST cannot fit before sending anything.
+        string local = Path.Combine(Path.GetTempPath(), "ferry-long-" + Guid.NewGuid().ToString("N"));
+        await File.WriteAllTextAsync(local, "x");
+        try
+        {
+            using var ferry = new FerryProcess("send", local, "udp://127.0.0.1:1/" + new string('n', 1100));
+            Assert.Equal(2, await ferry.WaitExitAsync(s_limit));
+            Assert.Contains("path too long for udp://", ferry.StandardError, StringComparison.Ordinal);
+            Assert.DoesNotContain("server:", ferry.StandardError, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(local);
+        }
+    }
+
     private static async Task DirectoryIsRefused(string baseUrl, string root, string local)
     {
         Directory.CreateDirectory(Path.Combine(root, "d"));
