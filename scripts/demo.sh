@@ -82,7 +82,10 @@ try() {
     local key; key=$(sed -nE 's/.*zmq CURVE key ([^ ]+) .*/\1/p' "$WORK/server.log" | head -1)
     if [ -n "$key" ]; then extra=(--server-key "$key"); else extra=(--insecure); fi
   fi
-  echo "-- ferry send sample.bin $url ${extra[*]}"
+  # Printed as it would be typed: a CURVE key holds characters a shell reads ('&', '$', '>'), so it is single-quoted.
+  local shown="${extra[*]}"
+  [ "${extra[0]:-}" = --server-key ] && shown="--server-key '${extra[1]}'"
+  echo "-- ferry send sample.bin $url $shown"
   if "$FERRY" send "$WORK/sample.bin" "$url" "${extra[@]}"; then :; else echo "   send failed (exit $?)"; status=1; return; fi
   if [ "$scheme" = zmq ]; then
     cmp -s "$WORK/sample.bin" "$WORK/data/demo/$scheme.bin" && echo "   stored copy identical" || { echo "   MISMATCH"; status=1; }
