@@ -14,6 +14,7 @@ namespace Ferry.Zmq.Client;
 ///   CURVE client then probes with a plain handshake (no message is sent): if that succeeds the server is plain,
 ///   otherwise it is a CURVE server that could not open our HELLO box, i.e. it does not hold the key we used.</item>
 /// </list>
+/// It also reports a server that closes an established connection (it stopped), which libzmq hides the same way.
 /// </summary>
 internal sealed class ZmqHandshakeWatch : IDisposable
 {
@@ -23,7 +24,7 @@ internal sealed class ZmqHandshakeWatch : IDisposable
     private static readonly TimeSpan s_probeTimeout = TimeSpan.FromSeconds(10);
 
     private const int Events = LibZmq.ZMQ_EVENT_HANDSHAKE_SUCCEEDED | LibZmq.ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
-        | LibZmq.ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | LibZmq.ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+        | LibZmq.ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | LibZmq.ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | LibZmq.ZMQ_EVENT_DISCONNECTED;
 
     private readonly ZmqMonitor _monitor;
     private readonly ZmqContext _context;
@@ -60,6 +61,11 @@ internal sealed class ZmqHandshakeWatch : IDisposable
                     Succeeded = true;
                     _silentCloses = 0;
                     break;
+                case LibZmq.ZMQ_EVENT_DISCONNECTED when Succeeded:
+                    // The server closed an established connection: it stopped or restarted (a zmq:// transfer lives in
+                    // the server's memory only, so it is gone). Say so now instead of waiting --timeout for a reply.
+                    throw new TransferException(ExitCode.Timeout,
+                        $"{_server} closed the connection mid-transfer (the server stopped or restarted); {Failures.RestartHint}");
                 case LibZmq.ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL when value == LibZmq.ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
                     throw MechanismMismatch();
                 case LibZmq.ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
