@@ -171,8 +171,8 @@ public sealed class UdpServerListener : IProtocolListener
 
             case ConnectionEventKind.ResultReceived:
                 _context.Info(Name, ev.Code == TransferError.None
-                    ? $"{peer} GET {c.Path} done: {c.Size} bytes sent ({c.Stats.DataBytesRetransmitted} bytes retransmitted)"
-                    : $"{peer} GET {c.Path} failed at the client: {ev.Code} {ev.Message}");
+                    ? $"{peer} {OpName(c.Op)} {c.Path} done: {c.Size} bytes sent ({c.Stats.DataBytesRetransmitted} bytes retransmitted)"
+                    : $"{peer} {OpName(c.Op)} {c.Path} failed at the client: {ev.Code} {ev.Message}");
                 break;
             case ConnectionEventKind.Closed:
                 // Refusals were logged when made; log only failures that happened later.
@@ -187,7 +187,7 @@ public sealed class UdpServerListener : IProtocolListener
 
     private void Accept(Connection c, ConnectionEvent ev, string peer, long now)
     {
-        var kind = ev.Op == TransferOp.Get ? AccessKind.Read : AccessKind.Write;
+        var kind = ev.Op.IsDownload() ? AccessKind.Read : AccessKind.Write;
         if (_context.Options.Access.Check(ev.Token, kind, ev.Path, DateTimeOffset.UtcNow) is { } denied)
         {
             c.Reject(TransferError.Denied, denied, now);
@@ -197,7 +197,15 @@ public sealed class UdpServerListener : IProtocolListener
 
         try
         {
-            if (ev.Op == TransferOp.Get)
+            if (ev.Op == TransferOp.List)
+            {
+                // The listing is served as the file of a GET: the same flow control, retransmission and SHA-256.
+                byte[] listing = _context.Files.ListEncoded(ev.Path, recursive: (ev.Size & 1) != 0);
+                var source = new MemoryDataSource(listing);
+                c.Accept(listing.Length, 0, source, null, null);
+                _context.Info(Name, $"{peer} LIST {ListName(ev.Path)} ({listing.Length} bytes{((ev.Size & 1) != 0 ? ", recursive" : string.Empty)}{_context.Options.Access.LogSuffix(ev.Token)})");
+            }
+            else if (ev.Op == TransferOp.Get)
             {
                 var file = _context.Files.OpenRead(ev.Path);
                 var source = new FileDataSource(file.CreateHashingSource(backgroundHashing: true), ev.Path);
@@ -233,7 +241,9 @@ public sealed class UdpServerListener : IProtocolListener
     }
 
     /// <summary>The log's one spelling of an operation: GET or PUT.</summary>
-    private static string OpName(TransferOp op) => op == TransferOp.Get ? "GET" : "PUT";
+    private static string OpName(TransferOp op) => op switch { TransferOp.Get => "GET", TransferOp.List => "LIST", _ => "PUT" };
+
+    private static string ListName(string path) => path.Length == 0 ? "/" : path;
 
     private void Release(Connection c)
     {
