@@ -86,7 +86,8 @@ public sealed partial class FileEngine
             }
         }
 
-        entries.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        // By name with '/' lowest, so a directory comes just before its contents ("a", "a/b", "a-b").
+        entries.Sort((a, b) => string.CompareOrdinal(a.Name.Replace('/', '\0'), b.Name.Replace('/', '\0')));
         return entries;
     }
 
