@@ -16,7 +16,7 @@ internal static class LsCommand
         var longFormat = new Option<bool>("--long", "-l") { Description = "Long format: type and mode (drwxr-xr-x), size in bytes, modification time (ISO-8601 UTC), name" };
         var recursive = new Option<bool>("--recursive", "-R") { Description = "List every level below the directory (symbolic links are listed, never followed)" };
         var json = new Option<bool>("--json") { Description = "Print one NDJSON object per entry ({\"event\":\"entry\",\"path\",\"type\",\"size\",\"mtime_ms\",\"mode\"}), then {\"event\":\"done\",\"entries\":N}" };
-        var cmd = new Command("ls", "List a remote directory (udp://, tcp://); names only, directories end in '/'; exit codes as for get (3: not found or refused)")
+        var cmd = new Command("ls", "List a remote directory or file (udp://, tcp://): names, directories ending in '/'; exit codes as for get (3: not found or refused)")
         {
             url, longFormat, recursive, json,
         };

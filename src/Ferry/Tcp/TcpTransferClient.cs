@@ -57,9 +57,11 @@ public sealed class TcpTransferClient : ITransferClient
         {
             accept = await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(op, path, streams, flags, null))).ConfigureAwait(false);
         }
-        catch (TransferException e) when (op == TcpOperation.List && e.Code == ExitCode.Failure && e.Message.Contains("OPEN", StringComparison.Ordinal))
+        catch (TransferException e) when (op == TcpOperation.List && e.Code == ExitCode.Failure
+            && e.Message.Contains($"({FailureKind.ProtocolViolation})", StringComparison.Ordinal))
         {
-            // A server from before LIST refuses the unknown operation as a malformed OPEN.
+            // A server from before LIST refuses the OPEN as malformed (BadFrame): an unknown operation, or for the
+            // root an empty path, which makes the frame shorter than it allows.
             throw RemoteListing.Unsupported(e);
         }
 
