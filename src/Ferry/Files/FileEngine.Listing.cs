@@ -91,11 +91,34 @@ public sealed partial class FileEngine
         return entries;
     }
 
+    /// <summary>Most encoded listings the server builds or holds at once (each at most <see cref="ListingCodec.MaxEncodedBytes"/>).</summary>
+    public const int MaxListingsHeld = 16;
+
+    private int _listingsHeld;
+
     /// <summary>
     /// <see cref="List"/> encoded in the wire format (<see cref="ListingCodec"/>): what every scheme serves as the
-    /// file of a LIST request.
+    /// file of a LIST request. The caller disposes it once sent; past <see cref="MaxListingsHeld"/> listings held at
+    /// once the request is refused (Busy), so many clients cannot make the server hold many large listings.
     /// </summary>
-    public byte[] ListEncoded(string relativePath, bool recursive) => ListingCodec.Encode(List(relativePath, recursive));
+    public HeldListing ListEncoded(string relativePath, bool recursive)
+    {
+        if (Interlocked.Increment(ref _listingsHeld) > MaxListingsHeld)
+        {
+            Interlocked.Decrement(ref _listingsHeld);
+            throw new FileEngineException(FileErrorCode.Busy, $"the server is already serving {MaxListingsHeld} listings; try again later");
+        }
+
+        try
+        {
+            return new HeldListing(ListingCodec.Encode(List(relativePath, recursive)), () => Interlocked.Decrement(ref _listingsHeld));
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _listingsHeld);
+            throw;
+        }
+    }
 
     private string ResolveForListing(string relativePath)
     {
@@ -166,4 +189,20 @@ public sealed partial class FileEngine
         prefix.Length == 0 ? relativePath : relativePath.Length == 0 ? prefix.TrimEnd('/') : relativePath.TrimEnd('/') + "/" + prefix.TrimEnd('/');
 
     private static string Display(string relativePath) => relativePath.Length == 0 ? "/" : relativePath;
+}
+
+/// <summary>An encoded listing and its place among the <see cref="FileEngine.MaxListingsHeld"/> the server may hold.</summary>
+public sealed class HeldListing(byte[] bytes, Action release) : IDisposable
+{
+    private int _disposed;
+
+    public byte[] Bytes { get; } = bytes;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            release();
+        }
+    }
 }

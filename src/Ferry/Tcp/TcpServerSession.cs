@@ -58,7 +58,9 @@ internal sealed class TcpServerSession : IDisposable
     public ReadableFile? Source { get; private set; }
 
     /// <summary>LIST: the encoded listing, sent as GET sends <see cref="Source"/>.</summary>
-    public byte[]? Listing { get; private set; }
+    public HeldListing? HeldListing { get; private set; }
+
+    private byte[]? Listing => HeldListing?.Bytes;
 
     private bool Sends => Operation is TcpOperation.Get or TcpOperation.List;
 
@@ -101,8 +103,8 @@ internal sealed class TcpServerSession : IDisposable
         {
             if (open.Operation == TcpOperation.List)
             {
-                session.Listing = listener.Context.Files.ListEncoded(open.Path, recursive: (open.Size & 1) != 0);
-                session.FileSize = session.Listing.Length;
+                session.HeldListing = listener.Context.Files.ListEncoded(open.Path, recursive: (open.Size & 1) != 0);
+                session.FileSize = session.HeldListing.Bytes.Length;
             }
             else if (open.Operation == TcpOperation.Get)
             {
@@ -276,6 +278,7 @@ internal sealed class TcpServerSession : IDisposable
         // Not committed: IncomingFile keeps what was received for resume (checkpoint) and releases the path.
         Incoming?.Dispose();
         Source?.Dispose();
+        HeldListing?.Dispose();
         _cts.Dispose();
     }
 

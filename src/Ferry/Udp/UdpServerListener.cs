@@ -23,6 +23,7 @@ public sealed class UdpServerListener : IProtocolListener
     private readonly ServerEndpoint _endpoint;
     private readonly MonotonicClock _clock;
     private readonly Dictionary<Connection, ServerTransfer> _transfers = new();
+    private readonly Dictionary<Connection, (Task<HeldListing> Task, string Log)> _listings = new();
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
     private int _loopThreadId;
@@ -91,6 +92,7 @@ public sealed class UdpServerListener : IProtocolListener
 
             _endpoint.HandleTimeouts(now);
             DrainEvents(now);
+            AcceptListings(_clock.NowMicros);
             // Answering a request opens or creates a file: send with the time of sending, not of receiving, so the
             // round trips the peers measure hold no server think time.
             Transmit(_clock.NowMicros);
@@ -99,7 +101,7 @@ public sealed class UdpServerListener : IProtocolListener
                 continue; // more is probably waiting
             }
 
-            long wait = Math.Min(_endpoint.NextTimeout - _clock.NowMicros, 100_000);
+            long wait = Math.Min(_endpoint.NextTimeout - _clock.NowMicros, _listings.Count > 0 ? 2_000 : 100_000);
             if (wait > 0)
             {
                 _channel.WaitReadable(wait);
@@ -171,7 +173,7 @@ public sealed class UdpServerListener : IProtocolListener
 
             case ConnectionEventKind.ResultReceived:
                 _context.Info(Name, ev.Code == TransferError.None
-                    ? $"{peer} {OpName(c.Op)} {c.Path} done: {c.Size} bytes sent ({c.Stats.DataBytesRetransmitted} bytes retransmitted)"
+                    ? $"{peer} {OpName(c.Op)} {ListName(c.Path)} done: {c.Size} bytes sent ({c.Stats.DataBytesRetransmitted} bytes retransmitted)"
                     : $"{peer} {OpName(c.Op)} {c.Path} failed at the client: {ev.Code} {ev.Message}");
                 break;
             case ConnectionEventKind.Closed:
@@ -199,11 +201,12 @@ public sealed class UdpServerListener : IProtocolListener
         {
             if (ev.Op == TransferOp.List)
             {
-                // The listing is served as the file of a GET: the same flow control, retransmission and SHA-256.
-                byte[] listing = _context.Files.ListEncoded(ev.Path, recursive: (ev.Size & 1) != 0);
-                var source = new MemoryDataSource(listing);
-                c.Accept(listing.Length, 0, source, null, null);
-                _context.Info(Name, $"{peer} LIST {ListName(ev.Path)} ({listing.Length} bytes{((ev.Size & 1) != 0 ? ", recursive" : string.Empty)}{_context.Options.Access.LogSuffix(ev.Token)})");
+                // Walking a large tree takes a while: off this loop, which serves every other connection. The
+                // answer is given when the listing is ready (AcceptListings).
+                bool recursive = (ev.Size & 1) != 0;
+                string path = ev.Path;
+                string log = $"{peer} LIST {ListName(path)} ({{0}} bytes{(recursive ? ", recursive" : string.Empty)}{_context.Options.Access.LogSuffix(ev.Token)})";
+                _listings[c] = (Task.Run(() => _context.Files.ListEncoded(path, recursive)), log);
             }
             else if (ev.Op == TransferOp.Get)
             {
@@ -225,6 +228,42 @@ public sealed class UdpServerListener : IProtocolListener
         {
             c.Reject((TransferError)(ushort)e.Code, e.Message, now);
             _context.Info(Name, $"{peer} {OpName(ev.Op)} {ev.Path} refused: {e.Message}");
+        }
+    }
+
+    /// <summary>Answers the LIST requests whose listing is ready: served as a GET of its bytes, or refused.</summary>
+    private void AcceptListings(long now)
+    {
+        if (_listings.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var (c, (task, log)) in _listings.Where(p => p.Value.Task.IsCompleted).ToList())
+        {
+            _listings.Remove(c);
+            string peer = SocketAddressCodec.ToEndPoint(c.Peer).ToString();
+            if (task.IsCompletedSuccessfully)
+            {
+                var listing = task.Result;
+                if (c.State is ConnectionState.Closing or ConnectionState.Closed)
+                {
+                    listing.Dispose(); // the client gave up meanwhile
+                    continue;
+                }
+
+                // The listing is served as the file of a GET: the same flow control, retransmission and SHA-256.
+                _transfers[c] = new ServerTransfer { Listing = listing };
+                c.Accept(listing.Bytes.Length, 0, new MemoryDataSource(listing.Bytes), null, null);
+                _context.Info(Name, string.Format(System.Globalization.CultureInfo.InvariantCulture, log, listing.Bytes.Length));
+            }
+            else
+            {
+                var e = task.Exception?.InnerException;
+                var (code, message) = e is FileEngineException fe ? ((TransferError)(ushort)fe.Code, fe.Message) : (UdpErrors.ToWire(FailureKind.Io), e?.Message ?? "listing failed");
+                c.Reject(code, message, now);
+                _context.Info(Name, $"{peer} LIST {ListName(c.Path)} refused: {message}");
+            }
         }
     }
 
@@ -251,6 +290,12 @@ public sealed class UdpServerListener : IProtocolListener
         {
             t.Dispose();
         }
+
+        if (_listings.Remove(c, out var pending))
+        {
+            // Still being built: released when it is.
+            pending.Task.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        }
     }
 
     private void Shutdown()
@@ -264,6 +309,10 @@ public sealed class UdpServerListener : IProtocolListener
         }
 
         _transfers.Clear();
+        foreach (var c in _listings.Keys.ToList())
+        {
+            Release(c);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -318,8 +367,11 @@ public sealed class UdpServerListener : IProtocolListener
 
         public IncomingFile? Upload { get; init; }
 
+        public HeldListing? Listing { get; init; }
+
         public void Dispose()
         {
+            Listing?.Dispose();
             Source?.Dispose();
             Read?.Dispose();
             Upload?.Dispose();

@@ -112,7 +112,30 @@ public sealed class ListingTests : IDisposable
     public void The_encoded_listing_decodes_to_the_same_entries()
     {
         var entries = _fx.Engine.List(string.Empty, recursive: true);
-        Assert.True(ListingCodec.TryDecode(_fx.Engine.ListEncoded(string.Empty, recursive: true), ListingCodec.MaxEntries, out var decoded, out string error), error);
+        using var held = _fx.Engine.ListEncoded(string.Empty, recursive: true);
+        Assert.True(ListingCodec.TryDecode(held.Bytes, ListingCodec.MaxEntries, out var decoded, out string error), error);
         Assert.Equal(entries, decoded);
+    }
+
+    [Fact]
+    public void At_most_a_bounded_number_of_listings_are_held_at_once()
+    {
+        var held = Enumerable.Range(0, FileEngine.MaxListingsHeld).Select(_ => _fx.Engine.ListEncoded("dir", recursive: false)).ToList();
+
+        var refused = Assert.Throws<FileEngineException>(() => _fx.Engine.ListEncoded("dir", recursive: false));
+        Assert.Equal(FileErrorCode.Busy, refused.Code);
+        held[0].Dispose();
+        held[0].Dispose(); // twice releases once
+        held[0] = _fx.Engine.ListEncoded("dir", recursive: false);
+        Assert.Throws<FileEngineException>(() => _fx.Engine.ListEncoded("dir", recursive: false));
+
+        // A refused listing (not found) does not keep its place.
+        held.ForEach(h => h.Dispose());
+        for (int i = 0; i < FileEngine.MaxListingsHeld + 1; i++)
+        {
+            Assert.Throws<FileEngineException>(() => _fx.Engine.ListEncoded("missing", recursive: false));
+        }
+
+        using var again = _fx.Engine.ListEncoded("dir", recursive: false);
     }
 }
