@@ -29,6 +29,7 @@ internal static class Program
             ServeCommand.Create(),
             TransferCommands.Send(),
             TransferCommands.Get(),
+            LsCommand.Create(),
             ChatCommand.Create(),
             TokenCommand.Create(),
             KnownHostsCommand.Create(),

@@ -150,32 +150,10 @@ internal static class TransferCommands
         var reporter = dataOnStdout
             ? new ProgressReporter(parse.GetValue(s_json), parse.GetValue(s_quiet), static () => Console.Error) { LiveBar = false }
             : new ProgressReporter(parse.GetValue(s_json), parse.GetValue(s_quiet), static () => Console.Out);
-        var options = new ClientOptions
-        {
-            Streams = parse.GetValue(s_streams),
-            BlockSize = parse.GetValue(s_blksize),
-            WindowSize = parse.GetValue(s_windowsize),
-            ChunkSize = parse.GetValue(s_chunkSize),
-            Timeout = parse.GetValue(s_timeout) is double t ? TimeSpan.FromSeconds(t) : null,
-            ConnectTimeout = TimeSpan.FromSeconds(Math.Max(parse.GetValue(s_connectTimeout), 0.001)),
-            MaxDatagram = parse.GetValue(s_maxDatagram),
-            CongestionControl = parse.GetValue(s_cc),
-            Token = parse.GetValue(s_token),
-            ServerKey = parse.GetValue(s_serverKey),
-            Insecure = parse.GetValue(s_insecure),
-            Notice = reporter.Notice,
-            Verbose = parse.GetValue(s_verbose) || string.Equals(Environment.GetEnvironmentVariable("FERRY_LOG"), "debug", StringComparison.OrdinalIgnoreCase)
-                ? line => Console.Error.WriteLine($"ferry: {line}")
-                : null,
-        };
         var state = new RunState();
         try
         {
-            if (parse.GetValue(s_connectTimeout) <= 0)
-            {
-                throw new TransferException(ExitCode.Usage, "--connect-timeout must be positive");
-            }
-
+            var options = BuildOptions(parse, reporter.Notice);
             var result = await body(reporter, options, state, ct).ConfigureAwait(false);
             reporter.Done(result);
             return (int)ExitCode.Ok;
@@ -200,6 +178,43 @@ internal static class TransferCommands
             reporter.Error(ExitCode.LocalIo, e.Message);
             return (int)ExitCode.LocalIo;
         }
+    }
+
+    /// <summary>The connection and security options <c>ferry ls</c> shares with get and send.</summary>
+    internal static void AddConnectionOptions(Command cmd)
+    {
+        foreach (var o in new Option[] { s_verbose, s_timeout, s_connectTimeout, s_maxDatagram, s_cc, s_streams, s_token, s_serverKey, s_insecure })
+        {
+            cmd.Options.Add(o);
+        }
+    }
+
+    /// <summary>The client options from the command line (every option <see cref="AddConnectionOptions"/> adds, and the transfer ones).</summary>
+    internal static ClientOptions BuildOptions(ParseResult parse, Action<string> notice)
+    {
+        if (parse.GetValue(s_connectTimeout) <= 0)
+        {
+            throw new TransferException(ExitCode.Usage, "--connect-timeout must be positive");
+        }
+
+        return new ClientOptions
+        {
+            Streams = parse.GetValue(s_streams),
+            BlockSize = parse.GetValue(s_blksize),
+            WindowSize = parse.GetValue(s_windowsize),
+            ChunkSize = parse.GetValue(s_chunkSize),
+            Timeout = parse.GetValue(s_timeout) is double t ? TimeSpan.FromSeconds(t) : null,
+            ConnectTimeout = TimeSpan.FromSeconds(Math.Max(parse.GetValue(s_connectTimeout), 0.001)),
+            MaxDatagram = parse.GetValue(s_maxDatagram),
+            CongestionControl = parse.GetValue(s_cc),
+            Token = parse.GetValue(s_token),
+            ServerKey = parse.GetValue(s_serverKey),
+            Insecure = parse.GetValue(s_insecure),
+            Notice = notice,
+            Verbose = parse.GetValue(s_verbose) || string.Equals(Environment.GetEnvironmentVariable("FERRY_LOG"), "debug", StringComparison.OrdinalIgnoreCase)
+                ? line => Console.Error.WriteLine($"ferry: {line}")
+                : null,
+        };
     }
 
     /// <summary>What the catch blocks need to know about the transfer that was running.</summary>

@@ -5,7 +5,8 @@ namespace Ferry.Protocol.Tcp;
 
 /// <summary>
 /// OPEN: the first frame on a control connection. For PUT, <see cref="Size"/> and <see cref="Source"/>
-/// describe the client's file (the version lets the server reuse a journal of the same file); for GET both are zero.
+/// describe the client's file (the version lets the server reuse a journal of the same file); for GET both are zero;
+/// for LIST <see cref="Size"/> holds the listing flags (bit 0: recursive) and the path may be empty (the root).
 /// <see cref="Token"/> follows the path (protocol version 2): the client's access token, or null for none.
 /// <see cref="UploadKey"/> (PUT, flag bit 1) follows the token: the client's upload key, which lets a re-run take its
 /// own interrupted upload over at once.
@@ -30,9 +31,9 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
     public int Write(Span<byte> destination)
     {
         int pathBytes = Encoding.UTF8.GetByteCount(Path);
-        if (pathBytes is 0 or > TcpWire.MaxPathBytes)
+        if ((pathBytes == 0 && Operation != TcpOperation.List) || pathBytes > TcpWire.MaxPathBytes)
         {
-            throw new ArgumentException($"path must be 1..{TcpWire.MaxPathBytes} UTF-8 bytes", nameof(destination));
+            throw new ArgumentException($"path must be 1..{TcpWire.MaxPathBytes} UTF-8 bytes (LIST: 0..)", nameof(destination));
         }
 
         int tokenBytes = Encoding.UTF8.GetByteCount(Token ?? string.Empty);
@@ -67,7 +68,7 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
     public static TcpDecodeStatus TryRead(ReadOnlySpan<byte> payload, out TcpOpenRequest request)
     {
         request = default;
-        if (payload.Length < TcpWire.OpenFixedLength + 1 + 2)
+        if (payload.Length < TcpWire.OpenFixedLength + 2)
         {
             return TcpDecodeStatus.BadLength;
         }
@@ -80,9 +81,9 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
         long idMtime = BinaryPrimitives.ReadInt64BigEndian(payload[22..]);
         int pathBytes = BinaryPrimitives.ReadUInt16BigEndian(payload[30..]);
         bool hasKey = (flags & 2) != 0;
-        if (op is not (TcpOperation.Get or TcpOperation.Put) || (flags & ~3) != 0 || (hasKey && op != TcpOperation.Put) || streams == 0
-            || size < 0 || size > TcpWire.MaxFileSize || (op == TcpOperation.Get && size != 0)
-            || pathBytes == 0 || pathBytes > TcpWire.MaxPathBytes || payload.Length < TcpWire.OpenFixedLength + pathBytes + 2)
+        if (op is not (TcpOperation.Get or TcpOperation.Put or TcpOperation.List) || (flags & ~3) != 0 || (hasKey && op != TcpOperation.Put) || streams == 0
+            || size < 0 || size > TcpWire.MaxFileSize || (op == TcpOperation.Get && size != 0) || (op == TcpOperation.List && size > 1)
+            || (pathBytes == 0 && op != TcpOperation.List) || pathBytes > TcpWire.MaxPathBytes || payload.Length < TcpWire.OpenFixedLength + pathBytes + 2)
         {
             return TcpDecodeStatus.Malformed;
         }

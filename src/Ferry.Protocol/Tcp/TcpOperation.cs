@@ -8,4 +8,10 @@ public enum TcpOperation : byte
 
     /// <summary>Upload: the client sends.</summary>
     Put = 2,
+
+    /// <summary>
+    /// Listing: the server sends the encoded listing of the path (docs/PROTOCOL.md, "Listing format") exactly as a GET
+    /// sends a file. OPEN's size field carries the listing flags (bit 0: recursive); the path may be empty (the root).
+    /// </summary>
+    List = 3,
 }

@@ -101,7 +101,7 @@ public static class TcpWire
     /// <summary>Smallest payload a frame of <paramref name="type"/> may declare.</summary>
     public static int MinPayload(TcpFrameType type) => type switch
     {
-        TcpFrameType.Open => OpenFixedLength + 1 + 2,
+        TcpFrameType.Open => OpenFixedLength + 2, // LIST of the root: an empty path
         TcpFrameType.Accept => AcceptFixedLength,
         TcpFrameType.Have => 4,
         TcpFrameType.Hash => HashLength,

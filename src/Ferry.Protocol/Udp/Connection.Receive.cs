@@ -303,7 +303,7 @@ public sealed partial class Connection
         _op = f.Op;
         _path = f.Text;
         _accessToken = f.Token;
-        _isDataSender = f.Op == TransferOp.Get;
+        _isDataSender = f.Op.IsDownload();
         _maxDatagram = Math.Min(f.MaxDatagram, _maxDatagram);
         _cc = _config.CreateController(_maxDatagram);
         _pacer = new Pacer(_maxDatagram);
@@ -329,9 +329,9 @@ public sealed partial class Connection
     /// <summary>What is wrong with a REQUEST no application could act on; null when it is well-formed.</summary>
     private static (TransferError Code, string Message)? RefuseRequest(in Frame f)
     {
-        if (f.Op is not (TransferOp.Get or TransferOp.Put))
+        if (f.Op is not (TransferOp.Get or TransferOp.Put or TransferOp.List))
         {
-            return (TransferError.ProtocolViolation, $"unknown operation {(byte)f.Op} in REQUEST (1 = GET, 2 = PUT)");
+            return (TransferError.ProtocolViolation, $"unknown operation {(byte)f.Op} in REQUEST (1 = GET, 2 = PUT, 3 = LIST)");
         }
 
         if (f.MaxDatagram is < Packet.MinMaxDatagram or > Packet.MaxMaxDatagram)
@@ -384,7 +384,7 @@ public sealed partial class Connection
             _pacer = new Pacer(_maxDatagram);
         }
 
-        if (_op == TransferOp.Get)
+        if (_op.IsDownload())
         {
             _size = f.Size;
             _identitySize = f.Size;
@@ -400,7 +400,7 @@ public sealed partial class Connection
             IdentityMtime = f.IdentityMtime,
         };
         _events.Enqueue(accepted);
-        if (_openOnAccept is { } open && _op == TransferOp.Get)
+        if (_openOnAccept is { } open && _op.IsDownload())
         {
             // Opened here, not when the application polls the event: the server's data follows its ACCEPT at once,
             // often in the same batch of datagrams.

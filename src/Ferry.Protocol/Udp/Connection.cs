@@ -151,7 +151,7 @@ public sealed partial class Connection
         {
             _op = op,
             _path = path,
-            _size = op == TransferOp.Put ? size : 0,
+            _size = op is TransferOp.Put or TransferOp.List ? size : 0, // LIST: the listing flags until ACCEPT tells the size
             _identitySize = op == TransferOp.Put ? size : 0,
             _identityMtime = identityMtime,
             _isDataSender = op == TransferOp.Put,
@@ -208,7 +208,7 @@ public sealed partial class Connection
         }
 
         State = ConnectionState.Established;
-        if (_op == TransferOp.Get)
+        if (_op.IsDownload())
         {
             _size = fileSize;
             _identitySize = fileSize;
@@ -250,7 +250,7 @@ public sealed partial class Connection
             return;
         }
 
-        if (!IsClient || _op != TransferOp.Get || State != ConnectionState.Established)
+        if (!IsClient || !_op.IsDownload() || State != ConnectionState.Established)
         {
             throw new InvalidOperationException("StartReceiving is for an accepted client GET");
         }
@@ -278,7 +278,7 @@ public sealed partial class Connection
             return;
         }
 
-        if (!IsClient || _op != TransferOp.Get || State != ConnectionState.Handshake || _openOnAccept is not null)
+        if (!IsClient || !_op.IsDownload() || State != ConnectionState.Handshake || _openOnAccept is not null)
         {
             throw new InvalidOperationException("ReceiveOnAccept is for a client GET before its ACCEPT, once");
         }
@@ -308,7 +308,7 @@ public sealed partial class Connection
     /// </summary>
     public void FinishReceiveAndClose(TransferError code, string message, long now)
     {
-        if (!IsClient || _op != TransferOp.Get)
+        if (!IsClient || !_op.IsDownload())
         {
             throw new InvalidOperationException("FinishReceiveAndClose is for a client GET");
         }

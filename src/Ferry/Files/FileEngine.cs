@@ -8,7 +8,7 @@ namespace Ferry.Files;
 /// All path validation (the root jail) lives in <see cref="ResolvePath"/>, and every opened descriptor is
 /// checked once more against the root via /proc/self/fd so a symlink swapped in between cannot escape.
 /// </summary>
-public sealed class FileEngine
+public sealed partial class FileEngine
 {
     /// <summary>Longest relative path accepted, in UTF-8 bytes (Linux PATH_MAX).</summary>
     public const int MaxPathBytes = 4096;

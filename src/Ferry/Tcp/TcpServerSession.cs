@@ -57,11 +57,18 @@ internal sealed class TcpServerSession : IDisposable
     /// <summary>GET: the file being served.</summary>
     public ReadableFile? Source { get; private set; }
 
+    /// <summary>LIST: the encoded listing, sent as GET sends <see cref="Source"/>.</summary>
+    public HeldListing? HeldListing { get; private set; }
+
+    private byte[]? Listing => HeldListing?.Bytes;
+
+    private bool Sends => Operation is TcpOperation.Get or TcpOperation.List;
+
     /// <summary>PUT: the file being received.</summary>
     public IncomingFile? Incoming { get; private set; }
 
     /// <summary>True once every byte has crossed: the idle rule no longer applies (hashing and committing may take a while).</summary>
-    public bool DataComplete => Operation == TcpOperation.Get
+    public bool DataComplete => Sends
         ? _started.Task.IsCompletedSuccessfully && _started.Task.Result.Completion.IsCompleted
         : Incoming is { } f && f.File.IsComplete;
 
@@ -94,7 +101,12 @@ internal sealed class TcpServerSession : IDisposable
         var session = new TcpServerSession(listener, control, open, id, serverStopping);
         try
         {
-            if (open.Operation == TcpOperation.Get)
+            if (open.Operation == TcpOperation.List)
+            {
+                session.HeldListing = listener.Context.Files.ListEncoded(open.Path, recursive: (open.Size & 1) != 0);
+                session.FileSize = session.HeldListing.Bytes.Length;
+            }
+            else if (open.Operation == TcpOperation.Get)
             {
                 session.Source = listener.Context.Files.OpenRead(open.Path);
                 session.FileSize = session.Source.Length;
@@ -126,7 +138,7 @@ internal sealed class TcpServerSession : IDisposable
         var ct = _token;
         try
         {
-            if (Operation == TcpOperation.Get)
+            if (Sends)
             {
                 await RunGetAsync(ct).ConfigureAwait(false);
             }
@@ -167,13 +179,13 @@ internal sealed class TcpServerSession : IDisposable
         var ct = _token;
         try
         {
-            if (Operation == TcpOperation.Get)
+            if (Sends)
             {
                 var coordinator = await _started.Task.WaitAsync(ct).ConfigureAwait(false);
                 try
                 {
                     await TcpStreamSender.RunAsync(
-                        connection, index, slot, coordinator, new TcpSendSource(Source!.Handle, Source.ReadAt), _chunkSize, _listener.Counters, static _ => { }, _listener.Settings.Hooks, ct).ConfigureAwait(false);
+                        connection, index, slot, coordinator, SendSource(), _chunkSize, _listener.Counters, static _ => { }, _listener.Settings.Hooks, ct).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is TcpPeerException or IOException or OperationCanceledException)
                 {
@@ -266,6 +278,7 @@ internal sealed class TcpServerSession : IDisposable
         // Not committed: IncomingFile keeps what was received for resume (checkpoint) and releases the path.
         Incoming?.Dispose();
         Source?.Dispose();
+        HeldListing?.Dispose();
         _cts.Dispose();
     }
 
@@ -305,10 +318,11 @@ internal sealed class TcpServerSession : IDisposable
 
     private async Task RunGetAsync(CancellationToken ct)
     {
-        var source = Source!;
-        var version = new TcpFileVersion(source.Identity.Size, source.Identity.MtimeUnixMs);
+        var version = Source is { } source ? new TcpFileVersion(source.Identity.Size, source.Identity.MtimeUnixMs) : new TcpFileVersion(FileSize, 0);
         await SendAcceptAsync(version, new RangeSet(), ct).ConfigureAwait(false);
-        var hashTask = TcpFileHasher.StartAsync(source.Handle, FileSize, Path, ct);
+        var hashTask = Listing is { } listing
+            ? Task.FromResult(System.Security.Cryptography.SHA256.HashData(listing))
+            : TcpFileHasher.StartAsync(Source!.Handle, FileSize, Path, ct);
         try
         {
             var (header, payload) = await Control.ReadFrameAsync(ct).ConfigureAwait(false);
@@ -333,7 +347,7 @@ internal sealed class TcpServerSession : IDisposable
 
             var coordinator = new TcpSendCoordinator(new BlockScheduler(FileSize, BlockSize, have));
             _started.TrySetResult(coordinator);
-            _listener.Context.Info("tcp", $"session {Id}: GET '{Path}' ({FileSize} bytes, {have.TotalLength} already at the client) to {Control.RemoteEndPoint}, {GrantedStreams} stream(s){TokenLog}");
+            _listener.Context.Info("tcp", $"session {Id}: {OpName} '{Path}' ({FileSize} bytes, {have.TotalLength} already at the client) to {Control.RemoteEndPoint}, {GrantedStreams} stream(s){TokenLog}");
 
             // Read the client's DONE (or ERROR) concurrently with hashing, so a client that gives up is noticed.
             var doneTask = Control.ReadFrameAsync(ct).AsTask();
@@ -356,7 +370,7 @@ internal sealed class TcpServerSession : IDisposable
                 throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{doneHeader.Type} where DONE expected");
             }
 
-            _listener.Context.Info("tcp", $"session {Id}: GET '{Path}' done, {coordinator.BytesToSend} bytes sent in {_clock.Elapsed.TotalSeconds:F2} s, sha256 {Convert.ToHexStringLower(hash)}");
+            _listener.Context.Info("tcp", $"session {Id}: {OpName} '{Path}' done, {coordinator.BytesToSend} bytes sent in {_clock.Elapsed.TotalSeconds:F2} s, sha256 {Convert.ToHexStringLower(hash)}");
         }
         catch (FileEngineException fe)
         {
@@ -373,6 +387,24 @@ internal sealed class TcpServerSession : IDisposable
             {
             }
         }
+    }
+
+    private string OpName => Operation == TcpOperation.List ? "LIST" : "GET";
+
+    /// <summary>Where a stream's bytes come from: the file (sendfile) or the listing in memory.</summary>
+    private TcpSendSource SendSource()
+    {
+        if (Listing is not { } listing)
+        {
+            return new TcpSendSource(Source!.Handle, Source.ReadAt);
+        }
+
+        return new TcpSendSource(null, (offset, destination) =>
+        {
+            int n = (int)Math.Clamp(listing.LongLength - offset, 0, destination.Length);
+            listing.AsSpan((int)offset, n).CopyTo(destination);
+            return n;
+        });
     }
 
     private async Task RunPutAsync(CancellationToken ct)

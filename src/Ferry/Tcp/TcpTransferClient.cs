@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Ferry.Files;
+using Ferry.Protocol.Listing;
 using Ferry.Protocol.Tcp;
 using Ferry.Security;
 using Ferry.Transfers;
@@ -34,9 +35,15 @@ public sealed class TcpTransferClient : ITransferClient
 
     public string Scheme => "tcp";
 
-    public async Task<TransferResult> GetAsync(Uri remote, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
+    public Task<TransferResult> GetAsync(Uri remote, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken) =>
+        GetAsync(TcpOperation.Get, TransferClients.RemotePath(remote), 0, remote, localPath, options, progress, cancellationToken);
+
+    public Task<IReadOnlyList<ListingEntry>> ListAsync(Uri remote, bool recursive, ClientOptions options, CancellationToken cancellationToken) =>
+        RemoteListing.FetchAsync(local => GetAsync(TcpOperation.List, TransferClients.ListPath(remote), recursive ? 1 : 0, remote, local, options, new Progress<TransferProgress>(), cancellationToken));
+
+    private async Task<TransferResult> GetAsync(
+        TcpOperation op, string path, long flags, Uri remote, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
     {
-        string path = TransferClients.RemotePath(remote);
         ClientSecurity.RequireWellFormedPin(options.ServerKey);
         uint streams = ValidateStreams(options.Streams);
         DownloadDestination.CheckBeforeConnecting(localPath, options.Overwrite);
@@ -45,7 +52,23 @@ public sealed class TcpTransferClient : ITransferClient
         options.Verbose?.Invoke($"tcp: path '{path}' at {KnownHosts.HostPort(remote.DnsSafeHost, PortOf(remote))} ({endPoint}), {options.Streams} streams asked");
         var clock = Stopwatch.StartNew();
         await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options), options.ConnectTimeout) { Verbose = options.Verbose };
-        var accept = await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.Get, path, streams, 0, null))).ConfigureAwait(false);
+        TcpAcceptReply accept;
+        try
+        {
+            accept = await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(op, path, streams, flags, null))).ConfigureAwait(false);
+        }
+        catch (TransferException e) when (op == TcpOperation.List && e.Code == ExitCode.Failure
+            && e.Message.Contains($"({FailureKind.ProtocolViolation})", StringComparison.Ordinal))
+        {
+            // A server from before LIST refuses the OPEN as malformed (BadFrame): an unknown operation, or for the
+            // root an empty path, which makes the frame shorter than it allows.
+            throw RemoteListing.Unsupported(e);
+        }
+
+        if (op == TcpOperation.List)
+        {
+            RemoteListing.CheckSize(accept.FileSize);
+        }
 
         PartialFile partial;
         try

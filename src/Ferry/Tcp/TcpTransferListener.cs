@@ -283,7 +283,7 @@ public sealed class TcpTransferListener : IProtocolListener
                     throw TcpPeerException.Violation(status, "OPEN");
                 }
 
-                var access = open.Operation == TcpOperation.Get ? AccessKind.Read : AccessKind.Write;
+                var access = open.Operation is TcpOperation.Get or TcpOperation.List ? AccessKind.Read : AccessKind.Write;
                 if (Context.Options.Access.Check(open.Token, access, open.Path, DateTimeOffset.UtcNow) is { } refusal)
                 {
                     throw new TcpPeerException(TcpErrorCode.Unauthorized, refusal);

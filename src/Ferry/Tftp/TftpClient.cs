@@ -26,6 +26,10 @@ public sealed class TftpClient : ITransferClient
 
     public string Scheme => "tftp";
 
+    /// <summary>Refused: see the message.</summary>
+    public Task<IReadOnlyList<Protocol.Listing.ListingEntry>> ListAsync(Uri remote, bool recursive, ClientOptions options, CancellationToken cancellationToken) =>
+        throw new TransferException(ExitCode.Usage, "TFTP has no listing: tftp:// cannot list a directory (use udp:// or tcp://)");
+
     /// <summary>TFTP has no way to ask for part of a file: an interrupted transfer starts over.</summary>
     public bool ResumesAfterInterruption => false;
 

@@ -68,6 +68,13 @@ public static class TransferClients
         return path;
     }
 
+    /// <summary>The remote path of a URL for a listing: "" (the root) and a trailing '/' are fine.</summary>
+    public static string ListPath(Uri url)
+    {
+        var remote = url as RemoteUrl ?? ParseUrl(url.OriginalString);
+        return remote.Path.TrimEnd('/');
+    }
+
     // RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
     private static bool IsScheme(ReadOnlySpan<char> scheme)
     {

@@ -95,4 +95,8 @@ public interface ITransferClient
 
     /// <summary>Uploads <paramref name="localPath"/> to <paramref name="remote"/>; returns once the server confirmed the verified file.</summary>
     Task<TransferResult> SendAsync(string localPath, Uri remote, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken);
+
+    /// <summary>Lists <paramref name="remote"/> (a directory, or one file); a scheme that cannot list throws a usage error.</summary>
+    Task<IReadOnlyList<Protocol.Listing.ListingEntry>> ListAsync(Uri remote, bool recursive, ClientOptions options, CancellationToken cancellationToken) =>
+        throw new TransferException(ExitCode.Usage, $"{Scheme}:// cannot list directories (use udp:// or tcp://)");
 }

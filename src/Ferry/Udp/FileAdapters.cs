@@ -61,6 +61,33 @@ internal sealed class FileDataSource : IDataSource, IDisposable
     public void Dispose() => _source.Dispose();
 }
 
+/// <summary>Feeds a connection from bytes in memory (a LIST's encoded listing).</summary>
+internal sealed class MemoryDataSource(byte[] data) : IDataSource
+{
+    public bool TryRead(long offset, Span<byte> destination, out TransferError error, out string message)
+    {
+        if (offset < 0 || offset + destination.Length > data.LongLength)
+        {
+            error = TransferError.Io;
+            message = "read past the end of the listing";
+            return false;
+        }
+
+        data.AsSpan((int)offset, destination.Length).CopyTo(destination);
+        error = TransferError.None;
+        message = string.Empty;
+        return true;
+    }
+
+    public bool TryCompleteHash(out byte[] sha256, out TransferError error, out string message)
+    {
+        sha256 = System.Security.Cryptography.SHA256.HashData(data);
+        error = TransferError.None;
+        message = string.Empty;
+        return true;
+    }
+}
+
 /// <summary>Writes a connection's data into a <see cref="PartialFile"/>, checkpointing its journal now and then.</summary>
 internal sealed class PartialFileSink : IDataSink
 {

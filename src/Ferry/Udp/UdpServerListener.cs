@@ -23,6 +23,7 @@ public sealed class UdpServerListener : IProtocolListener
     private readonly ServerEndpoint _endpoint;
     private readonly MonotonicClock _clock;
     private readonly Dictionary<Connection, ServerTransfer> _transfers = new();
+    private readonly Dictionary<Connection, (Task<HeldListing> Task, string Log)> _listings = new();
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
     private int _loopThreadId;
@@ -91,6 +92,7 @@ public sealed class UdpServerListener : IProtocolListener
 
             _endpoint.HandleTimeouts(now);
             DrainEvents(now);
+            AcceptListings(_clock.NowMicros);
             // Answering a request opens or creates a file: send with the time of sending, not of receiving, so the
             // round trips the peers measure hold no server think time.
             Transmit(_clock.NowMicros);
@@ -99,7 +101,7 @@ public sealed class UdpServerListener : IProtocolListener
                 continue; // more is probably waiting
             }
 
-            long wait = Math.Min(_endpoint.NextTimeout - _clock.NowMicros, 100_000);
+            long wait = Math.Min(_endpoint.NextTimeout - _clock.NowMicros, _listings.Count > 0 ? 2_000 : 100_000);
             if (wait > 0)
             {
                 _channel.WaitReadable(wait);
@@ -171,8 +173,8 @@ public sealed class UdpServerListener : IProtocolListener
 
             case ConnectionEventKind.ResultReceived:
                 _context.Info(Name, ev.Code == TransferError.None
-                    ? $"{peer} GET {c.Path} done: {c.Size} bytes sent ({c.Stats.DataBytesRetransmitted} bytes retransmitted)"
-                    : $"{peer} GET {c.Path} failed at the client: {ev.Code} {ev.Message}");
+                    ? $"{peer} {OpName(c.Op)} {ListName(c.Path)} done: {c.Size} bytes sent ({c.Stats.DataBytesRetransmitted} bytes retransmitted)"
+                    : $"{peer} {OpName(c.Op)} {c.Path} failed at the client: {ev.Code} {ev.Message}");
                 break;
             case ConnectionEventKind.Closed:
                 // Refusals were logged when made; log only failures that happened later.
@@ -187,7 +189,7 @@ public sealed class UdpServerListener : IProtocolListener
 
     private void Accept(Connection c, ConnectionEvent ev, string peer, long now)
     {
-        var kind = ev.Op == TransferOp.Get ? AccessKind.Read : AccessKind.Write;
+        var kind = ev.Op.IsDownload() ? AccessKind.Read : AccessKind.Write;
         if (_context.Options.Access.Check(ev.Token, kind, ev.Path, DateTimeOffset.UtcNow) is { } denied)
         {
             c.Reject(TransferError.Denied, denied, now);
@@ -197,7 +199,16 @@ public sealed class UdpServerListener : IProtocolListener
 
         try
         {
-            if (ev.Op == TransferOp.Get)
+            if (ev.Op == TransferOp.List)
+            {
+                // Walking a large tree takes a while: off this loop, which serves every other connection. The
+                // answer is given when the listing is ready (AcceptListings).
+                bool recursive = (ev.Size & 1) != 0;
+                string path = ev.Path;
+                string log = $"{peer} LIST {ListName(path)} ({{0}} bytes{(recursive ? ", recursive" : string.Empty)}{_context.Options.Access.LogSuffix(ev.Token)})";
+                _listings[c] = (Task.Run(() => _context.Files.ListEncoded(path, recursive)), log);
+            }
+            else if (ev.Op == TransferOp.Get)
             {
                 var file = _context.Files.OpenRead(ev.Path);
                 var source = new FileDataSource(file.CreateHashingSource(backgroundHashing: true), ev.Path);
@@ -220,6 +231,42 @@ public sealed class UdpServerListener : IProtocolListener
         }
     }
 
+    /// <summary>Answers the LIST requests whose listing is ready: served as a GET of its bytes, or refused.</summary>
+    private void AcceptListings(long now)
+    {
+        if (_listings.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var (c, (task, log)) in _listings.Where(p => p.Value.Task.IsCompleted).ToList())
+        {
+            _listings.Remove(c);
+            string peer = SocketAddressCodec.ToEndPoint(c.Peer).ToString();
+            if (task.IsCompletedSuccessfully)
+            {
+                var listing = task.Result;
+                if (c.State is ConnectionState.Closing or ConnectionState.Closed)
+                {
+                    listing.Dispose(); // the client gave up meanwhile
+                    continue;
+                }
+
+                // The listing is served as the file of a GET: the same flow control, retransmission and SHA-256.
+                _transfers[c] = new ServerTransfer { Listing = listing };
+                c.Accept(listing.Bytes.Length, 0, new MemoryDataSource(listing.Bytes), null, null);
+                _context.Info(Name, string.Format(System.Globalization.CultureInfo.InvariantCulture, log, listing.Bytes.Length));
+            }
+            else
+            {
+                var e = task.Exception?.InnerException;
+                var (code, message) = e is FileEngineException fe ? ((TransferError)(ushort)fe.Code, fe.Message) : (UdpErrors.ToWire(FailureKind.Io), e?.Message ?? "listing failed");
+                c.Reject(code, message, now);
+                _context.Info(Name, $"{peer} LIST {ListName(c.Path)} refused: {message}");
+            }
+        }
+    }
+
     private IncomingFile BeginUpload(Connection c, ConnectionEvent ev, string peer)
     {
         var upload = _context.Files.BeginUpload(ev.Path, ev.Size, new FileIdentity(ev.IdentitySize, ev.IdentityMtime), $"udp {peer}", ev.UploadKey);
@@ -233,13 +280,21 @@ public sealed class UdpServerListener : IProtocolListener
     }
 
     /// <summary>The log's one spelling of an operation: GET or PUT.</summary>
-    private static string OpName(TransferOp op) => op == TransferOp.Get ? "GET" : "PUT";
+    private static string OpName(TransferOp op) => op switch { TransferOp.Get => "GET", TransferOp.List => "LIST", _ => "PUT" };
+
+    private static string ListName(string path) => path.Length == 0 ? "/" : path;
 
     private void Release(Connection c)
     {
         if (_transfers.Remove(c, out var t))
         {
             t.Dispose();
+        }
+
+        if (_listings.Remove(c, out var pending))
+        {
+            // Still being built: released when it is.
+            pending.Task.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         }
     }
 
@@ -254,6 +309,10 @@ public sealed class UdpServerListener : IProtocolListener
         }
 
         _transfers.Clear();
+        foreach (var c in _listings.Keys.ToList())
+        {
+            Release(c);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -308,8 +367,11 @@ public sealed class UdpServerListener : IProtocolListener
 
         public IncomingFile? Upload { get; init; }
 
+        public HeldListing? Listing { get; init; }
+
         public void Dispose()
         {
+            Listing?.Dispose();
             Source?.Dispose();
             Read?.Dispose();
             Upload?.Dispose();

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using Ferry.Files;
 using Ferry.Protocol.Common;
+using Ferry.Protocol.Listing;
 using Ferry.Protocol.Udp;
 using Ferry.Protocol.Udp.Wire;
 using Ferry.Security;
@@ -26,6 +27,16 @@ public sealed class UdpTransferClient : ITransferClient
         DownloadDestination.CheckBeforeConnecting(localPath, options.Overwrite);
 
         return Start(new Session(Resolve(remote), remote.Host, options, progress, cancellationToken), s => s.RunGet(path, localPath), cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ListingEntry>> ListAsync(Uri remote, bool recursive, ClientOptions options, CancellationToken cancellationToken)
+    {
+        ValidateOptions(options);
+        ClientSecurity.RequireWellFormedPin(options.ServerKey);
+        string path = TransferClients.ListPath(remote);
+        var progress = new Progress<TransferProgress>();
+        return RemoteListing.FetchAsync(local => Start(
+            new Session(Resolve(remote), remote.Host, options, progress, cancellationToken), s => s.RunGet(path, local, TransferOp.List, recursive ? 1 : 0), cancellationToken));
     }
 
     public Task<TransferResult> SendAsync(string localPath, Uri remote, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
@@ -145,26 +156,38 @@ public sealed class UdpTransferClient : ITransferClient
             Security = new UdpSecurity { Insecure = _options.Insecure },
         };
 
-        public TransferResult RunGet(string remotePath, string localPath)
+        /// <param name="op">GET, or LIST (whose listing arrives as the file's bytes).</param>
+        /// <param name="flags">LIST: the listing flags (bit 0: recursive).</param>
+        public TransferResult RunGet(string remotePath, string localPath, TransferOp op = TransferOp.Get, long flags = 0)
         {
-            SayOpening($"get '{remotePath}'");
+            SayOpening($"{(op == TransferOp.List ? "list" : "get")} '{remotePath}'");
             PartialFile? partial = null;
             byte[]? sha = null;
             TransferException? failure = null;
             var config = Config();
-            var connection = _connection = Connection.CreateClient(config, NewId(), TransferOp.Get, remotePath, 0, 0, null, _clock.NowMicros, ClientSecurity.Token(_options));
+            var connection = _connection = Connection.CreateClient(config, NewId(), op, remotePath, flags, 0, null, _clock.NowMicros, ClientSecurity.Token(_options));
 
             // Opens the destination for the size and identity ACCEPT announced; null (and a failure) when it cannot.
             (IDataSink Sink, RangeSet? Have)? Open(ConnectionEvent accepted)
             {
                 try
                 {
+                    if (op == TransferOp.List)
+                    {
+                        RemoteListing.CheckSize(accepted.Size);
+                    }
+
                     partial = PartialFile.ForDownload(localPath, accepted.Size, new FileIdentity(accepted.Size, accepted.IdentityMtime), _options.Overwrite);
                     return (new PartialFileSink(partial), partial.Received);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
                     failure = new TransferException(ExitCode.LocalIo, $"cannot write '{localPath}': {e.Message}");
+                    return null;
+                }
+                catch (TransferException e)
+                {
+                    failure = e;
                     return null;
                 }
             }
@@ -217,7 +240,11 @@ public sealed class UdpTransferClient : ITransferClient
                         case ConnectionEventKind.Closed:
                             if (failure is null && (sha is null || ev.Code != TransferError.None))
                             {
-                                failure = Describe(ev, remotePath);
+                                // A server from before LIST closes with a protocol violation naming the unknown operation.
+                                failure = op == TransferOp.List && ev.ByPeer && ev.Code == TransferError.ProtocolViolation && connection.State != ConnectionState.Established
+                                        && ev.Message.Contains("unknown operation", StringComparison.Ordinal)
+                                    ? RemoteListing.Unsupported()
+                                    : Describe(ev, remotePath);
                             }
 
                             return true;

@@ -17,6 +17,7 @@ internal static class FuzzTargets
         RelayClientTarget.Target,
         SecurityHandshakeTarget.Target,
         SecurityEnvelopeTarget.Target,
+        ListingCodecTarget.Target,
     ];
 
     public static FuzzTarget Get(string name) => All.Single(t => t.Name == name);

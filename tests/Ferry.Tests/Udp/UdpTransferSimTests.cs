@@ -49,6 +49,28 @@ public class UdpTransferSimTests
     }
 
     [Theory]
+    [InlineData("loss20")]
+    [InlineData("everything")]
+    public void List_is_served_as_a_download_of_the_encoded_listing_over_a_lossy_link(string condition)
+    {
+        var entries = Enumerable.Range(0, 5000)
+            .Select(i => new Ferry.Protocol.Listing.ListingEntry(Ferry.Protocol.Listing.ListingEntryType.File, 0x1A4, i, 1_700_000_000_000 + i, $"dir {i / 100}/file #{i}.bin"))
+            .ToArray();
+        byte[] listing = Ferry.Protocol.Listing.ListingCodec.Encode(entries);
+        var sim = new SimTransfer(seed: 13, Link(condition), Link(condition));
+        sim.ServerFiles["photos"] = listing;
+        var result = sim.RunList("photos", flags: 1);
+
+        Assert.True(result.Completed, $"{result.ClientCode}: {result.ClientMessage} after {result.Steps} steps");
+        var request = Assert.Single(sim.ServerEvents, e => e.Kind == ConnectionEventKind.RequestReceived);
+        Assert.Equal(Ferry.Protocol.Udp.Wire.TransferOp.List, request.Op);
+        Assert.Equal(1, request.Size); // the listing flags: recursive
+        Assert.Equal(0, sim.ClientSink!.Rewrites);
+        Assert.True(Ferry.Protocol.Listing.ListingCodec.TryDecode(sim.ClientSink.Data, Ferry.Protocol.Listing.ListingCodec.MaxEntries, out var decoded, out string error), error);
+        Assert.Equal(entries, decoded);
+    }
+
+    [Theory]
     [MemberData(nameof(Conditions))]
     public void Upload_completes_identically(string condition)
     {

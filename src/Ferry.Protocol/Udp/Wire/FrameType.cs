@@ -33,6 +33,19 @@ public enum TransferOp : byte
 
     /// <summary>Client uploads to server.</summary>
     Put = 2,
+
+    /// <summary>
+    /// Client downloads a listing of the path (docs/PROTOCOL.md, "Listing format"): served exactly as a GET whose
+    /// file is the encoded listing. The REQUEST's size field carries the listing flags (bit 0: recursive).
+    /// </summary>
+    List = 3,
+}
+
+/// <summary>Helpers on <see cref="TransferOp"/>.</summary>
+public static class TransferOps
+{
+    /// <summary>True when the server sends data (GET, LIST).</summary>
+    public static bool IsDownload(this TransferOp op) => op is TransferOp.Get or TransferOp.List;
 }
 
 /// <summary>An inclusive range of packet numbers in an ACK frame.</summary>

@@ -10,6 +10,10 @@ public sealed class ZmqTransferClient : ITransferClient
 
     public string Scheme => "zmq";
 
+    /// <summary>Refused: see the message.</summary>
+    public Task<IReadOnlyList<Protocol.Listing.ListingEntry>> ListAsync(Uri remote, bool recursive, ClientOptions options, CancellationToken cancellationToken) =>
+        throw new TransferException(ExitCode.Usage, "zmq:// is upload-only: it cannot list a directory (use udp:// or tcp://)");
+
     /// <summary>An aborted zmq:// upload is discarded on the server (the protocol has no resume).</summary>
     public bool ResumesAfterInterruption => false;
 

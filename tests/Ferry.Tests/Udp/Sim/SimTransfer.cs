@@ -149,6 +149,19 @@ public sealed class SimTransfer
         return Run(maxSimMicros, maxSteps);
     }
 
+    /// <summary>A LIST of <paramref name="path"/>: the server serves <see cref="ServerFiles"/>[path] as the listing's bytes.</summary>
+    public SimResult RunList(string path, long flags)
+    {
+        Client = Connection.CreateClient(ClientConfig, NewId(), TransferOp.List, path, flags, 0, null, Now, AccessToken);
+        var client = Client;
+        client.ReceiveOnAccept(ev =>
+        {
+            ClientSink = new MemorySink(ev.Size);
+            return (ClientSink, null);
+        });
+        return Run(600_000_000, 5_000_000);
+    }
+
     public SimResult RunPut(string path, byte[] data, long maxSimMicros = 600_000_000, int maxSteps = 5_000_000)
     {
         ClientSource = new MemorySource(data);
@@ -338,9 +351,9 @@ public sealed class SimTransfer
                 }
 
                 break;
-            case ConnectionEventKind.Accepted when client.Op == TransferOp.Get && ClientSink is not null:
+            case ConnectionEventKind.Accepted when client.Op.IsDownload() && ClientSink is not null:
                 break; // opened inside ACCEPT (EagerGet)
-            case ConnectionEventKind.Accepted when client.Op == TransferOp.Get:
+            case ConnectionEventKind.Accepted when client.Op.IsDownload():
                 if (ClientHave is { } ch)
                 {
                     ClientSink = new MemorySink(ev.Size, ch.Prefill);
@@ -382,7 +395,7 @@ public sealed class SimTransfer
                     return;
                 }
 
-                if (ev.Op == TransferOp.Get)
+                if (ev.Op.IsDownload())
                 {
                     if (!ServerFiles.TryGetValue(ev.Path, out var data))
                     {
