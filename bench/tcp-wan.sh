@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tcp:// across the emulated WAN (bench/wan.sh): does splitting a file over N TCP connections beat one connection
-# on a lossy long link? Issue 4's row: 100 Mbit/s, 25 ms one-way delay (50 ms RTT), 1% random loss, queue 1000,
+# on a lossy long link? The target row: 100 Mbit/s, 25 ms one-way delay (50 ms RTT), 1% random loss, queue 1000,
 # the kernel's Cubic on both hosts; 8 streams must reach >= 5x the goodput of 1 stream.
 #
 # Usage: bench/tcp-wan.sh [--streams "1 8"] [--size-per-stream MIB] [--runs N] [--dirs "get send"] [--iperf]

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 3's WAN matrix: on each emulated link, ferry udp:// upload and download of a file (default 256 MiB,
+# The WAN matrix: on each emulated link, ferry udp:// upload and download of a file (default 256 MiB,
 # /dev/shm to /dev/shm, SHA-256 verified by ferry and compared with cmp) beside iperf3 TCP with -C bbr and
 # -C cubic, in the same run; plus ferry's retransmitted-bytes ratio and the time to reach 90% of the link rate.
 # Then a fairness run on 100M/25ms/1%: two ferry uploads at once, and one ferry upload next to iperf3 -C bbr.
@@ -27,7 +27,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 ARGS="$*"
 
-# rate delay loss queue (issue 3)
+# rate delay loss queue
 ALL_LINKS=("100M 25ms 0% 1000" "100M 25ms 1% 1000" "100M 25ms 5% 1000" "100M 100ms 1% 2000" "100M 25ms 10% 1000" "500M 5ms 0.5% 2000")
 FAIR_LINK="100M 25ms 1% 1000"
 QUICK=0

@@ -12,7 +12,7 @@ using Ferry.Relay;
 //   --max-datagram N: the largest DELIVER readers ask for (default: the client's choice, 65,000 on loopback, capped by the
 //   server at 16,384); 1200 measures what a reader on another host gets.
 //   --warmup N: before the timed run, every writer posts N lines and every reader reads them (JIT and tiering settle, as in a
-//   long-running server); not counted in any figure. Default 0: the timed run starts cold, as the README's figures do.
+//   long-running server); not counted in any figure. Default 0: the timed run starts cold, as docs/PERFORMANCE.md's figures do.
 var opts = ParseArgs(args);
 int writers = opts.GetValueOrDefault("writers", 50);
 int lines = opts.GetValueOrDefault("lines", 2000);
@@ -149,7 +149,7 @@ var all = results.SelectMany(r => r.Latencies).ToArray();
 Array.Sort(all);
 double P(double q) => all[Math.Min(all.Length - 1, (int)(q * all.Length))];
 double seconds = elapsed.TotalSeconds;
-// Definitions (README "Message relay" performance): end to end = from the first post to the moment the last reader printed
+// Definitions (docs/PERFORMANCE.md, "Message relay"): end to end = from the first post to the moment the last reader printed
 // the last line. Distinct lines/s = lines / that time (each line counted once, however many readers got it). Reader
 // deliveries/s = lines x readers / that time (each line counted once per reader that got it).
 Console.WriteLine($"stored+acked      {total} lines in {(writeDone.Max() - start).TotalSeconds:F2} s ({total / (writeDone.Max() - start).TotalSeconds:F0} lines/s)");

@@ -4,7 +4,7 @@ namespace Ferry.Protocol.Tftp;
 /// The side that receives DATA: a server accepting a write request, or a client reading a file.
 /// Only the next expected block is written, so every byte reaches the sink exactly once and in order: a late,
 /// duplicated or replayed DATA packet maps (by absolute block number) to a block already written and is dropped,
-/// which is the fix for seed 004's known bug. With a window (RFC 7440) it acknowledges every
+/// so a late block can never add data (a classic TFTP receiver bug). With a window (RFC 7440) it acknowledges every
 /// <see cref="TftpTransferParameters.WindowSize"/> blocks, and once per gap with the last block received in order.
 /// </summary>
 public sealed class TftpReceiver : TftpSession

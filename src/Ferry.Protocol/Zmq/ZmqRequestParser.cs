@@ -41,7 +41,7 @@ public static class ZmqRequestParser
             return ZmqParseResult.Invalid(ZmqErrors.UnknownVerb(verbFrame));
         }
 
-        // HELLO may carry a third frame, the access token (an extension of seed 003; two-frame HELLOs stay valid).
+        // HELLO may carry a third frame, the access token (a Ferry extension of the protocol; two-frame HELLOs stay valid).
         if (verb == ZmqVerb.Hello && frameCount == 3 && frames.Length >= 3)
         {
             expected = 3;

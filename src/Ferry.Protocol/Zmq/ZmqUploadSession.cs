@@ -3,7 +3,7 @@ using Ferry.Protocol.Common;
 namespace Ferry.Protocol.Zmq;
 
 /// <summary>
-/// The rules of one client's upload of one filename (seed 003), as a pure state machine: no I/O, time is an argument.
+/// The rules of one client's upload of one filename (the HELLO / CHUNK / CLOSE protocol), as a pure state machine: no I/O, time is an argument.
 /// The shell feeds requests in arrival order and performs the <see cref="ZmqStep"/> it gets back (acquire, write,
 /// commit, abort), then reports the outcome, which yields the reply.
 /// <list type="number">

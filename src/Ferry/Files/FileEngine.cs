@@ -170,7 +170,7 @@ public sealed partial class FileEngine
 
     /// <summary>
     /// Starts (or resumes) an upload of <paramref name="size"/> bytes to <paramref name="relativePath"/>.
-    /// See ENGINE_API.md: Busy, AlreadyExists, NoSpace, TooLarge, InvalidPath. <paramref name="owner"/> names the
+    /// Fails with Busy, AlreadyExists, NoSpace, TooLarge or InvalidPath. <paramref name="owner"/> names the
     /// uploader in the Busy message of a competing upload ("udp 127.0.0.1:5555"). <paramref name="uploadKey"/> is the
     /// client's upload key: a running upload of the same path started with the same key is taken over at once (see
     /// <see cref="UploadRegistry"/>); the shell lets its uploads be taken over with <see cref="IncomingFile.AllowTakeover"/>.

@@ -107,7 +107,7 @@ public sealed class ZmqListener : IProtocolListener
 
     /// <summary>
     /// A ZeroMQ socket speaks one security mechanism per endpoint, so the port is either CURVE or plain: CURVE when
-    /// the server has a key and libzmq has CURVE, unless <c>--insecure</c> asked for plain (the only way seed-003
+    /// the server has a key and libzmq has CURVE, unless <c>--insecure</c> asked for plain (the only way ZeroMQ
     /// clients without CURVE can upload). Security options must be set before the bind, which copies them.
     /// </summary>
     private void ConfigureSecurity(ServerContext context)

@@ -147,7 +147,7 @@ public sealed class TcpFaultTests(ITestOutputHelper output)
         var first = TcpTestEnv.Client(StallAfter(10)).SendAsync(src, server.Url("big/f.bin"), TcpTestEnv.Options(3), progress, default);
         await progressed.Task.WaitAsync(TcpTestEnv.Bound);
 
-        // The issue asks for a stop within 2 s; the bound is generous (shared machine) and the time is printed.
+        // The target is a stop within 2 s; the bound is generous (shared machine) and the time is printed.
         var stopTime = await server.StopAsync();
         output.WriteLine($"server stopped in {stopTime.TotalMilliseconds:F0} ms");
         Assert.True(stopTime < TimeSpan.FromSeconds(10), $"server took {stopTime} to stop");
@@ -185,7 +185,7 @@ public sealed class TcpFaultTests(ITestOutputHelper output)
         var first = TcpTestEnv.Client().GetAsync(server.Url("f.bin"), dest, TcpTestEnv.Options(3), progress, default);
         await progressed.Task.WaitAsync(TcpTestEnv.Bound);
 
-        // The issue asks for a stop within 2 s; the bound is generous (shared machine) and the time is printed.
+        // The target is a stop within 2 s; the bound is generous (shared machine) and the time is printed.
         var stopTime = await server.StopAsync();
         output.WriteLine($"server stopped in {stopTime.TotalMilliseconds:F0} ms");
         Assert.True(stopTime < TimeSpan.FromSeconds(10), $"server took {stopTime} to stop");

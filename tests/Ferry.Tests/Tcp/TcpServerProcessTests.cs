@@ -20,7 +20,7 @@ public sealed partial class TcpServerProcessTests(ITestOutputHelper output)
     /// <summary>The server's block size (ferry serve has no option for it): 4 MiB.</summary>
     private const int Block = 4 << 20;
 
-    // The issue asks for "within 2 s"; the bound is generous because this machine is shared, and the measured time
+    // The target is "within 2 s"; the bound is generous because this machine is shared, and the measured time
     // is printed.
     private static readonly TimeSpan s_stopBound = TimeSpan.FromSeconds(10);
 

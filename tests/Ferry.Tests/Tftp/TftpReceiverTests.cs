@@ -48,7 +48,7 @@ public sealed class TftpReceiverTests
             Assert.Equal(new[] { (ushort)b }, Acks(r));
         }
 
-        // Very late copies of blocks 1..4 (seed 004's bug: a late packet must never add data).
+        // Very late copies of blocks 1..4 (a classic TFTP receiver bug: a late packet must never add data).
         for (int b = 1; b <= 4; b++)
         {
             r.HandleDatagram(Data(b, 0xEE, 8), T0 + 100 + b);

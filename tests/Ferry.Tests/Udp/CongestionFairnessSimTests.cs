@@ -27,10 +27,10 @@ public class CongestionFairnessSimTests
     [Fact]
     public void Two_ferry_flows_share_the_link_evenly()
     {
-        // Issue 3's fairness link: 100 Mbit/s, 50 ms RTT, 1% random loss after a 1000-packet drop-tail queue; the
+        // The WAN matrix's fairness link: 100 Mbit/s, 50 ms RTT, 1% random loss after a 1000-packet drop-tail queue; the
         // second flow starts 0.5 s after the first. Its share starts near a third and converges (ProbeBW drains each
         // probe's queue, so both flows see the path's minimum RTT and size their windows alike): over 20 s of
-        // overlap the split must be within the issue's 40-60%, and together they keep the link full.
+        // overlap the split must be within the 40-60% target, and together they keep the link full.
         var down = new LinkConfig { Delay = 25_000, RateBps = 100_000_000, QueuePackets = 1000, Loss = 0.01, LossAfterQueue = true };
         var sim = new SharedLinkSim(11, down);
         sim.AddFlow(160_000_000, 0, new LinkConfig { Delay = 25_000 });

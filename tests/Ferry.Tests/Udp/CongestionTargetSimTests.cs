@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace Ferry.Tests.Udp;
 
 /// <summary>
-/// Issue 3's WAN targets in the simulated network (fake clock, exact and reproducible): random loss happens on the
+/// The WAN matrix's targets (docs/PERFORMANCE.md) in the simulated network (fake clock, exact and reproducible): random loss happens on the
 /// wire after the 100 Mbit/s bottleneck, as on bench/WanEmu's links. Goodput here is file bytes per simulated second
 /// while the transfer is in full flight (after the ramp, before the last round trips), so a 40 MiB transfer can
 /// stand for the bench's 256 MiB one; bench/wan-matrix.sh measures the whole command on the emulator.

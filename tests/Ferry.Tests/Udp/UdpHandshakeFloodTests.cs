@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 
 namespace Ferry.Tests.Udp;
 
-/// <summary>A flood of handshake packets from one source beside a legitimate transfer (issue: hostile peers).</summary>
+/// <summary>A flood of handshake packets from one source beside a legitimate transfer (hostile peers).</summary>
 [Collection(SerialCollection.Name)]
 public sealed class UdpHandshakeFloodTests
 {

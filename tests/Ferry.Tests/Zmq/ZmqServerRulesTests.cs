@@ -4,7 +4,7 @@ using static Ferry.Tests.Zmq.ZmqFrames;
 
 namespace Ferry.Tests.Zmq;
 
-/// <summary>The rules of issue 5 end to end: a real ROUTER on 127.0.0.1, raw DEALER clients.</summary>
+/// <summary>The rules of the zmq:// upload protocol end to end: a real ROUTER on 127.0.0.1, raw DEALER clients.</summary>
 public sealed class ZmqServerRulesTests
 {
     [ZmqFact]

@@ -3,7 +3,7 @@ using static Ferry.Tests.Zmq.ZmqFrames;
 
 namespace Ferry.Tests.Zmq;
 
-/// <summary>The seven rules of issue 5 through the pure session state machine, with a fake clock.</summary>
+/// <summary>The seven rules of the zmq:// upload protocol (docs/PROTOCOL.md) through the pure session state machine, with a fake clock.</summary>
 public sealed class ZmqUploadSessionTests
 {
     private static readonly TimeSpan s_idle = TimeSpan.FromSeconds(60);
