@@ -115,7 +115,7 @@ public sealed class ZmqListener : IProtocolListener
         var options = context.Options;
         if (options.AllowInsecure)
         {
-            PlainReason = "the server runs with --insecure (a zmq port is either CURVE or plain, and plain lets seed-003 clients without CURVE upload)";
+            PlainReason = "the server runs with --insecure (a zmq port is either CURVE or plain, and plain lets ZeroMQ clients without CURVE upload)";
         }
         else if (options.Identity is null)
         {

@@ -61,7 +61,7 @@ public sealed class ZmqAccessTests : IDisposable
     }
 
     [ZmqFact]
-    public async Task Open_server_accepts_seed_hellos_and_empty_token_frames_but_not_unknown_tokens()
+    public async Task Open_server_accepts_two_frame_hellos_and_empty_token_frames_but_not_unknown_tokens()
     {
         await using var server = new ZmqServerFixture();
         using var d = new TestDealer(server.Endpoint);

@@ -128,7 +128,7 @@ public sealed class ZmqCurveTests
     }
 
     [ZmqCurveFact]
-    public async Task Raw_curve_dealer_speaks_the_seed_protocol_and_a_plain_one_gets_nothing()
+    public async Task Raw_curve_dealer_speaks_the_basic_protocol_and_a_plain_one_gets_nothing()
     {
         await using var server = new ZmqServerFixture(curve: true);
         using (var dealer = new TestDealer(server.Endpoint, curveServerKey: server.CurveKey))

@@ -174,7 +174,7 @@ internal sealed class ZmqUploader
                 Send(dealer, _fileNameFrame, more: _token is not null);
                 if (_token is not null)
                 {
-                    // The optional third frame (docs/PROTOCOL.md); without a token HELLO stays the seed's two frames.
+                    // The optional third frame (docs/PROTOCOL.md); without a token HELLO keeps its basic two frames.
                     Send(dealer, _token, more: false);
                 }
 
