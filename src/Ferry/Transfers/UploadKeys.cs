@@ -110,7 +110,9 @@ public sealed class UploadKeys
             }
 
             long mtimeMs = new DateTimeOffset(info.LastWriteTimeUtc).ToUnixTimeMilliseconds();
-            string destination = remote.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped);
+            // The path as the user wrote it: a RemoteUrl's Uri part is only scheme, host and port (its path is literal).
+            string path = remote is RemoteUrl r ? r.Path : remote.AbsolutePath.TrimStart('/');
+            string destination = remote.GetComponents(UriComponents.SchemeAndServer, UriFormat.UriEscaped) + "/" + path;
             string id = $"{info.FullName}\n{info.Length}\n{mtimeMs}\n{destination}";
             return Path.Combine(_directory, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)))[..32]);
         }
