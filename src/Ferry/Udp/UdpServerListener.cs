@@ -4,6 +4,7 @@ using Ferry.Files;
 using Ferry.Hosting;
 using Ferry.Protocol.Udp;
 using Ferry.Security;
+using Ferry.Timing;
 using Ferry.Protocol.Udp.Wire;
 using Ferry.Transfers;
 
@@ -21,7 +22,7 @@ public sealed class UdpServerListener : IProtocolListener
     private readonly ServerContext _context;
     private readonly UdpChannel _channel;
     private readonly ServerEndpoint _endpoint;
-    private readonly MonotonicClock _clock;
+    private readonly ShellClock _clock;
     private readonly Dictionary<Connection, ServerTransfer> _transfers = new();
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
@@ -31,7 +32,7 @@ public sealed class UdpServerListener : IProtocolListener
     public UdpServerListener(ServerContext context, IPAddress bind, int port, ConnectionConfig? config = null, TimeProvider? time = null)
     {
         _context = context;
-        _clock = new MonotonicClock(time);
+        _clock = new ShellClock(time ?? context.Options.Time);
         config ??= new ConnectionConfig
         {
             MaxDatagram = ServerMaxDatagram,
@@ -188,7 +189,7 @@ public sealed class UdpServerListener : IProtocolListener
     private void Accept(Connection c, ConnectionEvent ev, string peer, long now)
     {
         var kind = ev.Op == TransferOp.Get ? AccessKind.Read : AccessKind.Write;
-        if (_context.Options.Access.Check(ev.Token, kind, ev.Path, DateTimeOffset.UtcNow) is { } denied)
+        if (_context.Options.Access.Check(ev.Token, kind, ev.Path, _clock.UtcNow) is { } denied)
         {
             c.Reject(TransferError.Denied, denied, now);
             _context.Info(Name, $"{peer} {OpName(ev.Op)} {ev.Path} refused: {denied}");
