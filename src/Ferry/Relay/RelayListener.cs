@@ -5,8 +5,8 @@ using Ferry.Hosting;
 using Ferry.Protocol.Relay;
 using Ferry.Protocol.Security;
 using Ferry.Security;
-using Ferry.Timing;
 using Ferry.Protocol.Udp;
+using Ferry.Timing;
 using Ferry.Udp;
 using Ferry.Zmq.Native;
 

@@ -4,8 +4,8 @@ using Ferry.Files;
 using Ferry.Hosting;
 using Ferry.Protocol.Udp;
 using Ferry.Security;
-using Ferry.Timing;
 using Ferry.Protocol.Udp.Wire;
+using Ferry.Timing;
 using Ferry.Transfers;
 
 namespace Ferry.Udp;
@@ -210,7 +210,7 @@ public sealed class UdpServerListener : IProtocolListener
             {
                 var upload = BeginUpload(c, ev, peer);
                 _transfers[c] = new ServerTransfer { Upload = upload };
-                c.Accept(0, ev.IdentityMtime, null, new PartialFileSink(upload.File), upload.File.Received);
+                c.Accept(0, ev.IdentityMtime, null, new PartialFileSink(upload.File, _clock), upload.File.Received);
                 _context.Info(Name, $"{peer} PUT {ev.Path} ({ev.Size} bytes{(upload.File.ResumedBytes > 0 ? $", resuming from {upload.File.ResumedBytes}" : string.Empty)}{_context.Options.Access.LogSuffix(ev.Token)})");
             }
         }

@@ -170,7 +170,7 @@ public sealed class UdpTransferClient : ITransferClient
                 try
                 {
                     partial = PartialFile.ForDownload(localPath, accepted.Size, new FileIdentity(accepted.Size, accepted.IdentityMtime), _options.Overwrite);
-                    return (new PartialFileSink(partial), partial.Received);
+                    return (new PartialFileSink(partial, _clock), partial.Received);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
