@@ -57,7 +57,7 @@ internal sealed class ZmqUploader
 
     public TransferResult Run(CancellationToken cancellationToken)
     {
-        long start = Stopwatch.GetTimestamp();
+        var elapsed = Stopwatch.StartNew(); // for the summary only
         using var handle = OpenLocal();
         long length = RandomAccess.GetLength(handle);
         int chunkSize = _options.ChunkSize;
@@ -146,7 +146,7 @@ internal sealed class ZmqUploader
 
         _progress.Report(new TransferProgress(length, length));
         byte[] sha = source.CompleteHash();
-        return new TransferResult(length, Stopwatch.GetElapsedTime(start), Convert.ToHexStringLower(sha))
+        return new TransferResult(length, elapsed.Elapsed, Convert.ToHexStringLower(sha))
         {
             Stats = new Dictionary<string, long> { ["chunks"] = pipeline.ChunksSent, ["chunk_size"] = chunkSize, ["window"] = window },
         };
