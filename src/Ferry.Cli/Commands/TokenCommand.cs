@@ -93,7 +93,7 @@ internal static class TokenCommand
             try
             {
                 var store = new TokenStore(state);
-                string token = store.Create(parse.GetValue(name)!, r, w, parse.GetValue(path), DateTimeOffset.UtcNow, lifetime);
+                string token = store.Create(parse.GetValue(name)!, r, w, parse.GetValue(path), TimeProvider.System.GetUtcNow(), lifetime);
                 Console.Out.WriteLine(token);
                 Console.Error.WriteLine($"ferry: token '{parse.GetValue(name)}' stored in {store.Path}; it is shown only now. Clients pass it with --token or FERRY_TOKEN.");
                 Console.Error.WriteLine($"ferry: it belongs to the server {Owner(parse, location, state)}");

@@ -1,4 +1,5 @@
 using Ferry.Files;
+using Ferry.Timing;
 
 namespace Ferry.Hosting;
 
@@ -16,9 +17,13 @@ public sealed class ServerContext
         Options = options;
         Log = log;
         Files = files;
+        Clock = new ShellClock(options.Time);
     }
 
     public ServerOptions Options { get; }
+
+    /// <summary>The server's clock (from <see cref="ServerOptions.Time"/>): access checks, log stamps, and the time source of every listener.</summary>
+    public ShellClock Clock { get; }
 
     /// <summary>The one file engine (root jail, uploads, registry) every protocol of this server shares.</summary>
     public FileEngine Files { get; }
@@ -30,7 +35,7 @@ public sealed class ServerContext
     {
         lock (Log)
         {
-            Log.WriteLine($"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {protocol,-5} {message}");
+            Log.WriteLine($"{Clock.UtcNow.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ} {protocol,-5} {message}");
         }
     }
 

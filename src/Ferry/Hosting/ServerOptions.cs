@@ -57,4 +57,7 @@ public sealed class ServerOptions
 
     /// <summary>Who may read and write (tokens); open by default.</summary>
     public AccessPolicy Access { get; init; } = AccessPolicy.Open;
+
+    /// <summary>The time every listener, watchdog, access check and log line reads (tests pass a fake).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 }

@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using Ferry.Protocol.Security;
 using Ferry.Security;
+using Ferry.Timing;
 using Ferry.Transfers;
 
 namespace Ferry.Relay;
@@ -13,7 +14,7 @@ public sealed partial class RelayChatClient
     /// The secure envelope's handshake: HELLO until SERVER_HELLO (every 300 ms, up to the registration timeout),
     /// then the server key is checked against --server-key or known_hosts before anything else is sent.
     /// </summary>
-    private static async Task<EnvelopeClient> HandshakeAsync(Socket socket, string host, int port, RelayChatOptions options, CancellationToken ct)
+    private static async Task<EnvelopeClient> HandshakeAsync(Socket socket, ShellClock clock, string host, int port, RelayChatOptions options, CancellationToken ct)
     {
         var envelope = NewEnvelope();
         try
@@ -22,10 +23,10 @@ public sealed partial class RelayChatClient
             envelope.WriteHello(hello);
             var buffer = new byte[Envelope.HelloSize + Envelope.Overhead];
             var output = new byte[buffer.Length];
-            var deadline = DateTime.UtcNow + options.RegisterTimeout;
+            long deadline = clock.NowMicros + (long)options.RegisterTimeout.TotalMicroseconds;
             while (true)
             {
-                if (DateTime.UtcNow > deadline)
+                if (clock.NowMicros > deadline)
                 {
                     throw new TransferException(ExitCode.Timeout,
                         $"no answer from the relay at {host}:{port} within {options.RegisterTimeout.TotalSeconds:F0} s (not running, or an old server without encryption: try --insecure)");

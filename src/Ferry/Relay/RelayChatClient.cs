@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using Ferry.Protocol.Relay;
 using Ferry.Protocol.Security;
 using Ferry.Security;
+using Ferry.Timing;
 using Ferry.Transfers;
 
 namespace Ferry.Relay;
@@ -18,7 +19,7 @@ public sealed partial class RelayChatClient : IAsyncDisposable
     private static readonly Action<object?> s_flush = state => ((RelayChatClient)state!).FlushQueued();
     private readonly Socket _socket;
     private readonly RelayClient _core;
-    private readonly MonotonicClock _clock;
+    private readonly ShellClock _clock;
     private readonly object _lock = new();
     private readonly byte[] _sendBuffer = new byte[RelayWire.MaxDatagram];
     private readonly byte[] _sealBuffer = new byte[RelayWire.MaxDatagram + Envelope.Overhead];
@@ -53,7 +54,7 @@ public sealed partial class RelayChatClient : IAsyncDisposable
     private RelayChatClient(Socket socket, RelayClientOptions options, TimeProvider time)
     {
         _socket = socket;
-        _clock = new MonotonicClock(time);
+        _clock = new ShellClock(time, RelayListener.RelayClockStart);
         _core = new RelayClient(options, _clock.NowMicros);
         int max = Math.Clamp(options.MaxDatagram, RelayWire.MaxDatagram, RelayWire.MaxLargeDatagram);
         _openBuffer = new byte[max + Envelope.Overhead];
@@ -135,7 +136,7 @@ public sealed partial class RelayChatClient : IAsyncDisposable
             client._options = options;
             if (!options.Insecure)
             {
-                client._envelope = await HandshakeAsync(socket, host, port, options, cancellationToken).ConfigureAwait(false);
+                client._envelope = await HandshakeAsync(socket, client._clock, host, port, options, cancellationToken).ConfigureAwait(false);
             }
         }
         catch

@@ -6,6 +6,7 @@ using Ferry.Protocol.Relay;
 using Ferry.Protocol.Security;
 using Ferry.Security;
 using Ferry.Protocol.Udp;
+using Ferry.Timing;
 using Ferry.Udp;
 using Ferry.Zmq.Native;
 
@@ -22,11 +23,15 @@ public sealed class RelayListener : IProtocolListener
 
     /// <summary>Send batches between two receives while the core has a backlog for readers.</summary>
     private const int MaxSendBatchesPerReceive = 4;
+
+    /// <summary>Where the relay's protocol time starts (both ends): one second, so no timestamp of the cores is ever 0.</summary>
+    internal const long RelayClockStart = 1_000_000;
+
     private readonly ServerContext _context;
     private readonly Socket _socket;
     private readonly IMessageStore _store;
     private readonly RelayServer _core;
-    private readonly MonotonicClock _clock;
+    private readonly ShellClock _clock;
     private readonly RelayRetention _retention;
     private readonly object _lock = new();
     private readonly AsyncPulse _storeWork = new();
@@ -54,7 +59,7 @@ public sealed class RelayListener : IProtocolListener
     public RelayListener(ServerContext context, int port, IMessageStore? store, RelayServerOptions? coreOptions, TimeProvider? time)
     {
         _context = context;
-        _clock = new MonotonicClock(time ?? TimeProvider.System);
+        _clock = new ShellClock(time ?? context.Options.Time, RelayClockStart);
         var options = context.Options;
         _retention = new RelayRetention(options.RelayRetainCount, options.RelayRetainDays is double d ? TimeSpan.FromDays(d) : null);
         var bind = options.Bind;
@@ -76,7 +81,7 @@ public sealed class RelayListener : IProtocolListener
         var access = options.Access;
         coreOptions = (coreOptions ?? new RelayServerOptions()) with
         {
-            Authorize = coreOptions?.Authorize ?? (r => Authorize(access, r)),
+            Authorize = coreOptions?.Authorize ?? (r => Authorize(access, _clock, r)),
         };
         _ioSender = new RelaySender(_socket, _envelope, _allowPlain, coreOptions.MaxDeliverDatagram);
         _storeSender = new RelaySender(_socket, _envelope, _allowPlain, coreOptions.MaxDeliverDatagram);
@@ -200,10 +205,10 @@ public sealed class RelayListener : IProtocolListener
     }
 
     /// <summary>The token check of a registration: reading and/or writing, with no path (path-limited tokens are for files).</summary>
-    private static string? Authorize(AccessPolicy access, RelayRegistration r)
+    private static string? Authorize(AccessPolicy access, ShellClock clock, RelayRegistration r)
     {
         string? token = r.Token.Length == 0 ? null : System.Text.Encoding.UTF8.GetString(r.Token);
-        var now = DateTimeOffset.UtcNow;
+        var now = clock.UtcNow;
         return (r.Read ? access.Check(token, AccessKind.Read, string.Empty, now) : null)
             ?? (r.Write ? access.Check(token, AccessKind.Write, string.Empty, now) : null);
     }

@@ -16,4 +16,7 @@ internal sealed class TcpClientSettings
     public long CheckpointBytes { get; init; } = 256L << 20;
 
     public TcpTestHooks? Hooks { get; init; }
+
+    /// <summary>The clock of the idle watchdog (tests pass a fake).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 }

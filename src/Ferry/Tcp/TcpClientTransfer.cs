@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Ferry.Files;
 using Ferry.Protocol.Tcp;
+using Ferry.Timing;
 using Ferry.Transfers;
 
 namespace Ferry.Tcp;
@@ -23,6 +24,7 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     private readonly CancellationToken _token;
     private readonly TcpClientTls? _tls;
     private readonly string? _accessToken;
+    private readonly ShellClock _clock;
     private Task _streams = Task.CompletedTask;
     private Exception? _failure;
     private int _disposed;
@@ -36,6 +38,7 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
         _tls = tls;
         _accessToken = accessToken;
         _settings = settings;
+        _clock = new ShellClock(settings.Time);
         _userToken = userToken;
         _cts = CancellationTokenSource.CreateLinkedTokenSource(userToken);
         _token = _cts.Token;
@@ -80,7 +83,7 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
         timeout.CancelAfter(_connectTimeout);
         try
         {
-            Control = await TcpConnection.ConnectAsync(_endPoint, TcpConnectionKind.Control, timeout.Token, _tls).ConfigureAwait(false);
+            Control = await TcpConnection.ConnectAsync(_endPoint, TcpConnectionKind.Control, _clock, timeout.Token, _tls).ConfigureAwait(false);
             Register(Control);
             var frame = new byte[open.FrameLength];
             open.Write(frame);
@@ -142,7 +145,7 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     /// <summary>Fails the transfer with <paramref name="failure"/> when nothing moves for <paramref name="idle"/> while data is missing.</summary>
     public async Task WatchIdleAsync(TimeSpan idle, Func<bool> isDone)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Clamp(idle.TotalMilliseconds / 4, 50, 1000)));
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Clamp(idle.TotalMilliseconds / 4, 50, 1000)), _clock.Time);
         try
         {
             while (await timer.WaitForNextTickAsync(Token).ConfigureAwait(false))
@@ -152,13 +155,13 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
                     return;
                 }
 
-                long last;
+                long? last;
                 lock (_live)
                 {
-                    last = _live.Count == 0 ? 0 : _live.Max(c => c.LastActivity);
+                    last = _live.Count == 0 ? null : _live.Max(c => c.LastActivity);
                 }
 
-                if (last != 0 && Environment.TickCount64 - last > idle.TotalMilliseconds)
+                if (last is { } at && _clock.NowMicros - at > idle.TotalMicroseconds)
                 {
                     Fail(Failures.Silent($"{_endPoint}", idle));
                     return;
@@ -357,7 +360,7 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
         timeout.CancelAfter(_connectTimeout);
-        var connection = await TcpConnection.ConnectAsync(_endPoint, TcpConnectionKind.Data, timeout.Token, _tls).ConfigureAwait(false);
+        var connection = await TcpConnection.ConnectAsync(_endPoint, TcpConnectionKind.Data, _clock, timeout.Token, _tls).ConfigureAwait(false);
         Register(connection);
         try
         {

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using Ferry.Protocol.Tcp;
+using Ferry.Timing;
 
 namespace Ferry.Tcp;
 
@@ -35,14 +36,16 @@ internal sealed class TcpConnection : IDisposable
     // Client side: the preamble, sent in front of the first frame; and whether Nagle goes back on after that send.
     private byte[]? _pendingPreamble;
     private bool _nagleAfterFirstSend;
+    private readonly ShellClock _clock;
 
-    public TcpConnection(Socket socket, TcpConnectionKind kind, bool isServer)
+    public TcpConnection(Socket socket, TcpConnectionKind kind, bool isServer, ShellClock clock)
     {
         _socket = socket;
+        _clock = clock;
         Kind = kind;
         IsServer = isServer;
         RemoteEndPoint = socket.RemoteEndPoint;
-        LastActivity = Environment.TickCount64;
+        LastActivity = _clock.NowMicros;
     }
 
     public TcpConnectionKind Kind { get; set; }
@@ -58,7 +61,7 @@ internal sealed class TcpConnection : IDisposable
     /// <summary>Bytes written to the socket.</summary>
     public long BytesSent { get; private set; }
 
-    /// <summary>Environment.TickCount64 of the last completed read or send (for idle watchdogs).</summary>
+    /// <summary>The clock's <see cref="ShellClock.NowMicros"/> at the last completed read or send (for idle watchdogs).</summary>
     public long LastActivity { get; private set; }
 
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
@@ -73,7 +76,7 @@ internal sealed class TcpConnection : IDisposable
     /// cleartext, <c>--insecure</c>), and returns the connection. The preamble goes out with the first frame sent
     /// (one write, one TLS record): a lone 8-byte write would sit behind Nagle and the peer's delayed ACK.
     /// </summary>
-    public static async Task<TcpConnection> ConnectAsync(EndPoint endPoint, TcpConnectionKind kind, CancellationToken ct, TcpClientTls? tls = null)
+    public static async Task<TcpConnection> ConnectAsync(EndPoint endPoint, TcpConnectionKind kind, ShellClock clock, CancellationToken ct, TcpClientTls? tls = null)
     {
         var socket = new Socket(endPoint.AddressFamily == AddressFamily.Unspecified ? AddressFamily.InterNetworkV6 : endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -94,7 +97,7 @@ internal sealed class TcpConnection : IDisposable
             throw;
         }
 
-        var connection = new TcpConnection(socket, kind, isServer: false);
+        var connection = new TcpConnection(socket, kind, isServer: false, clock);
         var preamble = new byte[TcpWire.PreambleLength];
         TcpPreamble.Write(preamble, kind);
         connection._pendingPreamble = preamble;
@@ -265,7 +268,7 @@ internal sealed class TcpConnection : IDisposable
                 int n = await _socket.SendAsync(data, SocketFlags.None, ct).ConfigureAwait(false);
                 data = data[n..];
                 BytesSent += n;
-                LastActivity = Environment.TickCount64;
+                LastActivity = _clock.NowMicros;
             }
         }
         catch (SocketException e)
@@ -308,7 +311,7 @@ internal sealed class TcpConnection : IDisposable
             }
 
             BytesSent += data.Length;
-            LastActivity = Environment.TickCount64;
+            LastActivity = _clock.NowMicros;
         }
         catch (IOException e)
         {
@@ -370,7 +373,7 @@ internal sealed class TcpConnection : IDisposable
         }
 
         BytesSent += sent;
-        LastActivity = Environment.TickCount64;
+        LastActivity = _clock.NowMicros;
         return sent;
     }
 
@@ -476,7 +479,7 @@ internal sealed class TcpConnection : IDisposable
         }
 
         BytesReceived += n;
-        LastActivity = Environment.TickCount64;
+        LastActivity = _clock.NowMicros;
         return n;
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Ferry.Files;
 using Ferry.Protocol.Common;
 using Ferry.Protocol.Tcp;
@@ -18,7 +17,7 @@ internal sealed class TcpServerSession : IDisposable
     private readonly CancellationTokenSource _cts;
     private readonly CancellationToken _token;
     private readonly TaskCompletionSource<TcpSendCoordinator> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly long _startedAt;
     private readonly int _chunkSize;
     private TcpPeerException? _failure;
     private int _nextSlot;
@@ -28,6 +27,7 @@ internal sealed class TcpServerSession : IDisposable
     private TcpServerSession(TcpTransferListener listener, TcpConnection control, TcpOpenRequest open, TcpSessionId id, CancellationToken serverStopping)
     {
         _listener = listener;
+        _startedAt = listener.Context.Clock.NowMicros;
         Control = control;
         Id = id;
         Operation = open.Operation;
@@ -72,7 +72,10 @@ internal sealed class TcpServerSession : IDisposable
         ? _started.Task.IsCompletedSuccessfully && _started.Task.Result.Completion.IsCompleted
         : Incoming is { } f && f.File.IsComplete;
 
-    /// <summary>The most recent read or send on any of the session's connections (Environment.TickCount64).</summary>
+    /// <summary>Time since the session began (for its log lines).</summary>
+    private TimeSpan Elapsed => TimeSpan.FromMicroseconds(_listener.Context.Clock.NowMicros - _startedAt);
+
+    /// <summary>The most recent read or send on any of the session's connections (the server clock's microseconds).</summary>
     public long LastActivity
     {
         get
@@ -289,7 +292,7 @@ internal sealed class TcpServerSession : IDisposable
     /// </summary>
     private sealed class Takeover(TcpServerSession session) : IUploadTakeover
     {
-        public TimeSpan Silence => TimeSpan.FromMilliseconds(Math.Max(0, Environment.TickCount64 - session.LastActivity));
+        public TimeSpan Silence => TimeSpan.FromMicroseconds(Math.Max(0, session._listener.Context.Clock.NowMicros - session.LastActivity));
 
         public bool TryStop(string reason)
         {
@@ -370,7 +373,7 @@ internal sealed class TcpServerSession : IDisposable
                 throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{doneHeader.Type} where DONE expected");
             }
 
-            _listener.Context.Info("tcp", $"session {Id}: {OpName} '{Path}' done, {coordinator.BytesToSend} bytes sent in {_clock.Elapsed.TotalSeconds:F2} s, sha256 {Convert.ToHexStringLower(hash)}");
+            _listener.Context.Info("tcp", $"session {Id}: {OpName} '{Path}' done, {coordinator.BytesToSend} bytes sent in {Elapsed.TotalSeconds:F2} s, sha256 {Convert.ToHexStringLower(hash)}");
         }
         catch (FileEngineException fe)
         {
@@ -454,7 +457,7 @@ internal sealed class TcpServerSession : IDisposable
         var done = new byte[TcpSmallFrames.DoneFrameLength];
         TcpSmallFrames.WriteDone(done);
         await Control.SendAsync(done, ct).ConfigureAwait(false);
-        _listener.Context.Info("tcp", $"session {Id}: PUT '{Path}' committed, {FileSize - present.TotalLength} bytes received in {_clock.Elapsed.TotalSeconds:F2} s, sha256 {Convert.ToHexStringLower(hash)}");
+        _listener.Context.Info("tcp", $"session {Id}: PUT '{Path}' committed, {FileSize - present.TotalLength} bytes received in {Elapsed.TotalSeconds:F2} s, sha256 {Convert.ToHexStringLower(hash)}");
     }
 
     private async Task SendAcceptAsync(TcpFileVersion version, RangeSet present, CancellationToken ct)

@@ -28,6 +28,12 @@ public sealed class TcpTransferClient : ITransferClient
     {
     }
 
+    /// <param name="time">The clock of the idle watchdog and the connections' activity stamps.</param>
+    public TcpTransferClient(TimeProvider time)
+        : this(new TcpClientSettings { Time = time })
+    {
+    }
+
     internal TcpTransferClient(TcpClientSettings settings)
     {
         _settings = settings;

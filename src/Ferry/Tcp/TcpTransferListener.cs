@@ -151,7 +151,7 @@ public sealed class TcpTransferListener : IProtocolListener
 
     private void Accept(Socket socket, CancellationToken stopping)
     {
-        var connection = new TcpConnection(socket, TcpConnectionKind.Control, isServer: true);
+        var connection = new TcpConnection(socket, TcpConnectionKind.Control, isServer: true, Context.Clock);
         if (_handshaking.Count >= Settings.MaxHandshaking || !TryCountHandshake(connection, +1))
         {
             // A flood of half-open peers: refuse newcomers rather than let them queue up memory.
@@ -171,7 +171,7 @@ public sealed class TcpTransferListener : IProtocolListener
             // Keepalive is a safety net for dead peers only; serve the connection without it.
         }
 
-        _handshaking[connection] = Environment.TickCount64 + (long)Settings.HandshakeTimeout.TotalMilliseconds;
+        _handshaking[connection] = Context.Clock.NowMicros + (long)Settings.HandshakeTimeout.TotalMicroseconds;
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var task = HandleAsync(connection, gate.Task, stopping);
         _connections[connection] = task;
@@ -284,7 +284,7 @@ public sealed class TcpTransferListener : IProtocolListener
                 }
 
                 var access = open.Operation is TcpOperation.Get or TcpOperation.List ? AccessKind.Read : AccessKind.Write;
-                if (Context.Options.Access.Check(open.Token, access, open.Path, DateTimeOffset.UtcNow) is { } refusal)
+                if (Context.Options.Access.Check(open.Token, access, open.Path, Context.Clock.UtcNow) is { } refusal)
                 {
                     throw new TcpPeerException(TcpErrorCode.Unauthorized, refusal);
                 }
@@ -435,10 +435,10 @@ public sealed class TcpTransferListener : IProtocolListener
     private async Task HeartbeatAsync(CancellationToken ct)
     {
         var period = TimeSpan.FromMilliseconds(Math.Clamp(Settings.HandshakeTimeout.TotalMilliseconds / 4, 50, 1000));
-        using var timer = new PeriodicTimer(period);
+        using var timer = new PeriodicTimer(period, Context.Clock.Time);
         while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
         {
-            long now = Environment.TickCount64;
+            long now = Context.Clock.NowMicros;
             foreach (var (connection, deadline) in _handshaking)
             {
                 if (now >= deadline && EndHandshake(connection))
@@ -448,10 +448,10 @@ public sealed class TcpTransferListener : IProtocolListener
                 }
             }
 
-            long idleMs = (long)Settings.IdleTimeout.TotalMilliseconds;
+            long idle = (long)Settings.IdleTimeout.TotalMicroseconds;
             foreach (var session in _sessions.Values)
             {
-                if (now - session.LastActivity > idleMs && !session.DataComplete)
+                if (now - session.LastActivity > idle && !session.DataComplete)
                 {
                     Context.Info("tcp", $"session {session.Id}: no progress for {Settings.IdleTimeout.TotalSeconds:F0} s; aborted");
                     session.Fail(new TcpPeerException(TcpErrorCode.IdleTimeout, $"no progress for {Settings.IdleTimeout.TotalSeconds:F0} s"));

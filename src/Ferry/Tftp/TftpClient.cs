@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Ferry.Files;
 using Ferry.Protocol.Tftp;
+using Ferry.Timing;
 using Ferry.Transfers;
 
 namespace Ferry.Tftp;
@@ -39,10 +40,10 @@ public sealed class TftpClient : ITransferClient
         var requestOptions = BuildOptions(options, transferSize: 0, path);
         DownloadDestination.CheckBeforeConnecting(localPath, options.Overwrite);
 
-        var clock = new TftpClock(_time);
+        var clock = new ShellClock(_time);
         var watch = Stopwatch.StartNew();
         using var socket = CreateSocket(address);
-        using var target = new TftpDownloadTarget(localPath, options.Overwrite, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        using var target = new TftpDownloadTarget(localPath, options.Overwrite, _time.GetUtcNow().ToUnixTimeMilliseconds());
         var session = TftpReceiver.ForClient(target, path, requestOptions, TimeoutMicros(options), TftpSessionConfig.Client, clock.NowMicros);
         var runner = new TftpSessionRunner(socket, new IPEndPoint(address, port).Serialize(), clock, lockToAddress: address)
         {
@@ -85,7 +86,7 @@ public sealed class TftpClient : ITransferClient
         }
 
         var requestOptions = BuildOptions(options, transferSize: length, path);
-        var clock = new TftpClock(_time);
+        var clock = new ShellClock(_time);
         var watch = Stopwatch.StartNew();
         using var hashing = new HashingFileSource(handle, length, ownsHandle: true);
         using var socket = CreateSocket(address);

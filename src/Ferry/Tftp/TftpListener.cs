@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Ferry.Hosting;
 using Ferry.Protocol.Tftp;
+using Ferry.Timing;
 
 namespace Ferry.Tftp;
 
@@ -21,7 +22,7 @@ public sealed class TftpListener : IProtocolListener
 
     private readonly ServerContext _context;
     private readonly Socket _socket;
-    private readonly TftpClock _clock;
+    private readonly ShellClock _clock;
     private readonly TftpServerPolicy _policy;
     private readonly CancellationTokenSource _stop = new();
     private readonly object _sync = new();
@@ -34,7 +35,7 @@ public sealed class TftpListener : IProtocolListener
     public TftpListener(ServerContext context, int port, TimeProvider? timeProvider = null, TftpServerPolicy? policy = null)
     {
         _context = context;
-        _clock = new TftpClock(timeProvider ?? TimeProvider.System);
+        _clock = new ShellClock(timeProvider ?? context.Options.Time);
         _policy = policy ?? new TftpServerPolicy();
         _socket = CreateSocket(context.Options.Bind, port);
         LocalEndPoint = _socket.LocalEndPoint!;

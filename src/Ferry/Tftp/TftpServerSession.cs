@@ -1,9 +1,9 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Ferry.Files;
 using Ferry.Hosting;
 using Ferry.Protocol.Tftp;
+using Ferry.Timing;
 using Ferry.Transfers;
 
 namespace Ferry.Tftp;
@@ -19,7 +19,7 @@ internal sealed class TftpServerSession
     private readonly ServerContext _context;
     private readonly Socket _socket;
     private readonly SocketAddress _peer;
-    private readonly TftpClock _clock;
+    private readonly ShellClock _clock;
     private readonly TftpServerPolicy _policy;
     private readonly TftpSessionRunner _runner;
     private readonly string _owner;
@@ -33,9 +33,9 @@ internal sealed class TftpServerSession
     private byte[]? _sha256;
     private volatile bool _finished;
     private TftpSession? _session;
-    private Stopwatch _watch = new();
+    private long _startedAt;
 
-    public TftpServerSession(ServerContext context, TftpRequest request, SocketAddress peer, IPEndPoint peerEndPoint, Socket socket, TftpClock clock, TftpServerPolicy policy)
+    public TftpServerSession(ServerContext context, TftpRequest request, SocketAddress peer, IPEndPoint peerEndPoint, Socket socket, ShellClock clock, TftpServerPolicy policy)
     {
         _context = context;
         Request = request;
@@ -71,7 +71,7 @@ internal sealed class TftpServerSession
     /// <summary>Serves the request to the end; never throws (failures are logged and sent as ERROR).</summary>
     public void Run(CancellationToken cancellationToken)
     {
-        _watch = Stopwatch.StartNew();
+        _startedAt = _clock.NowMicros;
         try
         {
             // Clients often name files from "/" (tftpd-hpa --secure semantics): the root is the top.
@@ -190,7 +190,7 @@ internal sealed class TftpServerSession
                 (_session as TftpReceiver)?.ConfirmComplete(now);
                 break;
             case TftpEventKind.Completed or TftpEventKind.Failed:
-                Log(_session!, _watch.Elapsed);
+                Log(_session!, TimeSpan.FromMicroseconds(now - _startedAt));
                 break;
         }
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Ferry.Protocol.Tftp;
+using Ferry.Timing;
 
 namespace Ferry.Tftp;
 
@@ -16,7 +17,7 @@ internal sealed class TftpSessionRunner
     private const int MaxWaitMicros = 200_000;
 
     private readonly Socket _socket;
-    private readonly TftpClock _clock;
+    private readonly ShellClock _clock;
     private readonly byte[] _receive = new byte[TftpLimits.MaxPacketLength + 1];
     private readonly byte[] _transmit = new byte[TftpLimits.MaxPacketLength];
     private readonly SocketAddress _from;
@@ -31,7 +32,7 @@ internal sealed class TftpSessionRunner
     /// Client only: the server's address. The first reply from that address, whatever its port, fixes the server's
     /// transfer ID; until then requests go to <paramref name="peer"/> (port 69).
     /// </param>
-    public TftpSessionRunner(Socket socket, SocketAddress peer, TftpClock clock, IPAddress? lockToAddress = null)
+    public TftpSessionRunner(Socket socket, SocketAddress peer, ShellClock clock, IPAddress? lockToAddress = null)
     {
         _socket = socket;
         _peer = peer;

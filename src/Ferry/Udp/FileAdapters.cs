@@ -1,5 +1,6 @@
 using Ferry.Files;
 using Ferry.Protocol.Udp;
+using Ferry.Timing;
 using Ferry.Transfers;
 
 namespace Ferry.Udp;
@@ -92,14 +93,17 @@ internal sealed class MemoryDataSource(byte[] data) : IDataSource
 internal sealed class PartialFileSink : IDataSink
 {
     private const long CheckpointBytes = 64L << 20;
-    private const long CheckpointMillis = 1_000;
+    private const long CheckpointMicros = 1_000_000;
     private readonly PartialFile _file;
+    private readonly ShellClock _clock;
     private long _sinceCheckpoint;
-    private long _lastCheckpoint = Environment.TickCount64;
+    private long _lastCheckpoint;
 
-    public PartialFileSink(PartialFile file)
+    public PartialFileSink(PartialFile file, ShellClock clock)
     {
         _file = file;
+        _clock = clock;
+        _lastCheckpoint = clock.NowMicros;
         _file.HashInBackground = true; // the receiving loop only writes; SHA-256 runs on another core
     }
 
@@ -111,13 +115,13 @@ internal sealed class PartialFileSink : IDataSink
         {
             _file.Write(offset, data);
             _sinceCheckpoint += data.Length;
-            if (_sinceCheckpoint >= CheckpointBytes || Environment.TickCount64 - _lastCheckpoint >= CheckpointMillis)
+            if (_sinceCheckpoint >= CheckpointBytes || _clock.NowMicros - _lastCheckpoint >= CheckpointMicros)
             {
                 // Makes what arrived durable and recorded, so an interruption (even kill -9) loses at most
                 // 64 MiB or one second of transfer.
                 _file.Checkpoint();
                 _sinceCheckpoint = 0;
-                _lastCheckpoint = Environment.TickCount64;
+                _lastCheckpoint = _clock.NowMicros;
             }
 
             error = TransferError.None;

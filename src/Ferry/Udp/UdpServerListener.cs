@@ -5,6 +5,7 @@ using Ferry.Hosting;
 using Ferry.Protocol.Udp;
 using Ferry.Security;
 using Ferry.Protocol.Udp.Wire;
+using Ferry.Timing;
 using Ferry.Transfers;
 
 namespace Ferry.Udp;
@@ -21,7 +22,7 @@ public sealed class UdpServerListener : IProtocolListener
     private readonly ServerContext _context;
     private readonly UdpChannel _channel;
     private readonly ServerEndpoint _endpoint;
-    private readonly MonotonicClock _clock;
+    private readonly ShellClock _clock;
     private readonly Dictionary<Connection, ServerTransfer> _transfers = new();
     private readonly Dictionary<Connection, (Task<HeldListing> Task, string Log)> _listings = new();
     private readonly CancellationTokenSource _stop = new();
@@ -32,7 +33,7 @@ public sealed class UdpServerListener : IProtocolListener
     public UdpServerListener(ServerContext context, IPAddress bind, int port, ConnectionConfig? config = null, TimeProvider? time = null)
     {
         _context = context;
-        _clock = new MonotonicClock(time);
+        _clock = new ShellClock(time ?? context.Options.Time);
         config ??= new ConnectionConfig
         {
             MaxDatagram = ServerMaxDatagram,
@@ -190,7 +191,7 @@ public sealed class UdpServerListener : IProtocolListener
     private void Accept(Connection c, ConnectionEvent ev, string peer, long now)
     {
         var kind = ev.Op.IsDownload() ? AccessKind.Read : AccessKind.Write;
-        if (_context.Options.Access.Check(ev.Token, kind, ev.Path, DateTimeOffset.UtcNow) is { } denied)
+        if (_context.Options.Access.Check(ev.Token, kind, ev.Path, _clock.UtcNow) is { } denied)
         {
             c.Reject(TransferError.Denied, denied, now);
             _context.Info(Name, $"{peer} {OpName(ev.Op)} {ev.Path} refused: {denied}");
@@ -220,7 +221,7 @@ public sealed class UdpServerListener : IProtocolListener
             {
                 var upload = BeginUpload(c, ev, peer);
                 _transfers[c] = new ServerTransfer { Upload = upload };
-                c.Accept(0, ev.IdentityMtime, null, new PartialFileSink(upload.File), upload.File.Received);
+                c.Accept(0, ev.IdentityMtime, null, new PartialFileSink(upload.File, _clock), upload.File.Received);
                 _context.Info(Name, $"{peer} PUT {ev.Path} ({ev.Size} bytes{(upload.File.ResumedBytes > 0 ? $", resuming from {upload.File.ResumedBytes}" : string.Empty)}{_context.Options.Access.LogSuffix(ev.Token)})");
             }
         }

@@ -8,6 +8,7 @@ using Ferry.Protocol.Listing;
 using Ferry.Protocol.Udp;
 using Ferry.Protocol.Udp.Wire;
 using Ferry.Security;
+using Ferry.Timing;
 using Ferry.Transfers;
 
 namespace Ferry.Udp;
@@ -16,6 +17,14 @@ namespace Ferry.Udp;
 public sealed class UdpTransferClient : ITransferClient
 {
     public const int DefaultPort = 7700;
+
+    private readonly TimeProvider _time;
+
+    /// <param name="time">The clock the transfer loops read; <see cref="TimeProvider.System"/> when null.</param>
+    public UdpTransferClient(TimeProvider? time = null)
+    {
+        _time = time ?? TimeProvider.System;
+    }
 
     public string Scheme => "udp";
 
@@ -26,7 +35,7 @@ public sealed class UdpTransferClient : ITransferClient
         string path = TransferClients.RemotePath(remote);
         DownloadDestination.CheckBeforeConnecting(localPath, options.Overwrite);
 
-        return Start(new Session(Resolve(remote), remote.Host, options, progress, cancellationToken), s => s.RunGet(path, localPath), cancellationToken);
+        return Start(new Session(Resolve(remote), remote.Host, _time, options, progress, cancellationToken), s => s.RunGet(path, localPath), cancellationToken);
     }
 
     public Task<IReadOnlyList<ListingEntry>> ListAsync(Uri remote, bool recursive, ClientOptions options, CancellationToken cancellationToken)
@@ -36,7 +45,7 @@ public sealed class UdpTransferClient : ITransferClient
         string path = TransferClients.ListPath(remote);
         var progress = new Progress<TransferProgress>();
         return RemoteListing.FetchAsync(local => Start(
-            new Session(Resolve(remote), remote.Host, options, progress, cancellationToken), s => s.RunGet(path, local, TransferOp.List, recursive ? 1 : 0), cancellationToken));
+            new Session(Resolve(remote), remote.Host, _time, options, progress, cancellationToken), s => s.RunGet(path, local, TransferOp.List, recursive ? 1 : 0), cancellationToken));
     }
 
     public Task<TransferResult> SendAsync(string localPath, Uri remote, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken)
@@ -44,16 +53,16 @@ public sealed class UdpTransferClient : ITransferClient
         ValidateOptions(options);
         ClientSecurity.RequireWellFormedPin(options.ServerKey);
         string path = TransferClients.RemotePath(remote);
-        return Start(new Session(Resolve(remote), remote.Host, options, progress, cancellationToken), s => s.RunSend(localPath, path), cancellationToken);
+        return Start(new Session(Resolve(remote), remote.Host, _time, options, progress, cancellationToken), s => s.RunSend(localPath, path), cancellationToken);
     }
 
     /// <summary>Downloads <paramref name="remotePath"/> exactly as given (no URL normalisation; tests send hostile paths).</summary>
     public static Task<TransferResult> GetRawAsync(IPEndPoint server, string remotePath, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken) =>
-        Start(new Session(server, server.Address.ToString(), options, progress, cancellationToken), s => s.RunGet(remotePath, localPath), cancellationToken);
+        Start(new Session(server, server.Address.ToString(), TimeProvider.System, options, progress, cancellationToken), s => s.RunGet(remotePath, localPath), cancellationToken);
 
     /// <summary>Uploads to <paramref name="remotePath"/> exactly as given.</summary>
     public static Task<TransferResult> SendRawAsync(IPEndPoint server, string localPath, string remotePath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken) =>
-        Start(new Session(server, server.Address.ToString(), options, progress, cancellationToken), s => s.RunSend(localPath, remotePath), cancellationToken);
+        Start(new Session(server, server.Address.ToString(), TimeProvider.System, options, progress, cancellationToken), s => s.RunSend(localPath, remotePath), cancellationToken);
 
     private static Task<TransferResult> Start(Session session, Func<Session, TransferResult> run, CancellationToken cancellationToken) =>
         Task.Factory.StartNew(() => run(session), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -112,15 +121,16 @@ public sealed class UdpTransferClient : ITransferClient
         private readonly ClientOptions _options;
         private readonly IProgress<TransferProgress> _progress;
         private readonly CancellationToken _ct;
-        private readonly MonotonicClock _clock = new();
+        private readonly ShellClock _clock;
         private readonly Stopwatch _elapsed = Stopwatch.StartNew();
         private long _gsoSends;
         private long _gsoSegments;
         private TransferException? _keyFailure;
         private Connection? _connection;
 
-        public Session(IPEndPoint server, string host, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken ct)
+        public Session(IPEndPoint server, string host, TimeProvider time, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken ct)
         {
+            _clock = new ShellClock(time);
             _server = server;
             _host = host;
             _options = options;
@@ -178,7 +188,7 @@ public sealed class UdpTransferClient : ITransferClient
                     }
 
                     partial = PartialFile.ForDownload(localPath, accepted.Size, new FileIdentity(accepted.Size, accepted.IdentityMtime), _options.Overwrite);
-                    return (new PartialFileSink(partial), partial.Received);
+                    return (new PartialFileSink(partial, _clock), partial.Received);
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {

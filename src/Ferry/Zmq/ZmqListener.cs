@@ -70,7 +70,7 @@ public sealed class ZmqListener : IProtocolListener
             throw;
         }
 
-        _shared = new ZmqServerShared(context, time ?? TimeProvider.System, e => TransferEnded?.Invoke(e));
+        _shared = new ZmqServerShared(context, time ?? context.Options.Time, e => TransferEnded?.Invoke(e));
         _loop = new ZmqSocketLoop(_router, _shared, _zap);
     }
 

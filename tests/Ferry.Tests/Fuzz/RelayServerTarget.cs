@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using Ferry.Protocol.Relay;
 using Ferry.Relay;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Ferry.Tests.Fuzz;
 
@@ -13,7 +14,7 @@ namespace Ferry.Tests.Fuzz;
 internal sealed class RelayServerTarget : IFuzzInstance
 {
     private static readonly IPEndPoint[] s_peers = [new(IPAddress.Loopback, 5001), new(IPAddress.Parse("127.0.0.2"), 5002)];
-    private readonly InMemoryMessageStore _store = new(new FixedClock());
+    private readonly InMemoryMessageStore _store = new(new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000)));
     private readonly RelayServer _server;
     private readonly byte[] _buffer = new byte[RelayWire.MaxDatagram];
     private readonly List<RelayAppend> _appends = new();
@@ -63,10 +64,5 @@ internal sealed class RelayServerTarget : IFuzzInstance
         }
 
         return ok;
-    }
-
-    private sealed class FixedClock : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
     }
 }

@@ -47,7 +47,7 @@ internal sealed class TcpTestEnv : IAsyncDisposable
     public async Task<TcpTestServer> StartServerAsync(
         TcpTestHooks? hooks = null, int maxStreams = 64, TimeSpan? handshakeTimeout = null, int blockSize = BlockSize, int maxSessionsPerAddress = 64,
         bool allowInsecure = true, bool keyless = false, ServerKeyPair? identity = null, AccessPolicy? access = null, TimeSpan? idleTimeout = null,
-        TimeSpan? staleUploadAfter = null)
+        TimeSpan? staleUploadAfter = null, TimeProvider? time = null)
     {
         var settings = new TcpListenerSettings
         {
@@ -57,7 +57,7 @@ internal sealed class TcpTestEnv : IAsyncDisposable
             MaxSessionsPerAddress = maxSessionsPerAddress,
             IdleTimeout = idleTimeout ?? TimeSpan.FromSeconds(60),
         };
-        var server = await TcpTestServer.StartAsync(Root, State, settings, maxStreams, keyless ? null : identity ?? TestSecurity.ServerKey, allowInsecure, access, staleUploadAfter);
+        var server = await TcpTestServer.StartAsync(Root, State, settings, maxStreams, keyless ? null : identity ?? TestSecurity.ServerKey, allowInsecure, access, staleUploadAfter, time);
         _servers.Add(server);
         return server;
     }

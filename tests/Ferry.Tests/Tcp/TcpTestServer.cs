@@ -42,7 +42,7 @@ internal sealed class TcpTestServer : IAsyncDisposable
     /// <param name="allowInsecure">Also serve cleartext clients (the raw-socket tests speak cleartext).</param>
     public static Task<TcpTestServer> StartAsync(
         string root, string state, TcpListenerSettings settings, int maxStreams, ServerKeyPair? identity, bool allowInsecure, AccessPolicy? access,
-        TimeSpan? staleUploadAfter = null)
+        TimeSpan? staleUploadAfter = null, TimeProvider? time = null)
     {
         var options = new ServerOptions
         {
@@ -57,6 +57,7 @@ internal sealed class TcpTestServer : IAsyncDisposable
             Identity = identity,
             AllowInsecure = allowInsecure,
             Access = access ?? AccessPolicy.Open,
+            Time = time ?? TimeProvider.System,
         };
         var log = new StringWriter();
         var files = new Ferry.Files.FileEngine(new Ferry.Files.FileEngineOptions

@@ -1,6 +1,7 @@
 using Ferry.Tests.Support;
 using Ferry.Tftp;
 using Ferry.Transfers;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace Ferry.Tests.Tftp;
@@ -17,7 +18,7 @@ public sealed class TftpProgressTests
         await using var server = new TftpServerFixture();
         server.CreateFile("src.bin", Size);
         var progress = new ListProgress();
-        await new TftpClient(new StepClock()).GetAsync(server.Url("src.bin"), server.Local("down.bin"), new ClientOptions { BlockSize = 512 }, progress, CancellationToken.None)
+        await new TftpClient(StepClock()).GetAsync(server.Url("src.bin"), server.Local("down.bin"), new ClientOptions { BlockSize = 512 }, progress, CancellationToken.None)
             .WaitAsync(s_limit);
         AssertGrowing(progress.Reports);
     }
@@ -28,7 +29,7 @@ public sealed class TftpProgressTests
         await using var server = new TftpServerFixture(allowWrite: true);
         server.CreateFile("src.bin", Size);
         var progress = new ListProgress();
-        await new TftpClient(new StepClock()).SendAsync(Path.Combine(server.Root, "src.bin"), server.Url("up.bin"), new ClientOptions { BlockSize = 512 }, progress, CancellationToken.None)
+        await new TftpClient(StepClock()).SendAsync(Path.Combine(server.Root, "src.bin"), server.Url("up.bin"), new ClientOptions { BlockSize = 512 }, progress, CancellationToken.None)
             .WaitAsync(s_limit);
         AssertGrowing(progress.Reports);
     }
@@ -67,14 +68,7 @@ public sealed class TftpProgressTests
     }
 
     /// <summary>A clock that advances 1 ms each time it is read: the client's throttle sees time pass without any waiting.</summary>
-    private sealed class StepClock : TimeProvider
-    {
-        private long _micros;
-
-        public override long TimestampFrequency => 1_000_000;
-
-        public override long GetTimestamp() => Interlocked.Add(ref _micros, 1000);
-    }
+    private static FakeTimeProvider StepClock() => new() { AutoAdvanceAmount = TimeSpan.FromMilliseconds(1) };
 
     private sealed class ListProgress : IProgress<TransferProgress>
     {

@@ -1,3 +1,4 @@
+using Ferry.Timing;
 using Ferry.Transfers;
 using Ferry.Zmq.Native;
 
@@ -32,13 +33,15 @@ internal sealed class ZmqHandshakeWatch : IDisposable
     private readonly bool _ipv6;
     private readonly ZmqServerKey? _key;
     private readonly string _server;
+    private readonly ShellClock _clock;
     private int _silentCloses;
 
     /// <param name="server">host:port for messages.</param>
     /// <param name="endpoint">The zmq endpoint ("tcp://host:port"), for the plain probe.</param>
     /// <param name="key">The CURVE key in use; null for a plain connection.</param>
-    public ZmqHandshakeWatch(ZmqContext context, ZmqSocket socket, string server, string endpoint, bool ipv6, ZmqServerKey? key)
+    public ZmqHandshakeWatch(ZmqContext context, ZmqSocket socket, string server, string endpoint, bool ipv6, ZmqServerKey? key, ShellClock clock)
     {
+        _clock = clock;
         _monitor = new ZmqMonitor(context, socket, Events);
         _context = context;
         _endpoint = endpoint;
@@ -96,9 +99,9 @@ internal sealed class ZmqHandshakeWatch : IDisposable
         probe.IPv6 = _ipv6;
         using var monitor = new ZmqMonitor(_context, probe, Events);
         probe.Connect(_endpoint);
-        long deadline = Environment.TickCount64 + (long)s_probeTimeout.TotalMilliseconds;
+        long deadline = _clock.NowMicros + (long)s_probeTimeout.TotalMicroseconds;
         int failures = 0;
-        while (Environment.TickCount64 < deadline && failures < SilentClosesBeforeFailing)
+        while (_clock.NowMicros < deadline && failures < SilentClosesBeforeFailing)
         {
             if (!monitor.TryRead(out int e, out _, waitMs: 100))
             {

@@ -8,6 +8,14 @@ public sealed class ZmqTransferClient : ITransferClient
 {
     public const int DefaultPort = 7702;
 
+    private readonly TimeProvider _time;
+
+    /// <param name="time">The clock of the upload loop's deadlines; <see cref="TimeProvider.System"/> when null.</param>
+    public ZmqTransferClient(TimeProvider? time = null)
+    {
+        _time = time ?? TimeProvider.System;
+    }
+
     public string Scheme => "zmq";
 
     /// <summary>Refused: see the message.</summary>
@@ -36,7 +44,7 @@ public sealed class ZmqTransferClient : ITransferClient
         string endpoint = Endpoint(remote, out bool ipv6);
         int port = remote.IsDefaultPort || remote.Port < 0 ? DefaultPort : remote.Port;
         var key = ZmqClientSecurity.Resolve(remote.IdnHost, port, options);
-        var uploader = new ZmqUploader(localPath, endpoint, ipv6, remotePath, options, progress)
+        var uploader = new ZmqUploader(localPath, endpoint, ipv6, remotePath, options, progress, new Ferry.Timing.ShellClock(_time))
         {
             ServerKey = key,
             Server = Ferry.Security.KnownHosts.HostPort(remote.IdnHost, port),

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Ferry.Files;
 using Ferry.Protocol.Zmq;
+using Ferry.Timing;
 using Ferry.Transfers;
 using Ferry.Zmq.Native;
 
@@ -20,7 +21,7 @@ internal sealed class ZmqUploader
     public const int WindowBytes = 16 << 20;
 
     private static readonly TimeSpan s_defaultTimeout = TimeSpan.FromSeconds(30);
-    private static readonly long s_progressInterval = Stopwatch.Frequency / 10;
+    private const long ProgressIntervalMicros = 100_000;
 
     private readonly string _localPath;
     private readonly string _endpoint;
@@ -30,12 +31,14 @@ internal sealed class ZmqUploader
     private readonly IProgress<TransferProgress> _progress;
     private readonly byte[] _fileNameFrame;
     private readonly TimeSpan _timeout;
+    private readonly ShellClock _clock;
     private byte[]? _token;
     private ZmqHandshakeWatch? _watch;
     private long _connectDeadline;
 
-    public ZmqUploader(string localPath, string endpoint, bool ipv6, string remotePath, ClientOptions options, IProgress<TransferProgress> progress)
+    public ZmqUploader(string localPath, string endpoint, bool ipv6, string remotePath, ClientOptions options, IProgress<TransferProgress> progress, ShellClock clock)
     {
+        _clock = clock;
         _localPath = localPath;
         _endpoint = endpoint;
         _ipv6 = ipv6;
@@ -54,7 +57,7 @@ internal sealed class ZmqUploader
 
     public TransferResult Run(CancellationToken cancellationToken)
     {
-        long start = Stopwatch.GetTimestamp();
+        var elapsed = Stopwatch.StartNew(); // for the summary only
         using var handle = OpenLocal();
         long length = RandomAccess.GetLength(handle);
         int chunkSize = _options.ChunkSize;
@@ -82,15 +85,15 @@ internal sealed class ZmqUploader
         }
 
         _token = token is null ? null : Encoding.ASCII.GetBytes(token);
-        using var watch = new ZmqHandshakeWatch(zmq, dealer, Server, _endpoint, _ipv6, ServerKey);
+        using var watch = new ZmqHandshakeWatch(zmq, dealer, Server, _endpoint, _ipv6, ServerKey, _clock);
         _watch = watch;
-        _connectDeadline = Stopwatch.GetTimestamp() + (long)(_options.ConnectTimeout.TotalSeconds * Stopwatch.Frequency);
+        _connectDeadline = _clock.NowMicros + (long)_options.ConnectTimeout.TotalMicroseconds;
         dealer.Connect(_endpoint);
 
         byte[] chunk = new byte[chunkSize];
         byte[] checksum = new byte[64];
         var frames = new List<byte[]>();
-        long lastProgress = 0;
+        long lastProgress = long.MinValue;
         bool opened = false;
         try
         {
@@ -116,8 +119,8 @@ internal sealed class ZmqUploader
                     opened = reply.IsReady;
                 }
 
-                long now = Stopwatch.GetTimestamp();
-                if (now - lastProgress >= s_progressInterval)
+                long now = _clock.NowMicros;
+                if (lastProgress == long.MinValue || now - lastProgress >= ProgressIntervalMicros)
                 {
                     lastProgress = now;
                     _progress.Report(new TransferProgress(pipeline.BytesAcknowledged, length));
@@ -143,7 +146,7 @@ internal sealed class ZmqUploader
 
         _progress.Report(new TransferProgress(length, length));
         byte[] sha = source.CompleteHash();
-        return new TransferResult(length, Stopwatch.GetElapsedTime(start), Convert.ToHexStringLower(sha))
+        return new TransferResult(length, elapsed.Elapsed, Convert.ToHexStringLower(sha))
         {
             Stats = new Dictionary<string, long> { ["chunks"] = pipeline.ChunksSent, ["chunk_size"] = chunkSize, ["window"] = window },
         };
@@ -221,13 +224,13 @@ internal sealed class ZmqUploader
     {
         // Wait in short slices so Ctrl+C is noticed promptly.
         dealer.ReceiveTimeout = 100;
-        long deadline = Stopwatch.GetTimestamp() + (long)(_timeout.TotalSeconds * Stopwatch.Frequency);
+        long deadline = _clock.NowMicros + (long)_timeout.TotalMicroseconds;
         int count;
         while (!dealer.TryReceiveMessage(frames, out count, maxFrames: 4))
         {
             cancellationToken.ThrowIfCancellationRequested();
             _watch?.Check();
-            long now = Stopwatch.GetTimestamp();
+            long now = _clock.NowMicros;
             if (_watch is { Succeeded: false } && now > _connectDeadline)
             {
                 // Nothing completed a ZeroMQ handshake: nothing is listening there, or it is not a zmq:// server of this kind.
@@ -273,7 +276,7 @@ internal sealed class ZmqUploader
     /// </summary>
     private void AbortOnServer(ZmqSocket dealer, ZmqUploadPipeline pipeline, List<byte[]> frames, long length)
     {
-        long deadline = Stopwatch.GetTimestamp() + (long)(AbortWait.TotalSeconds * Stopwatch.Frequency);
+        long deadline = _clock.NowMicros + (long)AbortWait.TotalMicroseconds;
         try
         {
             // The send queue may be full of pipelined chunks: wait for room (at most a second), not give up at once,
@@ -290,7 +293,7 @@ internal sealed class ZmqUploader
             // The answers to the chunks still in flight, then the CLOSE's (an ERROR naming the size mismatch).
             int owed = pipeline.Unanswered + 1;
             dealer.ReceiveTimeout = 100;
-            while (owed > 0 && Stopwatch.GetTimestamp() < deadline)
+            while (owed > 0 && _clock.NowMicros < deadline)
             {
                 if (dealer.TryReceiveMessage(frames, out _, maxFrames: 4))
                 {

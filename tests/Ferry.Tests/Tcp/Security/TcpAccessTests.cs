@@ -1,5 +1,6 @@
 using Ferry.Security;
 using Ferry.Transfers;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Ferry.Tests.Tcp.Security;
 
@@ -86,6 +87,27 @@ public sealed class TcpAccessTests
 
         Assert.False(File.Exists(Path.Combine(env.Local, "out.bin")));
         Assert.Contains("expired", server.Log);
+    }
+
+    [Fact]
+    public async Task TokenExpiry_AndLogStamps_FollowTheServersClock()
+    {
+        // A server clock years away from the real one: read from the real clock, this token would be expired from
+        // the start, and the log stamps would show today's date.
+        var time = new FakeTimeProvider(new DateTimeOffset(2001, 2, 3, 4, 5, 6, TimeSpan.Zero));
+        await using var env = new TcpTestEnv();
+        TcpTestEnv.WriteRandom(Path.Combine(env.Root, "f.bin"), 1000, seed: 4);
+        var store = new TokenStore(env.State);
+        string token = store.Create("hour", read: true, write: false, null, time.GetUtcNow(), TimeSpan.FromHours(1));
+        var server = await env.StartServerAsync(allowInsecure: false, access: new AccessPolicy(store, requireToken: false), time: time);
+
+        await Get(env, server, "f.bin", token);
+        Assert.Contains("2001-02-03T04:05:06.000Z tcp ", server.Log);
+
+        time.Advance(TimeSpan.FromHours(1));
+        await Refused(Get(env, server, "f.bin", token, "late.bin"), "'hour' expired");
+        Assert.False(File.Exists(Path.Combine(env.Local, "late.bin")));
+        Assert.Contains("2001-02-03T05:05:06.000Z tcp ", server.Log);
     }
 
     [Fact]
