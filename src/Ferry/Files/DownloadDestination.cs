@@ -76,6 +76,24 @@ public static class DownloadDestination
         }
     }
 
+    /// <summary>
+    /// Throws <see cref="TransferException"/> (exit 6) unless the directory that will hold <paramref name="localPath"/>
+    /// exists and this process may create files in it (the download is written beside it, then renamed).
+    /// </summary>
+    public static void RequireWritableDirectory(string localPath)
+    {
+        string directory = Path.GetDirectoryName(Path.GetFullPath(localPath)) ?? "/";
+        if (!Directory.Exists(directory))
+        {
+            throw new TransferException(ExitCode.LocalIo, $"cannot write '{localPath}': the directory '{directory}' does not exist");
+        }
+
+        if ((OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) && NativeFile.CheckWritableDirectory(directory) is int errno and not 0)
+        {
+            throw new TransferException(ExitCode.LocalIo, $"cannot write '{localPath}': the directory '{directory}' is not writable ({System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)})");
+        }
+    }
+
     /// <summary>"a directory", "a character device", ... for a file type from <c>stat</c>.</summary>
     internal static string Describe(ushort type) => type switch
     {

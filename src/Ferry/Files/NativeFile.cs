@@ -71,6 +71,13 @@ internal static partial class NativeFile
     public static uint EffectiveUserId => geteuid();
 
     /// <summary>
+    /// Whether this process may create files in <paramref name="directory"/> (access(2) with W_OK | X_OK: it answers
+    /// for this user, its groups, ACLs and read-only mounts, as the create itself would). Returns errno on failure.
+    /// </summary>
+    public static int CheckWritableDirectory(string directory) =>
+        access(directory, 2 | 1) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>
     /// Opens for reading with O_NONBLOCK so that a fifo swapped in after validation cannot hang the server
     /// (regular files ignore the flag). Returns errno on failure.
     /// </summary>
@@ -366,6 +373,9 @@ internal static partial class NativeFile
 
     [LibraryImport("libc", EntryPoint = "geteuid")]
     private static partial uint geteuid();
+
+    [LibraryImport("libc", EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int access(string path, int mode);
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial int statx(int dirfd, string path, int flags, uint mask, byte* buf);
