@@ -119,10 +119,12 @@ internal static class TransferCommands
 
     private static void AddCommon(Command cmd)
     {
-        foreach (var o in new Option[] { s_json, s_quiet, s_verbose, s_streams, s_blksize, s_windowsize, s_timeout, s_connectTimeout, s_maxDatagram, s_cc, s_token, s_serverKey, s_insecure })
+        foreach (var o in new Option[] { s_json, s_quiet, s_blksize, s_windowsize })
         {
             cmd.Options.Add(o);
         }
+
+        AddConnectionOptions(cmd);
     }
 
     /// <summary>
@@ -204,7 +206,7 @@ internal static class TransferCommands
             WindowSize = parse.GetValue(s_windowsize),
             ChunkSize = parse.GetValue(s_chunkSize),
             Timeout = parse.GetValue(s_timeout) is double t ? TimeSpan.FromSeconds(t) : null,
-            ConnectTimeout = TimeSpan.FromSeconds(Math.Max(parse.GetValue(s_connectTimeout), 0.001)),
+            ConnectTimeout = TimeSpan.FromSeconds(parse.GetValue(s_connectTimeout)),
             MaxDatagram = parse.GetValue(s_maxDatagram),
             CongestionControl = parse.GetValue(s_cc),
             Token = parse.GetValue(s_token),
