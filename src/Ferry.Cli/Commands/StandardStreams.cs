@@ -27,54 +27,31 @@ internal static class StandardStreams
     /// </summary>
     public static async Task<TransferResult> GetToStandardOutputAsync(Func<string, Task<TransferResult>> get, CancellationToken cancellationToken)
     {
-        DirectoryInfo dir;
+        using var dir = PrivateTempDirectory.Create("ferry-output-");
+        string file = dir.Combine("download");
+        TransferResult result;
         try
         {
-            dir = Directory.CreateTempSubdirectory("ferry-output-"); // mode 0700
+            result = await get(file).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (TransferException e) when (e.Code == ExitCode.LocalIo)
         {
-            throw new TransferException(ExitCode.LocalIo, $"cannot create a temporary directory in {Path.GetTempPath()}: {e.Message}; set TMPDIR to a writable directory", e);
+            throw new TransferException(e.Code, $"{e.Message} (a download to standard output is first stored in {Path.GetTempPath()}; set TMPDIR to a directory with more room)", e);
         }
 
+        await using var copy = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
         try
         {
-            string file = Path.Combine(dir.FullName, "download");
-            TransferResult result;
-            try
-            {
-                result = await get(file).ConfigureAwait(false);
-            }
-            catch (TransferException e) when (e.Code == ExitCode.LocalIo)
-            {
-                throw new TransferException(e.Code, $"{e.Message} (a download to standard output is first stored in {Path.GetTempPath()}; set TMPDIR to a directory with more room)", e);
-            }
-
-            await using var copy = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
-            try
-            {
-                await using var stdout = OpenStandardOutput();
-                await copy.CopyToAsync(stdout, 1 << 20, cancellationToken).ConfigureAwait(false);
-                await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (IOException e)
-            {
-                throw new TransferException(ExitCode.LocalIo, $"cannot write to standard output: {e.Message}", e);
-            }
-
-            return result;
+            await using var stdout = OpenStandardOutput();
+            await copy.CopyToAsync(stdout, 1 << 20, cancellationToken).ConfigureAwait(false);
+            await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
-        finally
+        catch (IOException e)
         {
-            try
-            {
-                dir.Delete(recursive: true);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Best effort: the temporary directory is the system's to clean.
-            }
+            throw new TransferException(ExitCode.LocalIo, $"cannot write to standard output: {e.Message}", e);
         }
+
+        return result;
     }
 
     /// <summary>

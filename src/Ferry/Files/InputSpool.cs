@@ -17,15 +17,17 @@ public sealed class InputSpool : IDisposable
     // Also the most copied between two free-space checks (one statvfs per read, cheap beside a MiB of I/O).
     private const int BufferSize = 1 << 20;
 
-    private InputSpool(string directory, string path, long length)
+    private readonly PrivateTempDirectory _directory;
+
+    private InputSpool(PrivateTempDirectory directory, string path, long length)
     {
-        Directory = directory;
+        _directory = directory;
         Path = path;
         Length = length;
     }
 
     /// <summary>The private directory (mode 0700) holding the copy.</summary>
-    public string Directory { get; }
+    public string Directory => _directory.Path;
 
     /// <summary>The copy, a regular file.</summary>
     public string Path { get; }
@@ -77,25 +79,8 @@ public sealed class InputSpool : IDisposable
     /// <summary>Copies <paramref name="input"/> into a new private directory under <paramref name="tempRoot"/>.</summary>
     public static async Task<InputSpool> CopyAsync(Stream input, string what, string tempRoot, CancellationToken cancellationToken)
     {
-        string dir;
-        try
-        {
-            dir = System.IO.Path.Combine(System.IO.Path.GetFullPath(tempRoot), "ferry-input-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6)));
-            if (OperatingSystem.IsWindows())
-            {
-                System.IO.Directory.CreateDirectory(dir);
-            }
-            else
-            {
-                System.IO.Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new TransferException(ExitCode.LocalIo, $"cannot create a temporary directory in {tempRoot} for {what}: {e.Message}; set TMPDIR to a writable directory", e);
-        }
-
-        string path = System.IO.Path.Combine(dir, "input");
+        var dir = PrivateTempDirectory.Create("ferry-input-", what, tempRoot);
+        string path = dir.Combine("input");
         long length = 0;
         try
         {
@@ -128,10 +113,10 @@ public sealed class InputSpool : IDisposable
                         break;
                     }
 
-                    long free = FileEngine.FreeSpace(dir).Free;
+                    long free = FileEngine.FreeSpace(dir.Path).Free;
                     if (free - n < FreeSpaceMargin)
                     {
-                        throw NoRoom(what, dir, length, free);
+                        throw NoRoom(what, dir.Path, length, free);
                     }
 
                     try
@@ -140,7 +125,7 @@ public sealed class InputSpool : IDisposable
                     }
                     catch (IOException e) when (NativeFile.IsNoSpace(NativeFile.ErrnoOf(e)))
                     {
-                        throw NoRoom(what, dir, length, 0);
+                        throw NoRoom(what, dir.Path, length, 0);
                     }
 
                     length += n;
@@ -149,7 +134,7 @@ public sealed class InputSpool : IDisposable
         }
         catch
         {
-            TryDelete(dir);
+            dir.Dispose();
             throw;
         }
 
@@ -157,22 +142,10 @@ public sealed class InputSpool : IDisposable
     }
 
     /// <summary>Deletes the copy and its directory (best effort).</summary>
-    public void Dispose() => TryDelete(Directory);
+    public void Dispose() => _directory.Dispose();
 
     private static TransferException NoRoom(string what, string dir, long copied, long free) => new(
         ExitCode.LocalIo,
         $"{what} does not fit in {System.IO.Path.GetDirectoryName(dir)}: ferry copies it there before sending, and after {copied} bytes only {free} bytes " +
         $"are free (it keeps {FreeSpaceMargin >> 20} MiB free); set TMPDIR to a directory with more room, or send a file");
-
-    private static void TryDelete(string dir)
-    {
-        try
-        {
-            System.IO.Directory.Delete(dir, recursive: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: a temporary directory left behind is the system's to clean.
-        }
-    }
 }

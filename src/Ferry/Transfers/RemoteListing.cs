@@ -4,41 +4,25 @@ namespace Ferry.Transfers;
 
 /// <summary>
 /// The client half of <c>ferry ls</c>, shared by every scheme that lists: the listing arrives as a downloaded file
-/// (so flow control, retransmission and SHA-256 come from the scheme's GET), into a private temporary directory that
-/// is removed afterwards; its bytes are then decoded with <see cref="ListingCodec"/>.
+/// (so flow control, retransmission and SHA-256 come from the scheme's GET), into a <see cref="Files.PrivateTempDirectory"/>; its bytes are then decoded with <see cref="ListingCodec"/>.
 /// </summary>
 public static class RemoteListing
 {
     /// <summary>Downloads through <paramref name="get"/> (given the temporary local path) and decodes the listing.</summary>
     public static async Task<IReadOnlyList<ListingEntry>> FetchAsync(Func<string, Task<TransferResult>> get)
     {
-        // Created with mode 0700 and a random name.
-        string dir = Directory.CreateTempSubdirectory("ferry-ls-").FullName;
-        try
+        using var dir = Files.PrivateTempDirectory.Create("ferry-ls-", "a listing");
+        string file = dir.Combine("listing");
+        await get(file).ConfigureAwait(false);
+        var info = new FileInfo(file);
+        CheckSize(info.Length);
+        byte[] bytes = await File.ReadAllBytesAsync(file).ConfigureAwait(false);
+        if (!ListingCodec.TryDecode(bytes, ListingCodec.MaxEntries, out var entries, out string error))
         {
-            string file = Path.Combine(dir, "listing");
-            await get(file).ConfigureAwait(false);
-            var info = new FileInfo(file);
-            CheckSize(info.Length);
-            byte[] bytes = await File.ReadAllBytesAsync(file).ConfigureAwait(false);
-            if (!ListingCodec.TryDecode(bytes, ListingCodec.MaxEntries, out var entries, out string error))
-            {
-                throw new TransferException(ExitCode.Failure, $"the server sent a malformed listing: {error}");
-            }
+            throw new TransferException(ExitCode.Failure, $"the server sent a malformed listing: {error}");
+        }
 
-            return entries;
-        }
-        finally
-        {
-            try
-            {
-                Directory.Delete(dir, recursive: true);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Best effort: a temp directory left behind is harmless.
-            }
-        }
+        return entries;
     }
 
     /// <summary>Refuses a listing larger than <see cref="ListingCodec.MaxEncodedBytes"/> before receiving it.</summary>
