@@ -84,10 +84,7 @@ public static class Failures
         return new TransferException(ToExitCode(kind), IsTransient(kind) ? $"{text} ({kind}); {hint}" : $"{text} ({kind})");
     }
 
-    /// <summary>A local destination that exists while --overwrite was not given (every scheme's <c>get</c>).</summary>
-    public static TransferException LocalExists(string localPath) =>
-        new(ExitCode.LocalIo, LocalExistsMessage(localPath));
-
+    /// <summary>What a local destination that exists while --overwrite was not given says (every scheme's <c>get</c>).</summary>
     public static string LocalExistsMessage(string localPath) => $"'{localPath}' already exists; add --overwrite to replace it";
 
     /// <summary>A peer that was answering and then went silent: exit 5, and what to do next.</summary>

@@ -46,10 +46,4 @@ internal static class UdpErrors
     };
 
     public static bool IsNoSpace(IOException e) => (e.HResult & 0xFFFF) == 28 || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>The exit code for a transfer the server ended with <paramref name="code"/>.</summary>
-    public static ExitCode ToExit(TransferError code) => code == TransferError.None ? ExitCode.Ok : Failures.ToExitCode(FromWire(code));
-
-    /// <summary>The exit code for a local file error.</summary>
-    public static ExitCode ToLocalExit(Exception e) => e is FileEngineException fe ? Failures.ToLocalExitCode(fe.Code) : ExitCode.LocalIo;
 }

@@ -165,7 +165,7 @@ public sealed class UdpServerListener : IProtocolListener
                 }
                 catch (FileEngineException e)
                 {
-                    c.FinishReceive((TransferError)(ushort)e.Code, e.Message);
+                    c.FinishReceive(UdpErrors.ToWire(e), e.Message);
                     _context.Info(Name, $"{peer} PUT {ev.Path} failed: {e.Message}");
                 }
 
@@ -227,7 +227,7 @@ public sealed class UdpServerListener : IProtocolListener
         }
         catch (FileEngineException e)
         {
-            c.Reject((TransferError)(ushort)e.Code, e.Message, now);
+            c.Reject(UdpErrors.ToWire(e), e.Message, now);
             _context.Info(Name, $"{peer} {OpName(ev.Op)} {ev.Path} refused: {e.Message}");
         }
     }
@@ -261,7 +261,7 @@ public sealed class UdpServerListener : IProtocolListener
             else
             {
                 var e = task.Exception?.InnerException;
-                var (code, message) = e is FileEngineException fe ? ((TransferError)(ushort)fe.Code, fe.Message) : (UdpErrors.ToWire(FailureKind.Io), e?.Message ?? "listing failed");
+                var (code, message) = e is null ? (UdpErrors.ToWire(FailureKind.Io), "listing failed") : (UdpErrors.ToWire(e), e.Message);
                 c.Reject(code, message, now);
                 _context.Info(Name, $"{peer} LIST {ListName(c.Path)} refused: {message}");
             }
