@@ -56,7 +56,7 @@ internal static class Program
         // '@'), never the name of a file of more arguments.
         var parsing = new ParserConfiguration { ResponseFileTokenReplacer = null };
         var parse = root.Parse(args, parsing);
-        if (parse.Action is System.CommandLine.Invocation.ParseErrorAction)
+        if (parse.Action is System.CommandLine.Invocation.ParseErrorAction || UsageErrors.OptionTakenAsArgument(parse) is not null)
         {
             // The parser's own report is the whole help on stdout and exit code 1; a usage error is exit code 2.
             return UsageErrors.Report(parse, args);

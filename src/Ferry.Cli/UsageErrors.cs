@@ -59,12 +59,9 @@ internal static class UsageErrors
         }
 
         // "ferry send --overwrite": an option of another command is taken as a value of an argument.
-        foreach (var argument in command.Command.Arguments)
+        if (OptionTakenAsArgument(parse) is { } option)
         {
-            if (command.GetResult(argument)?.Tokens.FirstOrDefault(t => LooksLikeOption(t.Value)) is { } option)
-            {
-                return $"unknown option '{option.Value}'";
-            }
+            return $"unknown option '{option}'";
         }
 
         foreach (var error in parse.Errors)
@@ -139,6 +136,29 @@ internal static class UsageErrors
     }
 
     /// <summary>"--name" or "-x": not "-" (standard input) nor a negative number.</summary>
+    /// <summary>
+    /// An unknown option the parser took as the value of an argument ("ferry get URL --bogus" would otherwise
+    /// download into a file named "--bogus"); null if none. After "--" every token is an argument, as in getopt.
+    /// </summary>
+    internal static string? OptionTakenAsArgument(ParseResult parse)
+    {
+        if (parse.Tokens.Any(t => t.Type == TokenType.DoubleDash))
+        {
+            return null;
+        }
+
+        var command = parse.CommandResult;
+        foreach (var argument in command.Command.Arguments)
+        {
+            if (command.GetResult(argument)?.Tokens.FirstOrDefault(t => LooksLikeOption(t.Value)) is { } option)
+            {
+                return option.Value;
+            }
+        }
+
+        return null;
+    }
+
     private static bool LooksLikeOption(string token) =>
         token.StartsWith("--", StringComparison.Ordinal) || (token.Length > 1 && token[0] == '-' && char.IsAsciiLetter(token[1]));
 

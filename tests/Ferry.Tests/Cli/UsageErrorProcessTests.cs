@@ -17,6 +17,7 @@ public sealed class UsageErrorProcessTests
         { ["send", "--overwrite"], "unknown option '--overwrite'", "ferry send --help" },
         { ["send", "a.bin", "b.bin", "udp://127.0.0.1:1/x"], "extra argument 'udp://127.0.0.1:1/x' (ferry send takes <source> <url>)", "ferry send --help" },
         { ["get", "udp://127.0.0.1:1/x"], "missing <dest>", "ferry get --help" },
+        { ["get", "udp://127.0.0.1:1/x", "--bogus"], "unknown option '--bogus'", "ferry get --help" },
         { ["chat", "127.0.0.1:1"], "missing --user", "ferry chat --help" },
         { ["bogus"], "unknown command 'bogus'", "ferry --help" },
         { ["send", "a.bin", "udp://127.0.0.1:1/x", "--streams", "abc"], "--streams: 'abc' is not a whole number", "ferry send --help" },
@@ -58,6 +59,15 @@ public sealed class UsageErrorProcessTests
         Assert.Contains(message, error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Contains(help, error.GetProperty("message").GetString(), StringComparison.Ordinal);
         AssertShort(ferry.StandardError);
+    }
+
+    [Fact]
+    public async Task After_a_double_dash_a_name_that_starts_with_dashes_is_an_argument()
+    {
+        string missing = "--no-such-file-" + Guid.NewGuid().ToString("N");
+        using var ferry = new FerryProcess("send", "--", missing, "udp://127.0.0.1:1/x");
+        Assert.Equal(6, await ferry.WaitExitAsync(s_limit));
+        Assert.Contains($"'{missing}' does not exist", ferry.StandardError, StringComparison.Ordinal);
     }
 
     private static void AssertShort(string stderr)
