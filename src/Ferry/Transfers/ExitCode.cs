@@ -18,6 +18,8 @@ public enum ExitCode
     LocalIo = 6,
     /// <summary>The server's key is not the pinned one (possible interception); nothing was transferred.</summary>
     ServerKeyMismatch = 7,
+    /// <summary>A job of several files finished, but some of its files failed (each one was reported); the others are complete.</summary>
+    Partial = 8,
     /// <summary>Interrupted by Ctrl+C / SIGTERM; what was kept depends on how far the transfer got (the message says).</summary>
     Interrupted = 130,
 }

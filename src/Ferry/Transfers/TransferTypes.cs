@@ -96,6 +96,14 @@ public interface ITransferClient
     /// <summary>Uploads <paramref name="localPath"/> to <paramref name="remote"/>; returns once the server confirmed the verified file.</summary>
     Task<TransferResult> SendAsync(string localPath, Uri remote, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Creates the directory <paramref name="remote"/> on the server (with its parents, inside the root) if it is
+    /// missing, and gives it <paramref name="mode"/> (0..0o777) and <paramref name="mtimeUnixMs"/>; a scheme that cannot
+    /// throws a usage error.
+    /// </summary>
+    Task MakeDirectoryAsync(RemoteUrl remote, int mode, long mtimeUnixMs, ClientOptions options, CancellationToken cancellationToken) =>
+        throw new TransferException(ExitCode.Usage, $"{Scheme}:// cannot create directories");
+
     /// <summary>Lists <paramref name="remote"/> (a directory, or one file); a scheme that cannot list throws a usage error.</summary>
     Task<IReadOnlyList<Protocol.Listing.ListingEntry>> ListAsync(Uri remote, bool recursive, ClientOptions options, CancellationToken cancellationToken) =>
         throw new TransferException(ExitCode.Usage, $"{Scheme}:// cannot list directories (use udp:// or tcp://)");
