@@ -426,7 +426,7 @@ wan() {
   run_rows wan "$base" "$B"
   local load1; load1=$(cut -d' ' -f1-3 /proc/loadavg)
   stop_pid "$SERVE_PID"; stop_pid "$SSH_PID"
-  local counters; counters=$("$WAN" down 2>&1 | tail -2 | tr '\n' ' ')
+  local counters; counters=$("$WAN" down 2>&1 | grep -E ' final (a->b|b->a):' | sed 's/^\[ *\([0-9.]*\) s\] final /after \1 s: /' | tr '\n' ';' || true)
   WAN_UP=0
   CLIENT_NS=""
   say ""
