@@ -11,6 +11,9 @@ public enum TransferOperation
 
     /// <summary>Download the listing of a directory.</summary>
     List,
+
+    /// <summary>Create a directory (parents too), with a mode and modification time.</summary>
+    MakeDirectory,
 }
 
 /// <summary>
@@ -28,6 +31,7 @@ public sealed record TransferRequest(string Protocol, string Peer, TransferOpera
     {
         TransferOperation.Get => "GET",
         TransferOperation.List => "LIST",
+        TransferOperation.MakeDirectory => "MKDIR",
         _ => "PUT",
     };
 

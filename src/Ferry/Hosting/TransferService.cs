@@ -50,11 +50,19 @@ public sealed class TransferService
     /// <summary>
     /// Begins (or resumes) the upload a PUT asks for. <paramref name="takeover"/>, when given, lets a later upload of
     /// the same path stop this one (same upload key, or a silent client; see <see cref="UploadRegistry"/>); when this
-    /// upload took over a running one, the log says whose.
+    /// upload took over a running one, the log says whose. The committed file gets the source's modification time
+    /// (<paramref name="identity"/>'s, when not 0) and <paramref name="mode"/> (null: the default of a new file).
     /// </summary>
-    public IncomingFile BeginUpload(TransferRequest request, long size, FileIdentity? identity, byte[]? uploadKey = null, Func<IncomingFile, IUploadTakeover>? takeover = null)
+    public IncomingFile BeginUpload(
+        TransferRequest request, long size, FileIdentity? identity, byte[]? uploadKey = null, Func<IncomingFile, IUploadTakeover>? takeover = null, int? mode = null)
     {
         var upload = Logged(request, () => _context.Files.BeginUpload(request.Path, size, identity, request.Owner, uploadKey));
+        long? mtime = identity is { MtimeUnixMs: not 0 } id ? id.MtimeUnixMs : null;
+        if (mode is not null || mtime is not null)
+        {
+            upload.File.SetCommitMetadata(mode, mtime);
+        }
+
         if (takeover is not null)
         {
             upload.AllowTakeover(takeover(upload));
@@ -67,6 +75,17 @@ public sealed class TransferService
 
         return upload;
     }
+
+    /// <summary>
+    /// Carries out a MKDIR once its (empty) upload is verified: creates the directory and its parents if missing and
+    /// gives it <paramref name="mode"/> (null: unchanged) and <paramref name="mtimeUnixMs"/> (0: unchanged).
+    /// </summary>
+    public void MakeDirectory(TransferRequest request, int? mode, long mtimeUnixMs) =>
+        Logged(request, () =>
+        {
+            _context.Files.MakeDirectory(request.Path, mode, mtimeUnixMs == 0 ? null : mtimeUnixMs);
+            return true;
+        });
 
     /// <summary>
     /// Logs the start of a transfer: <c>PEER OP PATH (SIZE bytes, DETAILS, token 'NAME')</c>; the size is left out when

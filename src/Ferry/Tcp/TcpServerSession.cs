@@ -20,6 +20,7 @@ internal sealed class TcpServerSession : IDisposable
     private readonly TaskCompletionSource<TcpSendCoordinator> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long _startedAt;
     private readonly int _chunkSize;
+    private readonly TcpOpenRequest _open;
     private TcpPeerException? _failure;
     private int _nextSlot;
     private long _uncheckpointed;
@@ -28,6 +29,7 @@ internal sealed class TcpServerSession : IDisposable
     private TcpServerSession(TcpTransferListener listener, TcpConnection control, TcpOpenRequest open, TransferRequest request, TcpSessionId id, CancellationToken serverStopping)
     {
         Request = request;
+        _open = open;
         _listener = listener;
         _startedAt = listener.Context.Clock.NowMicros;
         Control = control;
@@ -116,10 +118,15 @@ internal sealed class TcpServerSession : IDisposable
                 session.Source = transfers.OpenDownload(request);
                 session.FileSize = session.Source.Length;
             }
+            else if (open.Operation == TcpOperation.MakeDirectory)
+            {
+                // An empty upload on the wire; the directory is made when the client's HASH of no bytes arrives.
+                session.FileSize = 0;
+            }
             else
             {
                 FileIdentity? identity = open.Source is { } v ? new FileIdentity(v.Size, v.MtimeUnixMs) : null;
-                session.Incoming = transfers.BeginUpload(request, open.Size, identity, open.UploadKey, _ => new Takeover(session));
+                session.Incoming = transfers.BeginUpload(request, open.Size, identity, open.UploadKey, _ => new Takeover(session), open.Mode);
                 session.FileSize = open.Size;
             }
         }
@@ -141,6 +148,10 @@ internal sealed class TcpServerSession : IDisposable
             if (Sends)
             {
                 await RunGetAsync(ct).ConfigureAwait(false);
+            }
+            else if (Operation == TcpOperation.MakeDirectory)
+            {
+                await RunMakeDirectoryAsync(ct).ConfigureAwait(false);
             }
             else
             {
@@ -170,6 +181,13 @@ internal sealed class TcpServerSession : IDisposable
             if (_streams.TryGetValue(index, out var old))
             {
                 old.Abort();
+            }
+
+            if (Operation == TcpOperation.MakeDirectory)
+            {
+                // MKDIR moves no bytes: a data connection has nothing to do.
+                connection.Dispose();
+                return;
             }
 
             _streams[index] = connection;
@@ -453,6 +471,51 @@ internal sealed class TcpServerSession : IDisposable
         TcpSmallFrames.WriteDone(done);
         await Control.SendAsync(done, ct).ConfigureAwait(false);
         _listener.Context.Transfers.Done(Request, $"committed, {FileSize - present.TotalLength} bytes received in {Elapsed.TotalSeconds:F2} s, sha256 {Convert.ToHexStringLower(hash)}");
+    }
+
+    /// <summary>MKDIR: an empty PUT on the wire (ACCEPT, HASH of no bytes, DONE) whose commit makes the directory.</summary>
+    private async Task RunMakeDirectoryAsync(CancellationToken ct)
+    {
+        long mtime = _open.Source?.MtimeUnixMs ?? 0;
+        await SendAcceptAsync(new TcpFileVersion(0, mtime), new RangeSet(), ct).ConfigureAwait(false);
+        var transfers = _listener.Context.Transfers;
+        transfers.Started(Request, null, _open.Mode is int mode ? $"mode {Convert.ToString(mode, 8)}, session {Id}" : $"session {Id}");
+
+        var (header, payload) = await Control.ReadFrameAsync(ct).ConfigureAwait(false);
+        byte[] hash;
+        try
+        {
+            if (header.Type != TcpFrameType.Hash)
+            {
+                throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where HASH expected");
+            }
+
+            hash = payload.AsSpan(0, TcpWire.HashLength).ToArray();
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+        }
+
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(hash, System.Security.Cryptography.SHA256.HashData(ReadOnlySpan<byte>.Empty)))
+        {
+            transfers.Failed(Request, "the SHA-256 is not that of no bytes");
+            throw new TcpPeerException(TcpErrorCode.Integrity, "MKDIR: the SHA-256 is not that of no bytes");
+        }
+
+        try
+        {
+            transfers.MakeDirectory(Request, _open.Mode, mtime);
+        }
+        catch (FileEngineException fe)
+        {
+            throw new TcpPeerException(TcpErrors.FromFile(fe.Code), fe.Message);
+        }
+
+        var done = new byte[TcpSmallFrames.DoneFrameLength];
+        TcpSmallFrames.WriteDone(done);
+        await Control.SendAsync(done, ct).ConfigureAwait(false);
+        transfers.Done(Request, "directory ready");
     }
 
     private async Task SendAcceptAsync(TcpFileVersion version, RangeSet present, CancellationToken ct)

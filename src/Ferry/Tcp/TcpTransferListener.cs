@@ -287,6 +287,7 @@ public sealed class TcpTransferListener : IProtocolListener
                 {
                     TcpOperation.Get => TransferOperation.Get,
                     TcpOperation.List => TransferOperation.List,
+                    TcpOperation.MakeDirectory => TransferOperation.MakeDirectory,
                     _ => TransferOperation.Put,
                 }, open.Path, open.Token);
                 if (Context.Transfers.Authorize(request) is { } refusal)

@@ -155,8 +155,15 @@ public sealed class UdpServerListener : IProtocolListener
                 break;
             case ConnectionEventKind.DataComplete:
             {
-                var upload = _transfers[c].Upload!;
-                var request = RequestOf(c, ev.Op, ev.Path);
+                var transfer = _transfers[c];
+                var request = RequestOf(c, c.Op, c.Path);
+                if (transfer.Directory is { } directory)
+                {
+                    MakeDirectory(c, request, directory, ev.Sha256!);
+                    break;
+                }
+
+                var upload = transfer.Upload!;
                 try
                 {
                     upload.File.Commit(ev.Sha256);
@@ -220,9 +227,17 @@ public sealed class UdpServerListener : IProtocolListener
                 c.Accept(file.Length, file.Identity.MtimeUnixMs, source, null, null);
                 _context.Transfers.Started(request, file.Length);
             }
+            else if (ev.Op == TransferOp.MakeDirectory)
+            {
+                // An empty upload on the wire; the directory is made when its (empty) data is verified.
+                _transfers[c] = new ServerTransfer { Directory = (ev.FileMode, ev.IdentityMtime) };
+                c.Accept(0, ev.IdentityMtime, null, EmptyDataSink.Instance, null);
+                _context.Transfers.Started(request, null, ev.FileMode is int mode ? $"mode {Convert.ToString(mode, 8)}" : null);
+            }
             else
             {
-                var upload = _context.Transfers.BeginUpload(request, ev.Size, new FileIdentity(ev.IdentitySize, ev.IdentityMtime), ev.UploadKey, _ => new Takeover(this, c));
+                var upload = _context.Transfers.BeginUpload(
+                    request, ev.Size, new FileIdentity(ev.IdentitySize, ev.IdentityMtime), ev.UploadKey, _ => new Takeover(this, c), ev.FileMode);
                 _transfers[c] = new ServerTransfer { Upload = upload };
                 c.Accept(0, ev.IdentityMtime, null, new PartialFileSink(upload.File, _clock), upload.File.Received);
                 _context.Transfers.Started(request, ev.Size, upload.File.ResumedBytes > 0 ? $"resuming from {upload.File.ResumedBytes}" : null);
@@ -273,12 +288,35 @@ public sealed class UdpServerListener : IProtocolListener
         }
     }
 
+    private void MakeDirectory(Connection c, TransferRequest request, (int? Mode, long Mtime) directory, byte[] sha256)
+    {
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(sha256, System.Security.Cryptography.SHA256.HashData(ReadOnlySpan<byte>.Empty)))
+        {
+            c.FinishReceive(TransferError.Integrity, "MKDIR: the SHA-256 is not that of no bytes");
+            _context.Transfers.Failed(request, "the SHA-256 is not that of no bytes");
+            return;
+        }
+
+        try
+        {
+            _context.Transfers.MakeDirectory(request, directory.Mode, directory.Mtime);
+            c.FinishReceive(TransferError.None, "created");
+            _context.Transfers.Done(request, "directory ready");
+        }
+        catch (FileEngineException e)
+        {
+            // Logged by the transfer service.
+            c.FinishReceive(UdpErrors.ToWire(e), e.Message);
+        }
+    }
+
     /// <summary>The request a connection carries, as the transfer service takes it.</summary>
     private TransferRequest RequestOf(Connection c, TransferOp op, string path, string? token = null) =>
         new(Name, SocketAddressCodec.ToEndPoint(c.Peer).ToString(), op switch
         {
             TransferOp.Get => TransferOperation.Get,
             TransferOp.List => TransferOperation.List,
+            TransferOp.MakeDirectory => TransferOperation.MakeDirectory,
             _ => TransferOperation.Put,
         }, path, token);
 
@@ -366,6 +404,9 @@ public sealed class UdpServerListener : IProtocolListener
         public IncomingFile? Upload { get; init; }
 
         public HeldListing? Listing { get; init; }
+
+        /// <summary>MKDIR: the mode and mtime the directory gets once the request's empty data is verified.</summary>
+        public (int? Mode, long Mtime)? Directory { get; init; }
 
         public void Dispose()
         {
