@@ -68,6 +68,10 @@ public sealed partial class Connection
     private byte[]? _uploadKey;
     private bool _uploadKeySent;
 
+    // Upload or MKDIR: the permission bits the result gets (-1: none), sent and received as the upload key is.
+    private int _fileMode = -1;
+    private bool _fileModeSent;
+
     // Client GET that opens its destination from inside ACCEPT (ReceiveOnAccept); server GET: the HAVE that came
     // with the REQUEST, used when the application accepts.
     private Func<ConnectionEvent, (IDataSink Sink, RangeSet? Have)?>? _openOnAccept;
@@ -143,9 +147,10 @@ public sealed partial class Connection
     /// <param name="source">PUT: the local file. GET: null.</param>
     /// <param name="accessToken">Access token for the server ("" or null: anonymous); sent only once the channel is encrypted (or in cleartext with <c>--insecure</c>).</param>
     /// <param name="uploadKey">PUT: the client's upload key (<see cref="FrameCodec.UploadKeyLength"/> bytes), which lets a re-run take its own interrupted upload over at once; null: none.</param>
+    /// <param name="fileMode">PUT, MKDIR: the permission bits (0..<see cref="FrameCodec.MaxFileMode"/>) the result gets on the server; null: the server's default.</param>
     public static Connection CreateClient(
         ConnectionConfig config, ulong localId, TransferOp op, string path, long size, long identityMtime, IDataSource? source, long now,
-        string? accessToken = null, byte[]? uploadKey = null)
+        string? accessToken = null, byte[]? uploadKey = null, int? fileMode = null)
     {
         var c = new Connection(config, isClient: true, localId, now)
         {
@@ -154,10 +159,11 @@ public sealed partial class Connection
             _size = op is TransferOp.Put or TransferOp.List ? size : 0, // LIST: the listing flags until ACCEPT tells the size
             _identitySize = op == TransferOp.Put ? size : 0,
             _identityMtime = identityMtime,
-            _isDataSender = op == TransferOp.Put,
+            _isDataSender = !op.IsDownload(), // PUT, and MKDIR (an empty file)
             _source = source,
             _accessToken = accessToken ?? string.Empty,
             _uploadKey = op == TransferOp.Put && uploadKey?.Length == FrameCodec.UploadKeyLength ? uploadKey : null,
+            _fileMode = !op.IsDownload() && fileMode is >= 0 and <= FrameCodec.MaxFileMode ? fileMode.Value : -1,
         };
         int request = FrameCodec.RequestSize(c._maxDatagram, path, c._size, c._identitySize, identityMtime, c._accessToken);
         if (request > MaxRequestBytes)

@@ -18,6 +18,7 @@ public sealed class ServerContext
         Log = log;
         Files = files;
         Clock = new ShellClock(options.Time);
+        Transfers = new TransferService(this);
     }
 
     public ServerOptions Options { get; }
@@ -27,6 +28,9 @@ public sealed class ServerContext
 
     /// <summary>The one file engine (root jail, uploads, registry) every protocol of this server shares.</summary>
     public FileEngine Files { get; }
+
+    /// <summary>The server side of every transfer (access check, open, list, begin upload, log lines) all listeners share.</summary>
+    public TransferService Transfers { get; }
 
     /// <summary>Human-readable server log (stderr in the CLI).</summary>
     public TextWriter Log { get; }

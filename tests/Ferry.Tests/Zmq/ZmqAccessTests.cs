@@ -53,7 +53,7 @@ public sealed class ZmqAccessTests : IDisposable
         Assert.Equal("READY", d.Call(Close("b.bin", 0)));
         Assert.Equal(new byte[] { 1, 2, 3 }, await File.ReadAllBytesAsync(server.PathOf("inbox/a.bin")));
         Assert.True(File.Exists(server.PathOf("b.bin")));
-        Assert.Contains("refused 'x': the access token 'reader' may not write", server.Log, StringComparison.Ordinal);
+        Assert.Contains("PUT x refused: the access token 'reader' may not write", server.Log, StringComparison.Ordinal);
 
         // Revoking takes effect for the next HELLO without a restart.
         Assert.True(_store.Revoke("writer"));
