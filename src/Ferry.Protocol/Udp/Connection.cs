@@ -23,7 +23,7 @@ public enum ConnectionState
 /// It never reads a clock, touches a socket or opens a file; file bytes flow through <see cref="IDataSource"/>
 /// and <see cref="IDataSink"/>. See docs/PROTOCOL.md for the wire format and docs/ARCHITECTURE.md for the loop.
 /// </summary>
-public sealed partial class Connection
+public sealed partial class Connection : IDisposable
 {
     private readonly ConnectionConfig _config;
     private readonly Queue<ConnectionEvent> _events = new();
@@ -356,6 +356,12 @@ public sealed partial class Connection
         _pendingControls = ControlFrames.None;
         DisposeKeys();
     }
+
+    /// <summary>
+    /// Releases the connection's secrets (handshake key, packet keys) now; a connection releases them itself when it
+    /// closes, so this matters for one its owner drops while it is still open. Idempotent.
+    /// </summary>
+    public void Dispose() => DisposeKeys();
 
     /// <summary>Server endpoint: this connection's place in the list of half-open connections (null once it has its REQUEST).</summary>
     internal LinkedListNode<Connection>? HalfOpenNode { get; set; }

@@ -48,6 +48,8 @@ internal static partial class NativeFile
     private const uint RENAME_NOREPLACE = 1;
     private const uint STATX_BASIC_STATS = 0x7ff;
 
+    // The file type bits of st_mode, under their POSIX names.
+#pragma warning disable IDE1006
     private const ushort S_IFMT = 0xF000;
     public const ushort S_IFREG = 0x8000;
     public const ushort S_IFDIR = 0x4000;
@@ -56,6 +58,7 @@ internal static partial class NativeFile
     public const ushort S_IFBLK = 0x6000;
     public const ushort S_IFIFO = 0x1000;
     public const ushort S_IFSOCK = 0xC000;
+#pragma warning restore IDE1006
 
     /// <summary>What <c>statx</c> reports about an open file.</summary>
     public readonly record struct FileStat(ushort Mode, long Size, long MtimeUnixMs)

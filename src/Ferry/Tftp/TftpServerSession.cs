@@ -14,7 +14,7 @@ namespace Ferry.Tftp;
 /// Reads go through <see cref="FileEngine.OpenRead"/>; writes through <see cref="FileEngine.BeginUpload"/>
 /// (temp file, no overwrite, same-path exclusion), committed before the final ACK is sent.
 /// </summary>
-internal sealed class TftpServerSession
+internal sealed class TftpServerSession : IDisposable
 {
     private readonly ServerContext _context;
     private readonly Socket _socket;
@@ -27,6 +27,7 @@ internal sealed class TftpServerSession
     private IncomingFile? _incoming;
     private PartialFileSink? _partialSink;
     private SpoolFile? _spool;
+    private int _disposed;
     private NetasciiBlockSink? _netascii;
     private IDisposable? _lease;
     private string _path = string.Empty;
@@ -115,7 +116,7 @@ internal sealed class TftpServerSession
         }
         finally
         {
-            Cleanup();
+            Dispose();
             _finished = true;
         }
     }
@@ -267,8 +268,14 @@ internal sealed class TftpServerSession
         }
     }
 
-    private void Cleanup()
+    /// <summary>Releases the file, its lease, the spool and the socket (at the end of <see cref="Run"/>, or for a session that never ran). Idempotent.</summary>
+    public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         if (_incoming is not null)
         {
             if (!_incoming.File.IsCommitted)

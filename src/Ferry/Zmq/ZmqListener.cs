@@ -195,6 +195,7 @@ public sealed class ZmqListener : IProtocolListener
             await _shared.Registry.Completion.ConfigureAwait(false);
         }
 
+        _loop.Dispose();
         _router.Dispose();
         _zap?.Dispose();
         _zmq.Dispose();
