@@ -29,13 +29,18 @@ public sealed class TransferService
         catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
         {
             // A damaged or unreadable tokens.json must not open the server: refuse, and say why in the log.
-            _context.Info(request.Protocol, $"cannot read the token list: {e.Message}");
+            ServerLogEvents.TokenListUnreadable(Log(request), e.Message);
             denied = "the server cannot read its token list";
         }
 
         if (denied is not null)
         {
             Refused(request, denied);
+        }
+        else
+        {
+            string token = _context.Options.Access.LogSuffix(request.Token);
+            ServerLogEvents.TransferAuthorized(Log(request), request.Peer, request.OpName, request.DisplayPath, token.Length > 0 ? token[2..] : "no token");
         }
 
         return denied;
@@ -70,7 +75,7 @@ public sealed class TransferService
 
         if (upload.TookOver is { } old)
         {
-            _context.Info(request.Protocol, $"{request.Peer} takes over the upload of {request.Path} by {old}");
+            ServerLogEvents.UploadTakenOver(Log(request), request.Peer, request.Path, old);
         }
 
         return upload;
@@ -110,20 +115,22 @@ public sealed class TransferService
             parts.Add(token[2..]); // ", token 'NAME'" without its separator
         }
 
-        _context.Info(request.Protocol, $"{request.Peer} {request.OpName} {request.DisplayPath}{(parts.Count == 0 ? string.Empty : $" ({string.Join(", ", parts)})")}");
+        ServerLogEvents.TransferStarted(Log(request), request.Peer, request.OpName, request.DisplayPath, parts.Count == 0 ? string.Empty : $" ({string.Join(", ", parts)})");
     }
 
     /// <summary>Logs a transfer that ended well: <c>PEER OP PATH done: WHAT</c>.</summary>
-    public void Done(TransferRequest request, string what) => _context.Info(request.Protocol, $"{request.Peer} {request.OpName} {request.DisplayPath} done: {what}");
+    public void Done(TransferRequest request, string what) => ServerLogEvents.TransferDone(Log(request), request.Peer, request.OpName, request.DisplayPath, what);
 
     /// <summary>Logs a transfer that failed after it started: <c>PEER OP PATH failed: WHY</c>.</summary>
-    public void Failed(TransferRequest request, string why) => _context.Info(request.Protocol, $"{request.Peer} {request.OpName} {request.DisplayPath} failed: {why}");
+    public void Failed(TransferRequest request, string why) => ServerLogEvents.TransferFailed(Log(request), request.Peer, request.OpName, request.DisplayPath, why);
 
     /// <summary>Logs a request that was not served: <c>PEER OP PATH refused: WHY</c>.</summary>
-    public void Refused(TransferRequest request, string why) => _context.Info(request.Protocol, $"{request.Peer} {request.OpName} {request.DisplayPath} refused: {why}");
+    public void Refused(TransferRequest request, string why) => ServerLogEvents.TransferRefused(Log(request), request.Peer, request.OpName, request.DisplayPath, why);
 
     /// <summary>Logs anything else about a request: <c>PEER OP PATH: WHAT</c>.</summary>
-    public void Note(TransferRequest request, string what) => _context.Info(request.Protocol, $"{request.Peer} {request.OpName} {request.DisplayPath}: {what}");
+    public void Note(TransferRequest request, string what) => ServerLogEvents.TransferNote(Log(request), request.Peer, request.OpName, request.DisplayPath, what);
+
+    private Microsoft.Extensions.Logging.ILogger Log(TransferRequest request) => _context.Logger(request.Protocol);
 
     private T Logged<T>(TransferRequest request, Func<T> open)
     {
