@@ -169,7 +169,7 @@ public sealed partial class Connection
             ref var p = ref _ledger[pn];
             if (p.Outstanding)
             {
-                p.State = 2;
+                p.State = SentPacketState.Lost;
                 _bytesInFlight -= p.Size;
                 _ackElicitingInFlight--;
             }

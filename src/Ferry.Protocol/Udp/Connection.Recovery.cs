@@ -128,7 +128,7 @@ public sealed partial class Connection
                     continue;
                 }
 
-                p.State = 1;
+                p.State = SentPacketState.Acknowledged;
                 _bytesInFlight -= p.Size;
                 _ackElicitingInFlight--;
                 newlyAcked += p.Size;
@@ -239,7 +239,7 @@ public sealed partial class Connection
 
             if (_largestAcked >= pn + PacketThreshold || p.TimeSent <= lostSendTime)
             {
-                p.State = 2;
+                p.State = SentPacketState.Lost;
                 _bytesInFlight -= p.Size;
                 _ackElicitingInFlight--;
                 lostBytes += p.Size;

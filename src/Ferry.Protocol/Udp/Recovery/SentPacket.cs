@@ -17,6 +17,19 @@ public enum ControlFrames : ushort
 }
 
 /// <summary>What the sender remembers about one packet until it is acknowledged or declared lost.</summary>
+/// <summary>Where a sent packet stands; a packet leaves <see cref="Outstanding"/> once, for one of the other two.</summary>
+public enum SentPacketState : byte
+{
+    /// <summary>In flight: neither acknowledged nor declared lost.</summary>
+    Outstanding,
+
+    /// <summary>Acknowledged by the peer.</summary>
+    Acknowledged,
+
+    /// <summary>Declared lost (its data and control frames were queued again).</summary>
+    Lost,
+}
+
 public struct SentPacket
 {
     public ulong Number;
@@ -38,8 +51,8 @@ public struct SentPacket
     /// <summary>The connection's <c>LostCredit</c> at send time: bytes lost so far to random (non-queue) loss.</summary>
     public long LostCredit;
 
-    /// <summary>0 outstanding, 1 acknowledged, 2 declared lost.</summary>
-    public byte State;
+    /// <summary>Whether the packet is still in flight, was acknowledged, or was declared lost.</summary>
+    public SentPacketState State;
 
-    public readonly bool Outstanding => State == 0;
+    public readonly bool Outstanding => State == SentPacketState.Outstanding;
 }

@@ -30,7 +30,7 @@ public sealed class SentPacketLedger
             // A gap: packets that were not recorded (not ack-eliciting). Fill with resolved placeholders.
             while (End < packet.Number)
             {
-                Append(new SentPacket { Number = End, State = 1 });
+                Append(new SentPacket { Number = End, State = SentPacketState.Acknowledged });
             }
         }
 
