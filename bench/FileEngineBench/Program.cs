@@ -5,6 +5,18 @@ using Ferry.Files;
 // Measures the file engine's receive path (PartialFile: coalesced positional writes + incremental SHA-256 +
 // commit) and send path (HashingFileSource: read-ahead + hash) on a directory (default /dev/shm).
 // Usage: FileEngineBench [dir] [sizeMiB] [chunkBytes]
+//        FileEngineBench small [dir] [files=2000] [dirs=20] [writers=1,8,32,a8,a32] [checkpoint]: many small uploads (SmallFiles.cs)
+if (args.Length > 0 && args[0] == "small")
+{
+    SmallFiles.Run(
+        args.Length > 1 ? args[1] : "/var/tmp",
+        args.Length > 2 ? int.Parse(args[2]) : 2000,
+        args.Length > 3 ? int.Parse(args[3]) : 20,
+        (args.Length > 4 ? args[4] : "1,8,32,a8,a32").Split(','),
+        args.Length > 5 && args[5] == "checkpoint");
+    return;
+}
+
 string dir = args.Length > 0 ? args[0] : "/dev/shm";
 long size = (args.Length > 1 ? long.Parse(args[1]) : 1024) << 20;
 int chunk = args.Length > 2 ? int.Parse(args[2]) : 1400;

@@ -66,6 +66,9 @@ public sealed partial class PartialFile : IDisposable
     private enum State
     {
         Open,
+
+        /// <summary>Verified and handed to a commit batch: no more writes; the batch owns the handle.</summary>
+        Committing,
         Committed,
         Closed,
     }
@@ -105,6 +108,9 @@ public sealed partial class PartialFile : IDisposable
 
     /// <summary>True once <see cref="Commit"/> has put the file under its final name.</summary>
     public bool IsCommitted => _state == State.Committed;
+
+    /// <summary>Where <see cref="Commit"/> makes the file durable and puts it in place, together with others.</summary>
+    internal CommitBatcher Batcher { get; set; } = CommitBatcher.Shared;
 
     /// <summary><see cref="MaxRanges"/>, lowered by tests.</summary>
     internal int RangeLimit { get; set; } = MaxRanges;
@@ -315,8 +321,35 @@ public sealed partial class PartialFile : IDisposable
     /// <summary>
     /// Verifies <paramref name="expectedSha256"/> (mismatch: temp and journal deleted, Integrity), fsyncs, renames
     /// into place (no overwrite unless allowed: AlreadyExists, temp kept), fsyncs the directory, deletes the journal.
+    /// Returns once the file is durable under its final name. Files committed at the same time share their syncs:
+    /// see <see cref="CommitBatcher"/>; the errors stay this file's own.
     /// </summary>
     public void Commit(ReadOnlySpan<byte> expectedSha256)
+    {
+        PrepareCommit(expectedSha256);
+
+        // On the committer's own thread: fsyncs of files committed at the same time run concurrently, and the
+        // filesystem carries them in one journal commit. The batch then renames and syncs the directories.
+        SyncForCommit();
+        Batcher.Commit(this);
+    }
+
+    /// <summary>
+    /// <see cref="Commit"/> for a caller that must not block (one loop receiving many files): verifies now (and throws
+    /// Integrity now), then completes when the file is durable under its final name, or faults with this file's error.
+    /// The fsync runs in the batch, concurrently with those of the other files committed meanwhile.
+    /// </summary>
+    public Task CommitAsync(ReadOnlySpan<byte> expectedSha256)
+    {
+        PrepareCommit(expectedSha256);
+        return Batcher.CommitAsync(this);
+    }
+
+    /// <summary>
+    /// The first half of a commit, this file alone: verifies the hash and finishes the temp file. Then it is made durable
+    /// (<see cref="SyncForCommit"/>), and a batch puts it in place (<see cref="Publish"/>) with the others.
+    /// </summary>
+    private void PrepareCommit(ReadOnlySpan<byte> expectedSha256)
     {
         lock (_sync)
         {
@@ -353,44 +386,9 @@ public sealed partial class PartialFile : IDisposable
                 throw MapIo(ex, _displayName, "cannot finish temporary file");
             }
 
+            // Whatever else the temp file must carry (times, mode) is set here: before the sync, so it is durable too.
             ApplyCommitMetadataLocked(handle);
-            int rc = NativeFile.FullSync(handle);
-            if (rc != 0)
-            {
-                throw FromErrno(rc, "fsync failed");
-            }
-
-            _dataUnsynced = false;
-            handle.Dispose();
-            _handle = null;
-
-            // rename() replaces any non-directory: a device or fifo that appeared under the final name since the
-            // open is refused here too, so a replacing commit only ever replaces a file (or a link).
-            if (_allowOverwrite && NativeFile.TryStatPath(FinalPath, out var existing, out _)
-                && existing.Type is NativeFile.S_IFCHR or NativeFile.S_IFBLK or NativeFile.S_IFIFO or NativeFile.S_IFSOCK)
-            {
-                TryPersistJournalLocked();
-                _state = State.Closed;
-                throw new FileEngineException(FileErrorCode.NotRegularFile, $"'{_displayName}' is {DownloadDestination.Describe(existing.Type)}, not a regular file; it was left alone");
-            }
-
-            rc = _allowOverwrite ? NativeFile.RenameReplace(TempPath, FinalPath) : NativeFile.RenameNoReplace(TempPath, FinalPath);
-            if (rc != 0)
-            {
-                // The verified temp stays with a journal, so a retry (e.g. with overwrite) finishes at once.
-                TryPersistJournalLocked();
-                _state = State.Closed;
-                throw rc switch
-                {
-                    NativeFile.EEXIST => new FileEngineException(FileErrorCode.AlreadyExists, $"'{_displayName}' already exists; {_existsHint}"),
-                    NativeFile.EISDIR => new FileEngineException(FileErrorCode.NotRegularFile, $"'{_displayName}' is a directory"),
-                    _ => FromErrno(rc, "rename into place failed"),
-                };
-            }
-
-            NativeFile.SyncDirectory(Path.GetDirectoryName(FinalPath)!);
-            RangeJournal.Delete(_journalPath);
-            _state = State.Committed;
+            _state = State.Committing;
         }
     }
 
@@ -445,8 +443,13 @@ public sealed partial class PartialFile : IDisposable
             }
 
             DrainHashChainLocked(stop: true);
-            _handle?.Dispose();
-            _handle = null;
+            if (_state != State.Committing)
+            {
+                // A batch still syncs through the handle; it closes it when done with it.
+                _handle?.Dispose();
+                _handle = null;
+            }
+
             if (_buffer is { } b)
             {
                 _buffer = null;
