@@ -14,7 +14,7 @@ public static class JobErrors
     public static bool IsPerEntry(TransferException e) => e.Failure is { } kind
         ? kind is FailureKind.InvalidPath or FailureKind.NotFound or FailureKind.NotRegularFile or FailureKind.AlreadyExists or FailureKind.Busy
             or FailureKind.NoSpace or FailureKind.Io or FailureKind.Integrity or FailureKind.Denied or FailureKind.TooLarge or FailureKind.Unauthorized
-        : e.Code is ExitCode.Refused or ExitCode.LocalIo or ExitCode.Integrity;
+        : e.Code is ExitCode.LocalIo or ExitCode.Integrity; // a refusal without a kind is of the session (encryption, handshake), not of one file
 
     /// <summary>
     /// The catalog entry and words for an exception that ends one entry, or null when it ends the job
