@@ -83,7 +83,8 @@ internal static class TransferCommands
                     file => reporter.RunAsync($"get {remote}", remote.ToString(), p => toStdout.GetAsync(remote, file, options, p, token)), token));
             }
 
-            if (sources.Length > 1 || DestinationRule.MeansInto(remote.Path))
+            // Into a directory that is not there yet: the job creates it.
+            if (sources.Length > 1 || DestinationRule.MeansInto(remote.Path) || (DestinationRule.MeansInto(destination) && !Directory.Exists(destination)))
             {
                 return GetJobAsync(parse, reporter, options, state, sources, destination, token);
             }
@@ -91,6 +92,12 @@ internal static class TransferCommands
             var client = TransferClients.For(remote);
             WarnIgnoredOptions(parse, remote.Scheme);
             string local = LocalDestination.Resolve(destination, remote);
+            if (Directory.Exists(local))
+            {
+                // Only a directory can go there (a re-run of a tree's download): the job says so if the source is a file.
+                return GetJobAsync(parse, reporter, options, state, sources, destination, token);
+            }
+
             state.Resumable = client.ResumesAfterInterruption;
             return SingleGetAsync(parse, reporter, options, state, client, remote, local, destination, token);
         }, dataOnStdout: parse.GetValue(dest) == StandardStreams.Dash));
