@@ -48,11 +48,7 @@ public static class DestinationRule
 
         bool into = MeansInto(dest);
         string dir = Normalize(dest);
-        if (sources.Count > 1 && !into)
-        {
-            throw new TransferException(ExitCode.Usage,
-                $"several sources need a destination ending in '/' (a directory to put them in): '{dest}/'");
-        }
+        RequireDirectoryForSeveral(dest, sources.Count);
 
         var targets = new string[sources.Count];
         if (into)
@@ -95,6 +91,15 @@ public static class DestinationRule
         }
 
         return targets;
+    }
+
+    /// <summary>Several sources need a destination ending in '/': checked before anything else is asked.</summary>
+    public static void RequireDirectoryForSeveral(string dest, int sources)
+    {
+        if (sources > 1 && !MeansInto(dest))
+        {
+            throw new TransferException(ExitCode.Usage, $"several sources need a destination ending in '/' (a directory to put them in): '{dest}/'");
+        }
     }
 
     /// <summary>

@@ -20,6 +20,7 @@ public static class JobPlanner
 
     public static async Task<JobPlan> PlanUploadAsync(ITransferClient client, IReadOnlyList<string> sources, RemoteUrl dest, ClientOptions options, Action<string>? notice, CancellationToken ct)
     {
+        DestinationRule.RequireDirectoryForSeveral(dest.Path, sources.Count);
         var failures = new List<PlannedFailure>();
         var warnings = new List<string>();
         var walks = new List<(LocalWalk Walk, JobSource Source)>();
@@ -44,13 +45,14 @@ public static class JobPlanner
             }
         }
 
-        string destPath = DestinationRule.Normalize(dest.Path);
-        var remote = new RemoteSide(client, dest, options, ct);
-        await remote.LoadAsync(destPath, notice).ConfigureAwait(false);
         if (walks.Count == 0)
         {
             return new JobPlan(upload: true, [], [], failures, warnings);
         }
+
+        string destPath = DestinationRule.Normalize(dest.Path);
+        var remote = new RemoteSide(client, dest, options, ct);
+        await remote.LoadAsync(destPath, notice).ConfigureAwait(false);
 
         string[] targets = DestinationRule.Resolve(dest.Path, walks.Select(w => w.Source).ToList(), remote.StateOf);
         var entries = new List<JobEntry>();
@@ -77,6 +79,7 @@ public static class JobPlanner
 
     public static async Task<JobPlan> PlanDownloadAsync(ITransferClient client, IReadOnlyList<RemoteUrl> sources, string dest, ClientOptions options, CancellationToken ct)
     {
+        DestinationRule.RequireDirectoryForSeveral(dest, sources.Count);
         var failures = new List<PlannedFailure>();
         var warnings = new List<string>();
         var found = new List<(RemoteUrl Url, string Path, RemoteStat Stat, JobSource Source)>();

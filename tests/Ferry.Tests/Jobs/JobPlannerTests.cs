@@ -166,6 +166,22 @@ public sealed class JobPlannerTests
     }
 
     [Fact]
+    public async Task Several_sources_without_a_trailing_slash_are_refused_before_the_server_is_asked()
+    {
+        using var dir = new TempDir();
+        string src = Tree(dir);
+        var server = new ListingServer(); // knows nothing: any listing would fail as not found, not as a usage error
+
+        var up = await Assert.ThrowsAsync<TransferException>(() =>
+            JobPlanner.PlanUploadAsync(server, [src, src + "/same"], s_server.WithPath("inbox"), new ClientOptions(), null, CancellationToken.None));
+        var down = await Assert.ThrowsAsync<TransferException>(() =>
+            JobPlanner.PlanDownloadAsync(server, [s_server.WithPath("a"), s_server.WithPath("b")], dir.Combine("here"), new ClientOptions(), CancellationToken.None));
+
+        Assert.Equal((ExitCode.Usage, ExitCode.Usage), (up.Code, down.Code));
+        Assert.Contains("several sources need a destination ending in '/'", up.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_directory_holding_only_a_file_of_its_own_name_is_a_directory()
     {
         // A listing of "d" alone reads the same for a file d and for a directory d holding a file d: the parent tells.
