@@ -8,7 +8,7 @@ namespace Ferry.Cli.Commands;
 /// <summary><c>ferry get URL DEST</c> and <c>ferry send SRC URL</c>.</summary>
 internal static class TransferCommands
 {
-    private static readonly Option<bool> s_json = new("--json") { Description = "Print NDJSON events (start, progress at most 4/s, done or error) instead of a progress bar" };
+    private static readonly Option<bool> s_json = new("--json") { Description = "Print NDJSON events (start, progress at most 4/s, done or error; for a tree or several sources also one file event per file) instead of a progress bar" };
     private static readonly Option<bool> s_quiet = new("--quiet", "-q") { Description = "Print nothing but errors" };
     private static readonly Option<bool> s_verbose = new("--verbose", "-v") { Description = "Describe the connection on stderr: handshake, server key, path, and at the end round trip, loss, streams (also FERRY_LOG=debug)" };
     private static readonly Option<int> s_streams = new("--streams") { Description = "Parallel TCP connections (tcp://)", DefaultValueFactory = _ => 4 };
@@ -42,20 +42,29 @@ internal static class TransferCommands
     private const string PathRule = " (the path after host[:port]/ is taken literally: no percent-decoding, and '#', '?', '%' and spaces are part of the name)";
 
     /// <summary>The destination rule, for both commands' help.</summary>
-    private const string DestinationHelp =
-        "A directory source is copied recursively (files and directories, empty ones too, with their modification times and rwx modes; symlinks and special files are skipped with a warning). " +
-        "Destination rule: a destination ending in '/' (or '.', '..') means into that directory, under each source's own name; otherwise it names the copy itself " +
-        "(a directory becomes that directory, created or completed; a file becomes that file, or goes inside it if it is an existing directory). " +
-        "Several sources need a destination ending in '/'. Running the same command again skips files already complete (same size and time) and resumes partial ones. " +
-        "Exit 8: some files failed (each one reported), the others are complete.";
+    /// <summary>The destination rule, for both commands' help.</summary>
+    private const string DestinationHelp = """
+
+          A directory source is copied recursively: files and directories (empty ones too) with their modification
+          times and rwx modes; symlinks and special files are skipped with a warning.
+          Destination rule: a destination ending in '/' (or '.', '..') means into that directory, under each source's
+          own name. Otherwise it names the copy: a directory becomes that directory (created, or completed); a file
+          becomes that file, or goes inside it if it is an existing directory. Several sources need a trailing '/'.
+          The same command again skips files already complete (same size and time) and resumes partial ones.
+          Exit 8: some files failed (each one reported), the others are complete.
+        """;
 
     public static Command Get()
     {
         var urls = new Argument<string[]>("url") { Arity = ArgumentArity.OneOrMore, CustomParser = AllButLast, Description = "Remote file or directory, e.g. udp://host:7700/dir/file (several: all on one server)" + PathRule };
         var dest = new Argument<string>("dest") { Description = "Local destination file or directory; - writes the verified file to standard output (one file only; progress and --json go to stderr)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the destination if it exists" };
-        var cmd = new Command("get", "Download files or directory trees. " + DestinationHelp +
-            " Examples: 'ferry get udp://host/backup/photos ./photos' (the directory, recursively, as ./photos); 'ferry get udp://host/a.iso udp://host/b.iso ./here/' (both into ./here/).")
+        var cmd = new Command("get", "Download files or directory trees." + DestinationHelp + """
+
+          Examples:
+            ferry get udp://host/backup/photos ./photos           the directory, recursively, as ./photos
+            ferry get udp://host/a.iso udp://host/b.iso ./here/   both into ./here/
+        """)
         {
             urls, dest, overwrite,
         };
@@ -113,8 +122,13 @@ internal static class TransferCommands
             Description = "Local files or directories to upload; - (or a pipe or fifo, as the only source) is read to its end into $TMPDIR first, then sent (no resume)",
         };
         var url = new Argument<string>("url") { Description = "Remote destination, e.g. udp://host:7700/dir/file or udp://host:7700/dir/" + PathRule };
-        var cmd = new Command("send", "Upload files or directory trees. " + DestinationHelp +
-            " Examples: 'ferry send ./photos udp://host/backup/photos' (the directory, recursively, as backup/photos); 'ferry send a.iso b.iso ./notes udp://host/inbox/' (all three into inbox/).")
+        var cmd = new Command("send", "Upload files or directory trees." + DestinationHelp + """
+
+          Examples:
+            ferry send ./photos udp://host/backup/photos          the directory, recursively, as backup/photos
+            ferry send a.iso b.iso ./notes udp://host/inbox/      all three into inbox/
+            ferry send a.iso udp://host/inbox/                    inbox/a.iso
+        """)
         {
             src, url,
         };

@@ -22,6 +22,8 @@ internal sealed class JobReporter : IJobReport
     private TimeSpan _lastJson = -s_jsonInterval;
     private JobProgress _latest;
     private volatile bool _bar;
+    private volatile bool _started;
+    private JobSummary? _summary;
 
     public JobReporter(bool json, bool quiet, string what, string url)
     {
@@ -31,16 +33,36 @@ internal sealed class JobReporter : IJobReport
         _url = url;
     }
 
-    /// <summary>Runs <paramref name="job"/> under the live bar when standard output is a terminal, otherwise as it is.</summary>
-    public Task<T> RunAsync<T>(Func<Task<T>> job)
+    /// <summary>
+    /// Runs <paramref name="job"/> under the live bar when standard output is a terminal, otherwise as it is; the summary
+    /// line comes after it (below the bar's last state).
+    /// </summary>
+    public async Task<T> RunAsync<T>(Func<Task<T>> job)
     {
+        T result;
         if (_json || _quiet || Console.IsOutputRedirected || !TerminalProgress.IsInteractive)
         {
-            return job();
+            result = await job().ConfigureAwait(false);
+        }
+        else
+        {
+            _bar = true;
+            try
+            {
+                result = await TerminalProgress.RunJobAsync(View, job).ConfigureAwait(false);
+            }
+            finally
+            {
+                _bar = false;
+            }
         }
 
-        _bar = true;
-        return TerminalProgress.RunJobAsync(View, job);
+        if (_summary is { } summary && !_json && !_quiet)
+        {
+            Console.Out.WriteLine(SummaryLine(summary));
+        }
+
+        return result;
     }
 
     /// <summary>A line for the user on stderr, above the bar if one is drawn.</summary>
@@ -64,6 +86,8 @@ internal sealed class JobReporter : IJobReport
         {
             _latest = new JobProgress(0, filesTotal, 0, bytesTotal, 0, null);
         }
+
+        _started = true;
 
         if (_json)
         {
@@ -141,10 +165,7 @@ internal sealed class JobReporter : IJobReport
             return;
         }
 
-        if (!_quiet)
-        {
-            Console.Out.WriteLine(SummaryLine(summary));
-        }
+        _summary = summary;
     }
 
     /// <summary>"done: 12 files (10 sent, 2 already complete), 4.0 MiB in 1.20 s (28.0 Mbit/s)", with failures and warnings counted.</summary>
@@ -183,7 +204,7 @@ internal sealed class JobReporter : IJobReport
 
         meter.Add(at, p.Bytes, p.ResumedBytes);
         string counter = string.Create(CultureInfo.InvariantCulture, $"{p.FilesDone}/{p.FilesTotal} files");
-        return new ProgressView(p.Current ?? _what, p.Bytes, p.BytesTotal, meter.BytesPerSecond, at, Counter: counter);
+        return new ProgressView(p.Current ?? _what, p.Bytes, p.BytesTotal, meter.BytesPerSecond, at, _started ? null : "starting…", counter);
     }
 
     private static string Status(JobFileStatus status) => status switch
