@@ -243,6 +243,11 @@ public sealed class JobProcessTests
         Assert.True(solo.ExitCode == 0, solo.ToString());
         Assert.Equal("solo", File.ReadAllText(Path.Combine(server.Root, "inbox", "solo")));
 
+        // A single file to a URL ending in '/' goes inside that directory, created if missing.
+        var slash = await Ferry("send", Path.Combine(local, "solo"), url + "new dir/");
+        Assert.True(slash.ExitCode == 0, slash.ToString());
+        Assert.Equal("solo", File.ReadAllText(Path.Combine(server.Root, "new dir", "solo")));
+
         string here = Path.Combine(local, "here");
         var down = await Ferry("get", "--json", url + "inbox/single #1.txt", url + "inbox/tree", here + "/");
         Assert.True(down.ExitCode == 0, down.ToString());
