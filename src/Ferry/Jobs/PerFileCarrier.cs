@@ -43,7 +43,7 @@ public sealed class PerFileCarrier : IJobCarrier
             var remote = server.WithPath(entry.RemotePath);
             var own = options.Clone();
             own.UploadKey = keys?.GetOrCreate(entry.LocalPath, remote);
-            var result = await _client.SendAsync(entry.LocalPath, remote, own, progress, ct).ConfigureAwait(false);
+            var result = await WhileBusyAsync(() => _client.SendAsync(entry.LocalPath, remote, own, progress, ct), ct).ConfigureAwait(false);
             keys?.Forget(entry.LocalPath, remote);
             return result;
         }, cancellationToken).ConfigureAwait(false);
@@ -58,7 +58,11 @@ public sealed class PerFileCarrier : IJobCarrier
                 try
                 {
                     var clock = Stopwatch.StartNew();
-                    await _client.MakeDirectoryAsync(server.WithPath(dir.RemotePath), dir.Mode, dir.MtimeUnixMs, options, cancellationToken).ConfigureAwait(false);
+                    await WhileBusyAsync(async () =>
+                    {
+                        await _client.MakeDirectoryAsync(server.WithPath(dir.RemotePath), dir.Mode, dir.MtimeUnixMs, options, cancellationToken).ConfigureAwait(false);
+                        return true;
+                    }, cancellationToken).ConfigureAwait(false);
                     observer.EntryDone(dir.Index, new TransferResult(0, clock.Elapsed, string.Empty));
                     continue;
                 }
@@ -102,7 +106,7 @@ public sealed class PerFileCarrier : IJobCarrier
         await ForEachFileAsync(entries, observer, async (entry, progress, ct) =>
         {
             Directory.CreateDirectory(Path.GetDirectoryName(entry.LocalPath)!);
-            var result = await _client.GetAsync(server.WithPath(entry.RemotePath), entry.LocalPath, options, progress, ct).ConfigureAwait(false);
+            var result = await WhileBusyAsync(() => _client.GetAsync(server.WithPath(entry.RemotePath), entry.LocalPath, options, progress, ct), ct).ConfigureAwait(false);
             SetMetadata(entry, isDirectory: false);
             return result;
         }, cancellationToken).ConfigureAwait(false);
@@ -117,6 +121,33 @@ public sealed class PerFileCarrier : IJobCarrier
             catch (Exception e) when (JobErrors.PerEntry(e) is { } failure)
             {
                 observer.EntryFailed(dir.Index, failure.Kind, $"'{dir.LocalPath}': cannot set its time and mode: {failure.Message}");
+            }
+        }
+    }
+
+    /// <summary>How long a server that says it is busy is asked again, at most, for one entry.</summary>
+    public static readonly TimeSpan BusyPatience = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Runs <paramref name="attempt"/> again while the server refuses it as busy (too many connections from this
+    /// address: a connection the server closed a moment ago still counts while it drains, and a job opens one per
+    /// file), waiting 50 ms, then twice as long each time up to 2 s, for at most <see cref="BusyPatience"/>.
+    /// </summary>
+    private static async Task<T> WhileBusyAsync<T>(Func<Task<T>> attempt, CancellationToken ct)
+    {
+        var wait = TimeSpan.FromMilliseconds(50);
+        var waited = TimeSpan.Zero;
+        while (true)
+        {
+            try
+            {
+                return await attempt().ConfigureAwait(false);
+            }
+            catch (TransferException e) when (e.Failure == FailureKind.ServerBusy && waited < BusyPatience)
+            {
+                await Task.Delay(wait, ct).ConfigureAwait(false);
+                waited += wait;
+                wait = TimeSpan.FromTicks(Math.Min(wait.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
             }
         }
     }

@@ -25,6 +25,9 @@ public sealed class PerFileCarrierTests
 
         public List<string> Sent { get; } = new();
 
+        /// <summary>Remote path -> how many sends to it are refused as busy before one is taken.</summary>
+        public Dictionary<string, int> Busy { get; } = new(StringComparer.Ordinal);
+
         public List<string> Directories { get; } = new();
 
         public int MostInFlight { get; private set; }
@@ -66,6 +69,15 @@ public sealed class PerFileCarrierTests
                 if (Failing.TryGetValue(path, out var e))
                 {
                     throw e;
+                }
+
+                lock (Busy)
+                {
+                    if (Busy.TryGetValue(path, out int times) && times > 0)
+                    {
+                        Busy[path] = times - 1;
+                        throw Failures.FromServer(FailureKind.ServerBusy, "too many connections from this address; try again later");
+                    }
                 }
 
                 progress.Report(new TransferProgress(1, 1));
@@ -178,6 +190,20 @@ public sealed class PerFileCarrierTests
         Assert.Equal(18, client.Sent.Count);
         Assert.Equal(["t/f0", "t/f7"], report.Files.Where(f => f.Status == JobFileStatus.Failed).Select(f => f.Path).Order());
         Assert.Equal((18, 2), (report.Summary!.Done, report.Summary.Failed));
+    }
+
+    [Fact]
+    public async Task A_file_the_server_refuses_as_busy_is_sent_again_once_it_has_room()
+    {
+        var client = new ScriptedClient();
+        client.Busy["t/f0"] = 2;
+        client.Busy["t/f5"] = 3;
+        var (code, report) = await Run(client, Upload(8));
+
+        Assert.Equal(ExitCode.Ok, code);
+        Assert.Equal(8, client.Sent.Count);
+        Assert.Equal(0, report.Summary!.Failed);
+        Assert.All(client.Busy.Values, left => Assert.Equal(0, left));
     }
 
     [Fact]
