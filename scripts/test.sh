@@ -28,6 +28,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 log=$(mktemp /tmp/ferry-test.XXXXXX.log)
+# The benchmark programs (bench/Bench.slnx) are built too, so a change that breaks them fails here, not on the day
+# someone measures; they are not run.
+bench_failed=0
+if [[ " $* " != *" --no-build "* ]]; then
+  dotnet build bench/Bench.slnx -c Release --nologo -v quiet 2>&1 | grep -E "error|Warn|Elapsed" | sort -u
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { bench_failed=1; echo "test.sh: the benchmark programs do not build (bench/Bench.slnx)"; }
+fi
 dotnet test Ferry.slnx -c Release --nologo "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 
@@ -39,6 +46,7 @@ if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
   echo "test.sh: dotnet test exited $rc without a failing test: build or test host error (see above)"
 fi
 rm -f "$log"
+failed=$((failed + bench_failed))
 if [ "$skipped" -gt 0 ]; then
   echo "$passed passed, $failed failed, $skipped skipped"
 else

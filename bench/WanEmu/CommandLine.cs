@@ -61,32 +61,32 @@ internal sealed class CommandLine
         for (int i = 0; i < args.Length; i++)
         {
             string arg = args[i];
-            string Value() => i + 1 < args.Length ? args[++i] : throw new FormatException($"{arg} needs a value");
+            string NextValue() => i + 1 < args.Length ? args[++i] : throw new FormatException($"{arg} needs a value");
             switch (arg)
             {
                 case "--a":
-                    (cl.ANamespace, cl.ADevice) = SplitEndpoint(Value());
+                    (cl.ANamespace, cl.ADevice) = SplitEndpoint(NextValue());
                     continue;
                 case "--b":
-                    (cl.BNamespace, cl.BDevice) = SplitEndpoint(Value());
+                    (cl.BNamespace, cl.BDevice) = SplitEndpoint(NextValue());
                     continue;
                 case "--seed":
-                    cl.Seed = ulong.Parse(Value(), CultureInfo.InvariantCulture);
+                    cl.Seed = ulong.Parse(NextValue(), CultureInfo.InvariantCulture);
                     continue;
                 case "--stats-interval":
-                    cl.StatsIntervalSeconds = double.Parse(Value(), CultureInfo.InvariantCulture);
+                    cl.StatsIntervalSeconds = double.Parse(NextValue(), CultureInfo.InvariantCulture);
                     continue;
                 case "--json":
                     cl.Json = true;
                     continue;
                 case "--mtu":
-                    cl.Mtu = int.Parse(Value(), CultureInfo.InvariantCulture) is var m and >= 576 and <= 65535 ? m : throw new FormatException("--mtu: 576..65535");
+                    cl.Mtu = int.Parse(NextValue(), CultureInfo.InvariantCulture) is var m and >= 576 and <= 65535 ? m : throw new FormatException("--mtu: 576..65535");
                     continue;
                 case "--max-inflight":
-                    cl.MaxInFlight = int.Parse(Value(), CultureInfo.InvariantCulture) is var f and >= 16 and <= 4_000_000 ? f : throw new FormatException("--max-inflight: 16..4000000");
+                    cl.MaxInFlight = int.Parse(NextValue(), CultureInfo.InvariantCulture) is var f and >= 16 and <= 4_000_000 ? f : throw new FormatException("--max-inflight: 16..4000000");
                     continue;
                 case "--realtime":
-                    cl.RealtimePriority = int.Parse(Value(), CultureInfo.InvariantCulture) is var r and >= 0 and <= 99 ? r : throw new FormatException("--realtime: 0..99");
+                    cl.RealtimePriority = int.Parse(NextValue(), CultureInfo.InvariantCulture) is var r and >= 0 and <= 99 ? r : throw new FormatException("--realtime: 0..99");
                     continue;
                 case "-h":
                 case "--help":
@@ -107,7 +107,7 @@ internal sealed class CommandLine
                 continue;
             }
 
-            string v = Value();
+            string v = NextValue();
             foreach (var t in targets)
             {
                 ApplyLinkOption(t, option, v);

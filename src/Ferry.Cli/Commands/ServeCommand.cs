@@ -29,10 +29,14 @@ internal static class ServeCommand
         var tftpAnonymous = new Option<bool>("--tftp-anonymous") { Description = "Serve TFTP although tokens are required for everything else (TFTP has no authentication: anyone may use it)" };
         var reserve = new Option<string?>("--reserve") { Description = "Free space every upload must leave on the root's filesystem, e.g. 0, 512K, 64M, 2G (default: 1% of the filesystem, at most 64M)" };
 
+        var logFormat = new Option<string>("--log-format") { Description = "Log lines on stderr as text (for people) or json (one object per line: time, level, protocol, event, event_id, the event's fields, message)", DefaultValueFactory = _ => "text" };
+        logFormat.AcceptOnlyFromAmong("text", "json");
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log details too: each request's authorization and token" };
+
         var cmd = new Command("serve", "Serve files over udp://, tcp://, zmq://, tftp:// and the message relay")
         {
             root, bind, port, tcpPort, zmqPort, relayPort, tftpPort, stateDir, allowOverwrite, tftpAllowWrite, maxStreams, zmqIdle,
-            relayRetainCount, relayRetainDays, insecure, requireToken, tftpAnonymous, reserve,
+            relayRetainCount, relayRetainDays, insecure, requireToken, tftpAnonymous, reserve, logFormat, verbose,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -112,6 +116,8 @@ internal static class ServeCommand
                 ZmqIdleTimeout = TimeSpan.FromSeconds(parse.GetValue(zmqIdle)),
                 RelayRetainCount = parse.GetValue(relayRetainCount),
                 RelayRetainDays = parse.GetValue(relayRetainDays),
+                LogFormat = parse.GetValue(logFormat) == "json" ? ServerLogFormat.Json : ServerLogFormat.Text,
+                Verbose = parse.GetValue(verbose),
             };
             try
             {
@@ -130,17 +136,17 @@ internal static class ServeCommand
 
                 if (options.Access.IsOpen)
                 {
-                    context.Info("serve", "WARNING: no access token is configured: anyone who can reach these ports may read and write every file under the root. Create one with 'ferry token create' or start with --require-token.");
+                    context.Warn("serve", "no access token is configured: anyone who can reach these ports may read and write every file under the root. Create one with 'ferry token create' or start with --require-token.");
                 }
 
                 if (options.AllowInsecure)
                 {
-                    context.Info("serve", "WARNING: --insecure: clients may connect without encryption");
+                    context.Warn("serve", "--insecure: clients may connect without encryption");
                 }
 
                 if (tftpOn && !options.Access.IsOpen)
                 {
-                    context.Info("serve", $"WARNING: --tftp-anonymous: TFTP has no authentication: anyone who can reach its port may read every file under the root{(options.TftpAllowWrite ? " and upload new ones" : string.Empty)}, without a token");
+                    context.Warn("serve", $"--tftp-anonymous: TFTP has no authentication: anyone who can reach its port may read every file under the root{(options.TftpAllowWrite ? " and upload new ones" : string.Empty)}, without a token");
                 }
                 foreach (var l in host.Listeners)
                 {

@@ -182,16 +182,16 @@ internal static class ProgressLine
     /// <summary>A block that sweeps back and forth while the size is unknown, one cell per 100 ms.</summary>
     private static string Bouncer(int cells, TimeSpan elapsed)
     {
-        const int Block = 3;
-        if (cells <= Block)
+        const int block = 3;
+        if (cells <= block)
         {
             return new string('=', cells);
         }
 
-        int span = cells - Block;
+        int span = cells - block;
         int step = (int)(elapsed.Ticks / TimeSpan.TicksPerMillisecond / 100 % (2 * span));
         int at = step <= span ? step : (2 * span) - step;
-        return new string(' ', at) + new string('=', Block) + new string(' ', span - at);
+        return new string(' ', at) + new string('=', block) + new string(' ', span - at);
     }
 
     private static string TakeCols(string text, int cols)

@@ -9,7 +9,8 @@ namespace Ferry.Protocol.Tcp;
 /// for LIST <see cref="Size"/> holds the listing flags (bit 0: recursive) and the path may be empty (the root).
 /// <see cref="Token"/> follows the path (protocol version 2): the client's access token, or null for none.
 /// <see cref="UploadKey"/> (PUT, flag bit 1) follows the token: the client's upload key, which lets a re-run take its
-/// own interrupted upload over at once.
+/// own interrupted upload over at once. <see cref="Mode"/> (PUT or MKDIR, flag bit 2) follows it: the permission bits
+/// (u16, 0..0o777) the file or directory gets when committed.
 /// </summary>
 public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path, uint RequestedStreams, long Size, TcpFileVersion? Source)
 {
@@ -21,11 +22,18 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
     /// <summary>PUT: the client's upload key (<see cref="TcpWire.UploadKeyLength"/> bytes), or null for none.</summary>
     public byte[]? UploadKey { get; init; }
 
+    /// <summary>PUT, MKDIR: the permission bits (0..<see cref="TcpWire.MaxMode"/>) the result gets; null: the server's default.</summary>
+    public int? Mode { get; init; }
+
     private bool HasUploadKey => Operation == TcpOperation.Put && UploadKey?.Length == TcpWire.UploadKeyLength;
+
+    private bool HasMode => Operation is TcpOperation.Put or TcpOperation.MakeDirectory && Mode is >= 0 and <= TcpWire.MaxMode;
+
+    private int Extras => (HasUploadKey ? TcpWire.UploadKeyLength : 0) + (HasMode ? 2 : 0);
 
     /// <summary>Length of the whole frame (header included).</summary>
     public int FrameLength => TcpWire.FrameHeaderLength + TcpWire.OpenFixedLength + Encoding.UTF8.GetByteCount(Path) + 2 + Encoding.UTF8.GetByteCount(Token ?? string.Empty)
-        + (HasUploadKey ? TcpWire.UploadKeyLength : 0);
+        + Extras;
 
     /// <summary>Writes the whole frame; the path must be 1..4096 UTF-8 bytes, the token at most 512.</summary>
     public int Write(Span<byte> destination)
@@ -42,11 +50,11 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
             throw new ArgumentException($"token must be at most {TcpWire.MaxTokenBytes} UTF-8 bytes", nameof(destination));
         }
 
-        int payload = TcpWire.OpenFixedLength + pathBytes + 2 + tokenBytes + (HasUploadKey ? TcpWire.UploadKeyLength : 0);
+        int payload = TcpWire.OpenFixedLength + pathBytes + 2 + tokenBytes + Extras;
         TcpFrameHeader.Write(destination, TcpFrameType.Open, payload);
         var p = destination.Slice(TcpWire.FrameHeaderLength, payload);
         p[0] = (byte)Operation;
-        p[1] = (byte)((Source.HasValue ? 1 : 0) | (HasUploadKey ? 2 : 0));
+        p[1] = (byte)((Source.HasValue ? 1 : 0) | (HasUploadKey ? 2 : 0) | (HasMode ? 4 : 0));
         BinaryPrimitives.WriteUInt32BigEndian(p[2..], RequestedStreams);
         BinaryPrimitives.WriteInt64BigEndian(p[6..], Size);
         BinaryPrimitives.WriteInt64BigEndian(p[14..], Source?.Size ?? 0);
@@ -59,6 +67,11 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
         if (HasUploadKey)
         {
             UploadKey!.CopyTo(token[(2 + tokenBytes)..]);
+        }
+
+        if (HasMode)
+        {
+            BinaryPrimitives.WriteUInt16BigEndian(token[(2 + tokenBytes + (HasUploadKey ? TcpWire.UploadKeyLength : 0))..], (ushort)Mode!.Value);
         }
 
         return TcpWire.FrameHeaderLength + payload;
@@ -81,8 +94,10 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
         long idMtime = BinaryPrimitives.ReadInt64BigEndian(payload[22..]);
         int pathBytes = BinaryPrimitives.ReadUInt16BigEndian(payload[30..]);
         bool hasKey = (flags & 2) != 0;
-        if (op is not (TcpOperation.Get or TcpOperation.Put or TcpOperation.List) || (flags & ~3) != 0 || (hasKey && op != TcpOperation.Put) || streams == 0
-            || size < 0 || size > TcpWire.MaxFileSize || (op == TcpOperation.Get && size != 0) || (op == TcpOperation.List && size > 1)
+        bool hasMode = (flags & 4) != 0;
+        if (op is not (TcpOperation.Get or TcpOperation.Put or TcpOperation.List or TcpOperation.MakeDirectory) || (flags & ~7) != 0 || (hasKey && op != TcpOperation.Put)
+            || (hasMode && op is not (TcpOperation.Put or TcpOperation.MakeDirectory)) || streams == 0
+            || size < 0 || size > TcpWire.MaxFileSize || (op is TcpOperation.Get or TcpOperation.MakeDirectory && size != 0) || (op == TcpOperation.List && size > 1)
             || (pathBytes == 0 && op != TcpOperation.List) || pathBytes > TcpWire.MaxPathBytes || payload.Length < TcpWire.OpenFixedLength + pathBytes + 2)
         {
             return TcpDecodeStatus.Malformed;
@@ -90,9 +105,17 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
 
         int tokenAt = TcpWire.OpenFixedLength + pathBytes;
         int tokenBytes = BinaryPrimitives.ReadUInt16BigEndian(payload[tokenAt..]);
-        if (tokenBytes > TcpWire.MaxTokenBytes || payload.Length != tokenAt + 2 + tokenBytes + (hasKey ? TcpWire.UploadKeyLength : 0))
+        int keyAt = tokenAt + 2 + tokenBytes;
+        int modeAt = keyAt + (hasKey ? TcpWire.UploadKeyLength : 0);
+        if (tokenBytes > TcpWire.MaxTokenBytes || payload.Length != modeAt + (hasMode ? 2 : 0))
         {
             return TcpDecodeStatus.Malformed;
+        }
+
+        int? mode = hasMode ? BinaryPrimitives.ReadUInt16BigEndian(payload[modeAt..]) : null;
+        if (mode > TcpWire.MaxMode)
+        {
+            return TcpDecodeStatus.Malformed; // setuid, setgid and sticky never travel
         }
 
         string path;
@@ -108,8 +131,8 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
         }
 
         TcpFileVersion? source = (flags & 1) != 0 ? new TcpFileVersion(idSize, idMtime) : null;
-        byte[]? key = hasKey ? payload.Slice(tokenAt + 2 + tokenBytes, TcpWire.UploadKeyLength).ToArray() : null;
-        request = new TcpOpenRequest(op, path, streams, size, source) { Token = token, UploadKey = key };
+        byte[]? key = hasKey ? payload.Slice(keyAt, TcpWire.UploadKeyLength).ToArray() : null;
+        request = new TcpOpenRequest(op, path, streams, size, source) { Token = token, UploadKey = key, Mode = mode };
         return TcpDecodeStatus.Ok;
     }
 }

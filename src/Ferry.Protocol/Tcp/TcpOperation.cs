@@ -14,4 +14,10 @@ public enum TcpOperation : byte
     /// sends a file. OPEN's size field carries the listing flags (bit 0: recursive); the path may be empty (the root).
     /// </summary>
     List = 3,
+
+    /// <summary>
+    /// Creates a directory (parents too): on the wire exactly a PUT of an empty file (size 0, HASH of nothing, DONE),
+    /// whose commit creates the directory and gives it the OPEN's mode and version mtime.
+    /// </summary>
+    MakeDirectory = 4,
 }

@@ -66,6 +66,9 @@ public static class TcpWire
     /// <summary>Length of the upload key an OPEN (PUT) may carry after its token.</summary>
     public const int UploadKeyLength = 16;
 
+    /// <summary>Largest OPEN mode: the permission bits rwxrwxrwx (never setuid, setgid or sticky).</summary>
+    public const int MaxMode = 0x1FF;
+
     /// <summary>Fixed part of an OPEN payload before the path bytes.</summary>
     public const int OpenFixedLength = 1 + 1 + 4 + 8 + 8 + 8 + 2;
 
@@ -85,7 +88,7 @@ public static class TcpWire
     /// </summary>
     public static int MaxPayload(TcpFrameType type) => type switch
     {
-        TcpFrameType.Open => OpenFixedLength + MaxPathBytes + 2 + MaxTokenBytes + UploadKeyLength,
+        TcpFrameType.Open => OpenFixedLength + MaxPathBytes + 2 + MaxTokenBytes + UploadKeyLength + 2,
         TcpFrameType.Accept => MaxControlPayload,
         TcpFrameType.Have => 4 + (MaxRanges * 16),
         TcpFrameType.Hash => HashLength,

@@ -153,6 +153,7 @@ public sealed partial class Connection
         // The Initials sent so far were answered with a Retry, not processed: forget them and resend at once.
         ForgetUnansweredInitials();
         _uploadKeySent = false; // the server never saw it
+        _fileModeSent = false;
         _pendingControls |= _neededControls & ~ControlFrames.Ping; // HELLO (and REQUEST in a cleartext session)
         if (_insecureSession)
         {
@@ -195,6 +196,14 @@ public sealed partial class Connection
                 if (!IsClient && !HasRequest)
                 {
                     _uploadKey = f.Data.ToArray();
+                }
+
+                break;
+            case FrameType.FileMode:
+                // As UPLOAD_KEY: kept for the REQUEST that follows it.
+                if (!IsClient && !HasRequest)
+                {
+                    _fileMode = (int)f.Code;
                 }
 
                 break;
@@ -307,7 +316,7 @@ public sealed partial class Connection
         _maxDatagram = Math.Min(f.MaxDatagram, _maxDatagram);
         _cc = _config.CreateController(_maxDatagram);
         _pacer = new Pacer(_maxDatagram);
-        if (f.Op == TransferOp.Put)
+        if (!f.Op.IsDownload())
         {
             _size = f.Size;
             _identitySize = f.IdentitySize;
@@ -323,15 +332,21 @@ public sealed partial class Connection
             IdentityMtime = f.IdentityMtime,
             Token = f.Token,
             UploadKey = f.Op == TransferOp.Put ? _uploadKey : null,
+            FileMode = !f.Op.IsDownload() && _fileMode >= 0 ? _fileMode : null,
         });
     }
 
     /// <summary>What is wrong with a REQUEST no application could act on; null when it is well-formed.</summary>
     private static (TransferError Code, string Message)? RefuseRequest(in Frame f)
     {
-        if (f.Op is not (TransferOp.Get or TransferOp.Put or TransferOp.List))
+        if (f.Op is not (TransferOp.Get or TransferOp.Put or TransferOp.List or TransferOp.MakeDirectory))
         {
-            return (TransferError.ProtocolViolation, $"unknown operation {(byte)f.Op} in REQUEST (1 = GET, 2 = PUT, 3 = LIST)");
+            return (TransferError.ProtocolViolation, $"unknown operation {(byte)f.Op} in REQUEST (1 = GET, 2 = PUT, 3 = LIST, 4 = MKDIR)");
+        }
+
+        if (f.Op == TransferOp.MakeDirectory && (f.Size != 0 || f.IdentitySize != 0))
+        {
+            return (TransferError.ProtocolViolation, "MKDIR in REQUEST with a size: it is an empty file (size 0)");
         }
 
         if (f.MaxDatagram is < Packet.MinMaxDatagram or > Packet.MaxMaxDatagram)

@@ -164,13 +164,16 @@ public sealed partial class Connection
 
         if ((pending & ControlFrames.Request) != 0)
         {
-            // The upload key goes right before the REQUEST, in the same packet, and only once (see _uploadKey).
+            // The upload key and the file mode go right before the REQUEST, in the same packet, and only once (see
+            // _uploadKey).
             var before = w;
             bool withKey = _uploadKey is not null && !_uploadKeySent && FrameCodec.TryWriteUploadKey(ref w, _uploadKey);
+            bool withMode = _fileMode >= 0 && !_fileModeSent && FrameCodec.TryWriteFileMode(ref w, _fileMode);
             if (FrameCodec.TryWriteRequest(ref w, _op, _maxDatagram, _path, _size, _identitySize, _identityMtime, _accessToken))
             {
                 Mark(ref sent, ControlFrames.Request);
                 _uploadKeySent |= withKey;
+                _fileModeSent |= withMode;
             }
             else
             {

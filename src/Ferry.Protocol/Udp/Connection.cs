@@ -23,7 +23,7 @@ public enum ConnectionState
 /// It never reads a clock, touches a socket or opens a file; file bytes flow through <see cref="IDataSource"/>
 /// and <see cref="IDataSink"/>. See docs/PROTOCOL.md for the wire format and docs/ARCHITECTURE.md for the loop.
 /// </summary>
-public sealed partial class Connection
+public sealed partial class Connection : IDisposable
 {
     private readonly ConnectionConfig _config;
     private readonly Queue<ConnectionEvent> _events = new();
@@ -67,6 +67,10 @@ public sealed partial class Connection
     // copies go without it.
     private byte[]? _uploadKey;
     private bool _uploadKeySent;
+
+    // Upload or MKDIR: the permission bits the result gets (-1: none), sent and received as the upload key is.
+    private int _fileMode = -1;
+    private bool _fileModeSent;
 
     // Client GET that opens its destination from inside ACCEPT (ReceiveOnAccept); server GET: the HAVE that came
     // with the REQUEST, used when the application accepts.
@@ -143,9 +147,10 @@ public sealed partial class Connection
     /// <param name="source">PUT: the local file. GET: null.</param>
     /// <param name="accessToken">Access token for the server ("" or null: anonymous); sent only once the channel is encrypted (or in cleartext with <c>--insecure</c>).</param>
     /// <param name="uploadKey">PUT: the client's upload key (<see cref="FrameCodec.UploadKeyLength"/> bytes), which lets a re-run take its own interrupted upload over at once; null: none.</param>
+    /// <param name="fileMode">PUT, MKDIR: the permission bits (0..<see cref="FrameCodec.MaxFileMode"/>) the result gets on the server; null: the server's default.</param>
     public static Connection CreateClient(
         ConnectionConfig config, ulong localId, TransferOp op, string path, long size, long identityMtime, IDataSource? source, long now,
-        string? accessToken = null, byte[]? uploadKey = null)
+        string? accessToken = null, byte[]? uploadKey = null, int? fileMode = null)
     {
         var c = new Connection(config, isClient: true, localId, now)
         {
@@ -154,10 +159,11 @@ public sealed partial class Connection
             _size = op is TransferOp.Put or TransferOp.List ? size : 0, // LIST: the listing flags until ACCEPT tells the size
             _identitySize = op == TransferOp.Put ? size : 0,
             _identityMtime = identityMtime,
-            _isDataSender = op == TransferOp.Put,
+            _isDataSender = !op.IsDownload(), // PUT, and MKDIR (an empty file)
             _source = source,
             _accessToken = accessToken ?? string.Empty,
             _uploadKey = op == TransferOp.Put && uploadKey?.Length == FrameCodec.UploadKeyLength ? uploadKey : null,
+            _fileMode = !op.IsDownload() && fileMode is >= 0 and <= FrameCodec.MaxFileMode ? fileMode.Value : -1,
         };
         int request = FrameCodec.RequestSize(c._maxDatagram, path, c._size, c._identitySize, identityMtime, c._accessToken);
         if (request > MaxRequestBytes)
@@ -350,6 +356,12 @@ public sealed partial class Connection
         _pendingControls = ControlFrames.None;
         DisposeKeys();
     }
+
+    /// <summary>
+    /// Releases the connection's secrets (handshake key, packet keys) now; a connection releases them itself when it
+    /// closes, so this matters for one its owner drops while it is still open. Idempotent.
+    /// </summary>
+    public void Dispose() => DisposeKeys();
 
     /// <summary>Server endpoint: this connection's place in the list of half-open connections (null once it has its REQUEST).</summary>
     internal LinkedListNode<Connection>? HalfOpenNode { get; set; }

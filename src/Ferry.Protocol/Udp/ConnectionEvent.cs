@@ -48,6 +48,9 @@ public sealed record ConnectionEvent(ConnectionEventKind Kind)
     /// <summary>RequestReceived (PUT): the client's upload key from the UPLOAD_KEY frame before its REQUEST; null: none.</summary>
     public byte[]? UploadKey { get; init; }
 
+    /// <summary>RequestReceived (PUT, MKDIR): the permission bits from the FILE_MODE frame before its REQUEST; null: none.</summary>
+    public int? FileMode { get; init; }
+
     /// <summary>ServerKeyReceived: the server's DER SubjectPublicKeyInfo.</summary>
     public byte[]? ServerKey { get; init; }
 

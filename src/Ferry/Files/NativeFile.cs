@@ -30,6 +30,9 @@ internal static partial class NativeFile
 
     public const int EWOULDBLOCK = 11;
 
+    // futimens: leave this time as it is.
+    private const long UTIME_OMIT = (1L << 30) - 2;
+
     private const int O_RDONLY = 0;
     private const int O_RDWR = 2;
     private const int O_CREAT = 0x40;
@@ -45,6 +48,8 @@ internal static partial class NativeFile
     private const uint RENAME_NOREPLACE = 1;
     private const uint STATX_BASIC_STATS = 0x7ff;
 
+    // The file type bits of st_mode, under their POSIX names.
+#pragma warning disable IDE1006
     private const ushort S_IFMT = 0xF000;
     public const ushort S_IFREG = 0x8000;
     public const ushort S_IFDIR = 0x4000;
@@ -53,6 +58,7 @@ internal static partial class NativeFile
     public const ushort S_IFBLK = 0x6000;
     public const ushort S_IFIFO = 0x1000;
     public const ushort S_IFSOCK = 0xC000;
+#pragma warning restore IDE1006
 
     /// <summary>What <c>statx</c> reports about an open file.</summary>
     public readonly record struct FileStat(ushort Mode, long Size, long MtimeUnixMs)
@@ -204,6 +210,45 @@ internal static partial class NativeFile
 
     /// <summary>fsync: data and metadata.</summary>
     public static int FullSync(SafeFileHandle handle) => WithFd(handle, static fd => fsync(fd));
+
+    /// <summary>
+    /// Gives an open file or directory the permission bits <paramref name="mode"/> (masked to 0777: never setuid,
+    /// setgid or sticky; null: unchanged) and the modification time <paramref name="mtimeUnixMs"/> (null: unchanged;
+    /// the access time is left alone). Returns 0 or errno.
+    /// </summary>
+    public static unsafe int SetModeAndMtime(SafeFileHandle handle, int? mode, long? mtimeUnixMs)
+    {
+        if (mode is int m)
+        {
+            int rc = WithFd(handle, fd => fchmod(fd, m & 0x1FF));
+            if (rc != 0)
+            {
+                return rc;
+            }
+        }
+
+        if (mtimeUnixMs is not long ms)
+        {
+            return 0;
+        }
+
+        // struct timespec[2] { atime, mtime } of two longs each (64-bit Linux).
+        long sec = Math.DivRem(ms, 1000, out long rem);
+        if (rem < 0)
+        {
+            sec--;
+            rem += 1000;
+        }
+
+        return WithFd(handle, fd =>
+        {
+            long* times = stackalloc long[4] { 0, UTIME_OMIT, sec, rem * 1_000_000 };
+            return futimens(fd, times);
+        });
+    }
+
+    /// <summary>The permission bits (0..0o777) of an open file, for an upload to give its copy; null when fstat fails.</summary>
+    public static int? PermissionBits(SafeFileHandle handle) => TryStat(handle, out var stat, out _) ? stat.Mode & 0x1FF : null;
 
     /// <summary>fsyncs a directory so a rename or create inside it survives a crash. Best effort.</summary>
     public static void SyncDirectory(string directory)
@@ -370,6 +415,12 @@ internal static partial class NativeFile
 
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     private static partial int fdatasync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "fchmod", SetLastError = true)]
+    private static partial int fchmod(int fd, int mode);
+
+    [LibraryImport("libc", EntryPoint = "futimens", SetLastError = true)]
+    private static unsafe partial int futimens(int fd, long* times);
 
     [LibraryImport("libc", EntryPoint = "geteuid")]
     private static partial uint geteuid();

@@ -353,6 +353,7 @@ public sealed partial class PartialFile : IDisposable
                 throw MapIo(ex, _displayName, "cannot finish temporary file");
             }
 
+            ApplyCommitMetadataLocked(handle);
             int rc = NativeFile.FullSync(handle);
             if (rc != 0)
             {

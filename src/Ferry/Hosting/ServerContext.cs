@@ -18,6 +18,8 @@ public sealed class ServerContext
         Log = log;
         Files = files;
         Clock = new ShellClock(options.Time);
+        Logs = new ServerLog(log, Clock, options.LogFormat, options.Verbose ? Microsoft.Extensions.Logging.LogLevel.Debug : Microsoft.Extensions.Logging.LogLevel.Information);
+        Transfers = new TransferService(this);
     }
 
     public ServerOptions Options { get; }
@@ -28,16 +30,26 @@ public sealed class ServerContext
     /// <summary>The one file engine (root jail, uploads, registry) every protocol of this server shares.</summary>
     public FileEngine Files { get; }
 
-    /// <summary>Human-readable server log (stderr in the CLI).</summary>
+    /// <summary>The server side of every transfer (access check, open, list, begin upload, log lines) all listeners share.</summary>
+    public TransferService Transfers { get; }
+
+    /// <summary>Where the server log goes (stderr in the CLI).</summary>
     public TextWriter Log { get; }
 
-    public void Info(string protocol, string message)
-    {
-        lock (Log)
-        {
-            Log.WriteLine($"{Clock.UtcNow.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ} {protocol,-5} {message}");
-        }
-    }
+    /// <summary>The server's loggers (text or JSON lines, numbered events; see <see cref="ServerLogEvents"/>).</summary>
+    public ServerLog Logs { get; }
+
+    /// <summary>The logger of one protocol ("udp", "tcp", "serve", …).</summary>
+    public Microsoft.Extensions.Logging.ILogger Logger(string protocol) => Logs.For(protocol);
+
+    /// <summary>Logs a line of <paramref name="protocol"/> (event <c>Message</c>).</summary>
+    public void Info(string protocol, string message) => ServerLogEvents.Message(Logs.For(protocol), message);
+
+    /// <summary>Logs a line that needs the operator's attention (event <c>Warning</c>).</summary>
+    public void Warn(string protocol, string message) => ServerLogEvents.Warning(Logs.For(protocol), message);
+
+    /// <summary>Logs a detail shown only with <c>ferry serve -v</c> (event <c>Detail</c>).</summary>
+    public void Detail(string protocol, string message) => ServerLogEvents.Detail(Logs.For(protocol), message);
 
     public static FileEngine CreateFileEngine(ServerOptions options) => new(new FileEngineOptions
     {

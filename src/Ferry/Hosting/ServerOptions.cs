@@ -60,4 +60,10 @@ public sealed class ServerOptions
 
     /// <summary>The time every listener, watchdog, access check and log line reads (tests pass a fake).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>How the log is written: text lines (default) or JSON lines (<c>--log-format json</c>).</summary>
+    public ServerLogFormat LogFormat { get; init; } = ServerLogFormat.Text;
+
+    /// <summary>Also log details (<c>-v</c>): each request's authorization, connection-level events.</summary>
+    public bool Verbose { get; init; }
 }

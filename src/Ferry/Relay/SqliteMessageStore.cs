@@ -33,11 +33,6 @@ public sealed class SqliteMessageStore : IMessageStore
     private long _lastSeq;
     private long _firstSeq;
 
-    static SqliteMessageStore()
-    {
-        SQLitePCL.Batteries_V2.Init();
-    }
-
     /// <summary>Opens (or creates) <paramref name="path"/>.</summary>
     public SqliteMessageStore(string path, TimeProvider? time = null)
     {

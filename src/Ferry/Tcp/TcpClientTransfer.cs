@@ -64,16 +64,37 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
         {
             return await OpenOnceAsync(open).ConfigureAwait(false);
         }
-        catch (TcpPeerException e) when (e.FromPeer && e.Code == TcpErrorCode.BadFrame && open.UploadKey is not null)
+        catch (TcpPeerException e) when (e.FromPeer && e.Code == TcpErrorCode.BadFrame && (open.UploadKey is not null || open.Mode is not null))
         {
-            // A server older than the upload key refuses an OPEN that carries one: ask again without it.
-            if (Control is { } refused)
+            // A server older than the upload key or the mode refuses an OPEN that carries one: ask again without the
+            // mode (the newer field), then without the key too. MKDIR needs its mode: an old server refuses it anyway.
+            DropRefused();
+            if (open.Mode is not null && open.Operation == TcpOperation.Put)
             {
-                Unregister(refused);
-                refused.Dispose();
+                try
+                {
+                    return await OpenOnceAsync(open with { Mode = null }).ConfigureAwait(false);
+                }
+                catch (TcpPeerException again) when (again.FromPeer && again.Code == TcpErrorCode.BadFrame && open.UploadKey is not null)
+                {
+                    DropRefused();
+                }
+            }
+            else if (open.UploadKey is null)
+            {
+                throw;
             }
 
-            return await OpenOnceAsync(open with { UploadKey = null }).ConfigureAwait(false);
+            return await OpenOnceAsync(open with { UploadKey = null, Mode = null }).ConfigureAwait(false);
+        }
+    }
+
+    private void DropRefused()
+    {
+        if (Control is { } refused)
+        {
+            Unregister(refused);
+            refused.Dispose();
         }
     }
 

@@ -1,4 +1,5 @@
 using Ferry.Files;
+using Ferry.Hosting;
 using Ferry.Protocol.Common;
 using Ferry.Protocol.Tcp;
 
@@ -19,20 +20,22 @@ internal sealed class TcpServerSession : IDisposable
     private readonly TaskCompletionSource<TcpSendCoordinator> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long _startedAt;
     private readonly int _chunkSize;
+    private readonly TcpOpenRequest _open;
     private TcpPeerException? _failure;
     private int _nextSlot;
     private long _uncheckpointed;
     private int _disposed;
 
-    private TcpServerSession(TcpTransferListener listener, TcpConnection control, TcpOpenRequest open, TcpSessionId id, CancellationToken serverStopping)
+    private TcpServerSession(TcpTransferListener listener, TcpConnection control, TcpOpenRequest open, TransferRequest request, TcpSessionId id, CancellationToken serverStopping)
     {
+        Request = request;
+        _open = open;
         _listener = listener;
         _startedAt = listener.Context.Clock.NowMicros;
         Control = control;
         Id = id;
         Operation = open.Operation;
         Path = open.Path;
-        TokenLog = listener.Context.Options.Access.LogSuffix(open.Token);
         BlockSize = listener.Settings.BlockSize;
         GrantedStreams = (int)Math.Clamp(open.RequestedStreams, 1u, (uint)Math.Max(1, listener.Context.Options.MaxStreams));
         _chunkSize = ChunkSizeFor(GrantedStreams, BlockSize);
@@ -93,37 +96,38 @@ internal sealed class TcpServerSession : IDisposable
         }
     }
 
-    /// <summary>", token 'NAME'" for the start-of-transfer log line, or empty.</summary>
-    private string TokenLog { get; }
+    /// <summary>The request as the transfer service took it (its log lines name the session by it).</summary>
+    public TransferRequest Request { get; }
 
     /// <summary>
     /// Opens the file for <paramref name="open"/>; file engine refusals propagate as <see cref="FileEngineException"/>.
     /// </summary>
-    public static TcpServerSession Create(TcpTransferListener listener, TcpConnection control, TcpOpenRequest open, TcpSessionId id, CancellationToken serverStopping)
+    public static TcpServerSession Create(TcpTransferListener listener, TcpConnection control, TcpOpenRequest open, TransferRequest request, TcpSessionId id, CancellationToken serverStopping)
     {
-        var session = new TcpServerSession(listener, control, open, id, serverStopping);
+        var session = new TcpServerSession(listener, control, open, request, id, serverStopping);
+        var transfers = listener.Context.Transfers;
         try
         {
             if (open.Operation == TcpOperation.List)
             {
-                session.HeldListing = listener.Context.Files.ListEncoded(open.Path, recursive: (open.Size & 1) != 0);
+                session.HeldListing = transfers.List(request, recursive: (open.Size & 1) != 0);
                 session.FileSize = session.HeldListing.Bytes.Length;
             }
             else if (open.Operation == TcpOperation.Get)
             {
-                session.Source = listener.Context.Files.OpenRead(open.Path);
+                session.Source = transfers.OpenDownload(request);
                 session.FileSize = session.Source.Length;
+            }
+            else if (open.Operation == TcpOperation.MakeDirectory)
+            {
+                // An empty upload on the wire; the directory is made when the client's HASH of no bytes arrives.
+                session.FileSize = 0;
             }
             else
             {
                 FileIdentity? identity = open.Source is { } v ? new FileIdentity(v.Size, v.MtimeUnixMs) : null;
-                session.Incoming = listener.Context.Files.BeginUpload(open.Path, open.Size, identity, $"tcp {control.RemoteEndPoint}", open.UploadKey);
+                session.Incoming = transfers.BeginUpload(request, open.Size, identity, open.UploadKey, _ => new Takeover(session), open.Mode);
                 session.FileSize = open.Size;
-                session.Incoming.AllowTakeover(new Takeover(session));
-                if (session.Incoming.TookOver is { } old)
-                {
-                    listener.Context.Info("tcp", $"session {id}: takes over the upload of '{open.Path}' by {old}");
-                }
             }
         }
         catch
@@ -144,6 +148,10 @@ internal sealed class TcpServerSession : IDisposable
             if (Sends)
             {
                 await RunGetAsync(ct).ConfigureAwait(false);
+            }
+            else if (Operation == TcpOperation.MakeDirectory)
+            {
+                await RunMakeDirectoryAsync(ct).ConfigureAwait(false);
             }
             else
             {
@@ -173,6 +181,13 @@ internal sealed class TcpServerSession : IDisposable
             if (_streams.TryGetValue(index, out var old))
             {
                 old.Abort();
+            }
+
+            if (Operation == TcpOperation.MakeDirectory)
+            {
+                // MKDIR moves no bytes: a data connection has nothing to do.
+                connection.Dispose();
+                return;
             }
 
             _streams[index] = connection;
@@ -350,7 +365,7 @@ internal sealed class TcpServerSession : IDisposable
 
             var coordinator = new TcpSendCoordinator(new BlockScheduler(FileSize, BlockSize, have));
             _started.TrySetResult(coordinator);
-            _listener.Context.Info("tcp", $"session {Id}: {OpName} '{Path}' ({FileSize} bytes, {have.TotalLength} already at the client) to {Control.RemoteEndPoint}, {GrantedStreams} stream(s){TokenLog}");
+            _listener.Context.Transfers.Started(Request, FileSize, $"{have.TotalLength} already at the client, session {Id}, {GrantedStreams} stream(s)");
 
             // Read the client's DONE (or ERROR) concurrently with hashing, so a client that gives up is noticed.
             var doneTask = Control.ReadFrameAsync(ct).AsTask();
@@ -373,7 +388,7 @@ internal sealed class TcpServerSession : IDisposable
                 throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{doneHeader.Type} where DONE expected");
             }
 
-            _listener.Context.Info("tcp", $"session {Id}: {OpName} '{Path}' done, {coordinator.BytesToSend} bytes sent in {Elapsed.TotalSeconds:F2} s, sha256 {Convert.ToHexStringLower(hash)}");
+            _listener.Context.Transfers.Done(Request, $"{coordinator.BytesToSend} bytes sent in {Elapsed.TotalSeconds:F2} s, sha256 {Convert.ToHexStringLower(hash)}");
         }
         catch (FileEngineException fe)
         {
@@ -391,8 +406,6 @@ internal sealed class TcpServerSession : IDisposable
             }
         }
     }
-
-    private string OpName => Operation == TcpOperation.List ? "LIST" : "GET";
 
     /// <summary>Where a stream's bytes come from: the file (sendfile) or the listing in memory.</summary>
     private TcpSendSource SendSource()
@@ -421,7 +434,7 @@ internal sealed class TcpServerSession : IDisposable
         }
 
         await SendAcceptAsync(new TcpFileVersion(identity.Size, identity.MtimeUnixMs), present, ct).ConfigureAwait(false);
-        _listener.Context.Info("tcp", $"session {Id}: PUT '{Path}' ({FileSize} bytes, {present.TotalLength} already here) from {Control.RemoteEndPoint}, {GrantedStreams} stream(s){TokenLog}");
+        _listener.Context.Transfers.Started(Request, FileSize, $"{present.TotalLength} already here, session {Id}, {GrantedStreams} stream(s)");
 
         var (header, payload) = await Control.ReadFrameAsync(ct).ConfigureAwait(false);
         byte[] hash;
@@ -450,14 +463,59 @@ internal sealed class TcpServerSession : IDisposable
         }
         catch (FileEngineException fe)
         {
-            _listener.Context.Info("tcp", $"session {Id}: PUT '{Path}' failed: {fe.Message}");
+            _listener.Context.Transfers.Failed(Request, fe.Message);
             throw new TcpPeerException(TcpErrors.FromFile(fe.Code), fe.Message);
         }
 
         var done = new byte[TcpSmallFrames.DoneFrameLength];
         TcpSmallFrames.WriteDone(done);
         await Control.SendAsync(done, ct).ConfigureAwait(false);
-        _listener.Context.Info("tcp", $"session {Id}: PUT '{Path}' committed, {FileSize - present.TotalLength} bytes received in {Elapsed.TotalSeconds:F2} s, sha256 {Convert.ToHexStringLower(hash)}");
+        _listener.Context.Transfers.Done(Request, $"committed, {FileSize - present.TotalLength} bytes received in {Elapsed.TotalSeconds:F2} s, sha256 {Convert.ToHexStringLower(hash)}");
+    }
+
+    /// <summary>MKDIR: an empty PUT on the wire (ACCEPT, HASH of no bytes, DONE) whose commit makes the directory.</summary>
+    private async Task RunMakeDirectoryAsync(CancellationToken ct)
+    {
+        long mtime = _open.Source?.MtimeUnixMs ?? 0;
+        await SendAcceptAsync(new TcpFileVersion(0, mtime), new RangeSet(), ct).ConfigureAwait(false);
+        var transfers = _listener.Context.Transfers;
+        transfers.Started(Request, null, _open.Mode is int mode ? $"mode {Convert.ToString(mode, 8)}, session {Id}" : $"session {Id}");
+
+        var (header, payload) = await Control.ReadFrameAsync(ct).ConfigureAwait(false);
+        byte[] hash;
+        try
+        {
+            if (header.Type != TcpFrameType.Hash)
+            {
+                throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where HASH expected");
+            }
+
+            hash = payload.AsSpan(0, TcpWire.HashLength).ToArray();
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+        }
+
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(hash, System.Security.Cryptography.SHA256.HashData(ReadOnlySpan<byte>.Empty)))
+        {
+            transfers.Failed(Request, "the SHA-256 is not that of no bytes");
+            throw new TcpPeerException(TcpErrorCode.Integrity, "MKDIR: the SHA-256 is not that of no bytes");
+        }
+
+        try
+        {
+            transfers.MakeDirectory(Request, _open.Mode, mtime);
+        }
+        catch (FileEngineException fe)
+        {
+            throw new TcpPeerException(TcpErrors.FromFile(fe.Code), fe.Message);
+        }
+
+        var done = new byte[TcpSmallFrames.DoneFrameLength];
+        TcpSmallFrames.WriteDone(done);
+        await Control.SendAsync(done, ct).ConfigureAwait(false);
+        transfers.Done(Request, "directory ready");
     }
 
     private async Task SendAcceptAsync(TcpFileVersion version, RangeSet present, CancellationToken ct)

@@ -114,11 +114,13 @@ public sealed class TcpTransferClient : ITransferClient
         Microsoft.Win32.SafeHandles.SafeFileHandle handle;
         long size;
         FileIdentity identity;
+        int? mode;
         try
         {
             handle = File.OpenHandle(localPath, FileMode.Open, FileAccess.Read, FileShare.Read);
             size = RandomAccess.GetLength(handle);
             identity = new FileIdentity(size, new DateTimeOffset(File.GetLastWriteTimeUtc(handle)).ToUnixTimeMilliseconds());
+            mode = NativeFile.PermissionBits(handle);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -130,7 +132,7 @@ public sealed class TcpTransferClient : ITransferClient
             await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options), options.ConnectTimeout) { Verbose = options.Verbose };
             try
             {
-                return await UploadAsync(transfer, path, streams, handle, size, identity, options.UploadKey, progress, options.Timeout ?? _settings.IdleTimeout, clock).ConfigureAwait(false);
+                return await UploadAsync(transfer, path, streams, handle, size, identity, mode, options.UploadKey, progress, options.Timeout ?? _settings.IdleTimeout, clock).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -142,6 +144,40 @@ public sealed class TcpTransferClient : ITransferClient
                 throw;
             }
         }
+    }
+
+    /// <summary>
+    /// MKDIR: on the wire an upload of an empty file (OPEN, ACCEPT, HASH of nothing, DONE) whose commit on the server
+    /// creates the directory with <paramref name="mode"/> and <paramref name="mtimeUnixMs"/> (the OPEN's version mtime).
+    /// </summary>
+    public async Task MakeDirectoryAsync(RemoteUrl remote, int mode, long mtimeUnixMs, ClientOptions options, CancellationToken cancellationToken)
+    {
+        if (mode is < 0 or > TcpWire.MaxMode)
+        {
+            throw new TransferException(ExitCode.Usage, $"directory mode {mode} is outside 0..0777");
+        }
+
+        string path = TransferClients.RemotePath(remote);
+        ClientSecurity.RequireWellFormedPin(options.ServerKey);
+        var endPoint = await ResolveAsync(remote, cancellationToken).ConfigureAwait(false);
+        options.Verbose?.Invoke($"tcp: mkdir '{path}' at {KnownHosts.HostPort(remote.DnsSafeHost, PortOf(remote))} ({endPoint})");
+        await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options), options.ConnectTimeout) { Verbose = options.Verbose };
+        try
+        {
+            await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.MakeDirectory, path, 1, 0, new TcpFileVersion(0, mtimeUnixMs)) { Mode = mode })).ConfigureAwait(false);
+        }
+        catch (TransferException e) when (e.Code == ExitCode.Failure && e.Message.Contains($"({FailureKind.ProtocolViolation})", StringComparison.Ordinal))
+        {
+            // A server from before MKDIR refuses the OPEN as malformed (BadFrame): an unknown operation.
+            throw Failures.MakeDirectoryUnsupported(e);
+        }
+
+        var answerTask = ReadAnswerAsync(transfer.Control!, transfer.Token);
+        _ = transfer.GuardAsync(answerTask);
+        var frame = new byte[TcpSmallFrames.HashFrameLength];
+        TcpSmallFrames.WriteHash(frame, System.Security.Cryptography.SHA256.HashData(ReadOnlySpan<byte>.Empty));
+        await Run(transfer, () => transfer.SendControlAsync(frame)).ConfigureAwait(false);
+        await Run(transfer, () => answerTask).ConfigureAwait(false);
     }
 
     /// <summary>How many data connections to open: no more than the server granted, nor than there are blocks to move.</summary>
@@ -252,11 +288,11 @@ public sealed class TcpTransferClient : ITransferClient
 
     private async Task<TransferResult> UploadAsync(
         TcpClientTransfer transfer, string path, uint streams, Microsoft.Win32.SafeHandles.SafeFileHandle handle, long size,
-        FileIdentity identity, byte[]? uploadKey, IProgress<TransferProgress> progress, TimeSpan idle, Stopwatch clock)
+        FileIdentity identity, int? mode, byte[]? uploadKey, IProgress<TransferProgress> progress, TimeSpan idle, Stopwatch clock)
     {
         var hashTask = TcpFileHasher.StartAsync(handle, size, path, transfer.Token);
         _ = transfer.GuardAsync(hashTask);
-        var accept = await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.Put, path, streams, size, new TcpFileVersion(identity.Size, identity.MtimeUnixMs)) { UploadKey = uploadKey })).ConfigureAwait(false);
+        var accept = await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.Put, path, streams, size, new TcpFileVersion(identity.Size, identity.MtimeUnixMs)) { UploadKey = uploadKey, Mode = mode })).ConfigureAwait(false);
         if (accept.FileSize != size)
         {
             throw new TransferException(ExitCode.Failure, $"protocol error: server accepted {accept.FileSize} bytes, {size} offered");

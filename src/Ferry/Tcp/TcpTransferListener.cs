@@ -205,7 +205,7 @@ public sealed class TcpTransferListener : IProtocolListener
         }
         catch (FileEngineException e)
         {
-            Context.Info("tcp", $"{connection.RemoteEndPoint}: refused: {e.Message}");
+            // Logged by the transfer service, which opened the file.
             await connection.TrySendErrorAsync(TcpErrors.FromFile(e.Code), e.Message, TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -283,16 +283,24 @@ public sealed class TcpTransferListener : IProtocolListener
                     throw TcpPeerException.Violation(status, "OPEN");
                 }
 
-                var access = open.Operation is TcpOperation.Get or TcpOperation.List ? AccessKind.Read : AccessKind.Write;
-                if (Context.Options.Access.Check(open.Token, access, open.Path, Context.Clock.UtcNow) is { } refusal)
+                var request = new TransferRequest(Name, connection.RemoteEndPoint?.ToString() ?? "?", open.Operation switch
                 {
-                    throw new TcpPeerException(TcpErrorCode.Unauthorized, refusal);
+                    TcpOperation.Get => TransferOperation.Get,
+                    TcpOperation.List => TransferOperation.List,
+                    TcpOperation.MakeDirectory => TransferOperation.MakeDirectory,
+                    _ => TransferOperation.Put,
+                }, open.Path, open.Token);
+                if (Context.Transfers.Authorize(request) is { } refusal)
+                {
+                    // Logged by the transfer service.
+                    await connection.TrySendErrorAsync(TcpErrorCode.Unauthorized, refusal, TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
+                    return;
                 }
 
                 System.Buffers.ArrayPool<byte>.Shared.Return(payload);
                 payload = [];
                 connection.Socket.NoDelay = true;
-                await RunSessionAsync(connection, open, stopping).ConfigureAwait(false);
+                await RunSessionAsync(connection, open, request, stopping).ConfigureAwait(false);
             }
             else
             {
@@ -329,7 +337,7 @@ public sealed class TcpTransferListener : IProtocolListener
         }
     }
 
-    private async Task RunSessionAsync(TcpConnection control, TcpOpenRequest open, CancellationToken stopping)
+    private async Task RunSessionAsync(TcpConnection control, TcpOpenRequest open, TransferRequest request, CancellationToken stopping)
     {
         if (_sessions.Count >= Settings.MaxSessions)
         {
@@ -346,7 +354,7 @@ public sealed class TcpTransferListener : IProtocolListener
         try
         {
             var id = NewSessionId();
-            var session = TcpServerSession.Create(this, control, open, id, stopping);
+            var session = TcpServerSession.Create(this, control, open, request, id, stopping);
             _sessions[id] = session;
             try
             {

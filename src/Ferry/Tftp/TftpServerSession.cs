@@ -14,7 +14,7 @@ namespace Ferry.Tftp;
 /// Reads go through <see cref="FileEngine.OpenRead"/>; writes through <see cref="FileEngine.BeginUpload"/>
 /// (temp file, no overwrite, same-path exclusion), committed before the final ACK is sent.
 /// </summary>
-internal sealed class TftpServerSession
+internal sealed class TftpServerSession : IDisposable
 {
     private readonly ServerContext _context;
     private readonly Socket _socket;
@@ -27,9 +27,11 @@ internal sealed class TftpServerSession
     private IncomingFile? _incoming;
     private PartialFileSink? _partialSink;
     private SpoolFile? _spool;
+    private int _disposed;
     private NetasciiBlockSink? _netascii;
     private IDisposable? _lease;
     private string _path = string.Empty;
+    private TransferRequest _request = null!;
     private byte[]? _sha256;
     private volatile bool _finished;
     private TftpSession? _session;
@@ -49,8 +51,6 @@ internal sealed class TftpServerSession
     }
 
     public TftpRequest Request { get; }
-
-    private string Kind => Request.IsRead ? "RRQ" : "WRQ";
 
     public IPEndPoint PeerEndPoint { get; }
 
@@ -72,10 +72,13 @@ internal sealed class TftpServerSession
     public void Run(CancellationToken cancellationToken)
     {
         _startedAt = _clock.NowMicros;
+
+        // Clients often name files from "/" (tftpd-hpa --secure semantics): the root is the top. TFTP has no token:
+        // the operator opened it to anonymous clients on purpose, so no access check applies.
+        _path = Request.FileName.TrimStart('/');
+        _request = new TransferRequest("tftp", PeerEndPoint.ToString(), Request.IsRead ? TransferOperation.Get : TransferOperation.Put, _path);
         try
         {
-            // Clients often name files from "/" (tftpd-hpa --secure semantics): the root is the top.
-            _path = Request.FileName.TrimStart('/');
             var session = Request.IsRead ? PrepareRead() : PrepareWrite();
             _session = session;
             _runner.Run(session, OnEvent, OnPoke, null, cancellationToken);
@@ -86,16 +89,22 @@ internal sealed class TftpServerSession
         }
         catch (FileEngineException ex)
         {
-            Refuse(TftpErrorMapping.ToTftp(ex.Code), ex.Message);
+            // Refusals of the file engine were logged by the transfer service; one that comes later was not.
+            if (_session is not null)
+            {
+                _context.Transfers.Failed(_request, ex.Message);
+            }
+
+            Refuse(TftpErrorMapping.ToTftp(ex.Code), ex.Message, log: false);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             Refuse(TftpErrorCode.NotDefined, Failures.Describe(FailureKind.Io));
-            _context.Info("tftp", $"{PeerEndPoint} {Kind} '{_path}': {ex.Message}");
+            _context.Transfers.Note(_request, ex.Message);
         }
         catch (OperationCanceledException)
         {
-            _context.Info("tftp", $"{PeerEndPoint} {Kind} '{_path}' stopped (server shutting down)");
+            _context.Transfers.Note(_request, "stopped (server shutting down)");
         }
         catch (ObjectDisposedException)
         {
@@ -103,18 +112,18 @@ internal sealed class TftpServerSession
         }
         catch (SocketException ex)
         {
-            _context.Info("tftp", $"{PeerEndPoint} {Kind} '{_path}': socket error {ex.SocketErrorCode}");
+            _context.Transfers.Note(_request, $"socket error {ex.SocketErrorCode}");
         }
         finally
         {
-            Cleanup();
+            Dispose();
             _finished = true;
         }
     }
 
     private TftpSession PrepareRead()
     {
-        _readable = _context.Files.OpenRead(_path);
+        _readable = _context.Transfers.OpenDownload(_request);
         bool ascii = Request.Mode == TftpMode.NetAscii;
 
         // tsize is the file size in octet mode; the netascii size is unknown until encoded, so it is left out.
@@ -126,7 +135,7 @@ internal sealed class TftpServerSession
             source = new NetasciiBlockSource(source, (p.WindowSize + 1) * p.BlockSize);
         }
 
-        _context.Info("tftp", $"{PeerEndPoint} RRQ '{_path}' {Request.Mode} blksize {p.BlockSize} windowsize {p.WindowSize}: {_readable.Length} bytes");
+        _context.Transfers.Started(_request, _readable.Length, $"{Request.Mode} blksize {p.BlockSize} windowsize {p.WindowSize}");
         return TftpSender.ForServer(source, negotiation, TftpSessionConfig.Server, _clock.NowMicros);
     }
 
@@ -147,7 +156,7 @@ internal sealed class TftpServerSession
         if (Request.Mode == TftpMode.Octet && negotiation.Parameters.TransferSize is long size)
         {
             // The size is announced: receive straight into the engine's temp file.
-            _incoming = _context.Files.BeginUpload(_path, size, null, _owner);
+            _incoming = _context.Transfers.BeginUpload(_request, size, null);
             _partialSink = new PartialFileSink(_incoming.File);
             sink = _partialSink;
         }
@@ -176,8 +185,7 @@ internal sealed class TftpServerSession
         }
 
         var p = negotiation.Parameters;
-        _context.Info("tftp", $"{PeerEndPoint} WRQ '{_path}' {Request.Mode} blksize {p.BlockSize} windowsize {p.WindowSize}"
-            + (p.TransferSize is long t ? $": {t} bytes" : ": size not announced"));
+        _context.Transfers.Started(_request, p.TransferSize, $"{Request.Mode} blksize {p.BlockSize} windowsize {p.WindowSize}{(p.TransferSize is null ? ", size not announced" : string.Empty)}");
         return TftpReceiver.ForServer(sink, negotiation, TftpSessionConfig.Server, _clock.NowMicros);
     }
 
@@ -216,15 +224,19 @@ internal sealed class TftpServerSession
         // Hand the path over from our lease to the engine's upload (which takes its own lease).
         _lease?.Dispose();
         _lease = null;
-        _incoming = _context.Files.BeginUpload(_path, length, null, _owner);
+        _incoming = _context.Transfers.BeginUpload(_request, length, null);
         _spool.CopyTo(_incoming.File);
         _sha256 = _incoming.File.ComputeSha256();
         _incoming.File.Commit(_sha256);
     }
 
-    private void Refuse(TftpErrorCode code, string message)
+    private void Refuse(TftpErrorCode code, string message, bool log = true)
     {
-        _context.Info("tftp", $"{PeerEndPoint} {Kind} '{_path}' refused: {code}: {message}");
+        if (log)
+        {
+            _context.Transfers.Refused(_request, $"{code}: {message}");
+        }
+
         var buffer = new byte[TftpLimits.MaxRequestLength];
         int n = TftpPacketWriter.WriteError(buffer, code, message);
         try
@@ -248,16 +260,22 @@ internal sealed class TftpServerSession
         {
             long bytes = session is TftpSender sender ? sender.BytesAcknowledged : ((TftpReceiver)session).BytesReceived;
             string hash = _sha256 is null ? string.Empty : $", sha256 {Convert.ToHexStringLower(_sha256)}";
-            _context.Info("tftp", $"{PeerEndPoint} {Kind} '{_path}' done: {bytes} bytes in {elapsed.TotalSeconds:F2} s ({counters}){hash}");
+            _context.Transfers.Done(_request, $"{bytes} bytes in {elapsed.TotalSeconds:F2} s ({counters}){hash}");
         }
         else
         {
-            _context.Info("tftp", $"{PeerEndPoint} {Kind} '{_path}' failed: {session.Failure} ({counters})");
+            _context.Transfers.Failed(_request, $"{session.Failure} ({counters})");
         }
     }
 
-    private void Cleanup()
+    /// <summary>Releases the file, its lease, the spool and the socket (at the end of <see cref="Run"/>, or for a session that never ran). Idempotent.</summary>
+    public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         if (_incoming is not null)
         {
             if (!_incoming.File.IsCommitted)

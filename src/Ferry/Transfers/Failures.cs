@@ -91,6 +91,10 @@ public static class Failures
     public static TransferException Silent(string peer, TimeSpan silence, bool resumable = true) =>
         new(ExitCode.Timeout, $"no data from {peer} for {silence.TotalSeconds:0.#} s; {(resumable ? ResumeHint : RestartHint)}");
 
+    /// <summary>A server older than MKDIR (it refused the operation as unknown): exit 1, and what to do.</summary>
+    public static TransferException MakeDirectoryUnsupported(Exception? inner = null) =>
+        new(ExitCode.Failure, "the server does not support creating directories (upgrade it)" + (inner is null ? string.Empty : $": {inner.Message}"), inner);
+
     /// <summary>A server that never answered the handshake: exit 5, naming host:port.</summary>
     public static TransferException NoAnswer(string hostPort, TimeSpan waited) =>
         new(ExitCode.Timeout, $"no answer from {hostPort} within {waited.TotalSeconds:0.#} s: nothing is answering there (is 'ferry serve' running on that port?)");

@@ -136,3 +136,16 @@ internal sealed class PartialFileSink : IDataSink
         }
     }
 }
+
+/// <summary>The sink of an upload that carries no bytes (MKDIR): any write is past its end.</summary>
+internal sealed class EmptyDataSink : IDataSink
+{
+    public static readonly EmptyDataSink Instance = new();
+
+    public bool TryWrite(long offset, ReadOnlySpan<byte> data, out TransferError error, out string message)
+    {
+        error = data.IsEmpty ? TransferError.None : TransferError.ProtocolViolation;
+        message = data.IsEmpty ? string.Empty : "MKDIR carries no data";
+        return data.IsEmpty;
+    }
+}

@@ -382,11 +382,11 @@ internal sealed unsafe class UdpChannel : IDisposable
     private static void TuneBuffers(Socket socket)
     {
         // Large buffers absorb pacing bursts. Root may exceed net.core.rmem_max with the *FORCE options.
-        const int SolSocket = 1, SoSndBufForce = 32, SoRcvBufForce = 33;
+        const int solSocket = 1, soSndBufForce = 32, soRcvBufForce = 33;
         try
         {
-            socket.SetRawSocketOption(SolSocket, SoRcvBufForce, BitConverter.GetBytes(SocketBufferBytes));
-            socket.SetRawSocketOption(SolSocket, SoSndBufForce, BitConverter.GetBytes(SocketBufferBytes));
+            socket.SetRawSocketOption(solSocket, soRcvBufForce, BitConverter.GetBytes(SocketBufferBytes));
+            socket.SetRawSocketOption(solSocket, soSndBufForce, BitConverter.GetBytes(SocketBufferBytes));
         }
         catch (SocketException)
         {

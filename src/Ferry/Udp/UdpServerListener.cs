@@ -24,7 +24,7 @@ public sealed class UdpServerListener : IProtocolListener
     private readonly ServerEndpoint _endpoint;
     private readonly ShellClock _clock;
     private readonly Dictionary<Connection, ServerTransfer> _transfers = new();
-    private readonly Dictionary<Connection, (Task<HeldListing> Task, string Log)> _listings = new();
+    private readonly Dictionary<Connection, (Task<HeldListing> Task, TransferRequest Request, bool Recursive)> _listings = new();
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
     private int _loopThreadId;
@@ -148,53 +148,65 @@ public sealed class UdpServerListener : IProtocolListener
 
     private void OnEvent(Connection c, ConnectionEvent ev, long now)
     {
-        string peer = SocketAddressCodec.ToEndPoint(c.Peer).ToString();
         switch (ev.Kind)
         {
             case ConnectionEventKind.RequestReceived:
-                Accept(c, ev, peer, now);
+                Accept(c, ev, now);
                 break;
             case ConnectionEventKind.DataComplete:
             {
-                var upload = _transfers[c].Upload!;
+                var transfer = _transfers[c];
+                var request = RequestOf(c, c.Op, c.Path);
+                if (transfer.Directory is { } directory)
+                {
+                    MakeDirectory(c, request, directory, ev.Sha256!);
+                    break;
+                }
+
+                var upload = transfer.Upload!;
                 try
                 {
                     upload.File.Commit(ev.Sha256);
                     c.FinishReceive(TransferError.None, "stored");
-                    _context.Info(Name, $"{peer} PUT {ev.Path} done: stored ({ev.Size} bytes, sha256 {Convert.ToHexStringLower(ev.Sha256!)})");
+                    _context.Transfers.Done(request, $"stored ({ev.Size} bytes, sha256 {Convert.ToHexStringLower(ev.Sha256!)})");
                 }
                 catch (FileEngineException e)
                 {
                     c.FinishReceive(UdpErrors.ToWire(e), e.Message);
-                    _context.Info(Name, $"{peer} PUT {ev.Path} failed: {e.Message}");
+                    _context.Transfers.Failed(request, e.Message);
                 }
 
                 break;
             }
 
             case ConnectionEventKind.ResultReceived:
-                _context.Info(Name, ev.Code == TransferError.None
-                    ? $"{peer} {OpName(c.Op)} {ListName(c.Path)} done: {c.Size} bytes sent ({c.Stats.DataBytesRetransmitted} bytes retransmitted)"
-                    : $"{peer} {OpName(c.Op)} {c.Path} failed at the client: {ev.Code} {ev.Message}");
+                if (ev.Code == TransferError.None)
+                {
+                    _context.Transfers.Done(RequestOf(c, c.Op, c.Path), $"{c.Size} bytes sent ({c.Stats.DataBytesRetransmitted} bytes retransmitted)");
+                }
+                else
+                {
+                    _context.Transfers.Failed(RequestOf(c, c.Op, c.Path), $"at the client: {ev.Code} {ev.Message}");
+                }
+
                 break;
             case ConnectionEventKind.Closed:
                 // Refusals were logged when made; log only failures that happened later.
                 if (ev.Code is not TransferError.None && (ev.ByPeer || c.Stats.PacketsReceived > 1))
                 {
-                    _context.Info(Name, $"{peer} {OpName(c.Op)} {c.Path}: closed ({ev.Code}{(ev.ByPeer ? " by client" : string.Empty)}) {ev.Message}");
+                    _context.Transfers.Note(RequestOf(c, c.Op, c.Path), $"closed ({ev.Code}{(ev.ByPeer ? " by client" : string.Empty)}) {ev.Message}");
                 }
 
                 break;
         }
     }
 
-    private void Accept(Connection c, ConnectionEvent ev, string peer, long now)
+    private void Accept(Connection c, ConnectionEvent ev, long now)
     {
-        var kind = ev.Op.IsDownload() ? AccessKind.Read : AccessKind.Write;
-        if (_context.Options.Access.Check(ev.Token, kind, ev.Path, _clock.UtcNow) is { } denied)
+        var request = RequestOf(c, ev.Op, ev.Path, ev.Token);
+        if (_context.Transfers.Authorize(request) is { } denied)
         {
             c.Reject(TransferError.Denied, denied, now);
-            _context.Info(Name, $"{peer} {OpName(ev.Op)} {ev.Path} refused: {denied}");
             return;
         }
 
@@ -205,30 +217,36 @@ public sealed class UdpServerListener : IProtocolListener
                 // Walking a large tree takes a while: off this loop, which serves every other connection. The
                 // answer is given when the listing is ready (AcceptListings).
                 bool recursive = (ev.Size & 1) != 0;
-                string path = ev.Path;
-                string log = $"{peer} LIST {ListName(path)} ({{0}} bytes{(recursive ? ", recursive" : string.Empty)}{_context.Options.Access.LogSuffix(ev.Token)})";
-                _listings[c] = (Task.Run(() => _context.Files.ListEncoded(path, recursive)), log);
+                _listings[c] = (Task.Run(() => _context.Transfers.List(request, recursive)), request, recursive);
             }
             else if (ev.Op == TransferOp.Get)
             {
-                var file = _context.Files.OpenRead(ev.Path);
+                var file = _context.Transfers.OpenDownload(request);
                 var source = new FileDataSource(file.CreateHashingSource(backgroundHashing: true), ev.Path);
                 _transfers[c] = new ServerTransfer { Read = file, Source = source };
                 c.Accept(file.Length, file.Identity.MtimeUnixMs, source, null, null);
-                _context.Info(Name, $"{peer} GET {ev.Path} ({file.Length} bytes{_context.Options.Access.LogSuffix(ev.Token)})");
+                _context.Transfers.Started(request, file.Length);
+            }
+            else if (ev.Op == TransferOp.MakeDirectory)
+            {
+                // An empty upload on the wire; the directory is made when its (empty) data is verified.
+                _transfers[c] = new ServerTransfer { Directory = (ev.FileMode, ev.IdentityMtime) };
+                c.Accept(0, ev.IdentityMtime, null, EmptyDataSink.Instance, null);
+                _context.Transfers.Started(request, null, ev.FileMode is int mode ? $"mode {Convert.ToString(mode, 8)}" : null);
             }
             else
             {
-                var upload = BeginUpload(c, ev, peer);
+                var upload = _context.Transfers.BeginUpload(
+                    request, ev.Size, new FileIdentity(ev.IdentitySize, ev.IdentityMtime), ev.UploadKey, _ => new Takeover(this, c), ev.FileMode);
                 _transfers[c] = new ServerTransfer { Upload = upload };
                 c.Accept(0, ev.IdentityMtime, null, new PartialFileSink(upload.File, _clock), upload.File.Received);
-                _context.Info(Name, $"{peer} PUT {ev.Path} ({ev.Size} bytes{(upload.File.ResumedBytes > 0 ? $", resuming from {upload.File.ResumedBytes}" : string.Empty)}{_context.Options.Access.LogSuffix(ev.Token)})");
+                _context.Transfers.Started(request, ev.Size, upload.File.ResumedBytes > 0 ? $"resuming from {upload.File.ResumedBytes}" : null);
             }
         }
         catch (FileEngineException e)
         {
+            // Logged by the transfer service.
             c.Reject(UdpErrors.ToWire(e), e.Message, now);
-            _context.Info(Name, $"{peer} {OpName(ev.Op)} {ev.Path} refused: {e.Message}");
         }
     }
 
@@ -240,10 +258,9 @@ public sealed class UdpServerListener : IProtocolListener
             return;
         }
 
-        foreach (var (c, (task, log)) in _listings.Where(p => p.Value.Task.IsCompleted).ToList())
+        foreach (var (c, (task, request, recursive)) in _listings.Where(p => p.Value.Task.IsCompleted).ToList())
         {
             _listings.Remove(c);
-            string peer = SocketAddressCodec.ToEndPoint(c.Peer).ToString();
             if (task.IsCompletedSuccessfully)
             {
                 var listing = task.Result;
@@ -256,34 +273,52 @@ public sealed class UdpServerListener : IProtocolListener
                 // The listing is served as the file of a GET: the same flow control, retransmission and SHA-256.
                 _transfers[c] = new ServerTransfer { Listing = listing };
                 c.Accept(listing.Bytes.Length, 0, new MemoryDataSource(listing.Bytes), null, null);
-                _context.Info(Name, string.Format(System.Globalization.CultureInfo.InvariantCulture, log, listing.Bytes.Length));
+                _context.Transfers.Started(request, listing.Bytes.Length, recursive ? "recursive" : null);
             }
             else
             {
                 var e = task.Exception?.InnerException;
                 var (code, message) = e is null ? (UdpErrors.ToWire(FailureKind.Io), "listing failed") : (UdpErrors.ToWire(e), e.Message);
                 c.Reject(code, message, now);
-                _context.Info(Name, $"{peer} LIST {ListName(c.Path)} refused: {message}");
+                if (e is not FileEngineException)
+                {
+                    _context.Transfers.Refused(request, message); // the service logged its own refusals
+                }
             }
         }
     }
 
-    private IncomingFile BeginUpload(Connection c, ConnectionEvent ev, string peer)
+    private void MakeDirectory(Connection c, TransferRequest request, (int? Mode, long Mtime) directory, byte[] sha256)
     {
-        var upload = _context.Files.BeginUpload(ev.Path, ev.Size, new FileIdentity(ev.IdentitySize, ev.IdentityMtime), $"udp {peer}", ev.UploadKey);
-        upload.AllowTakeover(new Takeover(this, c));
-        if (upload.TookOver is { } old)
+        if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(sha256, System.Security.Cryptography.SHA256.HashData(ReadOnlySpan<byte>.Empty)))
         {
-            _context.Info(Name, $"{peer} takes over the upload of {ev.Path} by {old}");
+            c.FinishReceive(TransferError.Integrity, "MKDIR: the SHA-256 is not that of no bytes");
+            _context.Transfers.Failed(request, "the SHA-256 is not that of no bytes");
+            return;
         }
 
-        return upload;
+        try
+        {
+            _context.Transfers.MakeDirectory(request, directory.Mode, directory.Mtime);
+            c.FinishReceive(TransferError.None, "created");
+            _context.Transfers.Done(request, "directory ready");
+        }
+        catch (FileEngineException e)
+        {
+            // Logged by the transfer service.
+            c.FinishReceive(UdpErrors.ToWire(e), e.Message);
+        }
     }
 
-    /// <summary>The log's one spelling of an operation: GET or PUT.</summary>
-    private static string OpName(TransferOp op) => op switch { TransferOp.Get => "GET", TransferOp.List => "LIST", _ => "PUT" };
-
-    private static string ListName(string path) => path.Length == 0 ? "/" : path;
+    /// <summary>The request a connection carries, as the transfer service takes it.</summary>
+    private TransferRequest RequestOf(Connection c, TransferOp op, string path, string? token = null) =>
+        new(Name, SocketAddressCodec.ToEndPoint(c.Peer).ToString(), op switch
+        {
+            TransferOp.Get => TransferOperation.Get,
+            TransferOp.List => TransferOperation.List,
+            TransferOp.MakeDirectory => TransferOperation.MakeDirectory,
+            _ => TransferOperation.Put,
+        }, path, token);
 
     private void Release(Connection c)
     {
@@ -369,6 +404,9 @@ public sealed class UdpServerListener : IProtocolListener
         public IncomingFile? Upload { get; init; }
 
         public HeldListing? Listing { get; init; }
+
+        /// <summary>MKDIR: the mode and mtime the directory gets once the request's empty data is verified.</summary>
+        public (int? Mode, long Mtime)? Directory { get; init; }
 
         public void Dispose()
         {

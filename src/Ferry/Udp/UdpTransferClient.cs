@@ -56,6 +56,14 @@ public sealed class UdpTransferClient : ITransferClient
         return Start(new Session(Resolve(remote), remote.Host, _time, options, progress, cancellationToken), s => s.RunSend(localPath, path), cancellationToken);
     }
 
+    public Task MakeDirectoryAsync(RemoteUrl remote, int mode, long mtimeUnixMs, ClientOptions options, CancellationToken cancellationToken)
+    {
+        ValidateOptions(options);
+        ClientSecurity.RequireWellFormedPin(options.ServerKey);
+        string path = TransferClients.RemotePath(remote);
+        return Start(new Session(Resolve(remote), remote.Host, _time, options, new Progress<TransferProgress>(), cancellationToken), s => s.RunMakeDirectory(path, mode, mtimeUnixMs), cancellationToken);
+    }
+
     /// <summary>Downloads <paramref name="remotePath"/> exactly as given (no URL normalisation; tests send hostile paths).</summary>
     public static Task<TransferResult> GetRawAsync(IPEndPoint server, string remotePath, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken) =>
         Start(new Session(server, server.Address.ToString(), TimeProvider.System, options, progress, cancellationToken), s => s.RunGet(remotePath, localPath), cancellationToken);
@@ -296,9 +304,30 @@ public sealed class UdpTransferClient : ITransferClient
 
             using var _ = source;
             SayOpening($"send '{remotePath}' ({source.Length} bytes)");
+            _connection = Connection.CreateClient(
+                Config(), NewId(), TransferOp.Put, remotePath, source.Length, source.MtimeUnixMs, source.Data, _clock.NowMicros, ClientSecurity.Token(_options), _options.UploadKey, source.Mode);
+            return RunUpload(remotePath);
+        }
+
+        /// <summary>MKDIR: on the wire an upload of an empty file, whose commit on the server creates the directory.</summary>
+        public TransferResult RunMakeDirectory(string remotePath, int mode, long mtimeUnixMs)
+        {
+            if (mode is < 0 or > FrameCodec.MaxFileMode)
+            {
+                throw new TransferException(ExitCode.Usage, $"directory mode {mode} is outside 0..0777");
+            }
+
+            SayOpening($"mkdir '{remotePath}'");
+            _connection = Connection.CreateClient(
+                Config(), NewId(), TransferOp.MakeDirectory, remotePath, 0, mtimeUnixMs, new MemoryDataSource([]), _clock.NowMicros, ClientSecurity.Token(_options), fileMode: mode);
+            return RunUpload(remotePath, makeDirectory: true);
+        }
+
+        private TransferResult RunUpload(string remotePath, bool makeDirectory = false)
+        {
             byte[]? sha = null;
             TransferException? failure = null;
-            _connection = Connection.CreateClient(Config(), NewId(), TransferOp.Put, remotePath, source.Length, source.MtimeUnixMs, source.Data, _clock.NowMicros, ClientSecurity.Token(_options), _options.UploadKey);
+            var connection = _connection!;
             RunUnlessDone(() => sha is not null, ev =>
             {
                 switch (ev.Kind)
@@ -312,7 +341,11 @@ public sealed class UdpTransferClient : ITransferClient
                     case ConnectionEventKind.Closed:
                         if (failure is null && sha is null)
                         {
-                            failure = Describe(ev, remotePath);
+                            // A server from before MKDIR closes with a protocol violation naming the unknown operation.
+                            failure = makeDirectory && ev.ByPeer && ev.Code == TransferError.ProtocolViolation && connection.State != ConnectionState.Established
+                                    && ev.Message.Contains("unknown operation", StringComparison.Ordinal)
+                                ? Failures.MakeDirectoryUnsupported()
+                                : Describe(ev, remotePath);
                         }
 
                         return true;

@@ -128,7 +128,7 @@ public sealed class ZmqListener : IProtocolListener
 
         if (PlainReason is not null)
         {
-            context.Info("zmq", $"WARNING: zmq:// is NOT encrypted: {PlainReason}. Clients must pass --insecure; anyone on the path can read and alter uploads and tokens.");
+            context.Warn("zmq", $"zmq:// is NOT encrypted: {PlainReason}. Clients must pass --insecure; anyone on the path can read and alter uploads and tokens.");
             return;
         }
 
@@ -195,6 +195,7 @@ public sealed class ZmqListener : IProtocolListener
             await _shared.Registry.Completion.ConfigureAwait(false);
         }
 
+        _loop.Dispose();
         _router.Dispose();
         _zap?.Dispose();
         _zmq.Dispose();

@@ -1,25 +1,26 @@
 using System.Threading.Channels;
 using Ferry.Files;
+using Ferry.Hosting;
 
 namespace Ferry.Zmq;
 
 /// <summary>
 /// Owns every filename lock the zmq:// server holds. Transfer actors ask it for a file at HELLO and give the file
-/// back when the transfer is over; it is the only zmq code that calls <see cref="FileEngine.BeginUpload"/> or
+/// back when the transfer is over; it is the only zmq code that calls <see cref="TransferService.BeginUpload"/> or
 /// releases a lease, so exclusivity decisions are taken one at a time. The locks themselves live in the engine's
 /// <see cref="UploadRegistry"/>, shared with udp:// and tcp://, so the same path cannot be uploaded twice by any protocol.
 /// </summary>
 internal sealed class ZmqRegistryActor
 {
-    private readonly FileEngine _engine;
+    private readonly TransferService _transfers;
     private readonly Channel<Request> _mailbox = Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = true });
 
     // Files handed out and not yet given back (this actor's own state; nobody else touches it).
     private readonly HashSet<IncomingFile> _held = new(ReferenceEqualityComparer.Instance);
 
-    public ZmqRegistryActor(FileEngine engine)
+    public ZmqRegistryActor(TransferService transfers)
     {
-        _engine = engine;
+        _transfers = transfers;
         Completion = Task.Run(RunAsync);
     }
 
@@ -29,10 +30,10 @@ internal sealed class ZmqRegistryActor
     /// <summary>Files currently held by zmq:// transfers.</summary>
     public int HeldCount { get; private set; }
 
-    /// <summary>Begins an upload of <paramref name="fileName"/> (size announced later): the file, or the ERROR text.</summary>
-    public Task<(IncomingFile? File, string? Error)> AcquireAsync(string fileName, string owner)
+    /// <summary>Begins the upload <paramref name="upload"/> asks for (size announced later): the file, or the ERROR text.</summary>
+    public Task<(IncomingFile? File, string? Error)> AcquireAsync(TransferRequest upload)
     {
-        var request = new Request(fileName, owner, null);
+        var request = new Request(upload, null);
         return _mailbox.Writer.TryWrite(request)
             ? request.Result.Task
             : Task.FromResult<(IncomingFile?, string?)>((null, Protocol.Zmq.ZmqErrors.ShuttingDown));
@@ -41,7 +42,7 @@ internal sealed class ZmqRegistryActor
     /// <summary>Gives a file back (already committed or aborted by the transfer actor); completes once the lock is released.</summary>
     public Task ReleaseAsync(IncomingFile file)
     {
-        var request = new Request(null, null, file);
+        var request = new Request(null, file);
         if (_mailbox.Writer.TryWrite(request))
         {
             return request.Result.Task;
@@ -68,7 +69,7 @@ internal sealed class ZmqRegistryActor
                 }
                 else
                 {
-                    request.Result.TrySetResult(Acquire(request.FileName!, request.Owner!));
+                    request.Result.TrySetResult(Acquire(request.Upload!));
                 }
             }
         }
@@ -80,12 +81,12 @@ internal sealed class ZmqRegistryActor
         }
     }
 
-    private (IncomingFile?, string?) Acquire(string fileName, string owner)
+    private (IncomingFile?, string?) Acquire(TransferRequest upload)
     {
         try
         {
             // zmq:// announces the size only at CLOSE: start at 0 and let the size grow with the data.
-            var file = _engine.BeginUpload(fileName, 0, identity: null, owner);
+            var file = _transfers.BeginUpload(upload, 0, identity: null);
             _held.Add(file);
             HeldCount = _held.Count;
             return (file, null);
@@ -96,7 +97,7 @@ internal sealed class ZmqRegistryActor
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return (null, ZmqFileErrors.Io(fileName, e));
+            return (null, ZmqFileErrors.Io(upload.Path, e));
         }
     }
 
@@ -115,11 +116,9 @@ internal sealed class ZmqRegistryActor
         HeldCount = _held.Count;
     }
 
-    private sealed class Request(string? fileName, string? owner, IncomingFile? file)
+    private sealed class Request(TransferRequest? upload, IncomingFile? file)
     {
-        public string? FileName { get; } = fileName;
-
-        public string? Owner { get; } = owner;
+        public TransferRequest? Upload { get; } = upload;
 
         public IncomingFile? File { get; } = file;
 

@@ -24,12 +24,12 @@ internal sealed class ZmqServerShared : IDisposable
         _ended = ended;
         IdleTimeout = context.Options.ZmqIdleTimeout;
         MaxFileSize = context.Files.Options.MaxFileSize;
-        Registry = new ZmqRegistryActor(context.Files);
-        Access = context.Options.Access;
+        Registry = new ZmqRegistryActor(context.Transfers);
+        Transfers = context.Transfers;
     }
 
-    /// <summary>Who may upload what (checked at HELLO).</summary>
-    public Ferry.Security.AccessPolicy Access { get; }
+    /// <summary>The server side of every transfer: who may upload what (checked at HELLO), the log lines.</summary>
+    public TransferService Transfers { get; }
 
     public TimeProvider Time { get; }
 

@@ -13,7 +13,7 @@ namespace Ferry.Zmq;
 /// <see cref="ZmqLimits.HardMaxFrameBytes"/> are refused by libzmq, and reading stops while the requests in the
 /// actors' hands exceed <see cref="MaxInFlightBytes"/>.
 /// </summary>
-internal sealed class ZmqSocketLoop
+internal sealed class ZmqSocketLoop : IDisposable
 {
     /// <summary>Bytes of requests handed to actors and not yet answered before the loop stops reading.</summary>
     public const long MaxInFlightBytes = 256L << 20;
@@ -39,6 +39,7 @@ internal sealed class ZmqSocketLoop
     private readonly List<ZmqOutbound> _release = new();
     private readonly CancellationTokenSource _stopActors = new();
     private ZmqMessage _msg = new();
+    private int _disposed;
     private long _inFlight;
 
     /// <param name="zap">With CURVE: the ZAP handler, served on this thread, that names each connection's client key.</param>
@@ -117,6 +118,17 @@ internal sealed class ZmqSocketLoop
         Task.WaitAll(actors.Select(a => a.Completion).ToArray(), TimeSpan.FromSeconds(30));
         _shared.Registry.Stop();
         _shared.Registry.Completion.Wait(TimeSpan.FromSeconds(30));
+        Dispose();
+    }
+
+    /// <summary>Releases the receive message and the actors' stop signal (after <see cref="Run"/>, or for a loop that never ran). Idempotent.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _msg.Dispose();
         _stopActors.Dispose();
     }

@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using Ferry.Files;
+using Ferry.Hosting;
 using Ferry.Protocol.Zmq;
-using Ferry.Security;
 
 namespace Ferry.Zmq;
 
@@ -20,6 +20,9 @@ internal sealed class ZmqTransferActor
     private IncomingFile? _file;
     private ITimer? _timer;
     private string _peer = string.Empty;
+
+    // The request of the transfer in progress (or of the last HELLO), as the transfer service logs it.
+    private TransferRequest? _request;
 
     // The identity (CURVE key, or IP address) of the connection that opened the transfer in progress.
     private string? _openedBy;
@@ -127,20 +130,21 @@ internal sealed class ZmqTransferActor
                 }
 
                 _peer = request.PeerText;
-                if (CheckAccess(r.Token) is { } denied)
+                var hello = new TransferRequest("zmq", _peer, TransferOperation.Put, FileName, r.Token);
+                if (_shared.Transfers.Authorize(hello) is { } denied)
                 {
-                    _shared.Log($"{_peer}: refused '{ZmqErrors.Printable(FileName)}': {denied}");
                     return _session.OnHelloResult(_shared.Now, ZmqErrors.DeniedPrefix + denied);
                 }
 
-                var (file, error) = await _shared.Registry.AcquireAsync(FileName, "zmq " + _peer).ConfigureAwait(false);
+                var (file, error) = await _shared.Registry.AcquireAsync(hello).ConfigureAwait(false);
                 var reply = _session.OnHelloResult(_shared.Now, error);
                 if (reply.IsReady)
                 {
                     _file = file;
                     _openedBy = request.PeerIdentity;
+                    _request = hello;
                     ArmTimer();
-                    _shared.Log($"{_peer}: receiving '{ZmqErrors.Printable(FileName)}'{_shared.Access.LogSuffix(r.Token)}");
+                    _shared.Transfers.Started(hello, null, "size announced at the end");
                 }
 
                 return reply;
@@ -216,21 +220,6 @@ internal sealed class ZmqTransferActor
                 await EndTransferAsync(error is null ? ZmqTransferOutcome.Committed : ZmqTransferOutcome.Failed, error).ConfigureAwait(false);
                 return reply;
             }
-        }
-    }
-
-    /// <summary>Null when <paramref name="token"/> may upload this file; otherwise why not (zmq:// only writes).</summary>
-    private string? CheckAccess(string? token)
-    {
-        try
-        {
-            return _shared.Access.Check(token, AccessKind.Write, FileName, _shared.Time.GetUtcNow());
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
-        {
-            // A damaged or unreadable tokens.json must not open the server: refuse, and say why in the log.
-            _shared.Log($"cannot read the token list: {e.Message}");
-            return "the server cannot read its token list";
         }
     }
 
@@ -316,13 +305,27 @@ internal sealed class ZmqTransferActor
         }
 
         await _shared.Registry.ReleaseAsync(file).ConfigureAwait(false);
-        _shared.Log(outcome switch
+        var transfers = _shared.Transfers;
+        var request = _request ?? new TransferRequest("zmq", _peer, TransferOperation.Put, FileName);
+        switch (outcome)
         {
-            ZmqTransferOutcome.Committed => $"{_peer}: stored '{ZmqErrors.Printable(FileName)}' ({bytes} bytes)",
-            ZmqTransferOutcome.Expired => $"{_peer}: '{ZmqErrors.Printable(FileName)}' idle for {_shared.IdleTimeout.TotalSeconds:0.#} s, aborted",
-            ZmqTransferOutcome.Aborted when logAs is not null => $"{_peer}: '{ZmqErrors.Printable(FileName)}' {logAs}; temporary data removed",
-            _ => $"{_peer}: '{ZmqErrors.Printable(FileName)}' {outcome.ToString().ToLowerInvariant()}: {error}",
-        });
+            case ZmqTransferOutcome.Committed:
+                transfers.Done(request, $"stored ({bytes} bytes)");
+                break;
+            case ZmqTransferOutcome.Expired:
+                transfers.Failed(request, $"idle for {_shared.IdleTimeout.TotalSeconds:0.#} s, aborted");
+                break;
+            case ZmqTransferOutcome.Aborted when logAs is not null:
+                transfers.Note(request, $"{logAs}; temporary data removed");
+                break;
+            case ZmqTransferOutcome.Failed:
+                transfers.Failed(request, error ?? "failed");
+                break;
+            default:
+                transfers.Note(request, $"{outcome.ToString().ToLowerInvariant()}: {error}");
+                break;
+        }
+
         _shared.Ended(new ZmqTransferEvent(FileName, _peer, outcome, bytes, error));
     }
 

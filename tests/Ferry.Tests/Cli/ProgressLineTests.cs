@@ -89,15 +89,15 @@ public sealed class ProgressLineTests
     [MemberData(nameof(Widths))]
     public void A_status_replaces_the_bar(int width)
     {
-        const string Status = "connecting to 127.0.0.1:17001…";
-        string line = ProgressLine.Render(width, new ProgressView(Name, 0, -1, 0, TimeSpan.Zero, Status));
-        if (width >= Status.Length)
+        const string status = "connecting to 127.0.0.1:17001…";
+        string line = ProgressLine.Render(width, new ProgressView(Name, 0, -1, 0, TimeSpan.Zero, status));
+        if (width >= status.Length)
         {
-            Assert.EndsWith(Status, line, StringComparison.Ordinal);
+            Assert.EndsWith(status, line, StringComparison.Ordinal);
         }
         else
         {
-            Assert.Equal(Status[..(width - 1)] + "…", line);
+            Assert.Equal(status[..(width - 1)] + "…", line);
         }
 
         Assert.DoesNotContain("[", line, StringComparison.Ordinal);

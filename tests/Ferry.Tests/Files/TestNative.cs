@@ -19,9 +19,8 @@ internal static partial class TestNative
     /// <summary>Creates a character device equal to /dev/null (major 1, minor 3). Needs root.</summary>
     public static void MakeNullDevice(string path)
     {
-        const uint S_IFCHR = 0x2000;
         ulong dev = (1UL << 8) | 3UL;
-        if (mknod(path, S_IFCHR | 0x1B6, dev) != 0)
+        if (mknod(path, Ferry.Files.NativeFile.S_IFCHR | 0x1B6u, dev) != 0)
         {
             throw new IOException($"mknod failed: errno {Marshal.GetLastPInvokeError()}");
         }

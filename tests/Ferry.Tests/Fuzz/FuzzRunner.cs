@@ -50,6 +50,7 @@ internal static class FuzzRunner
             }
         }
 
+        instance.Dispose();
         instance = target.Create();
         for (; i < inputs; i++)
         {
@@ -60,6 +61,7 @@ internal static class FuzzRunner
 
             if (++sinceReset > target.ResetEvery)
             {
+                instance.Dispose();
                 instance = target.Create();
                 sinceReset = 0;
             }
@@ -101,6 +103,7 @@ internal static class FuzzRunner
                 }
 
                 // A crashed instance may be in any state: start over.
+                instance.Dispose();
                 instance = target.Create();
                 sinceReset = 0;
                 continue;
@@ -124,6 +127,7 @@ internal static class FuzzRunner
             }
         }
 
+        instance.Dispose();
         return new FuzzReport(target.Name, seed, i, accepted, maxAllocated, crashes);
     }
 

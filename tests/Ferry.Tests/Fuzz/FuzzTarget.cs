@@ -23,13 +23,18 @@ internal sealed record FuzzTarget(
 }
 
 /// <summary>A live instance of a fuzz target: its seeds and the handler of one input.</summary>
-internal interface IFuzzInstance
+internal interface IFuzzInstance : IDisposable
 {
     /// <summary>Valid messages built with the real encoders.</summary>
     IReadOnlyList<byte[]> Seeds { get; }
 
     /// <summary>Handles one input; true when it was accepted. <paramref name="rng"/> drives any choices (deterministic).</summary>
     bool Run(byte[] input, Random rng);
+
+    /// <summary>Most instances hold nothing to release.</summary>
+    void IDisposable.Dispose()
+    {
+    }
 }
 
 /// <summary>Thrown by a target when a property other than "does not throw" is broken (no progress, a bound exceeded).</summary>

@@ -41,6 +41,8 @@ internal sealed class RelayServerTarget : IFuzzInstance
 
     public IReadOnlyList<byte[]> Seeds { get; }
 
+    public void Dispose() => _store.Dispose();
+
     public bool Run(byte[] input, Random rng)
     {
         var datagram = RelaySeeds.FixUp(input, rng, _session);

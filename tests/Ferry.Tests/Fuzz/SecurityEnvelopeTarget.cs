@@ -48,6 +48,12 @@ internal sealed class SecurityEnvelopeTarget : IFuzzInstance
 
     public IReadOnlyList<byte[]> Seeds { get; }
 
+    public void Dispose()
+    {
+        _client.Dispose();
+        _server.Dispose();
+    }
+
     public bool Run(byte[] input, Random rng)
     {
         if (input.Length == 0)

@@ -54,6 +54,12 @@ internal sealed class SecurityHandshakeTarget : IFuzzInstance
 
     public IReadOnlyList<byte[]> Seeds { get; }
 
+    public void Dispose()
+    {
+        _client.Dispose();
+        _receive.Dispose();
+    }
+
     public bool Run(byte[] input, Random rng)
     {
         if (input.Length == 0)

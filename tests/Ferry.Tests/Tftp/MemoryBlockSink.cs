@@ -6,13 +6,15 @@ namespace Ferry.Tests.Tftp;
 /// An in-memory destination that fails the test on any write that is not the next contiguous range: the receiver
 /// promises each byte exactly once, in order.
 /// </summary>
-internal sealed class MemoryBlockSink : ITftpBlockSink
+internal sealed class MemoryBlockSink : ITftpBlockSink, IDisposable
 {
     private readonly MemoryStream _data = new();
 
     public int Writes { get; private set; }
 
     public long Length => _data.Length;
+
+    public void Dispose() => _data.Dispose();
 
     /// <summary>When set, the next write throws (a full disk).</summary>
     public bool FailNextWrite { get; set; }

@@ -192,7 +192,7 @@ public class UdpWireRulesTests
     [Theory]
     [InlineData(1, 1452, new byte[] { 0x66, 0xFF, 0x66 }, TransferError.InvalidPath, "not valid UTF-8")]
     [InlineData(1, 1452, new byte[] { 0xC3, 0x28 }, TransferError.InvalidPath, "not valid UTF-8")]
-    [InlineData(4, 1452, new byte[] { 0x66 }, TransferError.ProtocolViolation, "unknown operation 4")]
+    [InlineData(5, 1452, new byte[] { 0x66 }, TransferError.ProtocolViolation, "unknown operation 5")]
     [InlineData(0, 1452, new byte[] { 0x66 }, TransferError.ProtocolViolation, "unknown operation 0")]
     [InlineData(1, 1199, new byte[] { 0x66 }, TransferError.ProtocolViolation, "max datagram 1199")]
     [InlineData(2, 0, new byte[] { 0x66 }, TransferError.ProtocolViolation, "max datagram 0")]

@@ -31,15 +31,15 @@ public sealed class ZmqAccessTests : IDisposable
     {
         await using var server = new ZmqServerFixture(access: new AccessPolicy(_store, requireToken: false));
         using var d = new TestDealer(server.Endpoint);
-        const string Denied = "ERROR denied: ";
+        const string denied = "ERROR denied: ";
 
-        Assert.Equal(Denied + "this server requires an access token: pass --token or set FERRY_TOKEN", d.Call(Hello("anon")));
-        Assert.Equal(Denied + "this server requires an access token: pass --token or set FERRY_TOKEN", d.Call(Of("HELLO", "anon", string.Empty)));
-        Assert.Equal(Denied + "the access token was not accepted (unknown or revoked)", d.Call(Of("HELLO", "x", "ferry_nope")));
-        Assert.Equal(Denied + "the access token 'reader' may not write", d.Call(Of("HELLO", "x", _reader)));
-        Assert.StartsWith(Denied + "the access token 'old' expired at ", d.Call(Of("HELLO", "x", _expired)), StringComparison.Ordinal);
-        Assert.Equal(Denied + "the access token 'inbox' is limited to 'inbox/'", d.Call(Of("HELLO", "elsewhere/x", _limited)));
-        Assert.Equal(Denied + "the access token 'inbox' is limited to 'inbox/'", d.Call(Of("HELLO", "inbox/../x", _limited)));
+        Assert.Equal(denied + "this server requires an access token: pass --token or set FERRY_TOKEN", d.Call(Hello("anon")));
+        Assert.Equal(denied + "this server requires an access token: pass --token or set FERRY_TOKEN", d.Call(Of("HELLO", "anon", string.Empty)));
+        Assert.Equal(denied + "the access token was not accepted (unknown or revoked)", d.Call(Of("HELLO", "x", "ferry_nope")));
+        Assert.Equal(denied + "the access token 'reader' may not write", d.Call(Of("HELLO", "x", _reader)));
+        Assert.StartsWith(denied + "the access token 'old' expired at ", d.Call(Of("HELLO", "x", _expired)), StringComparison.Ordinal);
+        Assert.Equal(denied + "the access token 'inbox' is limited to 'inbox/'", d.Call(Of("HELLO", "elsewhere/x", _limited)));
+        Assert.Equal(denied + "the access token 'inbox' is limited to 'inbox/'", d.Call(Of("HELLO", "inbox/../x", _limited)));
         Assert.Equal("ERROR token must be printable ASCII without spaces", d.Call(Of("HELLO", "x", "a b")));
 
         // A refused HELLO set nothing up: CHUNK has no transfer, and no file is held.
@@ -53,11 +53,11 @@ public sealed class ZmqAccessTests : IDisposable
         Assert.Equal("READY", d.Call(Close("b.bin", 0)));
         Assert.Equal(new byte[] { 1, 2, 3 }, await File.ReadAllBytesAsync(server.PathOf("inbox/a.bin")));
         Assert.True(File.Exists(server.PathOf("b.bin")));
-        Assert.Contains("refused 'x': the access token 'reader' may not write", server.Log, StringComparison.Ordinal);
+        Assert.Contains("PUT x refused: the access token 'reader' may not write", server.Log, StringComparison.Ordinal);
 
         // Revoking takes effect for the next HELLO without a restart.
         Assert.True(_store.Revoke("writer"));
-        Assert.Equal(Denied + "the access token was not accepted (unknown or revoked)", d.Call(Of("HELLO", "c.bin", _writer)));
+        Assert.Equal(denied + "the access token was not accepted (unknown or revoked)", d.Call(Of("HELLO", "c.bin", _writer)));
     }
 
     [ZmqFact]

@@ -15,6 +15,9 @@ public static class FrameCodec
     public const int MaxHelloBytes = 1024;
     public const int UploadKeyLength = 16;
 
+    /// <summary>Largest FILE_MODE value: the permission bits rwxrwxrwx (never setuid, setgid or sticky).</summary>
+    public const int MaxFileMode = 0x1FF;
+
     /// <summary>Decodes the next frame. Returns false on a malformed or truncated frame (a protocol violation).</summary>
     public static bool TryRead(ref SpanReader r, Span<AckRange> ackScratch, out Frame frame)
     {
@@ -128,6 +131,8 @@ public static class FrameCodec
 
             case FrameType.UploadKey:
                 return r.TryReadBytes(UploadKeyLength, out frame.Data);
+            case FrameType.FileMode:
+                return r.TryReadVarInt(MaxFileMode, out frame.Code);
             case FrameType.DataFin:
                 return r.TryReadVarInt((ulong)MaxFileSize, out frame.Length) && r.TryReadBytes(Sha256Length, out frame.Data);
             case FrameType.Result:
@@ -318,6 +323,19 @@ public static class FrameCodec
 
         w.WriteByte((byte)FrameType.UploadKey);
         w.WriteBytes(key);
+        return true;
+    }
+
+    /// <summary>A FILE_MODE frame: type, varint permission bits (0..<see cref="MaxFileMode"/>).</summary>
+    public static bool TryWriteFileMode(ref SpanWriter w, int mode)
+    {
+        if (mode is < 0 or > MaxFileMode || w.Remaining < 1 + VarInt.SizeOf((ulong)mode))
+        {
+            return false;
+        }
+
+        w.WriteByte((byte)FrameType.FileMode);
+        w.WriteVarInt((ulong)mode);
         return true;
     }
 

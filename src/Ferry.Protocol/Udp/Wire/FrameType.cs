@@ -23,6 +23,12 @@ public enum FrameType : byte
 
     /// <summary>Client to server, just before its first REQUEST of an upload: the client's upload key (16 bytes).</summary>
     UploadKey = 0x0D,
+
+    /// <summary>
+    /// Client to server, just before its first REQUEST of an upload or MKDIR: the permission bits (0..0o777) the file or
+    /// directory gets when committed.
+    /// </summary>
+    FileMode = 0x0E,
 }
 
 /// <summary>Operation of a REQUEST frame.</summary>
@@ -39,6 +45,12 @@ public enum TransferOp : byte
     /// file is the encoded listing. The REQUEST's size field carries the listing flags (bit 0: recursive).
     /// </summary>
     List = 3,
+
+    /// <summary>
+    /// Client creates a directory (parents too) at the path: on the wire exactly a PUT of an empty file (size 0, its
+    /// DATA_FIN and RESULT), whose commit creates the directory and gives it the FILE_MODE and identity mtime.
+    /// </summary>
+    MakeDirectory = 4,
 }
 
 /// <summary>Helpers on <see cref="TransferOp"/>.</summary>
