@@ -95,7 +95,7 @@ internal static class TransferCommands
             // Into a directory that is not there yet: the job creates it.
             if (sources.Length > 1 || DestinationRule.MeansInto(remote.Path) || (DestinationRule.MeansInto(destination) && !Directory.Exists(destination)))
             {
-                return GetJobAsync(parse, reporter, options, state, sources, destination, token);
+                return GetJobAsync(parse, options, state, sources, destination, token);
             }
 
             var client = TransferClients.For(remote);
@@ -104,7 +104,7 @@ internal static class TransferCommands
             if (Directory.Exists(local))
             {
                 // Only a directory can go there (a re-run of a tree's download): the job says so if the source is a file.
-                return GetJobAsync(parse, reporter, options, state, sources, destination, token);
+                return GetJobAsync(parse, options, state, sources, destination, token);
             }
 
             state.Resumable = client.ResumesAfterInterruption;
@@ -153,7 +153,7 @@ internal static class TransferCommands
 
             if (sources.Length > 1 || Directory.Exists(local))
             {
-                return SendJobAsync(parse, reporter, options, state, sources, remote, token);
+                return SendJobAsync(parse, options, state, sources, remote, token);
             }
 
             if (!File.Exists(local))
@@ -246,7 +246,7 @@ internal static class TransferCommands
         catch (TransferException e) when (e.Failure == FailureKind.NotRegularFile)
         {
             // The server says the source is no file: a directory is downloaded as a tree (anything else is refused by the planner).
-            return await GetJobAsync(parse, reporter, options, state, [remote.ToString()], destination, token).ConfigureAwait(false);
+            return await GetJobAsync(parse, options, state, [remote.ToString()], destination, token).ConfigureAwait(false);
         }
     }
 
@@ -256,7 +256,7 @@ internal static class TransferCommands
         return (int)ExitCode.Ok;
     }
 
-    private static async Task<int> SendJobAsync(ParseResult parse, ProgressReporter reporter, ClientOptions options, RunState state, string[] sources, RemoteUrl remote, CancellationToken token)
+    private static async Task<int> SendJobAsync(ParseResult parse, ClientOptions options, RunState state, string[] sources, RemoteUrl remote, CancellationToken token)
     {
         var client = TransferClients.For(remote);
         WarnIgnoredOptions(parse, remote.Scheme);
@@ -270,7 +270,7 @@ internal static class TransferCommands
         return (int)await jobs.RunAsync(() => runner.RunAsync(carrier, remote, options, token)).ConfigureAwait(false);
     }
 
-    private static async Task<int> GetJobAsync(ParseResult parse, ProgressReporter reporter, ClientOptions options, RunState state, string[] sources, string destination, CancellationToken token)
+    private static async Task<int> GetJobAsync(ParseResult parse, ClientOptions options, RunState state, string[] sources, string destination, CancellationToken token)
     {
         var urls = sources.Select(TransferClients.ParseUrl).ToList();
         var remote = urls[0];
@@ -287,7 +287,6 @@ internal static class TransferCommands
         var carrier = JobCarriers.For(client, m => runner!.Warning(m), Parallel(parse));
         var plan = await JobPlanner.PlanDownloadAsync(client, urls, destination, options, token).ConfigureAwait(false);
         runner = new JobRunner(plan, jobs);
-        _ = reporter;
         return (int)await jobs.RunAsync(() => runner.RunAsync(carrier, remote, options, token)).ConfigureAwait(false);
     }
 
