@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Ferry.Cli.Output;
+using Ferry.Jobs;
 using Ferry.Transfers;
 
 namespace Ferry.Cli.Commands;
@@ -7,7 +8,7 @@ namespace Ferry.Cli.Commands;
 /// <summary><c>ferry get URL DEST</c> and <c>ferry send SRC URL</c>.</summary>
 internal static class TransferCommands
 {
-    private static readonly Option<bool> s_json = new("--json") { Description = "Print NDJSON events (start, progress at most 4/s, done or error) instead of a progress bar" };
+    private static readonly Option<bool> s_json = new("--json") { Description = "Print NDJSON events (start, progress at most 4/s, done or error; for a tree or several sources also one file event per file) instead of a progress bar" };
     private static readonly Option<bool> s_quiet = new("--quiet", "-q") { Description = "Print nothing but errors" };
     private static readonly Option<bool> s_verbose = new("--verbose", "-v") { Description = "Describe the connection on stderr: handshake, server key, path, and at the end round trip, loss, streams (also FERRY_LOG=debug)" };
     private static readonly Option<int> s_streams = new("--streams") { Description = "Parallel TCP connections (tcp://)", DefaultValueFactory = _ => 4 };
@@ -36,52 +37,109 @@ internal static class TransferCommands
         (s_insecure, ["udp", "tcp", "zmq"]),
     ];
 
+    private static readonly Option<int> s_parallel = new("--parallel") { Description = "Files in flight at once for a directory or several sources (each file its own connection), 1..64", DefaultValueFactory = _ => PerFileCarrier.DefaultParallel };
+
     private const string PathRule = " (the path after host[:port]/ is taken literally: no percent-decoding, and '#', '?', '%' and spaces are part of the name)";
+
+    /// <summary>The destination rule, for both commands' help.</summary>
+    /// <summary>The destination rule, for both commands' help.</summary>
+    private const string DestinationHelp = """
+
+          A directory source is copied recursively: files and directories (empty ones too) with their modification
+          times and rwx modes; symlinks and special files are skipped with a warning.
+          Destination rule: a destination ending in '/' (or '.', '..') means into that directory, under each source's
+          own name. Otherwise it names the copy: a directory becomes that directory (created, or completed); a file
+          becomes that file, or goes inside it if it is an existing directory. Several sources need a trailing '/'.
+          The same command again skips files already complete (same size and time) and resumes partial ones.
+          Exit 8: some files failed (each one reported), the others are complete.
+        """;
 
     public static Command Get()
     {
-        var url = new Argument<string>("url") { Description = "Remote file, e.g. udp://host:7700/dir/file" + PathRule };
-        var dest = new Argument<string>("dest") { Description = "Local destination file (or directory); - writes the verified file to standard output (progress and --json go to stderr)" };
+        var urls = new Argument<string[]>("url") { Arity = ArgumentArity.OneOrMore, CustomParser = AllButLast, Description = "Remote file or directory, e.g. udp://host:7700/dir/file (several: all on one server)" + PathRule };
+        var dest = new Argument<string>("dest") { Description = "Local destination file or directory; - writes the verified file to standard output (one file only; progress and --json go to stderr)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the destination if it exists" };
-        var cmd = new Command("get", "Download a file") { url, dest, overwrite };
+        var cmd = new Command("get", "Download files or directory trees." + DestinationHelp + """
+
+          Examples:
+            ferry get udp://host/backup/photos ./photos           the directory, recursively, as ./photos
+            ferry get udp://host/a.iso udp://host/b.iso ./here/   both into ./here/
+        """)
+        {
+            urls, dest, overwrite,
+        };
         AddCommon(cmd);
         // The bodies return the reporter's task rather than awaiting it: one async state machine less each, and
         // fewer methods JIT-compiled before the first packet (RunAsync awaits, and catches, either way).
         cmd.SetAction((parse, ct) => RunAsync(parse, ct, (reporter, options, state, token) =>
         {
-            var remote = TransferClients.ParseUrl(parse.GetValue(url)!);
-            if (parse.GetValue(dest) == StandardStreams.Dash)
+            string[] sources = parse.GetValue(urls)!;
+            string destination = parse.GetValue(dest)!;
+            var remote = TransferClients.ParseUrl(sources[0]);
+            options.Overwrite = parse.GetValue(overwrite);
+            if (destination == StandardStreams.Dash)
             {
+                if (sources.Length > 1)
+                {
+                    throw new TransferException(ExitCode.Usage, "- (standard output) takes one file; give a directory ending in '/' for several sources");
+                }
+
                 var toStdout = TransferClients.For(remote);
                 WarnIgnoredOptions(parse, remote.Scheme);
                 state.Resumable = false;
                 state.WhyNoResume = "a download to standard output is not kept";
-                return StandardStreams.GetToStandardOutputAsync(
-                    file => reporter.RunAsync($"get {remote}", remote.ToString(), p => toStdout.GetAsync(remote, file, options, p, token)), token);
+                return Single(reporter, StandardStreams.GetToStandardOutputAsync(
+                    file => reporter.RunAsync($"get {remote}", remote.ToString(), p => toStdout.GetAsync(remote, file, options, p, token)), token));
+            }
+
+            // Into a directory that is not there yet: the job creates it.
+            if (sources.Length > 1 || DestinationRule.MeansInto(remote.Path) || (DestinationRule.MeansInto(destination) && !Directory.Exists(destination)))
+            {
+                return GetJobAsync(parse, options, state, sources, destination, token);
             }
 
             var client = TransferClients.For(remote);
             WarnIgnoredOptions(parse, remote.Scheme);
-            string local = LocalDestination.Resolve(parse.GetValue(dest)!, remote);
-            options.Overwrite = parse.GetValue(overwrite);
+            string local = LocalDestination.Resolve(destination, remote);
+            if (Directory.Exists(local))
+            {
+                // Only a directory can go there (a re-run of a tree's download): the job says so if the source is a file.
+                return GetJobAsync(parse, options, state, sources, destination, token);
+            }
+
             state.Resumable = client.ResumesAfterInterruption;
-            return reporter.RunAsync($"get {remote}", remote.ToString(), p => client.GetAsync(remote, local, options, p, token));
+            return SingleGetAsync(parse, reporter, options, state, client, remote, local, destination, token);
         }, dataOnStdout: parse.GetValue(dest) == StandardStreams.Dash));
         return cmd;
     }
 
     public static Command Send()
     {
-        var src = new Argument<string>("source") { Description = "Local file to upload; - (or a pipe or fifo) is read to its end into $TMPDIR first, then sent (no resume)" };
-        var url = new Argument<string>("url") { Description = "Remote destination, e.g. udp://host:7700/dir/file" + PathRule };
-        var cmd = new Command("send", "Upload a file") { src, url };
+        var src = new Argument<string[]>("source")
+        {
+            Arity = ArgumentArity.OneOrMore,
+            CustomParser = AllButLast,
+            Description = "Local files or directories to upload; - (or a pipe or fifo, as the only source) is read to its end into $TMPDIR first, then sent (no resume)",
+        };
+        var url = new Argument<string>("url") { Description = "Remote destination, e.g. udp://host:7700/dir/file or udp://host:7700/dir/" + PathRule };
+        var cmd = new Command("send", "Upload files or directory trees." + DestinationHelp + """
+
+          Examples:
+            ferry send ./photos udp://host/backup/photos          the directory, recursively, as backup/photos
+            ferry send a.iso b.iso ./notes udp://host/inbox/      all three into inbox/
+            ferry send a.iso udp://host/inbox/                    inbox/a.iso
+        """)
+        {
+            src, url,
+        };
         AddCommon(cmd);
         cmd.Options.Add(s_chunkSize); // zmq:// has uploads only
         cmd.SetAction((parse, ct) => RunAsync(parse, ct, (reporter, options, state, token) =>
         {
-            string local = parse.GetValue(src)!;
+            string[] sources = parse.GetValue(src)!;
             var remote = TransferClients.ParseUrl(parse.GetValue(url)!);
-            if (Ferry.Files.InputSpool.IsStream(local))
+            string local = sources[0];
+            if (sources.Length == 1 && Ferry.Files.InputSpool.IsStream(local))
             {
                 var fromStream = TransferClients.For(remote);
                 WarnIgnoredOptions(parse, remote.Scheme);
@@ -89,37 +147,163 @@ internal static class TransferCommands
                 state.WhyNoResume = "an input that is not a file is not kept";
                 state.Sending = true;
                 string name = local == StandardStreams.Dash ? "standard input" : Path.GetFileName(local);
-                return StandardStreams.SendCopyAsync(
-                    local, copy => reporter.RunAsync($"send {name}", remote.ToString(), p => fromStream.SendAsync(copy, remote, options, p, token)), token);
+                return Single(reporter, StandardStreams.SendCopyAsync(
+                    local, copy => reporter.RunAsync($"send {name}", remote.ToString(), p => fromStream.SendAsync(copy, remote, options, p, token)), token));
+            }
+
+            if (sources.Length > 1 || Directory.Exists(local))
+            {
+                return SendJobAsync(parse, options, state, sources, remote, token);
             }
 
             if (!File.Exists(local))
             {
-                throw new TransferException(Directory.Exists(local) ? ExitCode.Usage : ExitCode.LocalIo,
-                    Directory.Exists(local) ? $"'{local}' is a directory; ferry sends one file at a time" : $"'{local}' does not exist");
+                throw new TransferException(ExitCode.LocalIo, $"'{local}' does not exist");
             }
 
             var client = TransferClients.For(remote);
             WarnIgnoredOptions(parse, remote.Scheme);
             state.Resumable = client.ResumesAfterInterruption;
-            // The upload key stays beside the source's resume state until the upload succeeds: a re-run after an
-            // interruption proves with it that the upload the server still holds is its own, and takes it over at once.
             state.Sending = true;
-            var keys = UploadKeys.Default;
-            options.UploadKey = keys?.GetOrCreate(local, remote);
-            return reporter.RunAsync($"send {Path.GetFileName(local)}", remote.ToString(), async p =>
+            if (DestinationRule.MeansInto(remote.Path))
             {
-                var result = await client.SendAsync(local, remote, options, p, token).ConfigureAwait(false);
-                keys?.Forget(local, remote);
-                return result;
-            });
+                remote = Inside(remote, JobPlanner.LocalName(local));
+            }
+
+            return Single(reporter, reporter.RunAsync($"send {Path.GetFileName(local)}", remote.ToString(), async p =>
+            {
+                try
+                {
+                    return await SendOneAsync(client, local, remote, options, p, token).ConfigureAwait(false);
+                }
+                catch (TransferException e) when (e.Failure == FailureKind.NotRegularFile)
+                {
+                    if (!await IsRemoteDirectoryAsync(client, remote, options, token).ConfigureAwait(false))
+                    {
+                        throw;
+                    }
+                }
+
+                // The destination is an existing directory: the file goes inside it, as cp does.
+                return await SendOneAsync(client, local, Inside(remote, JobPlanner.LocalName(local)), options, p, token).ConfigureAwait(false);
+            }));
         }));
         return cmd;
     }
 
+    /// <summary>
+    /// The sources of <c>send SRC... URL</c> and <c>get URL... DEST</c>: every token but the last, which is left to the
+    /// argument after (a OneOrMore argument would otherwise take them all).
+    /// </summary>
+    private static string[] AllButLast(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        int take = Math.Max(1, result.Tokens.Count - 1);
+        if (result.Tokens.Count > 1)
+        {
+            result.OnlyTake(take);
+        }
+
+        return result.Tokens.Take(take).Select(t => t.Value).ToArray();
+    }
+
+    /// <summary>One file's upload; the upload key stays beside the source until the server confirmed the file.</summary>
+    private static async Task<TransferResult> SendOneAsync(ITransferClient client, string local, RemoteUrl remote, ClientOptions options, IProgress<TransferProgress> p, CancellationToken token)
+    {
+        // The upload key stays beside the source's resume state until the upload succeeds: a re-run after an
+        // interruption proves with it that the upload the server still holds is its own, and takes it over at once.
+        var keys = UploadKeys.Default;
+        options.UploadKey = keys?.GetOrCreate(local, remote);
+        var result = await client.SendAsync(local, remote, options, p, token).ConfigureAwait(false);
+        keys?.Forget(local, remote);
+        return result;
+    }
+
+    private static RemoteUrl Inside(RemoteUrl dir, string name) => dir.WithPath(DestinationRule.Join(DestinationRule.Normalize(dir.Path), name));
+
+    /// <summary>Whether the upload's destination is a directory on the server (a scheme that cannot list: assumed, the server said it is no file).</summary>
+    private static async Task<bool> IsRemoteDirectoryAsync(ITransferClient client, RemoteUrl remote, ClientOptions options, CancellationToken token)
+    {
+        try
+        {
+            var stat = await RemoteTree.StatAsync(client, remote, DestinationRule.Normalize(remote.Path), options, token).ConfigureAwait(false);
+            return stat.State == DestinationState.Directory;
+        }
+        catch (TransferException e) when (e.Code == ExitCode.Usage)
+        {
+            return true;
+        }
+    }
+
+    private static async Task<int> SingleGetAsync(
+        ParseResult parse, ProgressReporter reporter, ClientOptions options, RunState state, ITransferClient client, RemoteUrl remote, string local, string destination, CancellationToken token)
+    {
+        try
+        {
+            var result = await reporter.RunAsync($"get {remote}", remote.ToString(), p => client.GetAsync(remote, local, options, p, token)).ConfigureAwait(false);
+            reporter.Done(result);
+            return (int)ExitCode.Ok;
+        }
+        catch (TransferException e) when (e.Failure == FailureKind.NotRegularFile)
+        {
+            // The server says the source is no file: a directory is downloaded as a tree (anything else is refused by the planner).
+            return await GetJobAsync(parse, options, state, [remote.ToString()], destination, token).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<int> Single(ProgressReporter reporter, Task<TransferResult> transfer)
+    {
+        reporter.Done(await transfer.ConfigureAwait(false));
+        return (int)ExitCode.Ok;
+    }
+
+    private static async Task<int> SendJobAsync(ParseResult parse, ClientOptions options, RunState state, string[] sources, RemoteUrl remote, CancellationToken token)
+    {
+        var client = TransferClients.For(remote);
+        WarnIgnoredOptions(parse, remote.Scheme);
+        state.Job = true;
+        state.Sending = true;
+        var jobs = new JobReporter(parse.GetValue(s_json), parse.GetValue(s_quiet), sources.Length == 1 ? $"send {sources[0]}" : $"send {sources.Length} sources", remote.ToString());
+        JobRunner? runner = null;
+        var carrier = JobCarriers.For(client, m => runner!.Warning(m), Parallel(parse));
+        var plan = await JobPlanner.PlanUploadAsync(client, sources, remote, options, jobs.Notice, token).ConfigureAwait(false);
+        runner = new JobRunner(plan, jobs);
+        return (int)await jobs.RunAsync(() => runner.RunAsync(carrier, remote, options, token)).ConfigureAwait(false);
+    }
+
+    private static async Task<int> GetJobAsync(ParseResult parse, ClientOptions options, RunState state, string[] sources, string destination, CancellationToken token)
+    {
+        var urls = sources.Select(TransferClients.ParseUrl).ToList();
+        var remote = urls[0];
+        if (urls.FirstOrDefault(u => !string.Equals(u.Server, remote.Server, StringComparison.OrdinalIgnoreCase)) is { } other)
+        {
+            throw new TransferException(ExitCode.Usage, $"every source must be on one server: {other} is not on {remote.Server}");
+        }
+
+        var client = TransferClients.For(remote);
+        WarnIgnoredOptions(parse, remote.Scheme);
+        state.Job = true;
+        var jobs = new JobReporter(parse.GetValue(s_json), parse.GetValue(s_quiet), sources.Length == 1 ? $"get {sources[0]}" : $"get {sources.Length} sources", remote.ToString());
+        JobRunner? runner = null;
+        var carrier = JobCarriers.For(client, m => runner!.Warning(m), Parallel(parse));
+        var plan = await JobPlanner.PlanDownloadAsync(client, urls, destination, options, token).ConfigureAwait(false);
+        runner = new JobRunner(plan, jobs);
+        return (int)await jobs.RunAsync(() => runner.RunAsync(carrier, remote, options, token)).ConfigureAwait(false);
+    }
+
+    private static int Parallel(ParseResult parse)
+    {
+        int n = parse.GetValue(s_parallel);
+        if (n is < 1 or > PerFileCarrier.MaxParallel)
+        {
+            throw new TransferException(ExitCode.Usage, $"--parallel must be from 1 to {PerFileCarrier.MaxParallel}");
+        }
+
+        return n;
+    }
+
     private static void AddCommon(Command cmd)
     {
-        foreach (var o in new Option[] { s_json, s_quiet, s_blksize, s_windowsize })
+        foreach (var o in new Option[] { s_json, s_quiet, s_blksize, s_windowsize, s_parallel })
         {
             cmd.Options.Add(o);
         }
@@ -145,7 +329,7 @@ internal static class TransferCommands
     private static async Task<int> RunAsync(
         ParseResult parse,
         CancellationToken ct,
-        Func<ProgressReporter, ClientOptions, RunState, CancellationToken, Task<TransferResult>> body,
+        Func<ProgressReporter, ClientOptions, RunState, CancellationToken, Task<int>> body,
         bool dataOnStdout = false)
     {
         // With the file's bytes on standard output, every report (summary, --json events) goes to stderr.
@@ -156,9 +340,7 @@ internal static class TransferCommands
         try
         {
             var options = BuildOptions(parse, reporter.Notice);
-            var result = await body(reporter, options, state, ct).ConfigureAwait(false);
-            reporter.Done(result);
-            return (int)ExitCode.Ok;
+            return await body(reporter, options, state, ct).ConfigureAwait(false);
         }
         catch (TransferException e)
         {
@@ -167,7 +349,9 @@ internal static class TransferCommands
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            reporter.Error(ExitCode.Interrupted, reporter.InterruptedMessage(state.Sending, state.Resumable, state.WhyNoResume));
+            reporter.Error(ExitCode.Interrupted, state.Job
+                ? "interrupted; run the same command again to go on: complete files are skipped" + (state.Resumable ? ", partial ones resume" : string.Empty)
+                : reporter.InterruptedMessage(state.Sending, state.Resumable, state.WhyNoResume));
             return (int)ExitCode.Interrupted;
         }
         catch (IOException e)
@@ -227,5 +411,8 @@ internal static class TransferCommands
         public string WhyNoResume { get; set; } = "this protocol cannot resume";
 
         public bool Sending { get; set; }
+
+        /// <summary>A job of many files (a directory or several sources) was running.</summary>
+        public bool Job { get; set; }
     }
 }

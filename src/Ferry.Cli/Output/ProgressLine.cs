@@ -10,7 +10,8 @@ namespace Ferry.Cli.Output;
 /// <param name="BytesPerSecond">Rate of this run (see <see cref="RateMeter"/>).</param>
 /// <param name="Elapsed">Time since the transfer started (animates the bar while the size is unknown).</param>
 /// <param name="Status">When set, shown instead of the bar and the counters (e.g. "connecting to host:7700…").</param>
-internal readonly record struct ProgressView(string Name, long BytesDone, long TotalBytes, double BytesPerSecond, TimeSpan Elapsed, string? Status = null);
+/// <param name="Counter">A count shown right after the percentage, kept longest of the counters ("3/10 files" for a job).</param>
+internal readonly record struct ProgressView(string Name, long BytesDone, long TotalBytes, double BytesPerSecond, TimeSpan Elapsed, string? Status = null, string? Counter = null);
 
 /// <summary>
 /// Lays out the one-line progress display for a terminal <c>width</c> columns wide: a pure function, so every width
@@ -55,6 +56,10 @@ internal static class ProgressLine
                 Units.Rate(view.BytesPerSecond).PadLeft(12),
                 Eta(done, total, view.BytesPerSecond).PadLeft(9),
             ];
+            if (view.Counter is { } counter)
+            {
+                optional = [counter, .. optional];
+            }
         }
         else
         {

@@ -53,6 +53,60 @@ internal static class TerminalProgress
         }
     }
 
+    /// <summary>
+    /// Runs a job of many files under one live bar: <paramref name="view"/> gives what to draw at a time (with the rate
+    /// of this run), redrawn ten times a second; the last view is drawn once more at the end.
+    /// </summary>
+    public static async Task<T> RunJobAsync<T>(Func<TimeSpan, RateMeter, ProgressView> view, Func<Task<T>> job)
+    {
+        var clock = Stopwatch.StartNew();
+        var meter = new RateMeter(s_rateWindow);
+        meter.Add(TimeSpan.Zero, 0, 0);
+        using var stop = new CancellationTokenSource();
+        var drawing = DrawJobAsync(view, meter, clock, stop.Token);
+        try
+        {
+            var result = await job().ConfigureAwait(false);
+            await StopAsync(stop, drawing).ConfigureAwait(false);
+            Draw(view(clock.Elapsed, meter));
+            return result;
+        }
+        catch
+        {
+            await StopAsync(stop, drawing).ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            lock (s_drawLock)
+            {
+                if (s_lineShown)
+                {
+                    Console.Out.WriteLine();
+                    Console.Out.Flush();
+                }
+
+                s_lineShown = false;
+            }
+        }
+    }
+
+    private static async Task DrawJobAsync(Func<TimeSpan, RateMeter, ProgressView> view, RateMeter meter, Stopwatch clock, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(s_redraw);
+        try
+        {
+            do
+            {
+                Draw(view(clock.Elapsed, meter));
+            }
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
     /// <summary>Prints <paramref name="message"/> on stderr on a line of its own; the bar is redrawn below it at the next tick.</summary>
     public static void WriteAbove(string message)
     {

@@ -17,9 +17,16 @@ public enum JobEntryKind : byte
 /// <param name="LocalPath">Absolute local path (the source of an upload, the final destination of a download).</param>
 /// <param name="RemotePath">Path relative to the server root, '/' separators, no leading '/'.</param>
 /// <param name="Size">Bytes of a file (the source's size); 0 for a directory.</param>
-/// <param name="MtimeUnixMs">Modification time of the source, ms since the Unix epoch; kept by the copy.</param>
-/// <param name="Mode">Permission bits of the source, 0..0o777 (never setuid, setgid or sticky); kept by the copy.</param>
-public sealed record JobEntry(int Index, JobEntryKind Kind, string LocalPath, string RemotePath, long Size, long MtimeUnixMs, int Mode);
+/// <param name="MtimeUnixMs">Modification time of the source, ms since the Unix epoch; kept by the copy (<see cref="UnknownMtime"/>: left as it is).</param>
+/// <param name="Mode">Permission bits of the source, 0..0o777 (never setuid, setgid or sticky); kept by the copy (<see cref="UnknownMode"/>: left as it is).</param>
+public sealed record JobEntry(int Index, JobEntryKind Kind, string LocalPath, string RemotePath, long Size, long MtimeUnixMs, int Mode)
+{
+    /// <summary>The modification time of a directory the planner could not see (the server root as a source).</summary>
+    public const long UnknownMtime = long.MinValue;
+
+    /// <summary>The mode of a directory the planner could not see.</summary>
+    public const int UnknownMode = -1;
+}
 
 /// <summary>
 /// What a carrier reports while it moves a job's entries. Calls may come from any thread, for several entries at

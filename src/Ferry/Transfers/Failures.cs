@@ -81,7 +81,7 @@ public static class Failures
             text = "server: " + text;
         }
 
-        return new TransferException(ToExitCode(kind), IsTransient(kind) ? $"{text} ({kind}); {hint}" : $"{text} ({kind})");
+        return new TransferException(ToExitCode(kind), IsTransient(kind) ? $"{text} ({kind}); {hint}" : $"{text} ({kind})") { Failure = kind };
     }
 
     /// <summary>What a local destination that exists while --overwrite was not given says (every scheme's <c>get</c>).</summary>

@@ -11,12 +11,25 @@ public sealed class RemoteUrl : Uri, ISpanFormattable
 {
     private readonly string _text;
 
+    private readonly string _serverUrl;
+
     internal RemoteUrl(string text, string serverUrl, string path)
         : base(serverUrl)
     {
         _text = text;
+        _serverUrl = serverUrl;
         Path = path;
     }
+
+    /// <summary>The URL of <paramref name="path"/> (relative to the root, '/'-separated, taken literally) on the same server.</summary>
+    public RemoteUrl WithPath(string path)
+    {
+        path = path.TrimStart('/');
+        return new RemoteUrl(_serverUrl + path, _serverUrl, path);
+    }
+
+    /// <summary>"scheme://host:port", the server part of the URL as written, for messages and for telling servers apart.</summary>
+    public string Server => _serverUrl.TrimEnd('/');
 
     /// <summary>The remote path exactly as given, without the leading '/' (empty when the URL names no path).</summary>
     public string Path { get; }

@@ -10,4 +10,7 @@ public sealed class TransferException : Exception
     }
 
     public ExitCode Code { get; }
+
+    /// <summary>The catalog entry when the server reported the failure (<see cref="Failures.FromServer"/>); null otherwise.</summary>
+    public FailureKind? Failure { get; init; }
 }

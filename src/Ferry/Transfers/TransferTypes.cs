@@ -79,6 +79,9 @@ public sealed class ClientOptions
 
     /// <summary>Called once when a server's key was pinned for the first time (the CLI tells the user).</summary>
     public Action<string>? Notice { get; set; }
+
+    /// <summary>A copy whose per-transfer settings (<see cref="UploadKey"/>, <see cref="Overwrite"/>) can be set apart from this one's.</summary>
+    public ClientOptions Clone() => (ClientOptions)MemberwiseClone();
 }
 
 /// <summary>One URL scheme's client: downloads and uploads one file.</summary>

@@ -23,6 +23,21 @@ public sealed class ProgressLineTests
         yield return new ProgressView("send 写真アルバム😀😀😀😀😀😀😀😀😀😀.tar", 5 * MiB, 10 * MiB, 1e6, TimeSpan.FromSeconds(5));
         yield return new ProgressView(Name, 0, -1, 0, TimeSpan.Zero, "connecting to 127.0.0.1:17001…");
         yield return new ProgressView(string.Empty, 1, 2, 1, TimeSpan.FromSeconds(1));
+        yield return new ProgressView("backup/photos/2024/IMG_0001.jpg", 5 * MiB, 10 * MiB, 1e6, TimeSpan.FromSeconds(5), Counter: "1234/10004 files");
+    }
+
+    [Fact]
+    public void A_job_shows_its_file_count_beside_the_percentage_and_keeps_it_longer_than_the_byte_counts()
+    {
+        var view = new ProgressView("backup/photos/IMG_0001.jpg", 5 * MiB, 10 * MiB, 1e6, TimeSpan.FromSeconds(5), Counter: "3/10 files");
+        string wide = ProgressLine.Render(120, view);
+        Assert.Contains(" 50%  3/10 files  ", wide, StringComparison.Ordinal);
+        Assert.Contains("IMG_0001.jpg", wide, StringComparison.Ordinal);
+        Assert.Contains("ETA", wide, StringComparison.Ordinal);
+
+        string narrow = ProgressLine.Render(40, view);
+        Assert.Contains("3/10 files", narrow, StringComparison.Ordinal);
+        Assert.DoesNotContain("MiB", narrow, StringComparison.Ordinal);
     }
 
     [Theory]

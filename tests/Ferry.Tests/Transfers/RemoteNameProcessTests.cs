@@ -37,39 +37,18 @@ public sealed class RemoteNameProcessTests
     }
 
     [Fact]
-    public async Task Udp_a_remote_directory_is_refused_with_what_to_give_instead()
+    public async Task Udp_a_file_sent_to_a_remote_directory_goes_inside_and_the_directory_is_fetched_as_a_tree()
     {
         await using var server = new UdpServerFixture();
-        await DirectoryIsRefused($"udp://127.0.0.1:{server.EndPoint.Port}/", server.Root, server.Local("local"));
+        await DirectoryTakesTheFile($"udp://127.0.0.1:{server.EndPoint.Port}/", server.Root, server.Local("local"));
     }
 
     [Fact]
-    public async Task Tcp_a_remote_directory_is_refused_with_what_to_give_instead()
+    public async Task Tcp_a_file_sent_to_a_remote_directory_goes_inside_and_the_directory_is_fetched_as_a_tree()
     {
         await using var env = new TcpTestEnv();
         var server = await env.StartServerAsync();
-        await DirectoryIsRefused($"tcp://127.0.0.1:{server.Port}/", env.Root, env.Local);
-    }
-
-    [Theory]
-    [InlineData("send")]
-    [InlineData("get")]
-    public async Task A_url_ending_in_a_slash_is_a_usage_error_before_connecting(string verb)
-    {
-        // Nothing listens on port 1: the answer comes from the URL alone.
-        string local = Path.Combine(Path.GetTempPath(), "ferry-slash-" + Guid.NewGuid().ToString("N"));
-        await File.WriteAllTextAsync(local, "x");
-        try
-        {
-            string url = "udp://127.0.0.1:1/dir/";
-            using var ferry = new FerryProcess(verb == "send" ? ["send", local, url] : ["get", url, local + ".copy"]);
-            Assert.Equal(2, await ferry.WaitExitAsync(s_limit));
-            Assert.Contains("udp://127.0.0.1:1/dir/ names a directory; give the file name: udp://127.0.0.1:1/dir/NAME", ferry.StandardError, StringComparison.Ordinal);
-        }
-        finally
-        {
-            File.Delete(local);
-        }
+        await DirectoryTakesTheFile($"tcp://127.0.0.1:{server.Port}/", env.Root, env.Local);
     }
 
     [Fact]
@@ -91,23 +70,25 @@ public sealed class RemoteNameProcessTests
         }
     }
 
-    private static async Task DirectoryIsRefused(string baseUrl, string root, string local)
+    private static async Task DirectoryTakesTheFile(string baseUrl, string root, string local)
     {
         Directory.CreateDirectory(Path.Combine(root, "d"));
         Directory.CreateDirectory(local);
         string src = Path.Combine(local, "src.bin");
         await File.WriteAllTextAsync(src, "x");
 
+        // As cp does: a file sent to an existing directory goes inside it.
         using (var send = new FerryProcess("send", src, baseUrl + "d"))
         {
-            Assert.Equal(3, await send.WaitExitAsync(s_limit));
-            Assert.Contains("'d' is a directory on the server; to upload into it, give the file name: 'd/NAME'", send.StandardError, StringComparison.Ordinal);
+            Assert.True(await send.WaitExitAsync(s_limit) == 0, send.StandardError);
+            Assert.Equal("x", await File.ReadAllTextAsync(Path.Combine(root, "d", "src.bin")));
         }
 
+        // A remote directory named without a trailing '/' is fetched as a tree, under the name given.
         using (var get = new FerryProcess("get", baseUrl + "d", Path.Combine(local, "copy")))
         {
-            Assert.Equal(3, await get.WaitExitAsync(s_limit));
-            Assert.Contains("'d' is a directory; give the name of a file in it: 'd/NAME'", get.StandardError, StringComparison.Ordinal);
+            Assert.True(await get.WaitExitAsync(s_limit) == 0, get.StandardError);
+            Assert.Equal("x", await File.ReadAllTextAsync(Path.Combine(local, "copy", "src.bin")));
         }
     }
 
