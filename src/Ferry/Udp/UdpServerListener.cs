@@ -25,6 +25,10 @@ public sealed class UdpServerListener : IProtocolListener
     private readonly ShellClock _clock;
     private readonly Dictionary<Connection, ServerTransfer> _transfers = new();
     private readonly Dictionary<Connection, (Task<HeldListing> Task, TransferRequest Request, bool Recursive)> _listings = new();
+
+    // Uploads being made durable by the file engine's group commit, off this loop: answered (RESULT) when done, so one
+    // upload's fsyncs never hold back the datagrams of every other connection.
+    private readonly Dictionary<Connection, (Task Task, TransferRequest Request, long Size, byte[] Sha256)> _commits = new();
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
     private int _loopThreadId;
@@ -94,6 +98,7 @@ public sealed class UdpServerListener : IProtocolListener
             _endpoint.HandleTimeouts(now);
             DrainEvents(now);
             AcceptListings(_clock.NowMicros);
+            FinishCommits();
             // Answering a request opens or creates a file: send with the time of sending, not of receiving, so the
             // round trips the peers measure hold no server think time.
             Transmit(_clock.NowMicros);
@@ -102,7 +107,7 @@ public sealed class UdpServerListener : IProtocolListener
                 continue; // more is probably waiting
             }
 
-            long wait = Math.Min(_endpoint.NextTimeout - _clock.NowMicros, _listings.Count > 0 ? 2_000 : 100_000);
+            long wait = Math.Min(_endpoint.NextTimeout - _clock.NowMicros, _commits.Count > 0 ? 500 : _listings.Count > 0 ? 2_000 : 100_000);
             if (wait > 0)
             {
                 _channel.WaitReadable(wait);
@@ -166,9 +171,8 @@ public sealed class UdpServerListener : IProtocolListener
                 var upload = transfer.Upload!;
                 try
                 {
-                    upload.File.Commit(ev.Sha256);
-                    c.FinishReceive(TransferError.None, "stored");
-                    _context.Transfers.Done(request, $"stored ({ev.Size} bytes, sha256 {Convert.ToHexStringLower(ev.Sha256!)})");
+                    // Verified here; made durable and renamed by the group commit, answered by FinishCommits.
+                    _commits[c] = (upload.File.CommitAsync(ev.Sha256), request, ev.Size, ev.Sha256!);
                 }
                 catch (FileEngineException e)
                 {
@@ -250,6 +254,30 @@ public sealed class UdpServerListener : IProtocolListener
         }
     }
 
+    /// <summary>Sends the RESULT of every upload whose commit finished: stored, or why not.</summary>
+    private void FinishCommits()
+    {
+        if (_commits.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var (c, (task, request, size, sha)) in _commits.Where(p => p.Value.Task.IsCompleted).ToList())
+        {
+            _commits.Remove(c);
+            if (task.IsCompletedSuccessfully)
+            {
+                c.FinishReceive(TransferError.None, "stored");
+                _context.Transfers.Done(request, $"stored ({size} bytes, sha256 {Convert.ToHexStringLower(sha)})");
+                continue;
+            }
+
+            var e = task.Exception!.InnerException!;
+            c.FinishReceive(UdpErrors.ToWire(e), e.Message);
+            _context.Transfers.Failed(request, e.Message);
+        }
+    }
+
     /// <summary>Answers the LIST requests whose listing is ready: served as a GET of its bytes, or refused.</summary>
     private void AcceptListings(long now)
     {
@@ -324,7 +352,16 @@ public sealed class UdpServerListener : IProtocolListener
     {
         if (_transfers.Remove(c, out var t))
         {
-            t.Dispose();
+            if (_commits.Remove(c, out var commit))
+            {
+                // The client is gone, but its verified file still lands: the upload (and its hold on the path) is
+                // released once the commit is done.
+                commit.Task.ContinueWith(_ => t.Dispose(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            }
+            else
+            {
+                t.Dispose();
+            }
         }
 
         if (_listings.Remove(c, out var pending))
@@ -337,6 +374,10 @@ public sealed class UdpServerListener : IProtocolListener
     private void Shutdown()
     {
         long now = _clock.NowMicros;
+        // Uploads already verified finish landing before their files are let go.
+        Task.WaitAll(_commits.Values.Select(p => p.Task).Select(t => t.ContinueWith(static _ => { }, TaskScheduler.Default)).ToArray(), TimeSpan.FromSeconds(30));
+        FinishCommits();
+        Transmit(now);
         _endpoint.CloseAll(UdpErrors.ToWire(FailureKind.ServerShutdown), Failures.Describe(FailureKind.ServerShutdown), now);
         Transmit(now);
         foreach (var t in _transfers.Values)
