@@ -60,7 +60,9 @@ public sealed partial class PartialFile : IDisposable
         _handle = handle;
         Received = received;
         ResumedBytes = received.TotalLength;
-        _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        // A small file needs no more buffer than its size (a job may hold hundreds of them open at once); an upload
+        // begun with size 0 grows later (zmq://) and gets the full buffer.
+        _buffer = ArrayPool<byte>.Shared.Rent(size is > 0 and < BufferSize ? (int)Math.Max(4096, size) : BufferSize);
     }
 
     private enum State
