@@ -131,6 +131,32 @@ public sealed partial class PartialFile : IDisposable
     }
 
     /// <summary>
+    /// The ranges a download into <paramref name="destPath"/> of this <paramref name="size"/> and <paramref name="identity"/>
+    /// would resume from (its journal's, when it describes this very file version and the temp file still holds them),
+    /// without opening or creating anything; empty otherwise.
+    /// </summary>
+    public static RangeSet PeekDownload(string destPath, long size, FileIdentity identity, bool overwrite)
+    {
+        try
+        {
+            string full = DownloadDestination.Resolve(destPath, overwrite);
+            string dir = Path.GetDirectoryName(full)!, name = Path.GetFileName(full);
+            if (RangeJournal.TryRead(Path.Combine(dir, ReservedNames.JournalName(name))) is { } r && r.Size == size && r.Identity == identity && r.FinalPath == full
+                && NativeFile.TryStatPath(Path.Combine(dir, ReservedNames.PartName(name)), out var stat, out _) && stat.IsRegular
+                && (r.Ranges.IsEmpty || r.Ranges.Last.End <= stat.Size))
+            {
+                return r.Ranges;
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            // Opening it later says what is wrong.
+        }
+
+        return new RangeSet();
+    }
+
+    /// <summary>
     /// Client download into <paramref name="destPath"/>: temp ".{name}.ferry-part" and journal ".{name}.ferry-journal"
     /// beside it (beside the file a symlink points at: <see cref="DownloadDestination"/>). Refuses an existing
     /// destination unless <paramref name="overwrite"/> (AlreadyExists), anything but a regular file (NotRegularFile), resumes

@@ -285,12 +285,13 @@ public sealed class TcpTransferListener : IProtocolListener
 
                 var request = new TransferRequest(Name, connection.RemoteEndPoint?.ToString() ?? "?", open.Operation switch
                 {
-                    TcpOperation.Get => TransferOperation.Get,
+                    TcpOperation.Get or TcpOperation.JobGet => TransferOperation.Get,
                     TcpOperation.List => TransferOperation.List,
                     TcpOperation.MakeDirectory => TransferOperation.MakeDirectory,
                     _ => TransferOperation.Put,
                 }, open.Path, open.Token);
-                if (Context.Transfers.Authorize(request) is { } refusal)
+                // A job's token is checked per entry path once its manifest is in (the OPEN names no path).
+                if (open.Operation is not (TcpOperation.JobPut or TcpOperation.JobGet) && Context.Transfers.Authorize(request) is { } refusal)
                 {
                     // Logged by the transfer service.
                     await connection.TrySendErrorAsync(TcpErrorCode.Unauthorized, refusal, TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
