@@ -10,4 +10,10 @@ public sealed class TransferException : Exception
     }
 
     public ExitCode Code { get; }
+
+    /// <summary>
+    /// True when a job carrier found that the server cannot take a whole job in one session (it is older than that):
+    /// nothing was moved, and the job may run one transfer per file instead.
+    /// </summary>
+    public bool CarrierUnsupported { get; init; }
 }
