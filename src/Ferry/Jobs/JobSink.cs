@@ -187,14 +187,16 @@ public sealed class JobSink : IDisposable
     /// <summary>Closes every open file, keeping what was received for a later run (temp file and journal).</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-        {
-            return;
-        }
-
         List<JobSinkFile> open = new();
         lock (_sync)
         {
+            // Under the lock: an open that follows sees _disposed and opens nothing.
+            if (_disposed != 0)
+            {
+                return;
+            }
+
+            _disposed = 1;
             for (int i = 0; i < _files.Length; i++)
             {
                 if (_files[i] is { } f && _state[i] == State.Open)
@@ -260,8 +262,9 @@ public sealed class JobSink : IDisposable
         bool alreadyOpen = false;
         lock (_sync)
         {
-            if (_state[index] != State.Pending)
+            if (_state[index] != State.Pending || _disposed != 0)
             {
+                // Opened by another stream meanwhile, resolved, or the sink is closed (a late write of a session that ended).
                 alreadyOpen = true;
                 result = _state[index] is State.Open or State.Committing ? _files[index] : null;
             }

@@ -272,10 +272,10 @@ public sealed class TcpJobCarrier : IJobCarrier
 
         var done = new byte[TcpSmallFrames.DoneFrameLength];
         TcpSmallFrames.WriteDone(done);
+        job.DoneSent = true; // from here on, the server closing the control connection is the normal end
         job.Output.Writer.TryWrite(done);
         job.Output.Writer.TryComplete();
         await transfer.WaitAsync(writer).ConfigureAwait(false);
-        job.DoneSent = true;
 
         // Let the server close first (as a single GET does): it then knows the streams ended with the session.
         try
