@@ -273,7 +273,8 @@ public sealed class TcpTransferListener : IProtocolListener
                 }
 
                 status = TcpOpenRequest.TryRead(payload.AsSpan(0, header.Length), out var open);
-                if (status == TcpDecodeStatus.Ok && open.UploadKey is not null && Settings.Hooks?.RefuseUploadKey == true)
+                if (status == TcpDecodeStatus.Ok && ((open.UploadKey is not null && Settings.Hooks?.RefuseUploadKey == true)
+                    || (open.Operation is TcpOperation.JobPut or TcpOperation.JobGet && Settings.Hooks?.RefuseJobs == true)))
                 {
                     status = TcpDecodeStatus.Malformed;
                 }

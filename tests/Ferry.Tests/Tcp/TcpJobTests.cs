@@ -178,6 +178,52 @@ public sealed class TcpJobTests
     }
 
     [Fact]
+    public async Task JobGet_FileTheServerCannotRead_IsAborted_OthersDone()
+    {
+        await using var env = new TcpTestEnv();
+        var entries = new List<JobEntry>();
+        for (int i = 0; i < 4; i++)
+        {
+            TcpTestEnv.WriteRandom(Path.Combine(env.Root, "s", $"f{i}"), 5000 + i, seed: i);
+            entries.Add(new JobEntry(i, JobEntryKind.File, Path.Combine(env.Local, $"f{i}"), $"s/f{i}", 5000 + i, 0, 0x1A4));
+        }
+
+        // Entry 1 shrinks between the STATUS (its size) and the data: the server aborts it.
+        var hooks = new TcpTestHooks
+        {
+            BeforeSendItem = (_, _, _) =>
+            {
+                File.WriteAllBytes(Path.Combine(env.Root, "s", "f1"), new byte[10]);
+                return ValueTask.FromResult(true);
+            },
+        };
+        var server = await env.StartServerAsync(hooks: hooks);
+        var observer = new Observer();
+
+        await Carrier().DownloadAsync(Url(server), entries, TcpTestEnv.Options(1), observer, default).WaitAsync(TcpTestEnv.Bound);
+
+        Assert.Equal(1, Assert.Single(observer.Failed).Key);
+        Assert.Equal(3, observer.Done.Count);
+        Assert.False(File.Exists(Path.Combine(env.Local, "f1")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(env.Root, "s", "f3")), File.ReadAllBytes(Path.Combine(env.Local, "f3")));
+    }
+
+    [Fact]
+    public async Task Job_ServerOlderThanJobs_ThrowsCarrierUnsupported()
+    {
+        await using var env = new TcpTestEnv();
+        var server = await env.StartServerAsync(hooks: new TcpTestHooks { RefuseJobs = true });
+        string src = Path.Combine(env.Local, "a");
+        File.WriteAllText(src, "a");
+        var entries = new List<JobEntry> { new(0, JobEntryKind.File, src, "a", 1, 0, 0x1A4) };
+
+        var e = await Assert.ThrowsAsync<TransferException>(() => Carrier().UploadAsync(Url(server), entries, TcpTestEnv.Options(1), new Observer(), default).WaitAsync(TcpTestEnv.Bound));
+
+        Assert.True(e.CarrierUnsupported, e.Message);
+        Assert.False(File.Exists(Path.Combine(env.Root, "a")));
+    }
+
+    [Fact]
     public async Task Job_OverLimitManifest_IsRefused()
     {
         await using var env = new TcpTestEnv();
