@@ -236,7 +236,7 @@ internal sealed partial class TcpServerSession
         output.TryWrite(done);
         output.TryComplete();
         await writer.ConfigureAwait(false);
-        transfers.Done(Request, $"{committed} of {accepted} entries committed, {failed} failed, {_listener.Counters.DataBytesReceived} bytes received in {Elapsed.TotalSeconds:F2} s");
+        transfers.Done(Request, $"{committed} of {accepted} entries committed, {failed} failed, {layout.TotalSize - present.TotalLength} bytes received in {Elapsed.TotalSeconds:F2} s");
     }
 
     // JOB_PUT's control connection after ACCEPT: FILE_HASH and FILE_ABORT from the client, until the session ends.
