@@ -149,6 +149,7 @@ public sealed class TcpJobCarrier : IJobCarrier
             },
             (i, kind, message) => job.Output.Writer.TryWrite(TcpJobFrames.WriteOutcome(TcpFrameType.FileAbort, new TcpFileOutcome(i, (ushort)TcpErrors.ToWire(kind), message))));
         var coordinator = new TcpSendCoordinator(new BlockScheduler(layout.TotalSize, accept.BlockSize, accept.Present));
+        var progress = new Progress(job, resumed); // acknowledged items never overlap: per-file sums are exact
         var writer = job.WriteControlAsync();
         _ = transfer.GuardAsync(writer);
         var hasher = source.RunHasherAsync(files, (i, hash) =>
@@ -167,7 +168,7 @@ public sealed class TcpJobCarrier : IJobCarrier
         bool IsDone() => coordinator.Completion.IsCompleted;
         _ = transfer.RunStreamsAsync(
             count,
-            (connection, index, slot, ct) => TcpStreamSender.RunAsync(connection, index, slot, coordinator, new TcpSendSource(null, source.Read), chunk, transfer.Counters, static _ => { }, _settings.Hooks, ct),
+            (connection, index, slot, ct) => TcpStreamSender.RunAsync(connection, index, slot, coordinator, new TcpSendSource(null, source.Read), chunk, transfer.Counters, progress.Add, _settings.Hooks, ct),
             slot => coordinator.Release(slot),
             IsDone);
         _ = transfer.WatchIdleAsync(job.Idle, IsDone);
@@ -235,6 +236,7 @@ public sealed class TcpJobCarrier : IJobCarrier
             return new JobSinkFile(partial, partial);
         }, Report);
 
+        var progress = new Progress(job, resumed); // a piece written twice (its stream was lost before the ACK) counts twice, capped at the size
         var reader = ReadSenderFramesAsync(job, sink);
         _ = transfer.GuardAsync(reader);
         int count = TcpTransferClient.StreamsToOpen(accept.GrantedStreams, layout.TotalSize - have.TotalLength, accept.BlockSize, have.Count);
@@ -243,7 +245,12 @@ public sealed class TcpJobCarrier : IJobCarrier
         _ = transfer.RunStreamsAsync(
             count,
             (connection, index, slot, ct) => TcpStreamReceiver.RunAsync(
-                connection, index, layout.TotalSize, (offset, data) => sink.Write(offset, data, ct), accept.BlockSize, chunk, TcpStreamReceiver.WritePieceFor(count, chunk), transfer.Counters, static _ => { }, ct),
+                connection, index, layout.TotalSize, (offset, data) =>
+                {
+                    sink.Write(offset, data, ct);
+                    progress.Add(offset, data.Length);
+                },
+                accept.BlockSize, chunk, TcpStreamReceiver.WritePieceFor(count, chunk), transfer.Counters, static _ => { }, ct),
             static _ => { },
             IsDone);
         _ = transfer.WatchIdleAsync(job.Idle, IsDone);
@@ -444,6 +451,21 @@ public sealed class TcpJobCarrier : IJobCarrier
         catch (Exception e) when (e is not OperationCanceledException)
         {
             throw TcpClientTransfer.Translate(e);
+        }
+    }
+
+    /// <summary>Per-file progress from job-space pieces (acknowledged or written), reported as <see cref="IJobObserver.EntryProgress"/>.</summary>
+    private sealed class Progress(Job job, long[] resumed)
+    {
+        private readonly long[] _moved = new long[job.Entries.Count];
+
+        public void Add(long offset, int length)
+        {
+            foreach (var seg in job.Layout.Segments(offset, length))
+            {
+                long moved = Interlocked.Add(ref _moved[seg.File], seg.Length);
+                job.Observer.EntryProgress(seg.File, Math.Min(job.Layout.Size(seg.File), resumed[seg.File] + moved), resumed[seg.File]);
+            }
         }
     }
 

@@ -212,7 +212,7 @@ internal sealed partial class TcpServerSession : IDisposable
                 try
                 {
                     await TcpStreamSender.RunAsync(
-                        connection, index, slot, coordinator, SendSource(), _chunkSize, _listener.Counters, static _ => { }, _listener.Settings.Hooks, ct).ConfigureAwait(false);
+                        connection, index, slot, coordinator, SendSource(), _chunkSize, _listener.Counters, static (_, _) => { }, _listener.Settings.Hooks, ct).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is TcpPeerException or IOException or OperationCanceledException)
                 {

@@ -310,7 +310,7 @@ public sealed class TcpTransferClient : ITransferClient
         _ = transfer.GuardAsync(answerTask);
 
         long acked = 0;
-        void OnAcked(long n) => progress.Report(new TransferProgress(resumed + Interlocked.Add(ref acked, n), size, resumed));
+        void OnAcked(long offset, int n) => progress.Report(new TransferProgress(resumed + Interlocked.Add(ref acked, n), size, resumed));
 
         int count = StreamsToOpen(accept.GrantedStreams, coordinator.BytesToSend, accept.BlockSize, accept.Present.Count);
         int chunk = TcpServerSession.ChunkSizeFor(count, accept.BlockSize);
