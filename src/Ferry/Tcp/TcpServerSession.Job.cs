@@ -16,6 +16,9 @@ namespace Ferry.Tcp;
 /// </summary>
 internal sealed partial class TcpServerSession
 {
+    // Entries judged between two STATUS frames (a frame is cut at 1 MiB whatever the batch).
+    private const int StatusBatch = 4096;
+
     private JobSink? _jobSink;
     private JobSource? _jobSource;
 
@@ -29,8 +32,15 @@ internal sealed partial class TcpServerSession
         var sizes = new long[entries.Count];
         var present = new RangeSet();
         var presentByFile = new List<(int Index, RangeSet Ranges)>();
+        int sent = 0;
         for (int i = 0; i < entries.Count; i++)
         {
+            // STATUS goes out as it is decided: the client hears progress on a large manifest, and so does the idle watchdog.
+            if (i - sent >= StatusBatch)
+            {
+                await Control.SendAsync(TcpJobFrames.WriteStatus(statuses, ref sent), ct).ConfigureAwait(false);
+            }
+
             var e = entries[i];
             var request = new TransferRequest(Request.Protocol, Request.Peer, put ? TransferOperation.Put : TransferOperation.Get, e.Path, Request.Token);
             requests[i] = request;
@@ -66,9 +76,9 @@ internal sealed partial class TcpServerSession
         }
 
         FileSize = layout.TotalSize;
-        for (int next = 0; next < statuses.Count;)
+        while (sent < statuses.Count)
         {
-            await Control.SendAsync(TcpJobFrames.WriteStatus(statuses, ref next), ct).ConfigureAwait(false);
+            await Control.SendAsync(TcpJobFrames.WriteStatus(statuses, ref sent), ct).ConfigureAwait(false);
         }
 
         int accepted = statuses.Count(s => s.Accepted);
