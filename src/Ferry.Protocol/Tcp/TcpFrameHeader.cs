@@ -47,8 +47,10 @@ public readonly record struct TcpFrameHeader(TcpFrameType Type, int Length)
     public static bool IsAllowed(TcpFrameType type, TcpConnectionKind kind, bool fromClient) => (kind, fromClient, type) switch
     {
         (_, _, TcpFrameType.Error) => true,
-        (TcpConnectionKind.Control, true, TcpFrameType.Open or TcpFrameType.Have or TcpFrameType.Hash or TcpFrameType.Done) => true,
-        (TcpConnectionKind.Control, false, TcpFrameType.Accept or TcpFrameType.Hash or TcpFrameType.Done) => true,
+        (TcpConnectionKind.Control, true, TcpFrameType.Open or TcpFrameType.Have or TcpFrameType.Hash or TcpFrameType.Done
+            or TcpFrameType.Entries or TcpFrameType.FileHash or TcpFrameType.FileAbort or TcpFrameType.FileResult) => true,
+        (TcpConnectionKind.Control, false, TcpFrameType.Accept or TcpFrameType.Hash or TcpFrameType.Done
+            or TcpFrameType.Status or TcpFrameType.FileHash or TcpFrameType.FileAbort or TcpFrameType.FileResult) => true,
         (TcpConnectionKind.Data, true, TcpFrameType.Join or TcpFrameType.Data or TcpFrameType.Ack) => true,
         (TcpConnectionKind.Data, false, TcpFrameType.Joined or TcpFrameType.Data or TcpFrameType.Ack) => true,
         _ => false,

@@ -18,6 +18,21 @@ public enum TcpFrameType : byte
     /// <summary>Control: the receiver committed the verified file (empty payload).</summary>
     Done = 0x05,
 
+    /// <summary>Control, client to server (JOB_PUT, JOB_GET): entries of the job's manifest, after OPEN.</summary>
+    Entries = 0x06,
+
+    /// <summary>Control, server to client (jobs): one record per manifest entry, accepted or refused and why.</summary>
+    Status = 0x07,
+
+    /// <summary>Control, sender to receiver (jobs): SHA-256 of one accepted file, by index.</summary>
+    FileHash = 0x08,
+
+    /// <summary>Control, sender to receiver (jobs): the sender cannot read one file; its bytes are zeros, discard it.</summary>
+    FileAbort = 0x09,
+
+    /// <summary>Control, receiver to sender (jobs): the outcome of one accepted entry (committed, or why not).</summary>
+    FileResult = 0x0A,
+
     /// <summary>Any connection, either direction: an error code and text; the sender closes afterwards.</summary>
     Error = 0x7F,
 

@@ -39,7 +39,8 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
     public int Write(Span<byte> destination)
     {
         int pathBytes = Encoding.UTF8.GetByteCount(Path);
-        if ((pathBytes == 0 && Operation != TcpOperation.List) || pathBytes > TcpWire.MaxPathBytes)
+        bool job = Operation is TcpOperation.JobPut or TcpOperation.JobGet;
+        if ((pathBytes == 0 && Operation != TcpOperation.List && !job) || (pathBytes != 0 && job) || pathBytes > TcpWire.MaxPathBytes)
         {
             throw new ArgumentException($"path must be 1..{TcpWire.MaxPathBytes} UTF-8 bytes (LIST: 0..)", nameof(destination));
         }
@@ -95,7 +96,15 @@ public readonly record struct TcpOpenRequest(TcpOperation Operation, string Path
         int pathBytes = BinaryPrimitives.ReadUInt16BigEndian(payload[30..]);
         bool hasKey = (flags & 2) != 0;
         bool hasMode = (flags & 4) != 0;
-        if (op is not (TcpOperation.Get or TcpOperation.Put or TcpOperation.List or TcpOperation.MakeDirectory) || (flags & ~7) != 0 || (hasKey && op != TcpOperation.Put)
+        if (op is TcpOperation.JobPut or TcpOperation.JobGet)
+        {
+            // A job: no path (the manifest follows in ENTRIES), size = entry count, no version, key or mode.
+            if (flags != 0 || streams == 0 || pathBytes != 0 || size is < 1 or > TcpWire.MaxJobEntries || idSize != 0 || idMtime != 0)
+            {
+                return TcpDecodeStatus.Malformed;
+            }
+        }
+        else if (op is not (TcpOperation.Get or TcpOperation.Put or TcpOperation.List or TcpOperation.MakeDirectory) || (flags & ~7) != 0 || (hasKey && op != TcpOperation.Put)
             || (hasMode && op is not (TcpOperation.Put or TcpOperation.MakeDirectory)) || streams == 0
             || size < 0 || size > TcpWire.MaxFileSize || (op is TcpOperation.Get or TcpOperation.MakeDirectory && size != 0) || (op == TcpOperation.List && size > 1)
             || (pathBytes == 0 && op != TcpOperation.List) || pathBytes > TcpWire.MaxPathBytes || payload.Length < TcpWire.OpenFixedLength + pathBytes + 2)

@@ -20,4 +20,13 @@ public enum TcpOperation : byte
     /// whose commit creates the directory and gives it the OPEN's mode and version mtime.
     /// </summary>
     MakeDirectory = 4,
+
+    /// <summary>
+    /// A job of many files, client to server, in one session: OPEN (empty path, size = entry count), ENTRIES, STATUS,
+    /// ACCEPT over the job's byte space (the accepted files laid end to end), then the data, FILE_HASH, FILE_RESULT, DONE.
+    /// </summary>
+    JobPut = 5,
+
+    /// <summary>A job of many files, server to client, in one session (as <see cref="JobPut"/>, the server sends).</summary>
+    JobGet = 6,
 }

@@ -78,6 +78,27 @@ public static class TcpWire
     /// <summary>Largest control payload of any type (ACCEPT with the maximum number of ranges).</summary>
     public const int MaxControlPayload = AcceptFixedLength + (MaxRanges * 16);
 
+    /// <summary>Most entries one job (JOB_PUT, JOB_GET) may list: OPEN's size field, 1..this.</summary>
+    public const int MaxJobEntries = 1_000_000;
+
+    /// <summary>Largest ENTRIES or STATUS payload: a manifest travels in as many frames of at most this as it needs.</summary>
+    public const int MaxJobFramePayload = 1 << 20;
+
+    /// <summary>Most bytes all ENTRIES payloads of one job may add up to.</summary>
+    public const long MaxManifestBytes = 128L << 20;
+
+    /// <summary>Fixed part of an ENTRIES record: type, mode, size, mtime, path length.</summary>
+    public const int EntryFixedLength = 1 + 2 + 8 + 8 + 2;
+
+    /// <summary>Fixed part of a STATUS record: index, code, size, mtime, text length.</summary>
+    public const int StatusFixedLength = 4 + 2 + 8 + 8 + 2;
+
+    /// <summary>FILE_HASH payload: index and SHA-256.</summary>
+    public const int FileHashPayload = 4 + HashLength;
+
+    /// <summary>Fixed part of FILE_ABORT and FILE_RESULT: index, code, text length.</summary>
+    public const int FileOutcomeFixedLength = 4 + 2 + 2;
+
     /// <summary>True when <paramref name="blockSize"/> is a power of two within the protocol's bounds.</summary>
     public static bool IsValidBlockSize(long blockSize) =>
         blockSize is >= MinBlockSize and <= MaxBlockSize && (blockSize & (blockSize - 1)) == 0;
@@ -98,6 +119,9 @@ public static class TcpWire
         TcpFrameType.Joined => 4,
         TcpFrameType.Data => DataPrefixLength + MaxBlockSize,
         TcpFrameType.Ack => 12,
+        TcpFrameType.Entries or TcpFrameType.Status => MaxJobFramePayload,
+        TcpFrameType.FileHash => FileHashPayload,
+        TcpFrameType.FileAbort or TcpFrameType.FileResult => FileOutcomeFixedLength + MaxErrorMessageBytes,
         _ => -1,
     };
 
@@ -114,6 +138,9 @@ public static class TcpWire
         TcpFrameType.Joined => 4,
         TcpFrameType.Data => DataPrefixLength + 1,
         TcpFrameType.Ack => 12,
+        TcpFrameType.Entries or TcpFrameType.Status => 4 + Math.Min(EntryFixedLength + 1, StatusFixedLength),
+        TcpFrameType.FileHash => FileHashPayload,
+        TcpFrameType.FileAbort or TcpFrameType.FileResult => FileOutcomeFixedLength,
         _ => int.MaxValue,
     };
 }

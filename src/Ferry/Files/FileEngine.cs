@@ -233,6 +233,37 @@ public sealed partial class FileEngine
         }
     }
 
+    /// <summary>
+    /// What an upload of <paramref name="relativePath"/> would resume from, without creating anything or taking the path:
+    /// the ranges the journal of an interrupted upload of the same size and <paramref name="identity"/> holds (empty when
+    /// none). Refuses as <see cref="BeginUpload"/> would before it opens anything: InvalidPath, TooLarge, NotRegularFile,
+    /// AlreadyExists (a file there and no --allow-overwrite).
+    /// </summary>
+    public Protocol.Common.RangeSet PeekUpload(string relativePath, long size, FileIdentity? identity)
+    {
+        if (size > Options.MaxFileSize)
+        {
+            throw new FileEngineException(FileErrorCode.TooLarge, $"'{relativePath}': {size} bytes exceeds the server limit of {Options.MaxFileSize} bytes");
+        }
+
+        string full = ResolvePath(relativePath);
+        CheckTarget(full, relativePath);
+        if (identity is null || RangeJournal.TryRead(Path.Combine(_journalDir, JournalFileName(full))) is not { } record
+            || record.Size != size || record.Identity != identity || record.FinalPath != full)
+        {
+            return new Protocol.Common.RangeSet();
+        }
+
+        // The journal lists synced ranges of the temp file: a temp shorter than them cannot be resumed.
+        string temp = Path.Combine(Path.GetDirectoryName(full)!, ReservedNames.PartName(Path.GetFileName(full)));
+        if (!NativeFile.TryStatPath(temp, out var stat, out _) || !stat.IsRegular || (!record.Ranges.IsEmpty && record.Ranges.Last.End > stat.Size))
+        {
+            return new Protocol.Common.RangeSet();
+        }
+
+        return record.Ranges;
+    }
+
     /// <summary>Free bytes available to this process, and the size, of the filesystem holding <paramref name="directory"/>.</summary>
     internal static (long Free, long Total) FreeSpace(string directory)
     {

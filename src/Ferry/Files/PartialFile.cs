@@ -60,7 +60,9 @@ public sealed partial class PartialFile : IDisposable
         _handle = handle;
         Received = received;
         ResumedBytes = received.TotalLength;
-        _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        // A small file needs no more buffer than its size (a job may hold hundreds of them open at once); an upload
+        // begun with size 0 grows later (zmq://) and gets the full buffer.
+        _buffer = ArrayPool<byte>.Shared.Rent(size is > 0 and < BufferSize ? (int)Math.Max(4096, size) : BufferSize);
     }
 
     private enum State
@@ -132,6 +134,32 @@ public sealed partial class PartialFile : IDisposable
         {
             return false; // ForDownload reports a bad path when ACCEPT arrives
         }
+    }
+
+    /// <summary>
+    /// The ranges a download into <paramref name="destPath"/> of this <paramref name="size"/> and <paramref name="identity"/>
+    /// would resume from (its journal's, when it describes this very file version and the temp file still holds them),
+    /// without opening or creating anything; empty otherwise.
+    /// </summary>
+    public static RangeSet PeekDownload(string destPath, long size, FileIdentity identity, bool overwrite)
+    {
+        try
+        {
+            string full = DownloadDestination.Resolve(destPath, overwrite);
+            string dir = Path.GetDirectoryName(full)!, name = Path.GetFileName(full);
+            if (RangeJournal.TryRead(Path.Combine(dir, ReservedNames.JournalName(name))) is { } r && r.Size == size && r.Identity == identity && r.FinalPath == full
+                && NativeFile.TryStatPath(Path.Combine(dir, ReservedNames.PartName(name)), out var stat, out _) && stat.IsRegular
+                && (r.Ranges.IsEmpty || r.Ranges.Last.End <= stat.Size))
+            {
+                return r.Ranges;
+            }
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            // Opening it later says what is wrong.
+        }
+
+        return new RangeSet();
     }
 
     /// <summary>

@@ -82,6 +82,13 @@ public sealed class TransferService
     }
 
     /// <summary>
+    /// What an upload of the request's path would resume from (ranges of an interrupted upload of the same version),
+    /// without creating anything or taking the path; refusals as <see cref="BeginUpload"/>'s, logged.
+    /// </summary>
+    public Protocol.Common.RangeSet PeekUpload(TransferRequest request, long size, FileIdentity? identity) =>
+        Logged(request, () => _context.Files.PeekUpload(request.Path, size, identity));
+
+    /// <summary>
     /// Carries out a MKDIR once its (empty) upload is verified: creates the directory and its parents if missing and
     /// gives it <paramref name="mode"/> (null: unchanged) and <paramref name="mtimeUnixMs"/> (0: unchanged).
     /// </summary>

@@ -145,6 +145,82 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     }
 
     /// <summary>
+    /// Opens a job: connects the control connection, sends OPEN (JOB_PUT or JOB_GET, with this transfer's access token)
+    /// and the manifest in ENTRIES frames, and returns the server's STATUS records (one per entry, in order) and ACCEPT.
+    /// </summary>
+    public async Task<(List<TcpEntryStatus> Statuses, TcpAcceptReply Accept)> OpenJobAsync(TcpOpenRequest open, IReadOnlyList<TcpJobEntry> entries)
+    {
+        open = open with { Token = _accessToken };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        timeout.CancelAfter(_connectTimeout);
+        try
+        {
+            Control = await TcpConnection.ConnectAsync(_endPoint, TcpConnectionKind.Control, _clock, timeout.Token, _tls).ConfigureAwait(false);
+            Register(Control);
+            int next = 0;
+            var first = TcpJobFrames.WriteEntries(entries, ref next);
+            var frame = new byte[open.FrameLength + first.Length];
+            int n = open.Write(frame);
+            first.CopyTo(frame, n);
+            await Control.SendAsync(frame, timeout.Token).ConfigureAwait(false);
+            while (next < entries.Count)
+            {
+                await Control.SendAsync(TcpJobFrames.WriteEntries(entries, ref next), timeout.Token).ConfigureAwait(false);
+                timeout.CancelAfter(_connectTimeout);
+            }
+
+            var statuses = new List<TcpEntryStatus>(entries.Count);
+            while (true)
+            {
+                timeout.CancelAfter(_connectTimeout); // a fresh window per frame: judging a large manifest takes a while
+                var (header, payload) = await Control.ReadFrameAsync(timeout.Token).ConfigureAwait(false);
+                try
+                {
+                    var body = payload.AsSpan(0, header.Length);
+                    if (header.Type == TcpFrameType.Status && statuses.Count < entries.Count)
+                    {
+                        var status = TcpJobFrames.TryReadStatus(body, entries.Count, statuses);
+                        if (status != TcpDecodeStatus.Ok)
+                        {
+                            throw TcpPeerException.Violation(status, "STATUS");
+                        }
+
+                        continue;
+                    }
+
+                    if (header.Type != TcpFrameType.Accept || statuses.Count < entries.Count)
+                    {
+                        throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where {(statuses.Count < entries.Count ? "STATUS" : "ACCEPT")} expected");
+                    }
+
+                    var decoded = TcpAcceptReply.TryRead(body, out var accept);
+                    if (decoded != TcpDecodeStatus.Ok)
+                    {
+                        throw TcpPeerException.Violation(decoded, "ACCEPT");
+                    }
+
+                    SessionId = accept!.SessionId;
+                    Verbose?.Invoke($"tcp: {(_tls is null ? "cleartext" : "TLS 1.3")} job session with {_endPoint}: {entries.Count} entries, " +
+                        $"{statuses.Count(s => s.Accepted)} accepted, {accept.GrantedStreams} streams granted, block size {accept.BlockSize}, {accept.FileSize} bytes");
+                    return (statuses, accept);
+                }
+                finally
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!_userToken.IsCancellationRequested)
+        {
+            throw Failures.NoAnswer($"{_endPoint}", _connectTimeout);
+        }
+        catch (TcpPeerException e) when (e.ConnectionLost)
+        {
+            throw new TransferException(ExitCode.Timeout, $"no answer from {_endPoint}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
     /// Runs <paramref name="count"/> streams. Each connects, joins, and runs <paramref name="body"/>; a stream whose
     /// connection dies calls <paramref name="onLost"/> with its slot and reconnects (bounded). When the last stream
     /// gives up before <paramref name="isDone"/>, the transfer fails. Returns when every stream has ended.

@@ -10,7 +10,7 @@ namespace Ferry.Tcp;
 /// and the file (a <see cref="ReadableFile"/> to send, or an <see cref="IncomingFile"/> to receive). The control
 /// connection drives the session's life; when it ends, every data connection is closed.
 /// </summary>
-internal sealed class TcpServerSession : IDisposable
+internal sealed partial class TcpServerSession : IDisposable
 {
     private readonly TcpTransferListener _listener;
     private readonly Lock _sync = new();
@@ -65,7 +65,7 @@ internal sealed class TcpServerSession : IDisposable
 
     private byte[]? Listing => HeldListing?.Bytes;
 
-    private bool Sends => Operation is TcpOperation.Get or TcpOperation.List;
+    private bool Sends => Operation is TcpOperation.Get or TcpOperation.List or TcpOperation.JobGet;
 
     /// <summary>PUT: the file being received.</summary>
     public IncomingFile? Incoming { get; private set; }
@@ -73,7 +73,7 @@ internal sealed class TcpServerSession : IDisposable
     /// <summary>True once every byte has crossed: the idle rule no longer applies (hashing and committing may take a while).</summary>
     public bool DataComplete => Sends
         ? _started.Task.IsCompletedSuccessfully && _started.Task.Result.Completion.IsCompleted
-        : Incoming is { } f && f.File.IsComplete;
+        : Incoming is { } f ? f.File.IsComplete : _jobSink is { } sink && sink.DataComplete;
 
     /// <summary>Time since the session began (for its log lines).</summary>
     private TimeSpan Elapsed => TimeSpan.FromMicroseconds(_listener.Context.Clock.NowMicros - _startedAt);
@@ -108,7 +108,12 @@ internal sealed class TcpServerSession : IDisposable
         var transfers = listener.Context.Transfers;
         try
         {
-            if (open.Operation == TcpOperation.List)
+            if (open.Operation is TcpOperation.JobPut or TcpOperation.JobGet)
+            {
+                // The manifest follows the OPEN: files are looked at entry by entry when it has arrived.
+                session.FileSize = 0;
+            }
+            else if (open.Operation == TcpOperation.List)
             {
                 session.HeldListing = transfers.List(request, recursive: (open.Size & 1) != 0);
                 session.FileSize = session.HeldListing.Bytes.Length;
@@ -145,7 +150,11 @@ internal sealed class TcpServerSession : IDisposable
         var ct = _token;
         try
         {
-            if (Sends)
+            if (Operation is TcpOperation.JobPut or TcpOperation.JobGet)
+            {
+                await RunJobAsync(ct).ConfigureAwait(false);
+            }
+            else if (Sends)
             {
                 await RunGetAsync(ct).ConfigureAwait(false);
             }
@@ -203,7 +212,7 @@ internal sealed class TcpServerSession : IDisposable
                 try
                 {
                     await TcpStreamSender.RunAsync(
-                        connection, index, slot, coordinator, SendSource(), _chunkSize, _listener.Counters, static _ => { }, _listener.Settings.Hooks, ct).ConfigureAwait(false);
+                        connection, index, slot, coordinator, SendSource(), _chunkSize, _listener.Counters, static (_, _) => { }, _listener.Settings.Hooks, ct).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is TcpPeerException or IOException or OperationCanceledException)
                 {
@@ -227,7 +236,16 @@ internal sealed class TcpServerSession : IDisposable
             {
                 try
                 {
-                    await TcpStreamReceiver.RunAsync(connection, index, Incoming!.File, BlockSize, _chunkSize, TcpStreamReceiver.WritePieceFor(GrantedStreams, _chunkSize), _listener.Counters, OnWritten, ct).ConfigureAwait(false);
+                    if (_jobSink is { } sink)
+                    {
+                        await TcpStreamReceiver.RunAsync(
+                            connection, index, FileSize, (offset, data) => sink.Write(offset, data, ct), BlockSize, _chunkSize, TcpStreamReceiver.WritePieceFor(GrantedStreams, _chunkSize),
+                            _listener.Counters, static _ => { }, ct).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await TcpStreamReceiver.RunAsync(connection, index, Incoming!.File, BlockSize, _chunkSize, TcpStreamReceiver.WritePieceFor(GrantedStreams, _chunkSize), _listener.Counters, OnWritten, ct).ConfigureAwait(false);
+                    }
                 }
                 catch (FileEngineException fe)
                 {
@@ -296,6 +314,8 @@ internal sealed class TcpServerSession : IDisposable
         // Not committed: IncomingFile keeps what was received for resume (checkpoint) and releases the path.
         Incoming?.Dispose();
         Source?.Dispose();
+        _jobSink?.Dispose();
+        _jobSource?.Dispose();
         HeldListing?.Dispose();
         _cts.Dispose();
     }
@@ -410,6 +430,11 @@ internal sealed class TcpServerSession : IDisposable
     /// <summary>Where a stream's bytes come from: the file (sendfile) or the listing in memory.</summary>
     private TcpSendSource SendSource()
     {
+        if (_jobSource is { } job)
+        {
+            return new TcpSendSource(null, job.Read);
+        }
+
         if (Listing is not { } listing)
         {
             return new TcpSendSource(Source!.Handle, Source.ReadAt);

@@ -22,9 +22,21 @@ internal static class TcpStreamReceiver
     /// <summary>The write piece size for a transfer over <paramref name="streams"/> streams.</summary>
     public static int WritePieceFor(int streams, int chunkSize) => streams > 1 ? Math.Min(MultiStreamWritePiece, chunkSize) : chunkSize;
 
+    /// <summary>Where received bytes go: a positional write.</summary>
+    public delegate void WriteAt(long offset, ReadOnlySpan<byte> data);
+
     /// <summary>Runs until the connection closes or fails (throws). <paramref name="onWritten"/> gets every written item's length.</summary>
-    public static async Task RunAsync(
+    public static Task RunAsync(
         TcpConnection connection, int stream, PartialFile file, int blockSize, int chunkSize, int writePiece,
+        TcpTransferCounters counters, Action<long> onWritten, CancellationToken ct) =>
+        RunAsync(connection, stream, file.Size, file.Write, blockSize, chunkSize, writePiece, counters, onWritten, ct);
+
+    /// <summary>
+    /// Runs until the connection closes or fails (throws), writing into a byte space of <paramref name="size"/> bytes
+    /// (one file, or a job's files laid end to end) through <paramref name="write"/>.
+    /// </summary>
+    public static async Task RunAsync(
+        TcpConnection connection, int stream, long size, WriteAt write, int blockSize, int chunkSize, int writePiece,
         TcpTransferCounters counters, Action<long> onWritten, CancellationToken ct)
     {
         // Two buffers: the next chunk of a frame is received while the previous one is written and hashed.
@@ -52,9 +64,9 @@ internal static class TcpStreamReceiver
                 await connection.ReadExactlyAsync(small.AsMemory(0, TcpWire.DataPrefixLength), ct).ConfigureAwait(false);
                 long offset = TcpSmallFrames.ReadDataOffset(small);
                 int length = header.Length - TcpWire.DataPrefixLength;
-                if (!TcpSmallFrames.IsValidDataRange(offset, length, file.Size, blockSize))
+                if (!TcpSmallFrames.IsValidDataRange(offset, length, size, blockSize))
                 {
-                    throw new TcpPeerException(TcpErrorCode.BadFrame, $"stream {stream}: DATA [{offset},{offset + length}) is outside the file of {file.Size} bytes or crosses a {blockSize}-byte block");
+                    throw new TcpPeerException(TcpErrorCode.BadFrame, $"stream {stream}: DATA [{offset},{offset + length}) is outside the file of {size} bytes or crosses a {blockSize}-byte block");
                 }
 
                 long pos = offset;
@@ -75,7 +87,7 @@ internal static class TcpStreamReceiver
                     for (int done = 0; done < filled; done += writePiece)
                     {
                         int n = Math.Min(writePiece, filled - done);
-                        file.Write(pos + done, full.AsSpan(done, n));
+                        write(pos + done, full.AsSpan(done, n));
                     }
 
                     pos += filled;

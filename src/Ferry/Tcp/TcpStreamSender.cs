@@ -16,7 +16,7 @@ internal static class TcpStreamSender
 
     /// <summary>
     /// Runs until the transfer completes (then returns once the peer closes or <paramref name="ct"/> fires) or the
-    /// connection fails (throws). <paramref name="onAcked"/> gets the byte count of every acknowledged item.
+    /// connection fails (throws). <paramref name="onAcked"/> gets the offset and length of every acknowledged item.
     /// </summary>
     /// <param name="stream">The wire stream index (for messages and test hooks).</param>
     /// <param name="slot">
@@ -25,7 +25,7 @@ internal static class TcpStreamSender
     /// </param>
     public static async Task RunAsync(
         TcpConnection connection, int stream, int slot, TcpSendCoordinator coordinator, TcpSendSource source, int chunkSize,
-        TcpTransferCounters counters, Action<long> onAcked, TcpTestHooks? hooks, CancellationToken ct)
+        TcpTransferCounters counters, Action<long, int> onAcked, TcpTestHooks? hooks, CancellationToken ct)
     {
         using var streamCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var ackTask = AckLoopAsync(connection, stream, slot, coordinator, onAcked, streamCts);
@@ -171,7 +171,7 @@ internal static class TcpStreamSender
         }
     }
 
-    private static async Task AckLoopAsync(TcpConnection connection, int stream, int slot, TcpSendCoordinator coordinator, Action<long> onAcked, CancellationTokenSource streamCts)
+    private static async Task AckLoopAsync(TcpConnection connection, int stream, int slot, TcpSendCoordinator coordinator, Action<long, int> onAcked, CancellationTokenSource streamCts)
     {
         await Task.Yield();
         var payload = new byte[12];
@@ -212,7 +212,7 @@ internal static class TcpStreamSender
                     throw new TcpPeerException(TcpErrorCode.BadFrame, $"stream {stream}: ACK for [{offset},{offset + length}) which this stream was not sending");
                 }
 
-                onAcked(length);
+                onAcked(offset, length);
             }
         }
         catch (TcpPeerException e) when (e.ConnectionLost && coordinator.Completion.IsCompleted)

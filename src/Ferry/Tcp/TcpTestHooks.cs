@@ -17,6 +17,9 @@ internal sealed class TcpTestHooks
     /// <summary>Listener: act as a server older than the upload key, which refuses an OPEN carrying one as malformed.</summary>
     public bool RefuseUploadKey { get; init; }
 
+    /// <summary>Listener: act as a server older than jobs (JOB_PUT, JOB_GET), which refuses their OPEN as malformed.</summary>
+    public bool RefuseJobs { get; init; }
+
     /// <summary>Called on every chunk read from the source before it is sent (file offset, bytes): lets a test corrupt data in flight.</summary>
     public ChunkHook? AfterRead { get; init; }
 

@@ -41,6 +41,9 @@ public sealed class TcpTransferClient : ITransferClient
 
     public string Scheme => "tcp";
 
+    /// <summary>Moves a job's many files in one session (JOB_PUT, JOB_GET); see <see cref="TcpJobCarrier"/>.</summary>
+    public Jobs.IJobCarrier? JobCarrier => new TcpJobCarrier(_settings);
+
     public Task<TransferResult> GetAsync(Uri remote, string localPath, ClientOptions options, IProgress<TransferProgress> progress, CancellationToken cancellationToken) =>
         GetAsync(TcpOperation.Get, TransferClients.RemotePath(remote), 0, remote, localPath, options, progress, cancellationToken);
 
@@ -307,7 +310,7 @@ public sealed class TcpTransferClient : ITransferClient
         _ = transfer.GuardAsync(answerTask);
 
         long acked = 0;
-        void OnAcked(long n) => progress.Report(new TransferProgress(resumed + Interlocked.Add(ref acked, n), size, resumed));
+        void OnAcked(long offset, int n) => progress.Report(new TransferProgress(resumed + Interlocked.Add(ref acked, n), size, resumed));
 
         int count = StreamsToOpen(accept.GrantedStreams, coordinator.BytesToSend, accept.BlockSize, accept.Present.Count);
         int chunk = TcpServerSession.ChunkSizeFor(count, accept.BlockSize);
@@ -419,7 +422,7 @@ public sealed class TcpTransferClient : ITransferClient
         }
     }
 
-    private static uint ValidateStreams(int streams)
+    internal static uint ValidateStreams(int streams)
     {
         if (streams < 1)
         {
@@ -429,13 +432,13 @@ public sealed class TcpTransferClient : ITransferClient
         return (uint)streams;
     }
 
-    private static int PortOf(Uri remote) => remote.IsDefaultPort || remote.Port <= 0 ? DefaultPort : remote.Port;
+    internal static int PortOf(Uri remote) => remote.IsDefaultPort || remote.Port <= 0 ? DefaultPort : remote.Port;
 
     // Null for --insecure (cleartext); otherwise TLS pinned to the key known for host:port as the user named them.
-    private static TcpClientTls? Tls(Uri remote, ClientOptions options) =>
+    internal static TcpClientTls? Tls(Uri remote, ClientOptions options) =>
         options.Insecure ? null : new TcpClientTls(options, remote.DnsSafeHost, PortOf(remote));
 
-    private static async Task<EndPoint> ResolveAsync(Uri remote, CancellationToken ct)
+    internal static async Task<EndPoint> ResolveAsync(Uri remote, CancellationToken ct)
     {
         int port = PortOf(remote);
         string host = remote.DnsSafeHost;

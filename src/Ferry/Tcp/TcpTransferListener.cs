@@ -273,7 +273,8 @@ public sealed class TcpTransferListener : IProtocolListener
                 }
 
                 status = TcpOpenRequest.TryRead(payload.AsSpan(0, header.Length), out var open);
-                if (status == TcpDecodeStatus.Ok && open.UploadKey is not null && Settings.Hooks?.RefuseUploadKey == true)
+                if (status == TcpDecodeStatus.Ok && ((open.UploadKey is not null && Settings.Hooks?.RefuseUploadKey == true)
+                    || (open.Operation is TcpOperation.JobPut or TcpOperation.JobGet && Settings.Hooks?.RefuseJobs == true)))
                 {
                     status = TcpDecodeStatus.Malformed;
                 }
@@ -285,12 +286,13 @@ public sealed class TcpTransferListener : IProtocolListener
 
                 var request = new TransferRequest(Name, connection.RemoteEndPoint?.ToString() ?? "?", open.Operation switch
                 {
-                    TcpOperation.Get => TransferOperation.Get,
+                    TcpOperation.Get or TcpOperation.JobGet => TransferOperation.Get,
                     TcpOperation.List => TransferOperation.List,
                     TcpOperation.MakeDirectory => TransferOperation.MakeDirectory,
                     _ => TransferOperation.Put,
                 }, open.Path, open.Token);
-                if (Context.Transfers.Authorize(request) is { } refusal)
+                // A job's token is checked per entry path once its manifest is in (the OPEN names no path).
+                if (open.Operation is not (TcpOperation.JobPut or TcpOperation.JobGet) && Context.Transfers.Authorize(request) is { } refusal)
                 {
                     // Logged by the transfer service.
                     await connection.TrySendErrorAsync(TcpErrorCode.Unauthorized, refusal, TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);

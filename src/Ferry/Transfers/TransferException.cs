@@ -13,4 +13,10 @@ public sealed class TransferException : Exception
 
     /// <summary>The catalog entry when the server reported the failure (<see cref="Failures.FromServer"/>); null otherwise.</summary>
     public FailureKind? Failure { get; init; }
+
+    /// <summary>
+    /// True when a job carrier found that the server cannot take a whole job in one session (it is older than that):
+    /// nothing was moved, and the job may run one transfer per file instead.
+    /// </summary>
+    public bool CarrierUnsupported { get; init; }
 }

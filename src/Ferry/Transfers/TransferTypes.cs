@@ -90,6 +90,13 @@ public interface ITransferClient
     /// <summary>The URL scheme this client handles, e.g. "udp".</summary>
     string Scheme { get; }
 
+    /// <summary>
+    /// Moves the files of a job in one session when the scheme can (null: the job runs one transfer per file). A carrier
+    /// whose server is too old throws a <see cref="TransferException"/> with <see cref="TransferException.CarrierUnsupported"/>
+    /// before it moved anything: the job then falls back to one transfer per file.
+    /// </summary>
+    Jobs.IJobCarrier? JobCarrier => null;
+
     /// <summary>Whether running the same command after an interruption continues where it stopped.</summary>
     bool ResumesAfterInterruption => true;
 

@@ -5,7 +5,8 @@ namespace Ferry.Tests.Fuzz;
 
 /// <summary>
 /// A tcp:// byte stream as a connection reads it: preamble, then frame headers checked for the connection kind and
-/// direction, then each payload through its parser (OPEN, ACCEPT, HAVE, ERROR, JOIN, JOINED, ACK, DATA range check).
+/// direction, then each payload through its parser (OPEN, ACCEPT, HAVE, ERROR, JOIN, JOINED, ACK, DATA range check, and the job
+/// frames ENTRIES, STATUS, FILE_HASH, FILE_ABORT, FILE_RESULT).
 /// Checks that accepted values obey the documented bounds.
 /// </summary>
 internal sealed class TcpFramesTarget : IFuzzInstance
@@ -76,7 +77,10 @@ internal sealed class TcpFramesTarget : IFuzzInstance
                     return false;
                 }
 
-                if (open.Path.Length == 0 || System.Text.Encoding.UTF8.GetByteCount(open.Path) > TcpWire.MaxPathBytes || open.Size < 0 || open.RequestedStreams == 0)
+                bool job = open.Operation is TcpOperation.JobPut or TcpOperation.JobGet;
+                if ((open.Path.Length == 0 && open.Operation is not (TcpOperation.List or TcpOperation.JobPut or TcpOperation.JobGet))
+                    || (job && (open.Path.Length != 0 || open.Size is < 1 or > TcpWire.MaxJobEntries || open.Source is not null || open.Mode is not null || open.UploadKey is not null))
+                    || System.Text.Encoding.UTF8.GetByteCount(open.Path) > TcpWire.MaxPathBytes || open.Size < 0 || open.RequestedStreams == 0)
                 {
                     throw new FuzzPropertyException("OPEN accepted with fields out of bounds");
                 }
@@ -121,12 +125,59 @@ internal sealed class TcpFramesTarget : IFuzzInstance
                 }
 
                 return true;
+            case TcpFrameType.Entries:
+                var entries = new List<TcpJobEntry>();
+                if (TcpJobFrames.TryReadEntries(p, TcpWire.MaxJobEntries, entries) != TcpDecodeStatus.Ok)
+                {
+                    return false;
+                }
+
+                if (entries.Count == 0 || entries.Any(e => e.Type is not (1 or 2) || e.Mode > TcpWire.MaxMode || e.Size < 0 || (e.Type == 2 && e.Size != 0)
+                    || e.Path.Length == 0 || System.Text.Encoding.UTF8.GetByteCount(e.Path) > TcpWire.MaxPathBytes))
+                {
+                    throw new FuzzPropertyException("ENTRIES accepted with fields out of bounds");
+                }
+
+                return true;
+            case TcpFrameType.Status:
+                var statuses = new List<TcpEntryStatus>();
+                if (TcpJobFrames.TryReadStatus(p, TcpWire.MaxJobEntries, statuses) != TcpDecodeStatus.Ok)
+                {
+                    return false;
+                }
+
+                if (statuses.Count == 0 || statuses.Where((st, i) => st.Index != i || st.Size < 0).Any())
+                {
+                    throw new FuzzPropertyException("STATUS accepted out of order or out of bounds");
+                }
+
+                return true;
+            case TcpFrameType.FileHash:
+                return TcpJobFrames.TryReadFileHash(p, TcpWire.MaxJobEntries, out _, out _) == TcpDecodeStatus.Ok;
+            case TcpFrameType.FileAbort or TcpFrameType.FileResult:
+                if (TcpJobFrames.TryReadOutcome(p, TcpWire.MaxJobEntries, out var outcome) != TcpDecodeStatus.Ok)
+                {
+                    return false;
+                }
+
+                if (outcome.Index < 0 || outcome.Index >= TcpWire.MaxJobEntries)
+                {
+                    throw new FuzzPropertyException("FILE_ABORT / FILE_RESULT accepted with an index out of bounds");
+                }
+
+                return true;
             case TcpFrameType.Data:
                 long dataOffset = TcpSmallFrames.ReadDataOffset(p);
                 return TcpSmallFrames.IsValidDataRange(dataOffset, p.Length - TcpWire.DataPrefixLength, FileSize, TcpWire.DefaultBlockSize);
             default:
                 return true;
         }
+    }
+
+    private static int Copy(byte[] destination, byte[] frame)
+    {
+        frame.CopyTo(destination, 0);
+        return frame.Length;
     }
 
     private static void CheckRanges(RangeSet set)
@@ -171,6 +222,22 @@ internal sealed class TcpFramesTarget : IFuzzInstance
                 b => TcpSmallFrames.WriteDone(b)),
             Stream(TcpConnectionKind.Control,
                 b => new TcpOpenRequest(TcpOperation.Get, "a.txt", 1, 0, null).Write(b)),
+            Stream(TcpConnectionKind.Control,
+                b => new TcpOpenRequest(TcpOperation.JobPut, string.Empty, 2, 2, null).Write(b),
+                b =>
+                {
+                    int next = 0;
+                    return Copy(b, TcpJobFrames.WriteEntries([new TcpJobEntry(1, 0x1A4, 10, 5, "d/a b"), new TcpJobEntry(2, 0x1ED, 0, 6, "d")], ref next));
+                },
+                b => Copy(b, TcpJobFrames.WriteFileHash(0, sha)),
+                b => Copy(b, TcpJobFrames.WriteOutcome(TcpFrameType.FileAbort, new TcpFileOutcome(1, 7, "gone")))),
+            Stream(TcpConnectionKind.Control,
+                b =>
+                {
+                    int next = 0;
+                    return Copy(b, TcpJobFrames.WriteStatus([new TcpEntryStatus(0, 0, 10, 5, string.Empty), new TcpEntryStatus(1, 42, 0, 0, "no")], ref next));
+                },
+                b => Copy(b, TcpJobFrames.WriteOutcome(TcpFrameType.FileResult, new TcpFileOutcome(0, 0, string.Empty)))),
             Stream(TcpConnectionKind.Control,
                 b => new TcpAcceptReply(session, TcpWire.DefaultBlockSize, 4, 1L << 30, new TcpFileVersion(1L << 30, 5), have).Write(b),
                 b => TcpSmallFrames.WriteHash(b, sha),
