@@ -11,7 +11,7 @@ public enum DestinationState : byte
 }
 
 /// <summary>A source of a job as the destination rule sees it: its own name (the last part of its path) and its kind.</summary>
-public readonly record struct JobSource(string Name, bool IsDirectory);
+public readonly record struct CopySource(string Name, bool IsDirectory);
 
 /// <summary>
 /// Where each source of <c>ferry send</c> / <c>ferry get</c> goes, the same rule for local and remote destinations
@@ -38,7 +38,7 @@ public static class DestinationRule
     /// destination, and the destination joined with a source's name). Throws a usage error when the command cannot be
     /// carried out as written.
     /// </summary>
-    public static string[] Resolve(string dest, IReadOnlyList<JobSource> sources, Func<string, DestinationState> stateOf)
+    public static string[] Resolve(string dest, IReadOnlyList<CopySource> sources, Func<string, DestinationState> stateOf)
     {
         ArgumentNullException.ThrowIfNull(dest);
         if (sources.Count == 0)
@@ -143,7 +143,7 @@ public static class DestinationRule
         return slash < 0 ? n : n[(slash + 1)..];
     }
 
-    private static void Check(JobSource source, string target, DestinationState state)
+    private static void Check(CopySource source, string target, DestinationState state)
     {
         if (source.IsDirectory && state == DestinationState.File)
         {

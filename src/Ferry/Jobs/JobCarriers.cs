@@ -6,8 +6,10 @@ namespace Ferry.Jobs;
 public static class JobCarriers
 {
     /// <summary>
-    /// The carrier for <paramref name="client"/>'s scheme: udp://, tcp:// and zmq:// (uploads) carry jobs file by file;
-    /// tftp:// cannot (no listing, no directories, one file per session by design): a usage error says so.
+    /// The carrier for <paramref name="client"/>'s scheme: the scheme's own (the whole job in one session, tcp://) when it
+    /// has one, falling back to one transfer per file against a server older than that; otherwise udp:// and zmq://
+    /// (uploads) carry jobs file by file; tftp:// cannot (no listing, no directories, one file per session by design):
+    /// a usage error says so.
     /// </summary>
     public static IJobCarrier For(ITransferClient client, Action<string> warning, int parallel)
     {
@@ -17,6 +19,40 @@ public static class JobCarriers
                 "tftp:// moves one file per command: TFTP has no listing and no directories, so it cannot carry a directory tree or several files (use udp:// or tcp://, or zmq:// to upload)");
         }
 
-        return new PerFileCarrier(client, warning, parallel);
+        var perFile = new PerFileCarrier(client, warning, parallel);
+        return client.JobCarrier is { } native ? new FallbackCarrier(native, perFile, warning) : perFile;
+    }
+
+    /// <summary>The scheme's own carrier; when the server cannot take a job in one session, one transfer per file.</summary>
+    private sealed class FallbackCarrier(IJobCarrier native, IJobCarrier perFile, Action<string> warning) : IJobCarrier
+    {
+        public async Task UploadAsync(RemoteUrl server, IReadOnlyList<JobEntry> entries, ClientOptions options, IJobObserver observer, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await native.UploadAsync(server, entries, options, observer, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TransferException e) when (e.CarrierUnsupported)
+            {
+                warning(OneByOne(server));
+                await perFile.UploadAsync(server, entries, options, observer, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        public async Task DownloadAsync(RemoteUrl server, IReadOnlyList<JobEntry> entries, ClientOptions options, IJobObserver observer, CancellationToken cancellationToken)
+        {
+            try
+            {
+                await native.DownloadAsync(server, entries, options, observer, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TransferException e) when (e.CarrierUnsupported)
+            {
+                warning(OneByOne(server));
+                await perFile.DownloadAsync(server, entries, options, observer, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        private static string OneByOne(RemoteUrl server) =>
+            $"{server.Scheme}://{server.Authority} cannot take many files in one session (an older server): they go one transfer per file";
     }
 }

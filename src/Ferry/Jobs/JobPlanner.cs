@@ -23,7 +23,7 @@ public static class JobPlanner
         DestinationRule.RequireDirectoryForSeveral(dest.Path, sources.Count);
         var failures = new List<PlannedFailure>();
         var warnings = new List<string>();
-        var walks = new List<(LocalWalk Walk, JobSource Source)>();
+        var walks = new List<(LocalWalk Walk, CopySource Source)>();
         foreach (string source in sources)
         {
             var walk = LocalTree.Walk(source);
@@ -41,7 +41,7 @@ public static class JobPlanner
 
             if (walk.Items.Count > 0)
             {
-                walks.Add((walk, new JobSource(LocalName(source), walk.Items[0].Kind == JobEntryKind.Directory)));
+                walks.Add((walk, new CopySource(LocalName(source), walk.Items[0].Kind == JobEntryKind.Directory)));
             }
         }
 
@@ -82,7 +82,7 @@ public static class JobPlanner
         DestinationRule.RequireDirectoryForSeveral(dest, sources.Count);
         var failures = new List<PlannedFailure>();
         var warnings = new List<string>();
-        var found = new List<(RemoteUrl Url, string Path, RemoteStat Stat, JobSource Source)>();
+        var found = new List<(RemoteUrl Url, string Path, RemoteStat Stat, CopySource Source)>();
         foreach (var url in sources)
         {
             string path = DestinationRule.Normalize(url.Path);
@@ -109,7 +109,7 @@ public static class JobPlanner
                 continue;
             }
 
-            found.Add((url, path, stat, new JobSource(DestinationRule.NameOf(path), stat.State == DestinationState.Directory)));
+            found.Add((url, path, stat, new CopySource(DestinationRule.NameOf(path), stat.State == DestinationState.Directory)));
         }
 
         if (found.Count == 0)

@@ -6,17 +6,17 @@ namespace Ferry.Tests.Jobs;
 /// <summary>Every case of the destination rule shared by send and get, local and remote destinations.</summary>
 public sealed class DestinationRuleTests
 {
-    private static readonly JobSource s_file = new("a.iso", IsDirectory: false);
-    private static readonly JobSource s_dir = new("photos", IsDirectory: true);
+    private static readonly CopySource s_file = new("a.iso", IsDirectory: false);
+    private static readonly CopySource s_dir = new("photos", IsDirectory: true);
 
     /// <summary>A destination side where only <paramref name="existing"/> exist.</summary>
     private static Func<string, DestinationState> World(params (string Path, DestinationState State)[] existing) =>
         path => existing.FirstOrDefault(e => e.Path == path) is { Path: not null } hit ? hit.State : DestinationState.Missing;
 
-    private static string[] Resolve(string dest, JobSource[] sources, params (string, DestinationState)[] existing) =>
+    private static string[] Resolve(string dest, CopySource[] sources, params (string, DestinationState)[] existing) =>
         DestinationRule.Resolve(dest, sources, World(existing));
 
-    private static string Refused(string dest, JobSource[] sources, params (string, DestinationState)[] existing)
+    private static string Refused(string dest, CopySource[] sources, params (string, DestinationState)[] existing)
     {
         var e = Assert.Throws<TransferException>(() => Resolve(dest, sources, existing));
         Assert.Equal(ExitCode.Usage, e.Code);
@@ -95,7 +95,7 @@ public sealed class DestinationRuleTests
     [Fact]
     public void Two_sources_with_one_name_are_refused()
     {
-        Assert.Contains("two sources have the same name", Refused("inbox/", [s_dir, new JobSource("photos", IsDirectory: false)]));
+        Assert.Contains("two sources have the same name", Refused("inbox/", [s_dir, new CopySource("photos", IsDirectory: false)]));
     }
 
     [Fact]
