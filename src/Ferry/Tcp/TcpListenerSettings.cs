@@ -26,6 +26,15 @@ internal sealed class TcpListenerSettings
     /// <summary>Sessions open at once from one address.</summary>
     public int MaxSessionsPerAddress { get; init; } = 64;
 
+    /// <summary>
+    /// Jobs (JOB_PUT, JOB_GET) open at once: each holds its manifest (up to 128 MiB) and up to 256 open files, so the
+    /// server bounds their number, whatever the clients send.
+    /// </summary>
+    public int MaxJobs { get; init; } = 16;
+
+    /// <summary>Jobs open at once from one address.</summary>
+    public int MaxJobsPerAddress { get; init; } = 4;
+
     /// <summary>A received upload is checkpointed (fdatasync + journal) at least every this many bytes.</summary>
     public long CheckpointBytes { get; init; } = 256L << 20;
 

@@ -33,6 +33,8 @@ public sealed class TcpTransferListener : IProtocolListener
     private readonly ConcurrentDictionary<TcpSessionId, TcpServerSession> _sessions = new();
     private readonly Dictionary<IPAddress, int> _handshakingPerAddress = new();
     private readonly Dictionary<IPAddress, int> _sessionsPerAddress = new();
+    private readonly Dictionary<IPAddress, int> _jobsPerAddress = new();
+    private int _jobs;
     private readonly TcpServerTls? _tls;
     private int _disposed;
 
@@ -353,6 +355,14 @@ public sealed class TcpTransferListener : IProtocolListener
             throw new TcpPeerException(TcpErrorCode.ServerBusy, $"too many sessions from {address} ({Settings.MaxSessionsPerAddress}); try again later");
         }
 
+        bool job = open.Operation is TcpOperation.JobPut or TcpOperation.JobGet;
+        if (job && !TakeJobSlot(address))
+        {
+            Count(_sessionsPerAddress, address, -1, int.MaxValue);
+            throw new TcpPeerException(TcpErrorCode.ServerBusy,
+                $"too many jobs of many files at once (at most {Settings.MaxJobs} on this server, {Settings.MaxJobsPerAddress} from one address); try again later");
+        }
+
         try
         {
             var id = NewSessionId();
@@ -384,7 +394,29 @@ public sealed class TcpTransferListener : IProtocolListener
         finally
         {
             Count(_sessionsPerAddress, address, -1, int.MaxValue);
+            if (job)
+            {
+                Count(_jobsPerAddress, address, -1, int.MaxValue);
+                Interlocked.Decrement(ref _jobs);
+            }
         }
+    }
+
+    private bool TakeJobSlot(IPAddress address)
+    {
+        if (Interlocked.Increment(ref _jobs) > Settings.MaxJobs)
+        {
+            Interlocked.Decrement(ref _jobs);
+            return false;
+        }
+
+        if (!Count(_jobsPerAddress, address, +1, Settings.MaxJobsPerAddress))
+        {
+            Interlocked.Decrement(ref _jobs);
+            return false;
+        }
+
+        return true;
     }
 
     // Returns true when this call took the connection out of the handshaking set.

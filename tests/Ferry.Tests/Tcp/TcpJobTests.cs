@@ -252,6 +252,32 @@ public sealed class TcpJobTests
         Assert.Empty(Directory.GetFileSystemEntries(env.Root));
     }
 
+    [Fact]
+    public async Task Jobs_from_one_address_past_the_limit_are_refused_as_busy()
+    {
+        await using var env = new TcpTestEnv();
+        var server = await env.StartServerAsync(maxJobsPerAddress: 1);
+
+        // A job that sent its manifest, was answered (STATUS), and then goes silent holds the one slot.
+        using var holder = await RawTcpPeer.ConnectAsync(server.Port);
+        var open = new TcpOpenRequest(TcpOperation.JobPut, string.Empty, 1, 1, null);
+        var frame = new byte[open.FrameLength];
+        open.Write(frame);
+        int next = 0;
+        var entries = TcpJobFrames.WriteEntries([new TcpJobEntry(1, 0x1A4, 10, 0, "held.bin")], ref next);
+        await holder.SendAsync(RawTcpPeer.Preamble(TcpConnectionKind.Control), frame, entries);
+        var (type, _) = await holder.ReadFrameAsync(TcpTestEnv.Bound);
+        Assert.Equal(TcpFrameType.Status, type);
+
+        // A second job from the same address is refused at once, and says why.
+        using var second = await RawTcpPeer.ConnectAsync(server.Port);
+        await second.SendAsync(RawTcpPeer.Preamble(TcpConnectionKind.Control), frame, entries);
+        var error = RawTcpPeer.ParseError(await second.ReadUntilClosedAsync(TcpTestEnv.Bound));
+        Assert.NotNull(error);
+        Assert.Equal(TcpErrorCode.ServerBusy, error.Value.Code);
+        Assert.Contains("too many jobs", error.Value.Message, StringComparison.Ordinal);
+    }
+
     private static TcpJobCarrier Carrier(TcpTestHooks? hooks = null) =>
         new(new TcpClientSettings { Hooks = hooks, ConnectTimeout = TimeSpan.FromSeconds(20) });
 

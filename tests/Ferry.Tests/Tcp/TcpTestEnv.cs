@@ -47,10 +47,11 @@ internal sealed class TcpTestEnv : IAsyncDisposable
     public async Task<TcpTestServer> StartServerAsync(
         TcpTestHooks? hooks = null, int maxStreams = 64, TimeSpan? handshakeTimeout = null, int blockSize = BlockSize, int maxSessionsPerAddress = 64,
         bool allowInsecure = true, bool keyless = false, ServerKeyPair? identity = null, AccessPolicy? access = null, TimeSpan? idleTimeout = null,
-        TimeSpan? staleUploadAfter = null, TimeProvider? time = null)
+        TimeSpan? staleUploadAfter = null, TimeProvider? time = null, int maxJobsPerAddress = 4)
     {
         var settings = new TcpListenerSettings
         {
+            MaxJobsPerAddress = maxJobsPerAddress,
             BlockSize = blockSize,
             Hooks = hooks,
             HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(10),
