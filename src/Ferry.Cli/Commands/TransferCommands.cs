@@ -286,6 +286,13 @@ internal static class TransferCommands
         JobRunner? runner = null;
         var carrier = JobCarriers.For(client, m => runner!.Warning(m), Parallel(parse));
         var plan = await JobPlanner.PlanDownloadAsync(client, urls, destination, options, token).ConfigureAwait(false);
+        if (urls.Count == 1 && plan.Entries.Count == 0 && plan.Complete.Count == 0 && plan.Failures is [{ } only])
+        {
+            // One source that the server refused outright (not found, outside the root, denied): nothing partial about
+            // it, so it fails as the same download of one file would, whatever the destination.
+            throw Failures.FromServer(only.Kind, only.Message);
+        }
+
         runner = new JobRunner(plan, jobs);
         return (int)await jobs.RunAsync(() => runner.RunAsync(carrier, remote, options, token)).ConfigureAwait(false);
     }

@@ -300,6 +300,23 @@ public sealed class JobProcessTests
     }
 
     [Fact]
+    public async Task A_missing_source_fails_with_exit_3_into_a_missing_or_an_existing_directory()
+    {
+        await using var server = new UdpServerFixture();
+        string url = $"udp://127.0.0.1:{server.EndPoint.Port}/nonexist";
+        string existing = server.Local("here");
+        Directory.CreateDirectory(existing);
+        foreach (string dest in new[] { existing + "/", server.Local("not-yet") + "/" })
+        {
+            var run = await Ferry("get", url, dest);
+            Assert.True(run.ExitCode == 3, run.ToString());
+            Assert.Contains("not found", run.StandardError, StringComparison.Ordinal);
+        }
+
+        Assert.False(Directory.Exists(server.Local("not-yet")));
+    }
+
+    [Fact]
     public async Task Tftp_says_it_cannot_carry_a_tree()
     {
         using var dir = new TempDir();
