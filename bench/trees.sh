@@ -18,8 +18,8 @@
 #   --large-size S      size of each large file, e.g. 64M (default 64M)
 #   --wan-small N, --wan-large N, --wan-large-size S   the WAN tree (default 2000, 4, 16M; 20 directories)
 #   --rss-files N       files of the RSS tree (default 100000, 1-8 KiB each, 100 a directory)
-#   --tools "LIST"      rows to run among rsync tar scp ferry-udp ferry-tcp
-#                       (default: all on loopback, "rsync tar ferry-udp" on --wan; --rss always runs ferry only)
+#   --tools "LIST"      rows to run among rsync tar scp ferry-udp ferry-tcp (--rss: ferry-udp ferry-tcp)
+#                       (default: all on loopback, "rsync tar ferry-udp" on --wan, "ferry-udp ferry-tcp" on --rss)
 #   --directions "LIST" send and/or get (default "send get")
 #   --media "LIST"      tmpfs and/or disk for --loopback (default "tmpfs disk")
 #   --disk-dir DIR      where the disk rows live (default /var/tmp; must not be tmpfs)
@@ -443,7 +443,7 @@ wan() {
 
 # --- rss ---------------------------------------------------------------------------------------------------
 rss() {
-  local tools=ferry-udp\ ferry-tcp base=$W/rss files bytes
+  local tools=${TOOLS:-ferry-udp ferry-tcp} base=$W/rss files bytes
   local RSS_DIRS=$(( (RSS_FILES + 99) / 100 ))   # 100 files a directory, as in the loopback tree
   mkdir -p "$base/root" "$base/get"
   read -r files bytes < <(make_tree "$base/root/src" "$RSS_FILES" "$RSS_DIRS" 1024 8192 0 0)
