@@ -335,6 +335,32 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     /// <summary>Sends one frame on the control connection.</summary>
     public async Task SendControlAsync(byte[] frame) => await Control!.SendAsync(frame, Token).ConfigureAwait(false);
 
+    /// <summary>Runs one step of the session (open, a control frame, an answer) under <see cref="WaitAsync{T}"/>, with its failure translated for the user.</summary>
+    public async Task<T> StepAsync<T>(Func<Task<T>> step)
+    {
+        try
+        {
+            return await WaitAsync(step()).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Translate(e);
+        }
+    }
+
+    /// <summary><see cref="StepAsync{T}"/> for a step without a result.</summary>
+    public async Task StepAsync(Func<Task> step)
+    {
+        try
+        {
+            await WaitAsync(step()).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw Translate(e);
+        }
+    }
+
     /// <summary>Turns any failure into the <see cref="TransferException"/> the CLI reports.</summary>
     public static Exception Translate(Exception e) => e switch
     {

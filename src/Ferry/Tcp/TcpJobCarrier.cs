@@ -69,7 +69,7 @@ public sealed class TcpJobCarrier : IJobCarrier
         TcpAcceptReply accept;
         try
         {
-            (statuses, accept) = await Run(transfer, () => transfer.OpenJobAsync(new TcpOpenRequest(put ? TcpOperation.JobPut : TcpOperation.JobGet, string.Empty, streams, entries.Count, null), wire)).ConfigureAwait(false);
+            (statuses, accept) = await transfer.StepAsync(() => transfer.OpenJobAsync(new TcpOpenRequest(put ? TcpOperation.JobPut : TcpOperation.JobGet, string.Empty, streams, entries.Count, null), wire)).ConfigureAwait(false);
         }
         catch (TransferException e) when (e.InnerException is TcpPeerException { FromPeer: true, Code: TcpErrorCode.BadFrame } || e.Message.Contains($"({FailureKind.ProtocolViolation})", StringComparison.Ordinal))
         {
@@ -207,7 +207,7 @@ public sealed class TcpJobCarrier : IJobCarrier
 
         var haveFrame = new byte[TcpSmallFrames.HaveFrameLength(have)];
         TcpSmallFrames.WriteHave(haveFrame, have);
-        await Run(transfer, () => transfer.SendControlAsync(haveFrame)).ConfigureAwait(false);
+        await transfer.StepAsync(() => transfer.SendControlAsync(haveFrame)).ConfigureAwait(false);
         var writer = job.WriteControlAsync();
         _ = transfer.GuardAsync(writer);
 
@@ -427,30 +427,6 @@ public sealed class TcpJobCarrier : IJobCarrier
         catch (TcpPeerException e) when (e.ConnectionLost && job.DoneSent)
         {
             // The server closed after our DONE: the normal end.
-        }
-    }
-
-    private static async Task<T> Run<T>(TcpClientTransfer transfer, Func<Task<T>> step)
-    {
-        try
-        {
-            return await transfer.WaitAsync(step()).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            throw TcpClientTransfer.Translate(e);
-        }
-    }
-
-    private static async Task Run(TcpClientTransfer transfer, Func<Task> step)
-    {
-        try
-        {
-            await transfer.WaitAsync(step()).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            throw TcpClientTransfer.Translate(e);
         }
     }
 

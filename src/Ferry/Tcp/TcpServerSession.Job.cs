@@ -298,25 +298,7 @@ internal sealed partial class TcpServerSession
     {
         var transfers = _listener.Context.Transfers;
         await SendAcceptAsync(new TcpFileVersion(layout.TotalSize, 0), new RangeSet(), ct).ConfigureAwait(false);
-        var (header, payload) = await Control.ReadFrameAsync(ct).ConfigureAwait(false);
-        RangeSet have;
-        try
-        {
-            if (header.Type != TcpFrameType.Have)
-            {
-                throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where HAVE expected");
-            }
-
-            var status = TcpRangeList.TryRead(payload.AsSpan(0, header.Length), FileSize, out have);
-            if (status != TcpDecodeStatus.Ok)
-            {
-                throw TcpPeerException.Violation(status, "HAVE");
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(payload);
-        }
+        var have = await ReadHaveAsync(ct).ConfigureAwait(false);
 
         _jobSource = new JobSource(
             layout,

@@ -363,25 +363,7 @@ internal sealed partial class TcpServerSession : IDisposable
             : TcpFileHasher.StartAsync(Source!.Handle, FileSize, Path, ct);
         try
         {
-            var (header, payload) = await Control.ReadFrameAsync(ct).ConfigureAwait(false);
-            RangeSet have;
-            try
-            {
-                if (header.Type != TcpFrameType.Have)
-                {
-                    throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where HAVE expected");
-                }
-
-                var status = TcpRangeList.TryRead(payload.AsSpan(0, header.Length), FileSize, out have);
-                if (status != TcpDecodeStatus.Ok)
-                {
-                    throw TcpPeerException.Violation(status, "HAVE");
-                }
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(payload);
-            }
+            var have = await ReadHaveAsync(ct).ConfigureAwait(false);
 
             var coordinator = new TcpSendCoordinator(new BlockScheduler(FileSize, BlockSize, have));
             _started.TrySetResult(coordinator);
@@ -461,21 +443,7 @@ internal sealed partial class TcpServerSession : IDisposable
         await SendAcceptAsync(new TcpFileVersion(identity.Size, identity.MtimeUnixMs), present, ct).ConfigureAwait(false);
         _listener.Context.Transfers.Started(Request, FileSize, $"{present.TotalLength} already here, session {Id}, {GrantedStreams} stream(s)");
 
-        var (header, payload) = await Control.ReadFrameAsync(ct).ConfigureAwait(false);
-        byte[] hash;
-        try
-        {
-            if (header.Type != TcpFrameType.Hash)
-            {
-                throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where HASH expected");
-            }
-
-            hash = payload.AsSpan(0, TcpWire.HashLength).ToArray();
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(payload);
-        }
+        byte[] hash = await ReadHashAsync(ct).ConfigureAwait(false);
 
         if (!file.IsComplete)
         {
@@ -506,21 +474,7 @@ internal sealed partial class TcpServerSession : IDisposable
         var transfers = _listener.Context.Transfers;
         transfers.Started(Request, null, _open.Mode is int mode ? $"mode {Convert.ToString(mode, 8)}, session {Id}" : $"session {Id}");
 
-        var (header, payload) = await Control.ReadFrameAsync(ct).ConfigureAwait(false);
-        byte[] hash;
-        try
-        {
-            if (header.Type != TcpFrameType.Hash)
-            {
-                throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where HASH expected");
-            }
-
-            hash = payload.AsSpan(0, TcpWire.HashLength).ToArray();
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(payload);
-        }
+        byte[] hash = await ReadHashAsync(ct).ConfigureAwait(false);
 
         if (!System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(hash, System.Security.Cryptography.SHA256.HashData(ReadOnlySpan<byte>.Empty)))
         {
@@ -541,6 +495,42 @@ internal sealed partial class TcpServerSession : IDisposable
         TcpSmallFrames.WriteDone(done);
         await Control.SendAsync(done, ct).ConfigureAwait(false);
         transfers.Done(Request, "directory ready");
+    }
+
+    /// <summary>Reads the client's HAVE (the ranges of the file, or the job, it already holds); anything else breaks the protocol.</summary>
+    private async Task<RangeSet> ReadHaveAsync(CancellationToken ct)
+    {
+        var (header, payload) = await Control.ReadFrameAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (header.Type != TcpFrameType.Have)
+            {
+                throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where HAVE expected");
+            }
+
+            var status = TcpRangeList.TryRead(payload.AsSpan(0, header.Length), FileSize, out var have);
+            return status == TcpDecodeStatus.Ok ? have : throw TcpPeerException.Violation(status, "HAVE");
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+        }
+    }
+
+    /// <summary>Reads the client's HASH of what it sent (PUT, MKDIR); anything else breaks the protocol.</summary>
+    private async Task<byte[]> ReadHashAsync(CancellationToken ct)
+    {
+        var (header, payload) = await Control.ReadFrameAsync(ct).ConfigureAwait(false);
+        try
+        {
+            return header.Type == TcpFrameType.Hash
+                ? payload.AsSpan(0, TcpWire.HashLength).ToArray()
+                : throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where HASH expected");
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(payload);
+        }
     }
 
     private async Task SendAcceptAsync(TcpFileVersion version, RangeSet present, CancellationToken ct)

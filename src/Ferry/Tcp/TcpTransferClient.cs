@@ -64,7 +64,7 @@ public sealed class TcpTransferClient : ITransferClient
         TcpAcceptReply accept;
         try
         {
-            accept = await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(op, path, streams, flags, null))).ConfigureAwait(false);
+            accept = await transfer.StepAsync(() => transfer.OpenAsync(new TcpOpenRequest(op, path, streams, flags, null))).ConfigureAwait(false);
         }
         catch (TransferException e) when (op == TcpOperation.List && e.Code == ExitCode.Failure
             && e.Message.Contains($"({FailureKind.ProtocolViolation})", StringComparison.Ordinal))
@@ -167,7 +167,7 @@ public sealed class TcpTransferClient : ITransferClient
         await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options), options.ConnectTimeout) { Verbose = options.Verbose };
         try
         {
-            await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.MakeDirectory, path, 1, 0, new TcpFileVersion(0, mtimeUnixMs)) { Mode = mode })).ConfigureAwait(false);
+            await transfer.StepAsync(() => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.MakeDirectory, path, 1, 0, new TcpFileVersion(0, mtimeUnixMs)) { Mode = mode })).ConfigureAwait(false);
         }
         catch (TransferException e) when (e.Code == ExitCode.Failure && e.Message.Contains($"({FailureKind.ProtocolViolation})", StringComparison.Ordinal))
         {
@@ -179,8 +179,8 @@ public sealed class TcpTransferClient : ITransferClient
         _ = transfer.GuardAsync(answerTask);
         var frame = new byte[TcpSmallFrames.HashFrameLength];
         TcpSmallFrames.WriteHash(frame, System.Security.Cryptography.SHA256.HashData(ReadOnlySpan<byte>.Empty));
-        await Run(transfer, () => transfer.SendControlAsync(frame)).ConfigureAwait(false);
-        await Run(transfer, () => answerTask).ConfigureAwait(false);
+        await transfer.StepAsync(() => transfer.SendControlAsync(frame)).ConfigureAwait(false);
+        await transfer.StepAsync(() => answerTask).ConfigureAwait(false);
     }
 
     /// <summary>How many data connections to open: no more than the server granted, nor than there are blocks to move.</summary>
@@ -205,7 +205,7 @@ public sealed class TcpTransferClient : ITransferClient
 
         var haveFrame = new byte[TcpSmallFrames.HaveFrameLength(have)];
         TcpSmallFrames.WriteHave(haveFrame, have);
-        await Run(transfer, () => transfer.SendControlAsync(haveFrame)).ConfigureAwait(false);
+        await transfer.StepAsync(() => transfer.SendControlAsync(haveFrame)).ConfigureAwait(false);
 
         long size = accept.FileSize;
         long resumed = have.TotalLength;
@@ -271,7 +271,7 @@ public sealed class TcpTransferClient : ITransferClient
         var done = new byte[TcpSmallFrames.DoneFrameLength];
         TcpSmallFrames.WriteDone(done);
         Volatile.Write(ref doneSent, 1);   // from here on, the server closing the control connection is the normal end
-        await Run(transfer, () => transfer.SendControlAsync(done)).ConfigureAwait(false);
+        await transfer.StepAsync(() => transfer.SendControlAsync(done)).ConfigureAwait(false);
         progress.Report(new TransferProgress(size, size, resumed));
 
         // Let the server close first: it then knows every stream ended because the session did, not because a
@@ -295,7 +295,7 @@ public sealed class TcpTransferClient : ITransferClient
     {
         var hashTask = TcpFileHasher.StartAsync(handle, size, path, transfer.Token);
         _ = transfer.GuardAsync(hashTask);
-        var accept = await Run(transfer, () => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.Put, path, streams, size, new TcpFileVersion(identity.Size, identity.MtimeUnixMs)) { UploadKey = uploadKey, Mode = mode })).ConfigureAwait(false);
+        var accept = await transfer.StepAsync(() => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.Put, path, streams, size, new TcpFileVersion(identity.Size, identity.MtimeUnixMs)) { UploadKey = uploadKey, Mode = mode })).ConfigureAwait(false);
         if (accept.FileSize != size)
         {
             throw new TransferException(ExitCode.Failure, $"protocol error: server accepted {accept.FileSize} bytes, {size} offered");
@@ -327,7 +327,7 @@ public sealed class TcpTransferClient : ITransferClient
         byte[] hash = await transfer.WaitAsync(hashTask).ConfigureAwait(false);
         var frame = new byte[TcpSmallFrames.HashFrameLength];
         TcpSmallFrames.WriteHash(frame, hash);
-        await Run(transfer, () => transfer.SendControlAsync(frame)).ConfigureAwait(false);
+        await transfer.StepAsync(() => transfer.SendControlAsync(frame)).ConfigureAwait(false);
         await transfer.WaitAsync(answerTask).ConfigureAwait(false);
         progress.Report(new TransferProgress(size, size, resumed));
         await transfer.DisposeAsync().ConfigureAwait(false);
@@ -395,30 +395,6 @@ public sealed class TcpTransferClient : ITransferClient
         if (header.Type != TcpFrameType.Done)
         {
             throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where DONE expected");
-        }
-    }
-
-    private static async Task<T> Run<T>(TcpClientTransfer transfer, Func<Task<T>> step)
-    {
-        try
-        {
-            return await transfer.WaitAsync(step()).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            throw TcpClientTransfer.Translate(e);
-        }
-    }
-
-    private static async Task Run(TcpClientTransfer transfer, Func<Task> step)
-    {
-        try
-        {
-            await transfer.WaitAsync(step()).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            throw TcpClientTransfer.Translate(e);
         }
     }
 
