@@ -26,29 +26,22 @@ public static class JobCarriers
     /// <summary>The scheme's own carrier; when the server cannot take a job in one session, one transfer per file.</summary>
     private sealed class FallbackCarrier(IJobCarrier native, IJobCarrier perFile, Action<string> warning) : IJobCarrier
     {
-        public async Task UploadAsync(RemoteUrl server, IReadOnlyList<JobEntry> entries, ClientOptions options, IJobObserver observer, CancellationToken cancellationToken)
-        {
-            try
-            {
-                await native.UploadAsync(server, entries, options, observer, cancellationToken).ConfigureAwait(false);
-            }
-            catch (TransferException e) when (e.CarrierUnsupported)
-            {
-                warning(OneByOne(server));
-                await perFile.UploadAsync(server, entries, options, observer, cancellationToken).ConfigureAwait(false);
-            }
-        }
+        public Task UploadAsync(RemoteUrl server, IReadOnlyList<JobEntry> entries, ClientOptions options, IJobObserver observer, CancellationToken cancellationToken) =>
+            WithFallbackAsync(server, c => c.UploadAsync(server, entries, options, observer, cancellationToken));
 
-        public async Task DownloadAsync(RemoteUrl server, IReadOnlyList<JobEntry> entries, ClientOptions options, IJobObserver observer, CancellationToken cancellationToken)
+        public Task DownloadAsync(RemoteUrl server, IReadOnlyList<JobEntry> entries, ClientOptions options, IJobObserver observer, CancellationToken cancellationToken) =>
+            WithFallbackAsync(server, c => c.DownloadAsync(server, entries, options, observer, cancellationToken));
+
+        private async Task WithFallbackAsync(RemoteUrl server, Func<IJobCarrier, Task> move)
         {
             try
             {
-                await native.DownloadAsync(server, entries, options, observer, cancellationToken).ConfigureAwait(false);
+                await move(native).ConfigureAwait(false);
             }
             catch (TransferException e) when (e.CarrierUnsupported)
             {
                 warning(OneByOne(server));
-                await perFile.DownloadAsync(server, entries, options, observer, cancellationToken).ConfigureAwait(false);
+                await move(perFile).ConfigureAwait(false);
             }
         }
 
