@@ -37,10 +37,11 @@ public sealed class TransferService
         {
             Refused(request, denied);
         }
-        else
+        else if (Log(request) is var log && log.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
         {
+            // Only with -v: the token's name is looked up for this line alone.
             string token = _context.Options.Access.LogSuffix(request.Token);
-            ServerLogEvents.TransferAuthorized(Log(request), request.Peer, request.OpName, request.DisplayPath, token.Length > 0 ? token[2..] : "no token");
+            ServerLogEvents.TransferAuthorized(log, request.Peer, request.OpName, request.DisplayPath, token.Length > 0 ? token[2..] : "no token");
         }
 
         return denied;
