@@ -264,6 +264,58 @@ public sealed partial class FileEngine
         return record.Ranges;
     }
 
+    /// <summary>
+    /// True when uploads may not replace files (no --allow-overwrite) and <paramref name="relativePath"/> is already a
+    /// regular file of <paramref name="identity"/>'s size and modification time: the version a client is about to send
+    /// may already be here (an earlier run committed it after its client had looked). Whether it is, byte for byte, is
+    /// <see cref="HoldsContent"/>'s to say.
+    /// </summary>
+    public bool MayHoldVersion(string relativePath, FileIdentity identity)
+    {
+        if (Options.AllowOverwrite || identity.MtimeUnixMs == 0)
+        {
+            return false;
+        }
+
+        string full = ResolvePath(relativePath);
+        return NativeFile.TryStatPath(full, out var stat, out _) && stat.IsRegular && stat.Size == identity.Size
+            && new DateTimeOffset(File.GetLastWriteTimeUtc(full)).ToUnixTimeMilliseconds() == identity.MtimeUnixMs;
+    }
+
+    /// <summary>True when the file at <paramref name="relativePath"/> has <paramref name="size"/> bytes whose SHA-256 is <paramref name="sha256"/> (reads it all).</summary>
+    public bool HoldsContent(string relativePath, long size, ReadOnlySpan<byte> sha256)
+    {
+        using var file = OpenRead(relativePath);
+        if (file.Length != size)
+        {
+            return false;
+        }
+
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            long offset = 0;
+            while (offset < size)
+            {
+                int n = file.ReadAt(offset, buffer.AsSpan(0, (int)Math.Min(buffer.Length, size - offset)));
+                if (n == 0)
+                {
+                    return false; // shorter than it was a moment ago
+                }
+
+                hash.AppendData(buffer, 0, n);
+                offset += n;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return hash.GetHashAndReset().AsSpan().SequenceEqual(sha256);
+    }
+
     /// <summary>Free bytes available to this process, and the size, of the filesystem holding <paramref name="directory"/>.</summary>
     internal static (long Free, long Total) FreeSpace(string directory)
     {

@@ -18,7 +18,9 @@ public readonly record struct JobFileOutcome(int Index, FailureKind? Failure, st
 /// outcome. At most <see cref="MaxOpenFiles"/> files are open for receiving at once: a write that needs one more waits
 /// until a file is committed or failed (back-pressure on the stream that carries it). A 0-byte file, or one whose bytes
 /// were all present before the run, is opened, committed and closed when its hash arrives, outside that bound, so the
-/// hashes (which free the open files) never wait for a slot. Thread-safe: streams write concurrently.
+/// hashes (which free the open files) never wait for a slot. A file the receiver may already hold (<c>open</c> returns
+/// null) takes no slot: its bytes are dropped, and once its hash arrives <c>checkHeld</c> says whether the copy here is
+/// that file (committed) or not (failed). Thread-safe: streams write concurrently.
 /// </summary>
 public sealed class JobSink : IDisposable
 {
@@ -27,7 +29,8 @@ public sealed class JobSink : IDisposable
 
     private readonly Lock _sync = new();
     private readonly JobLayout _layout;
-    private readonly Func<int, JobSinkFile> _open;
+    private readonly Func<int, JobSinkFile?> _open;
+    private readonly Func<int, byte[], FileEngineException?>? _checkHeld;
     private readonly Action<JobFileOutcome> _report;
     private readonly SemaphoreSlim _slots;
     private readonly State[] _state;
@@ -43,12 +46,19 @@ public sealed class JobSink : IDisposable
     /// <param name="layout">The job's byte space (one slot per entry; entries that carry no file bytes have size 0).</param>
     /// <param name="files">The entries that are files to receive (accepted); the others get no outcome.</param>
     /// <param name="present">Job-space bytes the receiver held before this run (resume); they are not written again.</param>
-    /// <param name="open">Opens entry i's partial file; a <see cref="FileEngineException"/> fails that file only.</param>
+    /// <param name="open">
+    /// Opens entry i's partial file; a <see cref="FileEngineException"/> fails that file only. Null (only with
+    /// <paramref name="checkHeld"/>): the receiver may already hold that file.
+    /// </param>
     /// <param name="report">Gets every file's outcome (any thread, not under a lock of this class).</param>
-    public JobSink(JobLayout layout, IEnumerable<int> files, RangeSet present, Func<int, JobSinkFile> open, Action<JobFileOutcome> report, int maxOpenFiles = DefaultMaxOpenFiles)
+    /// <param name="checkHeld">For a file <paramref name="open"/> said may be held: null when the copy here has the sender's SHA-256, else why it fails.</param>
+    public JobSink(
+        JobLayout layout, IEnumerable<int> files, RangeSet present, Func<int, JobSinkFile?> open, Action<JobFileOutcome> report,
+        int maxOpenFiles = DefaultMaxOpenFiles, Func<int, byte[], FileEngineException?>? checkHeld = null)
     {
         _layout = layout;
         _open = open;
+        _checkHeld = checkHeld;
         _report = report;
         MaxOpenFiles = maxOpenFiles;
         _slots = new SemaphoreSlim(maxOpenFiles, maxOpenFiles);
@@ -77,6 +87,7 @@ public sealed class JobSink : IDisposable
         None = 0,
         Pending,
         Open,
+        Held,
         Committing,
         Resolved,
     }
@@ -175,10 +186,12 @@ public sealed class JobSink : IDisposable
             // Nothing more will be written to it (0 bytes, or all present): open, commit and close it outside the bound.
             if (OpenLocked(index, bounded: false) is null)
             {
+                TryResolveHeld(index);
                 return;
             }
         }
 
+        TryResolveHeld(index);
         TryCommit(index);
     }
 
@@ -271,7 +284,7 @@ public sealed class JobSink : IDisposable
     {
         FileEngineException? failure = null;
         JobSinkFile? result = null;
-        bool alreadyOpen = false;
+        bool alreadyOpen = false, held = false;
         lock (_sync)
         {
             if (_state[index] != State.Pending || _disposed != 0)
@@ -285,11 +298,23 @@ public sealed class JobSink : IDisposable
                 try
                 {
                     result = _open(index);
-                    _files[index] = result;
-                    _state[index] = State.Open;
-                    if (!bounded)
+                    if (result is null && _checkHeld is not null)
                     {
-                        _unboundedSet.Add(index);
+                        _state[index] = State.Held;
+                        held = true;
+                    }
+                    else if (result is null)
+                    {
+                        throw new InvalidOperationException("the job sink's open returned no file");
+                    }
+                    else
+                    {
+                        _files[index] = result;
+                        _state[index] = State.Open;
+                        if (!bounded)
+                        {
+                            _unboundedSet.Add(index);
+                        }
                     }
                 }
                 catch (FileEngineException e)
@@ -299,9 +324,14 @@ public sealed class JobSink : IDisposable
             }
         }
 
-        if (bounded && (alreadyOpen || failure is not null))
+        if (bounded && (alreadyOpen || held || failure is not null))
         {
             _slots.Release();
+        }
+
+        if (held)
+        {
+            TryResolveHeld(index);
         }
 
         if (failure is not null)
@@ -311,6 +341,44 @@ public sealed class JobSink : IDisposable
         }
 
         return result;
+    }
+
+    // A file that may be held here, once its hash is known: the copy here is checked against it, and the file resolves.
+    private void TryResolveHeld(int index)
+    {
+        byte[] hash;
+        lock (_sync)
+        {
+            if (_state[index] != State.Held || !_hashes.TryGetValue(index, out hash!))
+            {
+                return;
+            }
+
+            _state[index] = State.Committing;
+        }
+
+        FailureKind? failure = null;
+        string message = "already here";
+        try
+        {
+            if (_checkHeld!(index, hash) is { } refused)
+            {
+                failure = Failures.From(refused.Code);
+                message = refused.Message;
+            }
+        }
+        catch (FileEngineException e)
+        {
+            failure = Failures.From(e.Code);
+            message = e.Message;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            failure = FailureKind.Io;
+            message = e.Message;
+        }
+
+        Resolve(index, null, new JobFileOutcome(index, failure, message, failure is null ? hash : null));
     }
 
     private void TryCommit(int index)

@@ -133,6 +133,14 @@ internal sealed partial class TcpServerSession
 
             if (put)
             {
+                if (_listener.Context.Files.MayHoldVersion(e.Path, new FileIdentity(e.Size, e.MtimeUnixMs)))
+                {
+                    // Committed by an earlier run after this client looked: nothing to send; the hash will tell.
+                    present = new RangeSet();
+                    present.Add(0, e.Size);
+                    return new TcpEntryStatus(0, 0, e.Size, e.MtimeUnixMs, string.Empty);
+                }
+
                 present = transfers.PeekUpload(request, e.Size, new FileIdentity(e.Size, e.MtimeUnixMs));
                 return new TcpEntryStatus(0, 0, e.Size, e.MtimeUnixMs, string.Empty);
             }
@@ -203,12 +211,25 @@ internal sealed partial class TcpServerSession
             output.TryWrite(TcpJobFrames.WriteOutcome(TcpFrameType.FileResult, new TcpFileOutcome(outcome.Index, code, code == 0 ? string.Empty : outcome.Message)));
         }
 
-        _jobSink = new JobSink(layout, acceptedFiles, present, i =>
-        {
-            var e = entries[i];
-            var upload = transfers.BeginUpload(requests[i], e.Size, new FileIdentity(e.Size, e.MtimeUnixMs), mode: e.Mode);
-            return new JobSinkFile(upload.File, upload);
-        }, Report);
+        var files = _listener.Context.Files;
+        _jobSink = new JobSink(
+            layout, acceptedFiles, present,
+            i =>
+            {
+                var e = entries[i];
+                var identity = new FileIdentity(e.Size, e.MtimeUnixMs);
+                if (files.MayHoldVersion(e.Path, identity))
+                {
+                    return null;
+                }
+
+                var upload = transfers.BeginUpload(requests[i], e.Size, identity, mode: e.Mode);
+                return new JobSinkFile(upload.File, upload);
+            },
+            Report,
+            checkHeld: (i, sha256) => files.HoldsContent(entries[i].Path, entries[i].Size, sha256)
+                ? null
+                : new FileEngineException(FileErrorCode.AlreadyExists, $"'{entries[i].Path}' already exists on the server with other content (it runs without --allow-overwrite)"));
 
         await SendAcceptAsync(new TcpFileVersion(layout.TotalSize, 0), present, ct).ConfigureAwait(false);
         transfers.Started(Request, layout.TotalSize, $"job of {entries.Count} entries, {accepted} accepted, {present.TotalLength} bytes already here, session {Id}, {GrantedStreams} stream(s)");

@@ -135,6 +135,43 @@ public sealed class JobSinkTests : IDisposable
         Assert.True(sink.AllResolved.IsCompleted);
     }
 
+    [Fact]
+    public void FileMaybeHeldAlready_TakesNoSlot_DropsItsBytes_AndResolvesByTheCheck_InEitherOrder()
+    {
+        long[] sizes = [10, 10, 10];
+        var layout = new JobLayout(sizes);
+        var data = new byte[30];
+        new Random(8).NextBytes(data);
+        var outcomes = new ConcurrentDictionary<int, JobFileOutcome>();
+        var checkedHashes = new ConcurrentDictionary<int, byte[]>();
+        using var sink = new JobSink(
+            layout, [0, 1, 2], new RangeSet(),
+            i => i == 2 && PartialFile.ForDownload(Path.Combine(_dir, "k2"), 10, new FileIdentity(10, 1), overwrite: false) is var f ? new JobSinkFile(f, f) : null,
+            o => Assert.True(outcomes.TryAdd(o.Index, o)),
+            maxOpenFiles: 1,
+            checkHeld: (i, hash) =>
+            {
+                checkedHashes[i] = hash;
+                return i == 0 ? null : new FileEngineException(FileErrorCode.AlreadyExists, "other content");
+            });
+
+        // File 0: bytes first, then its hash. File 1: hash first, then bytes. Neither holds the only slot: file 2 opens.
+        sink.Write(0, data.AsSpan(0, 10));
+        sink.SetHash(1, SHA256.HashData(data.AsSpan(10, 10)));
+        Assert.False(outcomes.ContainsKey(1)); // no byte of it has arrived: it is not known to be held yet
+        sink.Write(10, data.AsSpan(10, 20));
+        sink.SetHash(0, SHA256.HashData(data.AsSpan(0, 10)));
+        sink.SetHash(2, SHA256.HashData(data.AsSpan(20, 10)));
+
+        Assert.True(sink.AllResolved.IsCompleted);
+        Assert.Null(outcomes[0].Failure);
+        Assert.Equal(FailureKind.AlreadyExists, outcomes[1].Failure);
+        Assert.Null(outcomes[2].Failure);
+        Assert.Equal(SHA256.HashData(data.AsSpan(0, 10)), checkedHashes[0]);
+        Assert.Equal(data.AsSpan(20, 10).ToArray(), File.ReadAllBytes(Path.Combine(_dir, "k2")));
+        Assert.False(File.Exists(Path.Combine(_dir, "k0")));
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int seen;

@@ -88,6 +88,55 @@ public sealed class TcpJobTests
     }
 
     [Fact]
+    public async Task JobPut_FileAlreadyCommittedThere_IsDoneWhenItsContentMatches_AndRefusedWhenNot()
+    {
+        // An earlier run can commit a file after this run's planner looked (the server finishes what a killed client
+        // sent): the server then holds the very file this run sends. Without --allow-overwrite it checks, not refuses.
+        await using var env = new TcpTestEnv();
+        var server = await env.StartServerAsync();
+        string src = Path.Combine(env.Local, "src");
+        Directory.CreateDirectory(src);
+        const long mtime = 1_600_000_000_000;
+        var entries = new List<JobEntry>();
+        string[] names = ["same", "other-content", "other-mtime", "new"];
+        for (int i = 0; i < names.Length; i++)
+        {
+            string p = Path.Combine(src, names[i]);
+            TcpTestEnv.WriteRandom(p, 3000, seed: 70 + i);
+            entries.Add(new JobEntry(i, JobEntryKind.File, p, $"up/{names[i]}", 3000, mtime, 0x1A4));
+            if (names[i] == "new")
+            {
+                continue;
+            }
+
+            string there = Path.Combine(env.Root, "up", names[i]);
+            Directory.CreateDirectory(Path.GetDirectoryName(there)!);
+            File.Copy(p, there);
+            if (names[i] == "other-content")
+            {
+                TcpTestEnv.WriteRandom(there, 3000, seed: 99);
+            }
+
+            File.SetLastWriteTimeUtc(there, DateTimeOffset.FromUnixTimeMilliseconds(names[i] == "other-mtime" ? mtime + 1000 : mtime).UtcDateTime);
+        }
+
+        string before = File.ReadAllText(Path.Combine(env.Root, "up", "other-content"));
+        var observer = new Observer();
+
+        await Carrier().UploadAsync(Url(server), entries, TcpTestEnv.Options(2), observer, default).WaitAsync(TcpTestEnv.Bound);
+
+        Assert.True(observer.Done.ContainsKey(0), string.Join('\n', observer.Failed.Select(f => $"{f.Key}: {f.Value.Message}")));
+        Assert.True(observer.Done.ContainsKey(3));
+        Assert.Equal(FailureKind.AlreadyExists, observer.Failed[1].Kind);
+        Assert.Contains("other content", observer.Failed[1].Message, StringComparison.Ordinal);
+        Assert.Equal(FailureKind.AlreadyExists, observer.Failed[2].Kind);
+        Assert.Equal(before, File.ReadAllText(Path.Combine(env.Root, "up", "other-content")));
+        Assert.Equal(File.ReadAllBytes(entries[3].LocalPath), File.ReadAllBytes(Path.Combine(env.Root, "up", "new")));
+        Assert.DoesNotContain(server.Log.Split('\n'), l => l.Contains("up/same", StringComparison.Ordinal) && l.Contains("refused", StringComparison.Ordinal));
+        Assert.Empty(Directory.GetFiles(Path.Combine(env.Root, "up"), "*.ferry-part"));
+    }
+
+    [Fact]
     public async Task JobPut_UnreadableFile_IsAborted_OthersDone()
     {
         await using var env = new TcpTestEnv();
