@@ -396,25 +396,37 @@ public sealed class JobSink : IDisposable
             file = f;
         }
 
-        FailureKind? failure = null;
-        string message = "committed";
+        // Verified now; made durable and put in place by a batch with the files committed meanwhile (a group commit of
+        // many files shares the filesystem's journal commits), without holding this thread: it is a stream's or the
+        // control connection's. The file keeps its slot until it is in place.
+        Task commit;
         try
         {
-            file.File.Commit(hash);
-        }
-        catch (FileEngineException e)
-        {
-            failure = Failures.From(e.Code);
-            message = e.Message;
+            commit = file.File.CommitAsync(hash);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            failure = FailureKind.Io;
-            message = e.Message;
+            Resolve(index, file, Outcome(index, e, hash));
+            return;
         }
 
-        Resolve(index, file, new JobFileOutcome(index, failure, message, failure is null ? hash : null));
+        if (commit.IsCompleted)
+        {
+            Resolve(index, file, Outcome(index, commit.Exception?.InnerException, hash));
+            return;
+        }
+
+        commit.ContinueWith(
+            t => Resolve(index, file, Outcome(index, t.Exception?.InnerException, hash)),
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
+
+    private static JobFileOutcome Outcome(int index, Exception? error, byte[] hash) => error switch
+    {
+        null => new JobFileOutcome(index, null, "committed", hash),
+        FileEngineException e => new JobFileOutcome(index, Failures.From(e.Code), e.Message, null),
+        _ => new JobFileOutcome(index, FailureKind.Io, error.Message, null),
+    };
 
     private void Fail(int index, FailureKind kind, string message, bool keepForResume = true)
     {
