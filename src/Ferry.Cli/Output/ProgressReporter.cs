@@ -201,6 +201,12 @@ internal sealed class ProgressReporter
 
             if (_holding)
             {
+                if (fields is not null && fields.TryGetValue("event", out var kind) && kind is "progress"
+                    && fields.TryGetValue("bytes", out var bytes) && bytes is 0L && fields.TryGetValue("total", out var total) && total is long t && t <= 0)
+                {
+                    return; // a tick while the request is still being answered: nothing is under way yet
+                }
+
                 if (fields is null || (fields.TryGetValue("event", out var name) && name is "connecting"))
                 {
                     if (fields is not null)
