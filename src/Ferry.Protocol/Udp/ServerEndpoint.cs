@@ -1,4 +1,4 @@
-using Ferry.Protocol.Common;
+using Ferry.Protocol.Udp.Endpoint;
 using Ferry.Protocol.Udp.Wire;
 
 namespace Ferry.Protocol.Udp;
@@ -38,31 +38,12 @@ public sealed class EndpointStats
 
 /// <summary>
 /// The server side of the UDP protocol for many clients, still without I/O: routes datagrams to connections by
-/// connection id, validates client addresses with stateless Retry tokens before creating any state, and
-/// multiplexes the connections' output. The shell owns the socket and the clock.
+/// connection id, validates client addresses before creating any state (<see cref="StatelessResponder"/>), admits
+/// connections within the server's limits (<see cref="Admission"/>), keeps them in one <see cref="ConnectionTable"/>,
+/// and multiplexes their output. The shell owns the socket and the clock.
 /// </summary>
 public sealed class ServerEndpoint
 {
-    private const int MaxStatelessQueue = 256;
-    private readonly ConnectionConfig _config;
-    private readonly RetryTokens _tokens;
-    private readonly HandshakeTokens _handshakeTokens;
-    private readonly AckRange[] _ackScratch = new AckRange[FrameCodec.MaxAckRanges + 1];
-    private double _helloBudget;
-    private long _helloBudgetStamp = long.MinValue;
-    private readonly Func<ulong> _newId;
-    private readonly Dictionary<ulong, Connection> _byId = new();
-    private readonly Dictionary<ulong, Connection> _byClientId = new();
-    private readonly List<Connection> _connections = new();
-    private readonly Queue<(PeerAddress To, byte[] Datagram)> _stateless = new();
-
-    // Half-open connections (address validated, REQUEST not yet received), oldest first: creation times only grow,
-    // so the head is both the one to evict and the next to time out.
-    private readonly LinkedList<Connection> _halfOpen = new();
-    private byte[]? _scratch;
-    private int _roundRobin;
-    private int _eventCursor;
-
     /// <summary>Default of <see cref="MaxConnections"/>.</summary>
     public const int DefaultMaxConnections = 1024;
 
@@ -75,8 +56,14 @@ public sealed class ServerEndpoint
     /// <summary>Default of <see cref="StatelessHellosPerSecond"/>.</summary>
     public const int DefaultStatelessHellosPerSecond = 500;
 
-    // Open connections per validated client IP address (any port).
-    private readonly Dictionary<UInt128, int> _perAddress = new();
+    private readonly ConnectionConfig _config;
+    private readonly Func<ulong> _newId;
+    private readonly ConnectionTable _table = new();
+    private readonly Admission _admission;
+    private readonly StatelessResponder _stateless;
+    private byte[]? _scratch;
+    private int _roundRobin;
+    private int _eventCursor;
 
     public ServerEndpoint(ConnectionConfig config, byte[] retryKey, Func<ulong> newId, int maxConnections = DefaultMaxConnections,
         int maxConnectionsPerAddress = DefaultMaxConnectionsPerAddress, int maxHalfOpen = DefaultMaxHalfOpen,
@@ -85,27 +72,23 @@ public sealed class ServerEndpoint
         ArgumentOutOfRangeException.ThrowIfLessThan(maxHalfOpen, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(statelessHellosPerSecond);
         _config = config;
-        _tokens = new RetryTokens(retryKey);
-        _handshakeTokens = new HandshakeTokens(config.Security.FillRandom);
-        StatelessHellosPerSecond = statelessHellosPerSecond;
         _newId = newId;
-        MaxConnections = maxConnections;
-        MaxConnectionsPerAddress = maxConnectionsPerAddress;
-        MaxHalfOpen = maxHalfOpen;
+        _admission = new Admission(maxConnections, maxConnectionsPerAddress, maxHalfOpen);
+        _stateless = new StatelessResponder(config, retryKey, statelessHellosPerSecond, Stats);
     }
 
     /// <summary>Connections open at once; an Initial beyond gets a stateless CLOSE with SERVER_BUSY.</summary>
-    public int MaxConnections { get; }
+    public int MaxConnections => _admission.MaxConnections;
 
     /// <summary>Connections open at once from one IP address (after address validation); beyond, SERVER_BUSY.</summary>
-    public int MaxConnectionsPerAddress { get; }
+    public int MaxConnectionsPerAddress => _admission.MaxConnectionsPerAddress;
 
     /// <summary>
     /// Half-open connections (address validated, no REQUEST yet) held at once, whole server. A new one beyond evicts
     /// the oldest: a peer that passes the Retry and then stalls can hold a slot for at most
     /// <see cref="ConnectionConfig.HandshakeTimeout"/>, and all such peers together at most this many slots.
     /// </summary>
-    public int MaxHalfOpen { get; }
+    public int MaxHalfOpen => _admission.MaxHalfOpen;
 
     /// <summary>
     /// How many first HELLOs per second (burst: a fifth of a second's worth, at least 16) get a stateless SERVER_HELLO
@@ -113,14 +96,14 @@ public sealed class ServerEndpoint
     /// the server a signature and a key agreement for an address it has not validated, so a flood of spoofed HELLOs
     /// spends this budget and then only costs a MAC each, as before. 0: always Retry.
     /// </summary>
-    public int StatelessHellosPerSecond { get; }
+    public int StatelessHellosPerSecond => _stateless.StatelessHellosPerSecond;
 
     /// <summary>Half-open connections now.</summary>
-    public int HalfOpenCount => _halfOpen.Count;
+    public int HalfOpenCount => _table.HalfOpenCount;
 
     public EndpointStats Stats { get; } = new();
 
-    public IReadOnlyList<Connection> Connections => _connections;
+    public IReadOnlyList<Connection> Connections => _table.All;
 
     /// <summary>Handles one datagram from <paramref name="peer"/>. Never throws on any input.</summary>
     public void HandleDatagram(long now, ReadOnlySpan<byte> datagram, in PeerAddress peer)
@@ -144,10 +127,9 @@ public sealed class ServerEndpoint
         switch (packet.Type)
         {
             case PacketType.Data:
-                if (_byId.TryGetValue(packet.DestinationId, out var c) && c.Peer == peer)
+                if (_table.TryGetById(packet.DestinationId, out var c) && c.Peer == peer)
                 {
-                    c.HandlePacket(now, packet);
-                    LeaveHalfOpenIfDone(c);
+                    Deliver(c, now, packet);
                 }
                 else
                 {
@@ -162,6 +144,12 @@ public sealed class ServerEndpoint
                 Stats.Malformed++;
                 break;
         }
+    }
+
+    private void Deliver(Connection c, long now, in PacketView packet)
+    {
+        c.HandlePacket(now, packet);
+        _table.LeaveHalfOpenIfDone(c);
     }
 
     private void HandleInitial(long now, int datagramLength, in PacketView packet, in PeerAddress peer)
@@ -182,12 +170,11 @@ public sealed class ServerEndpoint
             return;
         }
 
-        if (_byClientId.TryGetValue(packet.SourceId, out var existing))
+        if (_table.TryGetByClientId(packet.SourceId, out var existing))
         {
             if (existing.Peer == peer)
             {
-                existing.HandlePacket(now, packet);
-                LeaveHalfOpenIfDone(existing);
+                Deliver(existing, now, packet);
             }
             else
             {
@@ -201,7 +188,7 @@ public sealed class ServerEndpoint
         {
             // The first protected packet of a client that got a stateless SERVER_HELLO: the token holds the session's
             // secrets, and the packet decrypting with them proves the client received the hello at its address.
-            if (!packet.Protected || !_handshakeTokens.TryOpen(packet.Token, peer, packet.SourceId, now, out var c2s, out var s2c))
+            if (!packet.Protected || !_stateless.HandshakeTokens.TryOpen(packet.Token, peer, packet.SourceId, now, out var c2s, out var s2c))
             {
                 Stats.InvalidTokens++;
                 return;
@@ -211,38 +198,32 @@ public sealed class ServerEndpoint
             var keys = Security.SessionKeys.For(isClient: false, c2s, s2c, _config.Security.EpochBits);
             if (CreateConnection(now, packet, peer, keys) is { } adopted)
             {
-                adopted.HandlePacket(now, packet);
-                LeaveHalfOpenIfDone(adopted);
+                Deliver(adopted, now, packet);
             }
 
             return;
         }
 
         bool offered = packet.Token.SequenceEqual(Packet.StatelessHelloOffer);
-        if (offered && !packet.Protected && TryStatelessHello(now, packet, peer))
+        if (offered && !packet.Protected && _stateless.TrySendHello(now, packet, peer))
         {
             return;
         }
 
-        if (!_tokens.Validate(packet.Token, peer, packet.SourceId, now))
+        if (!_stateless.IsValidRetryToken(packet.Token, peer, packet.SourceId, now))
         {
             if (!packet.Token.IsEmpty && !offered)
             {
                 Stats.InvalidTokens++;
             }
 
-            var token = _tokens.Issue(peer, packet.SourceId, now);
-            var retry = new byte[Packet.HeaderSize + 2 + token.Length + Packet.TrailerSize];
-            Packet.WriteRetry(retry, packet.SourceId, token);
-            EnqueueStateless(peer, retry);
-            Stats.RetriesSent++;
+            _stateless.SendRetry(now, peer, packet.SourceId);
             return;
         }
 
         if (CreateConnection(now, packet, peer, keys: null) is { } connection)
         {
-            connection.HandlePacket(now, packet);
-            LeaveHalfOpenIfDone(connection);
+            Deliver(connection, now, packet);
         }
     }
 
@@ -252,30 +233,19 @@ public sealed class ServerEndpoint
     /// </summary>
     private Connection? CreateConnection(long now, in PacketView packet, in PeerAddress peer, Security.SessionKeys? keys)
     {
-        if (_halfOpen.Count >= MaxHalfOpen)
+        if (_admission.MustEvictHalfOpen(_table))
         {
             // Oldest first: it had the longest to finish, and a flood's newest entries push out its oldest.
             Stats.HalfOpenEvicted++;
-            Forget(_halfOpen.First!.Value, "too many handshakes in progress; yours was not finished in time: try again", now);
+            Forget(_table.OldestHalfOpen!, "too many handshakes in progress; yours was not finished in time: try again", now);
         }
 
-        string? busy = null;
-        _perAddress.TryGetValue(peer.Address, out int fromAddress);
-        if (_connections.Count >= MaxConnections)
-        {
-            busy = "server has too many connections; try again later";
-        }
-        else if (fromAddress >= MaxConnectionsPerAddress)
-        {
-            busy = "too many connections from this address; try again later";
-        }
-
-        if (busy is not null)
+        if (_admission.Refusal(_table, peer.Address) is { } busy)
         {
             Stats.RefusedFull++;
             if (keys is null)
             {
-                EnqueueStateless(peer, StatelessClose(packet.SourceId, TransferError.ServerBusy, busy));
+                _stateless.SendClose(peer, packet.SourceId, TransferError.ServerBusy, busy);
             }
             else
             {
@@ -286,7 +256,7 @@ public sealed class ServerEndpoint
                 refused.Abandon();
                 if (close.Length > 0)
                 {
-                    EnqueueStateless(peer, close);
+                    _stateless.Enqueue(peer, close);
                 }
             }
 
@@ -298,7 +268,7 @@ public sealed class ServerEndpoint
         {
             id = _newId();
         }
-        while (id == 0 || _byId.ContainsKey(id));
+        while (id == 0 || _table.ContainsId(id));
 
         var connection = Connection.CreateServer(_config, id, packet.SourceId, peer, now);
         if (keys is not null)
@@ -306,110 +276,10 @@ public sealed class ServerEndpoint
             connection.AdoptKeys(keys);
         }
 
-        _byId[id] = connection;
-        _byClientId[packet.SourceId] = connection;
-        _connections.Add(connection);
-        _perAddress[peer.Address] = fromAddress + 1;
+        _table.Add(connection, packet.SourceId, now + _config.HandshakeTimeout);
         Stats.ConnectionsCreated++;
-        connection.HandshakeDeadline = now + _config.HandshakeTimeout;
-        connection.HalfOpenNode = _halfOpen.AddLast(connection);
-        Stats.HalfOpenPeak = Math.Max(Stats.HalfOpenPeak, _halfOpen.Count);
+        Stats.HalfOpenPeak = Math.Max(Stats.HalfOpenPeak, _table.HalfOpenCount);
         return connection;
-    }
-
-    /// <summary>
-    /// Answers a first HELLO with a SERVER_HELLO at once, keeping nothing: the session's secrets leave in the token of
-    /// a Handshake packet, which the client's next packet brings back (docs/PROTOCOL.md, "Stateless SERVER_HELLO").
-    /// False when this path does not apply (no key, cleartext asked, a malformed hello, the budget spent): the caller
-    /// then sends a Retry, and the connection's own handshake handles the rest.
-    /// </summary>
-    private bool TryStatelessHello(long now, in PacketView packet, in PeerAddress peer)
-    {
-        var security = _config.Security;
-        if (security.Identity is null || StatelessHellosPerSecond == 0)
-        {
-            return false;
-        }
-
-        byte[]? hello = null;
-        var r = new SpanReader(packet.Payload);
-        while (!r.End)
-        {
-            if (!FrameCodec.TryRead(ref r, _ackScratch, out var f))
-            {
-                return false;
-            }
-
-            if (f.Type == FrameType.Hello)
-            {
-                hello = f.Data.ToArray();
-            }
-        }
-
-        if (hello is null || !Security.ServerHandshake.TryReadSuite(hello, out byte suite) || suite != Security.HandshakeMessages.SuiteP256Aes256Gcm)
-        {
-            return false;
-        }
-
-        if (!TakeHelloBudget(now))
-        {
-            Stats.StatelessHellosOverBudget++;
-            return false;
-        }
-
-        Span<byte> random = stackalloc byte[Security.HandshakeMessages.RandomSize];
-        security.FillRandom(random);
-        using var ephemeral = security.NewEphemeral();
-        if (Security.ServerHandshake.Respond(UdpSecurity.Context(packet.SourceId), hello, security.Identity, ephemeral, random,
-                out var serverHello, out var c2s, out var s2c) != Security.HandshakeFailure.None)
-        {
-            return false;
-        }
-
-        var token = _handshakeTokens.Issue(peer, packet.SourceId, now, c2s, s2c);
-        System.Security.Cryptography.CryptographicOperations.ZeroMemory(c2s);
-        System.Security.Cryptography.CryptographicOperations.ZeroMemory(s2c);
-        var frames = new byte[serverHello.Length + 8];
-        var w = new SpanWriter(frames);
-        FrameCodec.TryWriteHello(ref w, FrameType.ServerHello, serverHello);
-        var datagram = new byte[Packet.HeaderSize + 2 + token.Length + w.Position + Packet.TrailerSize];
-        Packet.WriteHandshake(datagram, packet.SourceId, token, frames.AsSpan(0, w.Position));
-        EnqueueStateless(peer, datagram);
-        Stats.StatelessHellos++;
-        return true;
-    }
-
-    /// <summary>Token bucket of <see cref="StatelessHellosPerSecond"/>.</summary>
-    private bool TakeHelloBudget(long now)
-    {
-        double burst = Math.Max(16, StatelessHellosPerSecond / 5.0);
-        if (_helloBudgetStamp == long.MinValue)
-        {
-            _helloBudget = burst;
-        }
-        else if (now > _helloBudgetStamp)
-        {
-            _helloBudget = Math.Min(burst, _helloBudget + (now - _helloBudgetStamp) * StatelessHellosPerSecond / 1e6);
-        }
-
-        _helloBudgetStamp = Math.Max(now, _helloBudgetStamp);
-        if (_helloBudget < 1)
-        {
-            return false;
-        }
-
-        _helloBudget--;
-        return true;
-    }
-
-    /// <summary>A connection stops being half-open once its REQUEST arrived, or once it is closing anyway.</summary>
-    private void LeaveHalfOpenIfDone(Connection c)
-    {
-        if (c.HalfOpenNode is { } node && (c.HasRequest || c.State != ConnectionState.Handshake))
-        {
-            _halfOpen.Remove(node);
-            c.HalfOpenNode = null;
-        }
     }
 
     /// <summary>
@@ -421,22 +291,12 @@ public sealed class ServerEndpoint
     /// </summary>
     private void Forget(Connection c, string message, long now)
     {
-        if (c.HalfOpenNode is { } node)
-        {
-            _halfOpen.Remove(node);
-            c.HalfOpenNode = null;
-        }
-
         byte[] close = BusyClose(c, message, now);
-
         c.Abandon();
-        _connections.Remove(c);
-        _byId.Remove(c.LocalId);
-        _byClientId.Remove(c.RemoteId);
-        ReleaseAddress(c.Peer.Address);
+        _table.Remove(c);
         if (close.Length > 0)
         {
-            EnqueueStateless(c.Peer, close);
+            _stateless.Enqueue(c.Peer, close);
         }
     }
 
@@ -448,53 +308,20 @@ public sealed class ServerEndpoint
         return _scratch.AsSpan(0, c.PollTransmit(now, _scratch)).ToArray();
     }
 
-    private void ReleaseAddress(UInt128 address)
-    {
-        if (--System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_perAddress, address) == 0)
-        {
-            _perAddress.Remove(address);
-        }
-    }
-
-    /// <summary>
-    /// A cleartext CLOSE refusing a connection that was never created: packet number 0, the first (and only) packet the
-    /// server sends on it (a Retry or Handshake packet before it is outside the numbering).
-    /// </summary>
-    private static byte[] StatelessClose(ulong clientId, TransferError code, string message)
-    {
-        var buffer = new byte[256];
-        int pos = Packet.WriteHeader(buffer, PacketType.Data, clientId, 0);
-        var w = new SpanWriter(buffer.AsSpan(pos, buffer.Length - pos - Packet.TrailerSize));
-        FrameCodec.TryWriteCodeMessage(ref w, FrameType.Close, (long)code, message);
-        int length = Packet.Seal(buffer, pos + w.Position);
-        return buffer[..length];
-    }
-
-    private void EnqueueStateless(in PeerAddress to, byte[] datagram)
-    {
-        if (_stateless.Count >= MaxStatelessQueue)
-        {
-            Stats.StatelessDropped++;
-            return;
-        }
-
-        _stateless.Enqueue((to, datagram));
-    }
-
     /// <summary>Next datagram to send and its destination; 0 when nothing is ready.</summary>
     public int PollTransmit(long now, Span<byte> buffer, out PeerAddress destination)
     {
-        if (_stateless.TryDequeue(out var s))
+        if (_stateless.TryDequeue(out destination, out var datagram))
         {
-            destination = s.To;
-            s.Datagram.CopyTo(buffer);
-            return s.Datagram.Length;
+            datagram.CopyTo(buffer);
+            return datagram.Length;
         }
 
-        int n = _connections.Count;
+        var connections = _table.All;
+        int n = connections.Count;
         for (int i = 0; i < n; i++)
         {
-            var c = _connections[(_roundRobin + i) % n];
+            var c = connections[(_roundRobin + i) % n];
             int length = c.PollTransmit(now, buffer);
             if (length > 0)
             {
@@ -513,13 +340,13 @@ public sealed class ServerEndpoint
     {
         get
         {
-            if (_stateless.Count > 0)
+            if (_stateless.HasPending)
             {
                 return 0;
             }
 
-            long t = _halfOpen.First is { } oldest ? oldest.Value.HandshakeDeadline : long.MaxValue;
-            foreach (var c in _connections)
+            long t = _table.OldestHalfOpen is { } oldest ? oldest.HandshakeDeadline : long.MaxValue;
+            foreach (var c in _table.All)
             {
                 t = Math.Min(t, c.NextTimeout);
             }
@@ -531,15 +358,16 @@ public sealed class ServerEndpoint
     /// <summary>Runs expired timers and forgets connections that are closed and have told everything.</summary>
     public void HandleTimeouts(long now)
     {
-        while (_halfOpen.First is { } oldest && oldest.Value.HandshakeDeadline <= now)
+        while (_table.OldestHalfOpen is { } oldest && oldest.HandshakeDeadline <= now)
         {
             Stats.HandshakeTimeouts++;
-            Forget(oldest.Value, $"no request within {_config.HandshakeTimeout / 1_000_000.0:0.#} s of the handshake", now);
+            Forget(oldest, $"no request within {_config.HandshakeTimeout / 1_000_000.0:0.#} s of the handshake", now);
         }
 
-        for (int i = _connections.Count - 1; i >= 0; i--)
+        var connections = _table.All;
+        for (int i = connections.Count - 1; i >= 0; i--)
         {
-            var c = _connections[i];
+            var c = connections[i];
             if (c.NextTimeout <= now)
             {
                 c.HandleTimeout(now);
@@ -550,10 +378,11 @@ public sealed class ServerEndpoint
     /// <summary>Next application event of any connection.</summary>
     public bool TryPollEvent(out Connection connection, out ConnectionEvent ev)
     {
-        int n = _connections.Count;
+        var connections = _table.All;
+        int n = connections.Count;
         for (int i = 0; i < n; i++)
         {
-            var c = _connections[(_eventCursor + i) % n];
+            var c = connections[(_eventCursor + i) % n];
             if (c.TryPollEvent(out ev))
             {
                 _eventCursor = (_eventCursor + i) % n;
@@ -571,23 +400,18 @@ public sealed class ServerEndpoint
     public List<Connection>? Sweep()
     {
         List<Connection>? removed = null;
-        for (int i = _connections.Count - 1; i >= 0; i--)
+        var connections = _table.All;
+        for (int i = connections.Count - 1; i >= 0; i--)
         {
-            var c = _connections[i];
-            if (c.State == ConnectionState.Closed)
+            if (connections[i].State == ConnectionState.Closed)
             {
-                _connections.RemoveAt(i);
-                _byId.Remove(c.LocalId);
-                _byClientId.Remove(c.RemoteId);
-                ReleaseAddress(c.Peer.Address);
-                if (c.HalfOpenNode is { } node)
-                {
-                    _halfOpen.Remove(node);
-                    c.HalfOpenNode = null;
-                }
-
-                (removed ??= new()).Add(c);
+                (removed ??= new()).Add(connections[i]);
             }
+        }
+
+        foreach (var c in removed ?? [])
+        {
+            _table.Remove(c);
         }
 
         return removed;
@@ -596,7 +420,7 @@ public sealed class ServerEndpoint
     /// <summary>Closes every connection (server shutdown).</summary>
     public void CloseAll(TransferError code, string message, long now)
     {
-        foreach (var c in _connections)
+        foreach (var c in _table.All)
         {
             c.Close(code, message, now);
         }
