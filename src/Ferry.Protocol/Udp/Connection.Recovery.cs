@@ -108,8 +108,7 @@ public sealed partial class Connection
         bool largestNewlyAcked = false;
         long largestSentTime = 0;
         long largestAckedSentTime = 0;
-        long priorDelivered = -1, priorTime = 0, sendElapsed = 0, ackElapsed = 0, sampleRtt = 0, priorCredit = 0;
-        bool sampleAppLimited = false;
+        _rateSampler.BeginAck();
         for (int i = 0; i < f.AckRangeCount; i++)
         {
             var range = _ackScratch[i];
@@ -132,19 +131,7 @@ public sealed partial class Connection
                 _bytesInFlight -= p.Size;
                 _ackElicitingInFlight--;
                 newlyAcked += p.Size;
-                _delivered += p.Size;
-                _deliveredTime = now;
-                if (p.Delivered > priorDelivered)
-                {
-                    priorDelivered = p.Delivered;
-                    priorTime = p.DeliveredTime;
-                    priorCredit = p.LostCredit;
-                    sendElapsed = p.TimeSent - p.FirstSentTime;
-                    ackElapsed = now - p.DeliveredTime;
-                    sampleAppLimited = p.IsAppLimited;
-                    sampleRtt = now - p.TimeSent;
-                    _firstSentTime = p.TimeSent;
-                }
+                _rateSampler.OnPacketAcked(p, now);
 
                 if (pn == f.LargestAcked)
                 {
@@ -198,13 +185,8 @@ public sealed partial class Connection
         _ptoCount = 0;
         DetectLost(now);
 
-        long delivered = priorDelivered >= 0 ? _delivered - priorDelivered : 0;
-        long interval = Math.Max(sendElapsed, ackElapsed);
-        bool valid = interval > 0 && interval >= _rtt.MinOrInitial / 2;
-        long rate = valid ? delivered * 1_000_000 / interval : 0;
-        long credited = valid ? (delivered + _lostCredit - priorCredit) * 1_000_000 / interval : 0;
-        _cc.OnAck(new AckEvent(now, newlyAcked, _bytesInFlight, largestAckedSentTime, _delivered,
-            new RateSample(rate, credited, delivered, priorDelivered, sampleRtt, sampleAppLimited), _rtt.MinOrInitial, _rtt.Smoothed));
+        _cc.OnAck(new AckEvent(now, newlyAcked, _bytesInFlight, largestAckedSentTime, _rateSampler.Delivered,
+            _rateSampler.EndAck(_rtt.MinOrInitial), _rtt.MinOrInitial, _rtt.Smoothed));
         _ledger.TrimFront();
     }
 
@@ -249,7 +231,7 @@ public sealed partial class Connection
                 }
                 else
                 {
-                    _lostCredit += p.Size;
+                    _rateSampler.OnRandomLoss(p.Size);
                 }
 
                 largestLostSentTime = Math.Max(largestLostSentTime, p.TimeSent);

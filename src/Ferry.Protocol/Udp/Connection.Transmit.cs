@@ -14,15 +14,7 @@ public sealed partial class Connection
     private bool _tailSentTwice;
     private int _dataFinCopies;
 
-    // Delivery-rate estimation state.
-    private long _delivered;
-    private long _deliveredTime;
-    private long _firstSentTime;
-    private long _appLimitedUntil;
-
-    // Bytes declared lost while the RTT showed no queue: random loss on the path, not congestion. Added to the
-    // delivered bytes of a rate sample it estimates what the bottleneck carried (loss after it used its time).
-    private long _lostCredit;
+    private readonly DeliveryRateSampler _rateSampler = new();
 
     /// <summary>
     /// Writes the next datagram to send into <paramref name="buffer"/> and returns its length, or 0 when
@@ -260,7 +252,7 @@ public sealed partial class Connection
             // Nothing to send although the window may be open: mark samples app-limited.
             if (_bytesInFlight < _cc.CongestionWindow)
             {
-                _appLimitedUntil = Math.Max(_delivered + _bytesInFlight, 1);
+                _rateSampler.OnAppLimited(_bytesInFlight);
             }
 
             return false;
@@ -338,31 +330,12 @@ public sealed partial class Connection
 
     private void RecordSent(ref SentPacket sent, long now)
     {
-        if (_bytesInFlight == 0)
-        {
-            _firstSentTime = now;
-            _deliveredTime = now;
-        }
-
-        if (_appLimitedUntil != 0 && _delivered > _appLimitedUntil)
-        {
-            _appLimitedUntil = 0;
-        }
-
-        if (!_isDataSender || !_sendingStarted || State != ConnectionState.Established)
-        {
-            // Handshake and request packets do not fill the path: their round trips include the peer's think time
-            // (checking a key, opening a file, a cold start), which Startup would otherwise read as a standing queue
-            // and leave at a few kbit/s, regaining the link only by 1.25x probes (seen on the emulated WAN: uploads
-            // took 2-3 s to reach the link rate instead of 0.5 s).
-            _appLimitedUntil = Math.Max(_delivered + _bytesInFlight + sent.Size, 1);
-        }
-
-        sent.Delivered = _delivered;
-        sent.DeliveredTime = _deliveredTime;
-        sent.FirstSentTime = _firstSentTime;
-        sent.IsAppLimited = _appLimitedUntil != 0;
-        sent.LostCredit = _lostCredit;
+        // Handshake and request packets do not fill the path: their round trips include the peer's think time
+        // (checking a key, opening a file, a cold start), which Startup would otherwise read as a standing queue
+        // and leave at a few kbit/s, regaining the link only by 1.25x probes (seen on the emulated WAN: uploads
+        // took 2-3 s to reach the link rate instead of 0.5 s).
+        bool fillsPath = _isDataSender && _sendingStarted && State == ConnectionState.Established;
+        _rateSampler.OnPacketSent(ref sent, now, _bytesInFlight, fillsPath);
         _cc.OnPacketSent(now, sent.Size, _bytesInFlight);
         _bytesInFlight += sent.Size;
         _ackElicitingInFlight++;

@@ -16,7 +16,6 @@ public enum ControlFrames : ushort
     ServerHello = 256,
 }
 
-/// <summary>What the sender remembers about one packet until it is acknowledged or declared lost.</summary>
 /// <summary>Where a sent packet stands; a packet leaves <see cref="Outstanding"/> once, for one of the other two.</summary>
 public enum SentPacketState : byte
 {
@@ -30,6 +29,7 @@ public enum SentPacketState : byte
     Lost,
 }
 
+/// <summary>What the sender remembers about one packet until it is acknowledged or declared lost.</summary>
 public struct SentPacket
 {
     public ulong Number;
@@ -42,13 +42,13 @@ public struct SentPacket
     public long DataOffset;
     public int DataLength;
 
-    // Delivery-rate sampling state at send time (draft-cheng-iccrg-delivery-rate-estimation).
+    // The delivery-rate stamp at send time (see DeliveryRateSampler).
     public long Delivered;
     public long DeliveredTime;
     public long FirstSentTime;
     public bool IsAppLimited;
 
-    /// <summary>The connection's <c>LostCredit</c> at send time: bytes lost so far to random (non-queue) loss.</summary>
+    /// <summary>Bytes lost so far to random (non-queue) loss, at send time.</summary>
     public long LostCredit;
 
     /// <summary>Whether the packet is still in flight, was acknowledged, or was declared lost.</summary>

@@ -7,7 +7,7 @@ namespace Ferry.Tests.Udp.Recovery;
 /// A sender that always has data, driving one congestion controller over a modelled path: a bottleneck of a fixed
 /// rate with a drop-tail queue, a fixed round-trip delay behind it, and optional random loss after the bottleneck.
 /// Every packet is acknowledged on its own; a lost packet is declared lost when a packet sent after it is
-/// acknowledged. Delivery-rate samples follow draft-cheng-iccrg-delivery-rate-estimation. Times in microseconds,
+/// acknowledged. Rate samples come from the connection's own <see cref="DeliveryRateSampler"/>. Times in microseconds,
 /// everything deterministic (a seeded RNG). What the controller sees is exactly <see cref="ICongestionController"/>'s
 /// contract, nothing of a connection.
 /// </summary>
@@ -21,13 +21,11 @@ internal sealed class TestSender
     private readonly PriorityQueue<Packet, long> _arrivals = new();
     private readonly Queue<Packet> _lost = new();
     private readonly RttEstimator _rtt = new(100_000);
+    private readonly DeliveryRateSampler _sampler = new();
     private long _now;
     private long _nextSend;
     private long _bottleneckBusyUntil;
     private long _inFlight;
-    private long _delivered;
-    private long _deliveredTime;
-    private long _firstSentTime;
 
     public TestSender(ICongestionController cc, long bottleneckBytesPerSecond, long roundTrip, long queueLimitBytes, double randomLoss = 0, int seed = 1)
     {
@@ -46,7 +44,7 @@ internal sealed class TestSender
 
     public long Now => _now;
 
-    public long Delivered => _delivered;
+    public long Delivered => _sampler.Delivered;
 
     public RttEstimator Rtt => _rtt;
 
@@ -56,7 +54,7 @@ internal sealed class TestSender
     /// <summary>Runs until <paramref name="until"/>; returns the bytes delivered meanwhile.</summary>
     public long RunUntil(long until)
     {
-        long deliveredBefore = _delivered;
+        long deliveredBefore = _sampler.Delivered;
         while (true)
         {
             long sendAt = _inFlight + Mss <= _cc.CongestionWindow ? Math.Max(_nextSend, _now) : long.MaxValue;
@@ -65,7 +63,7 @@ internal sealed class TestSender
             if (next > until)
             {
                 _now = until;
-                return _delivered - deliveredBefore;
+                return _sampler.Delivered - deliveredBefore;
             }
 
             _now = next;
@@ -82,14 +80,9 @@ internal sealed class TestSender
 
     private void Send()
     {
-        var p = new Packet(_now, _delivered, _deliveredTime == 0 ? _now : _deliveredTime, _inFlight == 0 ? _now : _firstSentTime);
-        if (_inFlight == 0)
-        {
-            _firstSentTime = _now;
-            _deliveredTime = _now;
-            p = p with { DeliveredTime = _now, FirstSentTime = _now };
-        }
-
+        var sent = new SentPacket { TimeSent = _now, Size = Mss, AckEliciting = true };
+        _sampler.OnPacketSent(ref sent, _now, _inFlight, fillsPath: true);
+        var p = new Packet(sent);
         _inFlight += Mss;
         _cc.OnPacketSent(_now, Mss, _inFlight);
         long rate = Math.Max(_cc.PacingRate, 1);
@@ -100,7 +93,7 @@ internal sealed class TestSender
         long queued = (start - _now) * _bottleneckBytesPerSecond / 1_000_000;
         if (queued + Mss > _queueLimitBytes)
         {
-            _lost.Enqueue(p with { Congestive = true });
+            _lost.Enqueue(new Packet(sent, Congestive: true));
             return;
         }
 
@@ -117,28 +110,27 @@ internal sealed class TestSender
     private void OnAck(Packet p)
     {
         _inFlight -= Mss;
-        _delivered += Mss;
-        _deliveredTime = _now;
-        long sample = _now - p.Sent;
+        _sampler.BeginAck();
+        _sampler.OnPacketAcked(p.Sent, _now);
+        long sample = _now - p.Sent.TimeSent;
         _rtt.Update(sample, 0);
-        long sendElapsed = p.Sent - p.FirstSentTime, ackElapsed = _now - p.DeliveredTime;
-        long interval = Math.Max(sendElapsed, ackElapsed);
-        long deliveredInInterval = _delivered - p.Delivered;
-        long rate = interval > 0 && interval >= _rtt.MinOrInitial / 2 ? deliveredInInterval * 1_000_000 / interval : 0;
-        _firstSentTime = p.Sent;
 
         // Losses of packets sent before this one are known now.
-        while (_lost.TryPeek(out var lost) && lost.Sent < p.Sent)
+        while (_lost.TryPeek(out var lost) && lost.Sent.TimeSent < p.Sent.TimeSent)
         {
             _lost.Dequeue();
             _inFlight -= Mss;
-            _cc.OnLoss(_now, Mss, lost.Congestive ? Mss : 0, lost.Sent, _inFlight);
+            if (!lost.Congestive)
+            {
+                _sampler.OnRandomLoss(Mss);
+            }
+
+            _cc.OnLoss(_now, Mss, lost.Congestive ? Mss : 0, lost.Sent.TimeSent, _inFlight);
         }
 
-        _cc.OnAck(new AckEvent(_now, Mss, _inFlight, p.Sent, _delivered,
-            new RateSample(rate, rate, deliveredInInterval, p.Delivered, sample, IsAppLimited: false), _rtt.MinOrInitial, _rtt.Smoothed));
+        _cc.OnAck(new AckEvent(_now, Mss, _inFlight, p.Sent.TimeSent, _sampler.Delivered, _sampler.EndAck(_rtt.MinOrInitial), _rtt.MinOrInitial, _rtt.Smoothed));
         AfterAck?.Invoke(sample);
     }
 
-    private readonly record struct Packet(long Sent, long Delivered, long DeliveredTime, long FirstSentTime, bool Congestive = false);
+    private readonly record struct Packet(SentPacket Sent, bool Congestive = false);
 }
