@@ -18,7 +18,7 @@ internal sealed class ReaderSendState
     private readonly int _maxWindow;
     private long _lastProgressAt = long.MinValue;
 
-    public ReaderSendState(long start, int window, int maxWindow, RttEstimator rtt)
+    public ReaderSendState(long start, int window, int maxWindow, RetransmissionTimer rtt)
     {
         _minWindow = Math.Max(1, Math.Min(window, 16));
         _maxWindow = Math.Max(window, maxWindow);
@@ -55,7 +55,7 @@ internal sealed class ReaderSendState
     /// </summary>
     public int Window { get; private set; }
 
-    public RttEstimator Rtt { get; }
+    public RetransmissionTimer Rtt { get; }
 
     public int InFlightPackets => _inFlight.Count;
 

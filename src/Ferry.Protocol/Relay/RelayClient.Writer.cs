@@ -5,7 +5,7 @@ namespace Ferry.Protocol.Relay;
 /// <summary>Writer side: numbered lines, packed POSTs, a bounded window, go-back retransmission until the POST_ACK.</summary>
 public sealed partial class RelayClient
 {
-    private readonly RttEstimator _writerRtt;
+    private readonly RetransmissionTimer _writerRtt;
 
     // Unacknowledged lines: _lines[_head] has writer sequence _writerAckedBelow.
     private readonly List<byte[]> _lines = new();

@@ -31,7 +31,7 @@ public sealed partial class RelayClient
     {
         _options = options;
         _maxDatagram = options.Read ? Math.Clamp(options.MaxDatagram, RelayWire.MaxDatagram, RelayWire.MaxLargeDatagram) : RelayWire.MaxDatagram;
-        _writerRtt = new RttEstimator(options.InitialRtoMicros, options.MinRtoMicros, options.MaxRtoMicros);
+        _writerRtt = new RetransmissionTimer(options.InitialRtoMicros, options.MinRtoMicros, options.MaxRtoMicros);
         _idleTimeout = 15_000_000;
         _keepalive = 3_000_000;
         StartRegistering(now);

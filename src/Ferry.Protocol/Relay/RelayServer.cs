@@ -316,7 +316,7 @@ public sealed partial class RelayServer
         {
             readerStart = ReaderStart(r);
             session.Reader = new ReaderSendState(readerStart, _options.ReaderWindow, _options.MaxReaderWindow,
-                new RttEstimator(_options.InitialRtoMicros, _options.MinRtoMicros, _options.MaxRtoMicros));
+                new RetransmissionTimer(_options.InitialRtoMicros, _options.MinRtoMicros, _options.MaxRtoMicros));
             if (session.DelayMicros > 0)
             {
                 // Nothing is released until the first batch, one delay after registration.

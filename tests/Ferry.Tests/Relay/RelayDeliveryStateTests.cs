@@ -72,7 +72,7 @@ public sealed class RelayDeliveryStateTests
     [Fact]
     public void ReaderWindow_GrowsWithAcks_UpToTheMaximum_AndHalvesOnLoss()
     {
-        var state = new ReaderSendState(1, window: 64, maxWindow: 1024, new RttEstimator(200_000, 200_000, 2_000_000));
+        var state = new ReaderSendState(1, window: 64, maxWindow: 1024, new RetransmissionTimer(200_000, 200_000, 2_000_000));
         long now = 1_000_000;
         state.OnAck(1, 100_000, [], now); // the reader's first ACK opens its receive window
         for (int round = 0; round < 6; round++)
@@ -106,7 +106,7 @@ public sealed class RelayDeliveryStateTests
     [Fact]
     public void ReaderTimeout_ResendsOnlyTheOldestPacket_AsAProbe()
     {
-        var state = new ReaderSendState(1, window: 256, maxWindow: 256, new RttEstimator(200_000, 200_000, 2_000_000));
+        var state = new ReaderSendState(1, window: 256, maxWindow: 256, new RetransmissionTimer(200_000, 200_000, 2_000_000));
         long now = 1_000_000;
         state.OnAck(1, 100_000, [], now);
         for (int i = 0; i < 8; i++)

@@ -1,19 +1,23 @@
+using Ferry.Protocol.Udp.Recovery;
+
 namespace Ferry.Protocol.Relay;
 
-/// <summary>Smoothed RTT and retransmission timeout as in RFC 6298, in microseconds, with exponential backoff.</summary>
-internal sealed class RttEstimator
+/// <summary>
+/// The relay's retransmission timeout as in RFC 6298, in microseconds: smoothed RTT plus four deviations (from the
+/// one RTT estimator udp:// uses too), clamped to [min, max], with exponential backoff while nothing makes progress.
+/// </summary>
+internal sealed class RetransmissionTimer
 {
     private readonly long _minRto;
     private readonly long _maxRto;
-    private long _srtt;
-    private long _rttVar;
-    private bool _hasSample;
+    private readonly RttEstimator _rtt;
     private int _backoffShift;
 
-    public RttEstimator(long initialRto, long minRto, long maxRto)
+    public RetransmissionTimer(long initialRto, long minRto, long maxRto)
     {
         _minRto = minRto;
         _maxRto = maxRto;
+        _rtt = new RttEstimator(initialRto);
         BaseRto = initialRto;
     }
 
@@ -23,24 +27,10 @@ internal sealed class RttEstimator
     /// <summary>Current timeout including backoff, capped at the maximum.</summary>
     public long Rto => Math.Min(_maxRto, BaseRto << _backoffShift);
 
-    public long SmoothedRtt => _srtt;
-
     public void Sample(long rtt)
     {
-        rtt = Math.Max(rtt, 1);
-        if (!_hasSample)
-        {
-            _srtt = rtt;
-            _rttVar = rtt / 2;
-            _hasSample = true;
-        }
-        else
-        {
-            _rttVar = (3 * _rttVar + Math.Abs(_srtt - rtt)) / 4;
-            _srtt = (7 * _srtt + rtt) / 8;
-        }
-
-        BaseRto = Math.Clamp(_srtt + 4 * _rttVar, _minRto, _maxRto);
+        _rtt.Update(rtt, ackDelay: 0);
+        BaseRto = Math.Clamp(_rtt.Smoothed + (4 * _rtt.Variance), _minRto, _maxRto);
     }
 
     /// <summary>Called when an acknowledgement made progress.</summary>
