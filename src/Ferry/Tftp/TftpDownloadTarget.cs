@@ -16,7 +16,7 @@ internal sealed class TftpDownloadTarget : ITftpBlockSink, IDisposable
     private readonly bool _overwrite;
     private readonly long _stamp;
     private PartialFile? _file;
-    private PartialFileSink? _sink;
+    private PartialFileBlockSink? _sink;
     private SpoolFile? _spool;
 
     /// <param name="stamp">
@@ -36,7 +36,7 @@ internal sealed class TftpDownloadTarget : ITftpBlockSink, IDisposable
         if (size is long s && _file is null && _spool is null)
         {
             _file = PartialFile.ForDownload(_destination, s, new FileIdentity(s, _stamp), _overwrite);
-            _sink = new PartialFileSink(_file);
+            _sink = new PartialFileBlockSink(_file);
         }
     }
 
@@ -67,7 +67,7 @@ internal sealed class TftpDownloadTarget : ITftpBlockSink, IDisposable
             _spool?.CopyTo(_file);
             _spool?.Dispose();
             _spool = null;
-            _sink = new PartialFileSink(_file);
+            _sink = new PartialFileBlockSink(_file);
         }
 
         byte[] sha256 = _sink.Finish();

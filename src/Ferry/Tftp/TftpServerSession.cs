@@ -25,7 +25,7 @@ internal sealed class TftpServerSession : IDisposable
     private readonly string _owner;
     private ReadableFile? _readable;
     private IncomingFile? _incoming;
-    private PartialFileSink? _partialSink;
+    private PartialFileBlockSink? _partialSink;
     private SpoolFile? _spool;
     private int _disposed;
     private NetasciiBlockSink? _netascii;
@@ -157,7 +157,7 @@ internal sealed class TftpServerSession : IDisposable
         {
             // The size is announced: receive straight into the engine's temp file.
             _incoming = _context.Transfers.BeginUpload(_request, size, null);
-            _partialSink = new PartialFileSink(_incoming.File);
+            _partialSink = new PartialFileBlockSink(_incoming.File);
             sink = _partialSink;
         }
         else

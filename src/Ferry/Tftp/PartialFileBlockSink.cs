@@ -4,11 +4,11 @@ using Ferry.Protocol.Tftp;
 namespace Ferry.Tftp;
 
 /// <summary>Writes received blocks into a <see cref="PartialFile"/> of an announced size, refusing anything beyond it.</summary>
-internal sealed class PartialFileSink : ITftpBlockSink
+internal sealed class PartialFileBlockSink : ITftpBlockSink
 {
     private readonly PartialFile _file;
 
-    public PartialFileSink(PartialFile file)
+    public PartialFileBlockSink(PartialFile file)
     {
         _file = file;
     }
