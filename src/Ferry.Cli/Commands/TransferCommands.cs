@@ -239,12 +239,16 @@ internal static class TransferCommands
     {
         try
         {
+            // The source may be a directory (the server says so instead of accepting): its tree is fetched by a job,
+            // which reports its own start; this attempt's start is not printed until the file is on its way.
+            reporter.HoldStartUntilUnderWay();
             var result = await reporter.RunAsync($"get {remote}", remote.ToString(), p => client.GetAsync(remote, local, options, p, token)).ConfigureAwait(false);
             reporter.Done(result);
             return (int)ExitCode.Ok;
         }
         catch (TransferException e) when (e.Failure == FailureKind.NotRegularFile)
         {
+            reporter.WithdrawHeld();
             // The server says the source is no file: a directory is downloaded as a tree (anything else is refused by the planner).
             return await GetJobAsync(parse, options, state, [remote.ToString()], destination, token).ConfigureAwait(false);
         }

@@ -14,6 +14,8 @@ internal sealed class ProgressReporter
     private readonly object _writeLock = new();
     private TextWriter? _out;
     private (string What, string Url)? _pendingStart;
+    private bool _holding;
+    private List<Dictionary<string, object?>>? _held;
     private volatile bool _bar;
     private long _lastDone;
     private long _lastTotal = -1;
@@ -61,6 +63,30 @@ internal sealed class ProgressReporter
 
         _bar = true;
         return TerminalProgress.RunAsync(description, transfer);
+    }
+
+    /// <summary>
+    /// With --json: keep the "start" and "connecting" events of the next transfer back until it is under way (any other
+    /// event), so that an attempt that turns out to be something else (a download of what is a directory, fetched as a
+    /// tree instead) can be withdrawn with <see cref="WithdrawHeld"/> and print nothing.
+    /// </summary>
+    public void HoldStartUntilUnderWay()
+    {
+        lock (_writeLock)
+        {
+            _holding = true;
+        }
+    }
+
+    /// <summary>Drops the events <see cref="HoldStartUntilUnderWay"/> kept back: the attempt they announced is abandoned.</summary>
+    public void WithdrawHeld()
+    {
+        lock (_writeLock)
+        {
+            _pendingStart = null;
+            _held = null;
+            _holding = false;
+        }
     }
 
     /// <summary>A message for the user while the transfer runs (a newly pinned server key): on stderr, never inside the bar's line.</summary>
@@ -162,7 +188,37 @@ internal sealed class ProgressReporter
             if (_pendingStart is { } start)
             {
                 _pendingStart = null;
-                WriteJsonLocked(new Dictionary<string, object?> { ["event"] = "start", ["what"] = start.What, ["url"] = start.Url });
+                var startEvent = new Dictionary<string, object?> { ["event"] = "start", ["what"] = start.What, ["url"] = start.Url };
+                if (_holding)
+                {
+                    (_held ??= new()).Add(startEvent);
+                }
+                else
+                {
+                    WriteJsonLocked(startEvent);
+                }
+            }
+
+            if (_holding)
+            {
+                if (fields is null || (fields.TryGetValue("event", out var name) && name is "connecting"))
+                {
+                    if (fields is not null)
+                    {
+                        (_held ??= new()).Add(fields);
+                    }
+
+                    return;
+                }
+
+                // Under way (or ended): what was held goes out first, in order.
+                _holding = false;
+                foreach (var held in _held ?? [])
+                {
+                    WriteJsonLocked(held);
+                }
+
+                _held = null;
             }
 
             if (fields is not null)

@@ -55,6 +55,37 @@ public sealed class ProgressReporterTests
     }
 
     [Fact]
+    public async Task HeldStartAndConnecting_AreWithdrawn_WhenTheAttemptIsAbandoned_AndPrintedOnceItIsUnderWay()
+    {
+        var output = new StringWriter();
+        var reporter = new ProgressReporter(json: true, quiet: false, () => output);
+        reporter.HoldStartUntilUnderWay();
+        var notAFile = new TransferException(ExitCode.Refused, "a directory");
+        await Assert.ThrowsAsync<TransferException>(() => reporter.RunAsync("get d", "udp://h/d", p =>
+        {
+            p.Report(new TransferProgress(0, -1) { ConnectingTo = "h:7700" });
+            return Task.FromException<TransferResult>(notAFile);
+        }));
+        reporter.WithdrawHeld();
+        Assert.Empty(Lines(output));
+
+        reporter.HoldStartUntilUnderWay();
+        var result = await reporter.RunAsync("get f", "udp://h/f", p =>
+        {
+            p.Report(new TransferProgress(0, -1) { ConnectingTo = "h:7700" });
+            Assert.Empty(Lines(output));
+            p.Report(new TransferProgress(10, 20));
+            return Task.FromResult(s_result);
+        });
+        reporter.Done(result);
+        var lines = Lines(output);
+        Assert.Equal(4, lines.Length);
+        Assert.Equal("""{"event":"start","what":"get f","url":"udp://h/f"}""", lines[0]);
+        Assert.Equal("""{"event":"connecting","to":"h:7700"}""", lines[1]);
+        Assert.StartsWith("""{"event":"progress","bytes":10,""", lines[2], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void NothingIsPrintedBeforeTheFirstLine()
     {
         bool asked = false;

@@ -178,6 +178,16 @@ public sealed class JobProcessTests
         Assert.Empty(downAgain.Files("done"));
         Assert.Equal(0, downAgain.Done.GetProperty("bytes").GetInt64());
 
+        // A directory named without a trailing '/' into a new name: the server says it is no file, and the tree comes
+        // down as a job; --json has one start event (the job's, with its totals), not the abandoned file's too.
+        string named = Path.Combine(local, "named");
+        var byName = await Ferry("get", "--json", baseUrl + "backup/tree", named);
+        Assert.True(byName.ExitCode == 0, byName.ToString());
+        var starts = byName.Events.Where(e => e.GetProperty("event").GetString() == "start").ToArray();
+        Assert.True(starts.Length == 1 && byName.Events[0].GetProperty("event").GetString() == "start", byName.ToString());
+        Assert.Equal(9, starts[0].GetProperty("files_total").GetInt32());
+        AssertSameTree(stored, named, metadata: true);
+
         var upAgain = await Ferry("send", "--json", tree, baseUrl + "backup/tree");
         Assert.True(upAgain.ExitCode == 0, upAgain.ToString());
         Assert.Equal(9, upAgain.Files("skipped").Length);
