@@ -42,6 +42,10 @@ public struct SentPacket
     public long DataOffset;
     public int DataLength;
 
+    /// <summary>The STREAM frame, if any: [StreamOffset, StreamOffset + StreamLength) of the control stream.</summary>
+    public long StreamOffset;
+    public int StreamLength;
+
     // Delivery-rate sampling state at send time (draft-cheng-iccrg-delivery-rate-estimation).
     public long Delivered;
     public long DeliveredTime;
