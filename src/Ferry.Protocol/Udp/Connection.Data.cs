@@ -133,11 +133,13 @@ public sealed partial class Connection
     private void TakeHave(RangeSet have)
     {
         long had = 0;
+        _receiverHad = new RangeSet();
         foreach (var r in have)
         {
             long end = Math.Min(r.End, _size);
             if (r.Start < end)
             {
+                _receiverHad.Add(r.Start, end);
                 _toSend.Remove(r.Start, end);
                 _retransmit.Remove(r.Start, end);
                 _ackedData.Add(r.Start, end);

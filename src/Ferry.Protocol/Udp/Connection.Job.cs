@@ -20,6 +20,15 @@ public sealed partial class Connection
     // JOB_PUT client: the server's HAVE when it came before the application had its source ready.
     private RangeSet? _jobHave;
 
+    // Sender: the ranges the receiver's HAVE listed (clipped to the transfer), once it came.
+    private RangeSet? _receiverHad;
+
+    /// <summary>Sender: the bytes the receiver held before this connection (its HAVE), once known; null before.</summary>
+    public RangeSet? ReceiverHad => _receiverHad;
+
+    /// <summary>Data bytes from offset 0 without a gap that the receiver holds (sender: acknowledged or in its HAVE; receiver: received).</summary>
+    public long ContiguousBytesDone => _isDataSender ? _ackedData.ContiguousEnd(0) : _received.ContiguousEnd(0);
+
     /// <summary>
     /// Creates a client connection for a job (<see cref="TransferOp.JobPut"/> or <see cref="TransferOp.JobGet"/>) of
     /// <paramref name="entries"/> entries. The application writes the manifest with <see cref="WriteStream"/>, reads the

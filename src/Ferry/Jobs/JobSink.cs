@@ -40,6 +40,8 @@ public sealed class JobSink : IDisposable
     private readonly HashSet<int> _unboundedSet = new();
     private readonly RangeSet _received = new();
     private readonly TaskCompletionSource _resolved = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SortedSet<int> _unresolved = new();
+    private long _writableEnd = -1;
     private int _pending;
     private int _disposed;
 
@@ -68,6 +70,7 @@ public sealed class JobSink : IDisposable
         foreach (int i in files)
         {
             _state[i] = State.Pending;
+            _unresolved.Add(i);
             _pending++;
         }
 
@@ -120,6 +123,36 @@ public sealed class JobSink : IDisposable
             lock (_sync)
             {
                 return _received.TotalLength;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The job-space offset (exclusive) up to which <see cref="Write"/> never waits for a slot: the start of the first
+    /// file after the <see cref="MaxOpenFiles"/> lowest files without an outcome. A carrier whose writes must not block
+    /// (one loop serving a whole connection) lets its sender go no further. Only grows.
+    /// </summary>
+    public long WritableEnd
+    {
+        get
+        {
+            lock (_sync)
+            {
+                if (_writableEnd < 0)
+                {
+                    _writableEnd = _layout.TotalSize;
+                    int n = 0;
+                    foreach (int i in _unresolved)
+                    {
+                        if (n++ == MaxOpenFiles)
+                        {
+                            _writableEnd = _layout.Start(i);
+                            break;
+                        }
+                    }
+                }
+
+                return _writableEnd;
             }
         }
     }
@@ -480,6 +513,13 @@ public sealed class JobSink : IDisposable
             {
                 _slots.Release();
             }
+        }
+
+        lock (_sync)
+        {
+            // Only now, its slot released: a write into the file the limit lets in next never waits for it.
+            _unresolved.Remove(index);
+            _writableEnd = -1;
         }
 
         _report(outcome);
