@@ -158,7 +158,7 @@ public sealed class UdpJobCarrier : IJobCarrier
             }
 
             connection.RefreshFlowLimit();
-            if (now - _lastProgress >= 250_000)
+            if (now - _lastProgress >= 100_000)
             {
                 _lastProgress = now;
                 ReportProgress(connection.ContiguousBytesDone);

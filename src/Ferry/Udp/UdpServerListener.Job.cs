@@ -27,11 +27,20 @@ public sealed partial class UdpServerListener
 
     private readonly Dictionary<Connection, UdpJob> _jobs = new();
 
+    /// <summary>Tests: refuse jobs exactly as a server older than them does (PROTOCOL_VIOLATION "unknown operation").</summary>
+    internal bool RefuseJobsAsOlderServer { get; set; }
+
     private static bool IsJob(ConnectionEvent ev) => ev.Op.IsJob();
 
     private void BeginJob(Connection c, ConnectionEvent ev, long now)
     {
         var request = RequestOf(c, ev.Op, "(job)", ev.Token);
+        if (RefuseJobsAsOlderServer)
+        {
+            c.Reject(TransferError.ProtocolViolation, $"unknown operation {(byte)ev.Op} in REQUEST (1 = GET, 2 = PUT, 3 = LIST, 4 = MKDIR)", now);
+            return;
+        }
+
         string address = SocketAddressCodec.ToEndPoint(c.Peer).Address.ToString();
         if (ev.Size > TcpWire.MaxJobEntries)
         {
