@@ -35,7 +35,8 @@ public sealed partial class Connection
     /// server's statuses from <see cref="ConnectionEventKind.StreamData"/>, and after <see cref="ConnectionEventKind.Accepted"/>
     /// (whose size is the job's byte space) calls <see cref="StartSendingJob"/> (JOB_PUT) or <see cref="StartReceiving"/> (JOB_GET).
     /// </summary>
-    public static Connection CreateJobClient(ConnectionConfig config, ulong localId, TransferOp op, int entries, long now, string? accessToken = null)
+    /// <param name="uploadKey">JOB_PUT: the job's upload key (<see cref="FrameCodec.UploadKeyLength"/> bytes, sent in an UPLOAD_KEY before the REQUEST), from which each entry's upload key is derived (<see cref="EntryUploadKey"/>); null: none.</param>
+    public static Connection CreateJobClient(ConnectionConfig config, ulong localId, TransferOp op, int entries, long now, string? accessToken = null, byte[]? uploadKey = null)
     {
         if (!op.IsJob() || entries is < 1 or > MaxJobEntries)
         {
@@ -49,9 +50,23 @@ public sealed partial class Connection
             _jobEntries = entries,
             _isDataSender = op == TransferOp.JobPut,
             _accessToken = accessToken ?? string.Empty,
+            _uploadKey = op == TransferOp.JobPut && uploadKey?.Length == FrameCodec.UploadKeyLength ? uploadKey : null,
         };
         c.StartClientHandshake();
         return c;
+    }
+
+    /// <summary>
+    /// The upload key of one entry of a JOB_PUT whose REQUEST came with <paramref name="jobKey"/>: the first 16 bytes of
+    /// SHA-256(job key, then the entry's path in UTF-8). A re-run of the same job (same key) takes over its own
+    /// interrupted uploads at once, path by path.
+    /// </summary>
+    public static byte[] EntryUploadKey(ReadOnlySpan<byte> jobKey, string path)
+    {
+        var input = new byte[jobKey.Length + System.Text.Encoding.UTF8.GetByteCount(path)];
+        jobKey.CopyTo(input);
+        System.Text.Encoding.UTF8.GetBytes(path, input.AsSpan(jobKey.Length));
+        return System.Security.Cryptography.SHA256.HashData(input)[..FrameCodec.UploadKeyLength];
     }
 
     /// <summary>

@@ -343,7 +343,7 @@ public sealed partial class Connection
             IdentitySize = f.IdentitySize,
             IdentityMtime = f.IdentityMtime,
             Token = f.Token,
-            UploadKey = f.Op == TransferOp.Put ? _uploadKey : null,
+            UploadKey = f.Op is TransferOp.Put or TransferOp.JobPut ? _uploadKey : null,
             FileMode = !f.Op.IsDownload() && _fileMode >= 0 ? _fileMode : null,
         });
     }

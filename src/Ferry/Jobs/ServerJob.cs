@@ -113,7 +113,9 @@ public sealed class ServerJob
     }
 
     /// <summary>JOB_PUT: the receiving end, committing each file as its bytes and hash are in.</summary>
-    public JobSink CreateSink(Action<JobFileOutcome> report)
+    /// <param name="uploadKey">Entry i's upload key (null: none), with which a re-run takes over its own interrupted upload.</param>
+    /// <param name="takeover">How a later upload of the same path may stop this job's (see <see cref="TransferService.BeginUpload"/>); null: it cannot.</param>
+    public JobSink CreateSink(Action<JobFileOutcome> report, Func<int, byte[]?>? uploadKey = null, Func<IncomingFile, IUploadTakeover>? takeover = null)
     {
         var transfers = _context.Transfers;
         var files = _context.Files;
@@ -128,7 +130,7 @@ public sealed class ServerJob
                     return null;
                 }
 
-                var upload = transfers.BeginUpload(Requests[i], e.Size, identity, mode: e.Mode);
+                var upload = transfers.BeginUpload(Requests[i], e.Size, identity, uploadKey?.Invoke(i), takeover, e.Mode);
                 return new JobSinkFile(upload.File, upload);
             },
             report,

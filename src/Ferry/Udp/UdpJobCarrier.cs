@@ -72,10 +72,16 @@ public sealed class UdpJobCarrier : IJobCarrier
             }
         }
 
+        // JOB_PUT: one upload key for the job, kept until it succeeds, so that the same command run again after an
+        // interruption takes over its own uploads on the server at once (each entry's key is derived from it).
+        var keys = put ? UploadKeys.Default : null;
+        var (keyLocal, keyRemote) = JobKeyOf(server, entries);
+        var own = options.Clone();
+        own.UploadKey = keys?.GetOrCreate(keyLocal, keyRemote);
         var job = new Job(entries, observer, put, options.Overwrite);
         try
         {
-            await UdpTransferClient.RunJobAsync(server, _time, put ? TransferOp.JobPut : TransferOp.JobGet, entries.Count, options, job, cancellationToken).ConfigureAwait(false);
+            await UdpTransferClient.RunJobAsync(server, _time, put ? TransferOp.JobPut : TransferOp.JobGet, entries.Count, own, job, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -86,6 +92,36 @@ public sealed class UdpJobCarrier : IJobCarrier
         {
             throw failure;
         }
+
+        keys?.Forget(keyLocal, keyRemote);
+    }
+
+    /// <summary>What names a job for its upload key: the deepest local directory and remote path holding all its entries.</summary>
+    private static (string Local, RemoteUrl Remote) JobKeyOf(RemoteUrl server, IReadOnlyList<JobEntry> entries)
+    {
+        static string Common(IEnumerable<string> paths, char separator)
+        {
+            string? common = null;
+            foreach (string p in paths)
+            {
+                string dir = p.Contains(separator, StringComparison.Ordinal) ? p[..p.LastIndexOf(separator)] : string.Empty;
+                if (common is null)
+                {
+                    common = dir;
+                    continue;
+                }
+
+                while (common.Length > 0 && !(dir == common || dir.StartsWith(common + separator, StringComparison.Ordinal)))
+                {
+                    common = common.Contains(separator, StringComparison.Ordinal) ? common[..common.LastIndexOf(separator)] : string.Empty;
+                }
+            }
+
+            return common ?? string.Empty;
+        }
+
+        string local = Common(entries.Select(e => e.LocalPath), Path.DirectorySeparatorChar);
+        return (local.Length == 0 ? Path.DirectorySeparatorChar.ToString() : local, server.WithPath(Common(entries.Select(e => e.RemotePath), '/') + "/"));
     }
 
     /// <summary>One job on the client: runs on the connection's loop thread, except for the hasher and the commits.</summary>
@@ -107,6 +143,7 @@ public sealed class UdpJobCarrier : IJobCarrier
         private JobSink? _sink;
         private Task? _hasher;
         private int _results;
+        private int _reported;
         private bool _doneRead;
         private bool _doneSent;
         private int _progressCursor;
@@ -164,7 +201,7 @@ public sealed class UdpJobCarrier : IJobCarrier
                 ReportProgress(connection.ContiguousBytesDone);
             }
 
-            if (!put && _sink is { AllResolved.IsCompleted: true } && !_doneSent)
+            if (!put && _sink is not null && Volatile.Read(ref _reported) == _files.Count && !_doneSent)
             {
                 FinishDownload(connection);
             }
@@ -388,6 +425,7 @@ public sealed class UdpJobCarrier : IJobCarrier
             }
 
             _outbox.Enqueue(TcpJobFrames.WriteOutcome(TcpFrameType.FileResult, new TcpFileOutcome(i, code, code == 0 ? string.Empty : outcome.Message)));
+            Interlocked.Increment(ref _reported); // after the frame is queued: DONE must follow every FILE_RESULT
         }
 
         // JOB_GET, every file resolved: the directories (deepest first, so their mtimes stay), then DONE.

@@ -57,7 +57,7 @@ public sealed partial class UdpServerListener
             return;
         }
 
-        _jobs[c] = new UdpJob(request, address, (int)ev.Size, ev.Op == TransferOp.JobPut, _clock.NowMicros);
+        _jobs[c] = new UdpJob(request, address, (int)ev.Size, ev.Op == TransferOp.JobPut, _clock.NowMicros) { UploadKey = ev.UploadKey };
     }
 
     private void OnJobStream(Connection c, byte[] bytes, long now)
@@ -199,7 +199,7 @@ public sealed partial class UdpServerListener
             return;
         }
 
-        foreach (var (c, job) in _jobs)
+        foreach (var (c, job) in _jobs.ToList())
         {
             if (c.State is ConnectionState.Closing or ConnectionState.Closed)
             {
@@ -218,7 +218,7 @@ public sealed partial class UdpServerListener
             }
 
             c.RefreshFlowLimit();
-            if (job.Put && job.Sink is { AllResolved.IsCompleted: true } && !job.DoneSent)
+            if (job.Put && job.Sink is not null && Volatile.Read(ref job.Reported) == job.Server!.AcceptedFiles.Count && !job.DoneSent)
             {
                 FinishJobPut(c, job);
             }
@@ -265,7 +265,10 @@ public sealed partial class UdpServerListener
                 }
 
                 job.Outbox.Enqueue(TcpJobFrames.WriteOutcome(TcpFrameType.FileResult, new TcpFileOutcome(outcome.Index, code, code == 0 ? string.Empty : outcome.Message)));
-            });
+                Interlocked.Increment(ref job.Reported); // after the frame is queued: DONE must follow every FILE_RESULT
+            },
+            job.UploadKey is { } key ? i => Connection.EntryUploadKey(key, server.Entries[i].Path) : null,
+            _ => new Takeover(this, c));
             c.AcceptJob(layout.TotalSize, null, new JobDataSink(job.Sink), server.Present);
             _context.Transfers.Started(job.Request, layout.TotalSize,
                 $"job of {server.Entries.Count} entries, {server.Accepted} accepted, {server.Present.TotalLength} bytes already here");
@@ -357,11 +360,17 @@ public sealed partial class UdpServerListener
         /// <summary>Frames other threads produced (outcomes, hashes), written to the stream by the loop.</summary>
         public ConcurrentQueue<byte[]> Outbox { get; } = new();
 
+        /// <summary>The job's upload key (JOB_PUT), from which each entry's is derived; null: none.</summary>
+        public byte[]? UploadKey { get; init; }
+
         public CancellationTokenSource Stop { get; } = new();
 
         public long StartedAt = now;
 
         public int Results;
+
+        /// <summary>JOB_PUT: files whose FILE_RESULT is queued.</summary>
+        public int Reported;
 
         public int Committed;
 

@@ -442,7 +442,7 @@ public sealed partial class UdpServerListener : IProtocolListener
 
         public bool TryStop(string reason)
         {
-            if (Environment.CurrentManagedThreadId != listener._loopThreadId || !listener._transfers.ContainsKey(connection))
+            if (Environment.CurrentManagedThreadId != listener._loopThreadId || !(listener._transfers.ContainsKey(connection) || listener._jobs.ContainsKey(connection)))
             {
                 return false;
             }

@@ -339,7 +339,7 @@ public sealed class UdpTransferClient : ITransferClient
         public TransferResult RunJob(TransferOp op, int entries, IUdpJobDriver driver)
         {
             SayOpening($"job of {entries} entries ({(op == TransferOp.JobPut ? "upload" : "download")})");
-            var connection = _connection = Connection.CreateJobClient(Config(), NewId(), op, entries, _clock.NowMicros, ClientSecurity.Token(_options));
+            var connection = _connection = Connection.CreateJobClient(Config(), NewId(), op, entries, _clock.NowMicros, ClientSecurity.Token(_options), _options.UploadKey);
             driver.Start(connection);
             RunUnlessDone(() => driver.Succeeded, ev => driver.OnEvent(connection, ev, _clock.NowMicros), () => driver.Pump(connection, _clock.NowMicros));
             return new TransferResult(connection.Size, _elapsed.Elapsed, string.Empty) { ResumedBytes = connection.ResumedBytes };
