@@ -96,6 +96,52 @@ public class ControlStreamTests
     }
 
     [Fact]
+    public void A_client_never_puts_stream_bytes_in_the_packet_of_its_request()
+    {
+        // An older server drops a packet with a frame it does not know: the REQUEST must reach it alone, to be refused
+        // clearly. Cleartext, so the capture can be read; a lossy uplink makes the REQUEST go several times.
+        var clientConfig = new ConnectionConfig { Security = new UdpSecurity { Insecure = true } };
+        var serverConfig = new ConnectionConfig { Security = new UdpSecurity { Identity = Ferry.Tests.Support.TestSecurity.ServerKey, AllowInsecure = true } };
+        var sim = new SimTransfer(seed: 3, new LinkConfig { Delay = 10_000, Loss = 0.3 }, new LinkConfig { Delay = 10_000 }, clientConfig, serverConfig) { Capture = new List<byte[]>() };
+        var client = Connection.CreateJobClient(clientConfig, sim.NextClientId(), TransferOp.JobPut, 1, sim.Now);
+        client.WriteStream(RandomBytes(4, 20_000));
+        sim.ServerAppOverride = (c, ev) =>
+        {
+            if (ev.Kind == ConnectionEventKind.RequestReceived)
+            {
+                c.Reject(TransferError.ProtocolViolation, "unknown operation 5 in REQUEST", sim.Now);
+            }
+        };
+
+        var result = sim.RunClient(client, maxSteps: 100_000);
+
+        Assert.Equal(TransferError.ProtocolViolation, result.ClientCode);
+        int requests = 0, streams = 0;
+        var ranges = new AckRange[FrameCodec.MaxAckRanges + 1];
+        foreach (var d in sim.Capture)
+        {
+            if (Packet.TryParse(d, out var p) != PacketError.None || p.Protected || p.DestinationId == client.LocalId)
+            {
+                continue;
+            }
+
+            var r = new SpanReader(p.Payload);
+            bool request = false, stream = false;
+            while (!r.End && FrameCodec.TryRead(ref r, ranges, out var f))
+            {
+                request |= f.Type == FrameType.Request;
+                stream |= f.Type == FrameType.Stream;
+            }
+
+            Assert.False(request && stream, "a packet carried the REQUEST and STREAM bytes");
+            requests += request ? 1 : 0;
+            streams += stream ? 1 : 0;
+        }
+
+        Assert.True(requests > 0 && streams > 0, $"{requests} REQUEST packets, {streams} STREAM packets");
+    }
+
+    [Fact]
     public void Bytes_ahead_of_a_gap_wait_and_duplicates_are_delivered_once()
     {
         var s = new ControlStream();
