@@ -143,6 +143,7 @@ public sealed class UdpJobCarrier : IJobCarrier
         private JobSink? _sink;
         private Task? _hasher;
         private int _results;
+        private readonly List<(TcpFrameType Type, byte[] Payload)> _early = new();
         private int _reported;
         private bool _doneRead;
         private bool _doneSent;
@@ -236,8 +237,9 @@ public sealed class UdpJobCarrier : IJobCarrier
 
                 if (!_started)
                 {
-                    Violation(connection, $"{type} before ACCEPT", now);
-                    return;
+                    // The server's frames may overtake its ACCEPT (a lost packet): held until the job is laid out.
+                    _early.Add((type, payload));
+                    continue;
                 }
 
                 OnJobFrame(connection, type, payload, now);
@@ -353,6 +355,18 @@ public sealed class UdpJobCarrier : IJobCarrier
             {
                 StartDownload(connection, layout);
             }
+
+            foreach (var (type, payload) in _early)
+            {
+                if (connection.State is ConnectionState.Closing or ConnectionState.Closed)
+                {
+                    break;
+                }
+
+                OnJobFrame(connection, type, payload, now);
+            }
+
+            _early.Clear();
         }
 
         private void StartUpload(Connection connection, JobLayout layout)

@@ -25,6 +25,9 @@ public sealed partial class UdpServerListener
     /// <summary>Most jobs at once from one address.</summary>
     public const int MaxJobsPerAddress = 4;
 
+    // Entries judged between two STATUS frames.
+    private const int StatusBatch = 4096;
+
     private readonly Dictionary<Connection, UdpJob> _jobs = new();
 
     /// <summary>Tests: refuse jobs exactly as a server older than them does (PROTOCOL_VIOLATION "unknown operation").</summary>
@@ -109,6 +112,13 @@ public sealed partial class UdpServerListener
                     {
                         while (!serverJob.Judged)
                         {
+                            // STATUS goes out as it is decided (the loop writes what is queued): on a large manifest the
+                            // client hears progress, and its idle timeout does not run out.
+                            if (serverJob.Statuses.Count - job.StatusSent >= StatusBatch)
+                            {
+                                job.Outbox.Enqueue(TcpJobFrames.WriteStatus(serverJob.Statuses, ref job.StatusSent));
+                            }
+
                             serverJob.JudgeNext();
                         }
 
@@ -242,7 +252,12 @@ public sealed partial class UdpServerListener
             return;
         }
 
-        for (int sent = 0; sent < server.Statuses.Count;)
+        while (job.Outbox.TryDequeue(out var batch))
+        {
+            c.WriteStream(batch);
+        }
+
+        for (int sent = job.StatusSent; sent < server.Statuses.Count;)
         {
             c.WriteStream(TcpJobFrames.WriteStatus(server.Statuses, ref sent));
         }
@@ -344,6 +359,9 @@ public sealed partial class UdpServerListener
         public List<TcpJobEntry> Entries { get; } = new();
 
         public long ManifestBytes;
+
+        /// <summary>STATUS records queued so far (by the judging task, then the loop).</summary>
+        public int StatusSent;
 
         public ServerJob? Server;
 
