@@ -33,6 +33,9 @@ public sealed partial class UdpServerListener
     /// <summary>Tests: refuse jobs exactly as a server older than them does (PROTOCOL_VIOLATION "unknown operation").</summary>
     internal bool RefuseJobsAsOlderServer { get; set; }
 
+    /// <summary>Tests: called on the loop once a job's manifest is judged, before its STATUS and ACCEPT go out.</summary>
+    internal Action? AfterJobJudged { get; set; }
+
     private static bool IsJob(ConnectionEvent ev) => ev.Op.IsJob();
 
     private void BeginJob(Connection c, ConnectionEvent ev, long now)
@@ -239,6 +242,7 @@ public sealed partial class UdpServerListener
     {
         job.Accepted = true;
         var server = job.Server!;
+        AfterJobJudged?.Invoke();
         if (!judging.IsCompletedSuccessfully)
         {
             var e = judging.Exception?.InnerException;

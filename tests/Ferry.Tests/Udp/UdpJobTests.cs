@@ -104,6 +104,32 @@ public sealed class UdpJobTests
     }
 
     [Fact]
+    public async Task JobGet_FileTheServerCannotRead_IsAborted_OthersDone()
+    {
+        await using var server = new UdpServerFixture();
+        var entries = new List<JobEntry>();
+        for (int i = 0; i < 4; i++)
+        {
+            string served = Path.Combine(server.Root, "s", $"f{i}");
+            Directory.CreateDirectory(Path.GetDirectoryName(served)!);
+            File.WriteAllBytes(served, new byte[5000 + i]);
+            entries.Add(new JobEntry(i, JobEntryKind.File, server.Local($"f{i}"), $"s/f{i}", 5000 + i, 0, 0x1A4));
+        }
+
+        // Entry 1 shrinks between its STATUS (its size) and the data: the server aborts it (FILE_ABORT).
+        server.Listener.AfterJobJudged = () => File.WriteAllBytes(Path.Combine(server.Root, "s", "f1"), new byte[10]);
+        var observer = new JobTestObserver();
+
+        await new UdpJobCarrier().DownloadAsync(Url(server), entries, new ClientOptions(), observer, default).WaitAsync(s_bound);
+
+        Assert.Equal(1, Assert.Single(observer.Failed).Key);
+        Assert.Contains("the server could not read it", observer.Failed[1].Message, StringComparison.Ordinal);
+        Assert.Equal(3, observer.Done.Count);
+        Assert.False(File.Exists(server.Local("f1")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(server.Root, "s", "f3")), File.ReadAllBytes(server.Local("f3")));
+    }
+
+    [Fact]
     public async Task JobGet_ResumesFromTheJournalsLeftByAnInterruptedRun()
     {
         // A download interrupted mid-file leaves temp files and journals: the next run's HAVE lists them and only the
