@@ -341,7 +341,16 @@ public sealed class UdpTransferClient : ITransferClient
             SayOpening($"job of {entries} entries ({(op == TransferOp.JobPut ? "upload" : "download")})");
             var connection = _connection = Connection.CreateJobClient(Config(), NewId(), op, entries, _clock.NowMicros, ClientSecurity.Token(_options), _options.UploadKey);
             driver.Start(connection);
-            RunUnlessDone(() => driver.Succeeded, ev => driver.OnEvent(connection, ev, _clock.NowMicros), () => driver.Pump(connection, _clock.NowMicros));
+            try
+            {
+                RunUnlessDone(() => driver.Succeeded, ev => driver.OnEvent(connection, ev, _clock.NowMicros), () => driver.Pump(connection, _clock.NowMicros));
+            }
+            finally
+            {
+                Say($"job: {connection.Size} bytes in the job, {connection.ResumedBytes} already at the receiver, {connection.Stats.DataBytesSent} data bytes sent " +
+                    $"({connection.Stats.DataBytesRetransmitted} again), {connection.Stats.DataBytesReceived} received ({connection.Stats.DuplicateDataBytes} duplicate)");
+            }
+
             return new TransferResult(connection.Size, _elapsed.Elapsed, string.Empty) { ResumedBytes = connection.ResumedBytes };
         }
 
