@@ -100,7 +100,7 @@ public sealed class JobSink : IDisposable
     /// <summary>Bytes written to one file between two checkpoints (fdatasync and journal); default 256 MiB.</summary>
     public long CheckpointBytes { get; init; } = 256L << 20;
 
-    /// <summary>Completes once every file has its outcome.</summary>
+    /// <summary>Completes once every file has its outcome and every report (the constructor's <c>report</c>) has returned.</summary>
     public Task AllResolved => _resolved.Task;
 
     /// <summary>True once every byte of the job's space is at the receiver (written now or present before).</summary>
@@ -490,7 +490,6 @@ public sealed class JobSink : IDisposable
 
     private void Resolve(int index, JobSinkFile? file, JobFileOutcome outcome)
     {
-        bool last;
         bool bounded;
         lock (_sync)
         {
@@ -503,7 +502,6 @@ public sealed class JobSink : IDisposable
             _state[index] = State.Resolved;
             _files[index] = null;
             _hashes.Remove(index);
-            last = --_pending == 0;
         }
 
         if (file is not null)
@@ -523,7 +521,10 @@ public sealed class JobSink : IDisposable
         }
 
         _report(outcome);
-        if (last)
+
+        // Counted after the report returned: a carrier that sends DONE once AllResolved completes must not overtake the
+        // report of a file that resolved at the same moment on another thread.
+        if (Interlocked.Decrement(ref _pending) == 0)
         {
             _resolved.TrySetResult();
         }
