@@ -37,7 +37,7 @@ internal static class TransferCommands
         (s_insecure, ["udp", "tcp", "zmq"]),
     ];
 
-    private static readonly Option<int> s_parallel = new("--parallel") { Description = "Files in flight at once for a directory or several sources (each file its own connection), 1..64", DefaultValueFactory = _ => PerFileCarrier.DefaultParallel };
+    private static readonly Option<int> s_parallel = new("--parallel") { Description = "Files in flight at once for a directory or several sources over zmq:// (each file its own connection; tcp:// and udp:// use it only against a server older than jobs), 1..64", DefaultValueFactory = _ => PerFileCarrier.DefaultParallel };
 
     private const string PathRule = " (the path after host[:port]/ is taken literally: no percent-decoding, and '#', '?', '%' and spaces are part of the name)";
 

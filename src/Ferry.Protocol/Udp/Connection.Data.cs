@@ -1,4 +1,5 @@
 using Ferry.Protocol.Common;
+using Ferry.Protocol.Udp.Wire;
 
 namespace Ferry.Protocol.Udp;
 
@@ -59,7 +60,32 @@ public sealed partial class Connection
     }
 
     /// <summary>The receive window: up to <see cref="ConnectionConfig.ReceiveWindow"/> past the first missing byte.</summary>
-    private long FlowLimit() => Math.Min(_size, _received.ContiguousEnd(0) + _config.ReceiveWindow);
+    private long FlowLimit()
+    {
+        long limit = Math.Min(_size, _received.ContiguousEnd(0) + _config.ReceiveWindow);
+        return _sink is ILimitedDataSink limited ? Math.Min(limit, limited.WritableEnd) : limit;
+    }
+
+    /// <summary>
+    /// Queues MAX_DATA when the limit grew by an eighth of the receive window, or by a quarter of what is open now (a
+    /// limit held back by the sink, which moves in small steps), or reached the end.
+    /// </summary>
+    private void MaybeAdvertiseMaxData()
+    {
+        long limit = FlowLimit();
+        if (limit <= _maxDataAdvertised)
+        {
+            return;
+        }
+
+        long open = limit - _received.ContiguousEnd(0);
+        long step = Math.Min(_config.ReceiveWindow / 8, Math.Max(1, open / 4));
+        if (limit - _maxDataAdvertised >= step || limit == _size)
+        {
+            _maxDataAdvertised = limit;
+            Queue(Recovery.ControlFrames.MaxData);
+        }
+    }
 
     /// <summary>
     /// How much of a file's start an upload client may send before the server's ACCEPT (and the server must hold
@@ -74,7 +100,7 @@ public sealed partial class Connection
     /// </summary>
     private void StartEarlyData()
     {
-        if (!IsClient || !_isDataSender || _sendingStarted || State != ConnectionState.Handshake || !_config.EarlyData)
+        if (!IsClient || !_isDataSender || _sendingStarted || State != ConnectionState.Handshake || !_config.EarlyData || _op.IsJob())
         {
             return;
         }
@@ -107,11 +133,13 @@ public sealed partial class Connection
     private void TakeHave(RangeSet have)
     {
         long had = 0;
+        _receiverHad = new RangeSet();
         foreach (var r in have)
         {
             long end = Math.Min(r.End, _size);
             if (r.Start < end)
             {
+                _receiverHad.Add(r.Start, end);
                 _toSend.Remove(r.Start, end);
                 _retransmit.Remove(r.Start, end);
                 _ackedData.Add(r.Start, end);
@@ -267,13 +295,7 @@ public sealed partial class Connection
             return;
         }
 
-        long limit = FlowLimit();
-        if (limit - _maxDataAdvertised >= _config.ReceiveWindow / 8 || (limit == _size && _maxDataAdvertised < _size))
-        {
-            _maxDataAdvertised = limit;
-            Queue(Recovery.ControlFrames.MaxData);
-        }
-
+        MaybeAdvertiseMaxData();
         CheckReceiveComplete();
     }
 

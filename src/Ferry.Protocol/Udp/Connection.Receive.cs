@@ -82,13 +82,13 @@ public sealed partial class Connection
             if (f.Type is not (FrameType.Ack or FrameType.Padding))
             {
                 ackEliciting = true;
-                urgent |= f.Type is not (FrameType.Data or FrameType.Ping or FrameType.MaxData);
+                urgent |= f.Type is not (FrameType.Data or FrameType.Ping or FrameType.MaxData or FrameType.Stream);
                 hasData |= f.Type == FrameType.Data;
                 hasDataFin |= f.Type == FrameType.DataFin;
                 hasAccept |= f.Type == FrameType.Accept;
                 hasRequest |= f.Type == FrameType.Request;
                 hasHello |= f.Type == FrameType.Hello;
-                hasTransfer |= f.Type is FrameType.Data or FrameType.MaxData or FrameType.Have or FrameType.DataFin or FrameType.Result;
+                hasTransfer |= f.Type is FrameType.Data or FrameType.MaxData or FrameType.Have or FrameType.DataFin or FrameType.Result or FrameType.Stream;
                 hasSessionFrame |= !IsHandshakeFrame(f.Type) && f.Type != FrameType.Ping; // a PING asks only for an ACK
             }
         }
@@ -153,6 +153,7 @@ public sealed partial class Connection
         // The Initials sent so far were answered with a Retry, not processed: forget them and resend at once.
         ForgetUnansweredInitials();
         _uploadKeySent = false; // the server never saw it
+        _requestSent = false;
         _fileModeSent = false;
         _pendingControls |= _neededControls & ~ControlFrames.Ping; // HELLO (and REQUEST in a cleartext session)
         if (_insecureSession)
@@ -172,6 +173,10 @@ public sealed partial class Connection
                 p.State = SentPacketState.Lost;
                 _bytesInFlight -= p.Size;
                 _ackElicitingInFlight--;
+                if (p.StreamLength > 0)
+                {
+                    _stream.OnLost(p.StreamOffset, p.StreamLength);
+                }
             }
         }
 
@@ -187,6 +192,9 @@ public sealed partial class Connection
                 break;
             case FrameType.Data:
                 OnData(f.Offset, f.Data, now);
+                break;
+            case FrameType.Stream:
+                OnStreamFrame(f, now);
                 break;
             case FrameType.MaxData:
                 _peerMaxData = Math.Max(_peerMaxData, f.Offset);
@@ -223,7 +231,11 @@ public sealed partial class Connection
                         return;
                     }
 
-                    if (!_sendingStarted)
+                    if (!_sendingStarted && _source is null)
+                    {
+                        _jobHave = have; // a JOB_PUT client whose application has not started the job's source yet
+                    }
+                    else if (!_sendingStarted)
                     {
                         StartSending(have);
                     }
@@ -316,7 +328,7 @@ public sealed partial class Connection
         _maxDatagram = Math.Min(f.MaxDatagram, _maxDatagram);
         _cc = _config.CreateController(_maxDatagram);
         _pacer = new Pacer(_maxDatagram);
-        if (!f.Op.IsDownload())
+        if (f.Op is TransferOp.Put or TransferOp.MakeDirectory)
         {
             _size = f.Size;
             _identitySize = f.IdentitySize;
@@ -331,7 +343,7 @@ public sealed partial class Connection
             IdentitySize = f.IdentitySize,
             IdentityMtime = f.IdentityMtime,
             Token = f.Token,
-            UploadKey = f.Op == TransferOp.Put ? _uploadKey : null,
+            UploadKey = f.Op is TransferOp.Put or TransferOp.JobPut ? _uploadKey : null,
             FileMode = !f.Op.IsDownload() && _fileMode >= 0 ? _fileMode : null,
         });
     }
@@ -339,9 +351,14 @@ public sealed partial class Connection
     /// <summary>What is wrong with a REQUEST no application could act on; null when it is well-formed.</summary>
     private static (TransferError Code, string Message)? RefuseRequest(in Frame f)
     {
-        if (f.Op is not (TransferOp.Get or TransferOp.Put or TransferOp.List or TransferOp.MakeDirectory))
+        if (f.Op is not (TransferOp.Get or TransferOp.Put or TransferOp.List or TransferOp.MakeDirectory or TransferOp.JobPut or TransferOp.JobGet))
         {
-            return (TransferError.ProtocolViolation, $"unknown operation {(byte)f.Op} in REQUEST (1 = GET, 2 = PUT, 3 = LIST, 4 = MKDIR)");
+            return (TransferError.ProtocolViolation, $"unknown operation {(byte)f.Op} in REQUEST (1 = GET, 2 = PUT, 3 = LIST, 4 = MKDIR, 5 = JOB_PUT, 6 = JOB_GET)");
+        }
+
+        if (f.Op.IsJob() && (f.Size < 1 || f.IdentitySize != 0 || f.IdentityMtime != 0 || f.Text is not { Length: 0 }))
+        {
+            return (TransferError.ProtocolViolation, "a job's REQUEST has an empty path, the entry count (at least 1) as its size and no identity");
         }
 
         if (f.Op == TransferOp.MakeDirectory && (f.Size != 0 || f.IdentitySize != 0))
@@ -399,7 +416,7 @@ public sealed partial class Connection
             _pacer = new Pacer(_maxDatagram);
         }
 
-        if (_op.IsDownload())
+        if (_op.IsDownload() || _op == TransferOp.JobPut)
         {
             _size = f.Size;
             _identitySize = f.Size;

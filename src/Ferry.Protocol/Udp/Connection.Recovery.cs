@@ -43,6 +43,12 @@ public sealed partial class Connection
             }
 
             t = Math.Min(t, _lossTime != long.MaxValue ? _lossTime : PtoDeadline);
+            if (StreamReady && _bytesInFlight + _maxDatagram <= _cc.CongestionWindow)
+            {
+                // Control stream bytes wait only for the pacer.
+                return Math.Min(t, _pacingWake == long.MaxValue ? 0 : _pacingWake);
+            }
+
             return Math.Min(t, _pacingWake);
         }
     }
@@ -147,6 +153,11 @@ public sealed partial class Connection
                     _retransmit.Remove(p.DataOffset, end);
                 }
 
+                if (p.StreamLength > 0)
+                {
+                    _stream.OnAcked(p.StreamOffset, p.StreamLength);
+                }
+
                 if (p.Controls != ControlFrames.None)
                 {
                     _neededControls &= ~(p.Controls & ~ControlFrames.MaxData);
@@ -243,6 +254,11 @@ public sealed partial class Connection
                     {
                         _retransmit.Add(gap.Start, gap.End);
                     }
+                }
+
+                if (p.StreamLength > 0)
+                {
+                    _stream.OnLost(p.StreamOffset, p.StreamLength);
                 }
 
                 _pendingControls |= p.Controls & _neededControls & ~ControlFrames.Ping;

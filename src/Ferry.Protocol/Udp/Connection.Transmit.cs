@@ -45,7 +45,8 @@ public sealed partial class Connection
         bool controls = _pendingControls != ControlFrames.None;
         bool probe = _probesPending > 0;
         bool data = (!handshake || SendingEarly) && DataAllowed(now);
-        if (!ackDue && !controls && !probe && !data)
+        bool stream = StreamReady && (data || WindowAllows(now));
+        if (!ackDue && !controls && !probe && !data && !stream)
         {
             return 0;
         }
@@ -84,6 +85,11 @@ public sealed partial class Connection
         }
 
         WriteControls(ref w, ref sent);
+        if (stream && (sent.Controls & ControlFrames.Request) == 0)
+        {
+            WriteStreamFrame(ref w, ref sent);
+        }
+
         if (probe && !sent.AckEliciting)
         {
             FrameCodec.TryWritePing(ref w);
@@ -161,9 +167,10 @@ public sealed partial class Connection
             var before = w;
             bool withKey = _uploadKey is not null && !_uploadKeySent && FrameCodec.TryWriteUploadKey(ref w, _uploadKey);
             bool withMode = _fileMode >= 0 && !_fileModeSent && FrameCodec.TryWriteFileMode(ref w, _fileMode);
-            if (FrameCodec.TryWriteRequest(ref w, _op, _maxDatagram, _path, _size, _identitySize, _identityMtime, _accessToken))
+            if (FrameCodec.TryWriteRequest(ref w, _op, _maxDatagram, _path, _op.IsJob() ? _jobEntries : _size, _identitySize, _identityMtime, _accessToken))
             {
                 Mark(ref sent, ControlFrames.Request);
+                _requestSent = true;
                 _uploadKeySent |= withKey;
                 _fileModeSent |= withMode;
             }
@@ -258,19 +265,7 @@ public sealed partial class Connection
             return false;
         }
 
-        if (_bytesInFlight + _maxDatagram > _cc.CongestionWindow && _probesPending == 0)
-        {
-            return false;
-        }
-
-        long wake = _pacer.Check(now, _maxDatagram, _cc.PacingRate);
-        if (wake != 0 && _probesPending == 0)
-        {
-            _pacingWake = wake;
-            return false;
-        }
-
-        return true;
+        return WindowAllows(now);
     }
 
     private void WriteData(ref SpanWriter w, ref SentPacket sent, bool probe)

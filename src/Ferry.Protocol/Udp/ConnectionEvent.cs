@@ -21,6 +21,9 @@ public enum ConnectionEventKind
 
     /// <summary>The connection is over (Code None for a clean close).</summary>
     Closed,
+
+    /// <summary>Bytes of the peer's control stream, in order, each exactly once (<see cref="ConnectionEvent.StreamBytes"/>).</summary>
+    StreamData,
 }
 
 /// <summary>Something the application must know or act upon. Allocated once per milestone, never per packet.</summary>
@@ -53,6 +56,9 @@ public sealed record ConnectionEvent(ConnectionEventKind Kind)
 
     /// <summary>ServerKeyReceived: the server's DER SubjectPublicKeyInfo.</summary>
     public byte[]? ServerKey { get; init; }
+
+    /// <summary>StreamData: the next bytes of the peer's control stream.</summary>
+    public byte[]? StreamBytes { get; init; }
 
     /// <summary>For Closed: true when the peer closed, false when this side did (or timed out).</summary>
     public bool ByPeer { get; init; }

@@ -15,3 +15,13 @@ public interface IDataSink
 {
     bool TryWrite(long offset, ReadOnlySpan<byte> data, out TransferError error, out string message);
 }
+
+/// <summary>
+/// A sink that also bounds how far the sender may go: the receiver's MAX_DATA never passes <see cref="WritableEnd"/>
+/// (a job receiver bounding the files it has open). The bound may only grow.
+/// </summary>
+public interface ILimitedDataSink : IDataSink
+{
+    /// <summary>The offset (exclusive) up to which this sink takes bytes without waiting.</summary>
+    long WritableEnd { get; }
+}

@@ -40,6 +40,8 @@ public sealed class JobSink : IDisposable
     private readonly HashSet<int> _unboundedSet = new();
     private readonly RangeSet _received = new();
     private readonly TaskCompletionSource _resolved = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SortedSet<int> _unresolved = new();
+    private long _writableEnd = -1;
     private int _pending;
     private int _disposed;
 
@@ -68,6 +70,7 @@ public sealed class JobSink : IDisposable
         foreach (int i in files)
         {
             _state[i] = State.Pending;
+            _unresolved.Add(i);
             _pending++;
         }
 
@@ -97,7 +100,7 @@ public sealed class JobSink : IDisposable
     /// <summary>Bytes written to one file between two checkpoints (fdatasync and journal); default 256 MiB.</summary>
     public long CheckpointBytes { get; init; } = 256L << 20;
 
-    /// <summary>Completes once every file has its outcome.</summary>
+    /// <summary>Completes once every file has its outcome and every report (the constructor's <c>report</c>) has returned.</summary>
     public Task AllResolved => _resolved.Task;
 
     /// <summary>True once every byte of the job's space is at the receiver (written now or present before).</summary>
@@ -120,6 +123,36 @@ public sealed class JobSink : IDisposable
             lock (_sync)
             {
                 return _received.TotalLength;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The job-space offset (exclusive) up to which <see cref="Write"/> never waits for a slot: the start of the first
+    /// file after the <see cref="MaxOpenFiles"/> lowest files without an outcome. A carrier whose writes must not block
+    /// (one loop serving a whole connection) lets its sender go no further. Only grows.
+    /// </summary>
+    public long WritableEnd
+    {
+        get
+        {
+            lock (_sync)
+            {
+                if (_writableEnd < 0)
+                {
+                    _writableEnd = _layout.TotalSize;
+                    int n = 0;
+                    foreach (int i in _unresolved)
+                    {
+                        if (n++ == MaxOpenFiles)
+                        {
+                            _writableEnd = _layout.Start(i);
+                            break;
+                        }
+                    }
+                }
+
+                return _writableEnd;
             }
         }
     }
@@ -457,7 +490,6 @@ public sealed class JobSink : IDisposable
 
     private void Resolve(int index, JobSinkFile? file, JobFileOutcome outcome)
     {
-        bool last;
         bool bounded;
         lock (_sync)
         {
@@ -470,7 +502,6 @@ public sealed class JobSink : IDisposable
             _state[index] = State.Resolved;
             _files[index] = null;
             _hashes.Remove(index);
-            last = --_pending == 0;
         }
 
         if (file is not null)
@@ -482,8 +513,18 @@ public sealed class JobSink : IDisposable
             }
         }
 
+        lock (_sync)
+        {
+            // Only now, its slot released: a write into the file the limit lets in next never waits for it.
+            _unresolved.Remove(index);
+            _writableEnd = -1;
+        }
+
         _report(outcome);
-        if (last)
+
+        // Counted after the report returned: a carrier that sends DONE once AllResolved completes must not overtake the
+        // report of a file that resolved at the same moment on another thread.
+        if (Interlocked.Decrement(ref _pending) == 0)
         {
             _resolved.TrySetResult();
         }

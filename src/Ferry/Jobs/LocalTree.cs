@@ -57,6 +57,25 @@ public static class LocalTree
     /// <summary>Permission bits kept by a copy: rwx for user, group and other; never setuid, setgid or sticky.</summary>
     public static int PermissionBits(int mode) => mode & 0x1FF;
 
+    /// <summary>
+    /// Creates a downloaded directory (parents too; an existing one keeps its contents) and gives it
+    /// <paramref name="mode"/> and <paramref name="mtimeUnixMs"/> (0: left as it is). Called after every file below it
+    /// was written, so the mtime stays.
+    /// </summary>
+    public static void MakeDirectory(string path, int mode, long mtimeUnixMs)
+    {
+        Directory.CreateDirectory(path);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, (UnixFileMode)mode);
+        }
+
+        if (mtimeUnixMs != 0)
+        {
+            Directory.SetLastWriteTimeUtc(path, DateTimeOffset.FromUnixTimeMilliseconds(mtimeUnixMs).UtcDateTime);
+        }
+    }
+
     private static void WalkDirectory(LocalWalk walk, string dir, string prefix, int depth)
     {
         string[] children;

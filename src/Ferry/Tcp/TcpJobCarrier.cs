@@ -264,7 +264,7 @@ public sealed class TcpJobCarrier : IJobCarrier
             string text = string.Empty;
             try
             {
-                MakeLocalDirectory(entries[i].LocalPath, entries[i].Mode & TcpWire.MaxMode, job.Statuses[i].MtimeUnixMs);
+                LocalTree.MakeDirectory(entries[i].LocalPath, entries[i].Mode & TcpWire.MaxMode, job.Statuses[i].MtimeUnixMs);
                 job.Observer.EntryDone(i, new TransferResult(0, job.Clock.Elapsed, string.Empty));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -298,20 +298,6 @@ public sealed class TcpJobCarrier : IJobCarrier
     }
 
     private static FileIdentity Identity(Job job, int i) => new(job.Statuses[i].Size, job.Statuses[i].MtimeUnixMs);
-
-    private static void MakeLocalDirectory(string path, int mode, long mtimeUnixMs)
-    {
-        Directory.CreateDirectory(path);
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(path, (UnixFileMode)mode);
-        }
-
-        if (mtimeUnixMs != 0)
-        {
-            Directory.SetLastWriteTimeUtc(path, DateTimeOffset.FromUnixTimeMilliseconds(mtimeUnixMs).UtcDateTime);
-        }
-    }
 
     private static long CountIn(RangeSet set, long start, long end)
     {

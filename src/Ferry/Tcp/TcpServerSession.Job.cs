@@ -26,131 +26,46 @@ internal sealed partial class TcpServerSession
     {
         var entries = await ReadManifestAsync((int)_open.Size, ct).ConfigureAwait(false);
         bool put = Operation == TcpOperation.JobPut;
-        var transfers = _listener.Context.Transfers;
-        var statuses = new List<TcpEntryStatus>(entries.Count);
-        var requests = new TransferRequest[entries.Count];
-        var sizes = new long[entries.Count];
-        var present = new RangeSet();
-        var presentByFile = new List<(int Index, RangeSet Ranges)>();
+        var job = new ServerJob(_listener.Context, Request, entries, put);
         int sent = 0;
-        for (int i = 0; i < entries.Count; i++)
+        while (!job.Judged)
         {
             // STATUS goes out as it is decided: the client hears progress on a large manifest, and so does the idle watchdog.
-            if (i - sent >= StatusBatch)
+            if (job.Statuses.Count - sent >= StatusBatch)
             {
-                await Control.SendAsync(TcpJobFrames.WriteStatus(statuses, ref sent), ct).ConfigureAwait(false);
+                await Control.SendAsync(TcpJobFrames.WriteStatus(job.Statuses, ref sent), ct).ConfigureAwait(false);
             }
 
-            var e = entries[i];
-            var request = new TransferRequest(Request.Protocol, Request.Peer, put ? TransferOperation.Put : TransferOperation.Get, e.Path, Request.Token);
-            requests[i] = request;
-            var status = Judge(request, e, put, out var ranges);
-            statuses.Add(status with { Index = i });
-            if (status.Accepted && e.IsFile)
-            {
-                sizes[i] = status.Size;
-                if (ranges is { IsEmpty: false })
-                {
-                    presentByFile.Add((i, ranges));
-                }
-            }
+            job.JudgeNext();
         }
 
-        JobLayout layout;
-        try
-        {
-            layout = new JobLayout(sizes);
-        }
-        catch (ArgumentException)
+        if (!job.Lay())
         {
             throw new TcpPeerException(TcpErrorCode.TooLarge, $"the job's accepted files add up to more than {JobLayout.MaxTotalSize} bytes");
         }
 
-        foreach (var (index, ranges) in presentByFile)
+        FileSize = job.Layout.TotalSize;
+        while (sent < job.Statuses.Count)
         {
-            long start = layout.Start(index);
-            foreach (var r in ranges)
-            {
-                present.Add(start + r.Start, start + Math.Min(r.End, layout.Size(index)));
-            }
+            await Control.SendAsync(TcpJobFrames.WriteStatus(job.Statuses, ref sent), ct).ConfigureAwait(false);
         }
 
-        FileSize = layout.TotalSize;
-        while (sent < statuses.Count)
-        {
-            await Control.SendAsync(TcpJobFrames.WriteStatus(statuses, ref sent), ct).ConfigureAwait(false);
-        }
-
-        int accepted = statuses.Count(s => s.Accepted);
-        var acceptedFiles = Enumerable.Range(0, entries.Count).Where(i => statuses[i].Accepted && entries[i].IsFile).ToList();
         var output = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
         var writer = WriteControlAsync(output.Reader, ct);
         try
         {
             if (put)
             {
-                await RunJobPutAsync(entries, statuses, requests, layout, present, acceptedFiles, accepted, output.Writer, writer, ct).ConfigureAwait(false);
+                await RunJobPutAsync(job, output.Writer, writer, ct).ConfigureAwait(false);
             }
             else
             {
-                await RunJobGetAsync(entries, requests, layout, acceptedFiles, accepted, output.Writer, writer, ct).ConfigureAwait(false);
+                await RunJobGetAsync(job, output.Writer, writer, ct).ConfigureAwait(false);
             }
         }
         finally
         {
             output.Writer.TryComplete();
-        }
-    }
-
-    // The server's verdict on one entry: accepted (code 0) with the size the layout uses, or the refusal.
-    private TcpEntryStatus Judge(TransferRequest request, TcpJobEntry e, bool put, out RangeSet? present)
-    {
-        present = null;
-        var transfers = _listener.Context.Transfers;
-        if (transfers.Authorize(request) is { } refusal)
-        {
-            return new TcpEntryStatus(0, (ushort)TcpErrorCode.Unauthorized, e.Size, e.MtimeUnixMs, refusal);
-        }
-
-        try
-        {
-            if (!e.IsFile)
-            {
-                if (!put)
-                {
-                    // A directory to fetch: it must be one; the client creates it with its mode and this mtime.
-                    string full = _listener.Context.Files.ResolvePath(e.Path);
-                    if (!Directory.Exists(full))
-                    {
-                        return new TcpEntryStatus(0, (ushort)TcpErrorCode.NotFound, 0, 0, $"'{e.Path}' is not a directory on the server");
-                    }
-
-                    return new TcpEntryStatus(0, 0, 0, new DateTimeOffset(Directory.GetLastWriteTimeUtc(full)).ToUnixTimeMilliseconds(), string.Empty);
-                }
-
-                return new TcpEntryStatus(0, 0, 0, e.MtimeUnixMs, string.Empty);
-            }
-
-            if (put)
-            {
-                if (_listener.Context.Files.MayHoldVersion(e.Path, new FileIdentity(e.Size, e.MtimeUnixMs)))
-                {
-                    // Committed by an earlier run after this client looked: nothing to send; the hash will tell.
-                    present = new RangeSet();
-                    present.Add(0, e.Size);
-                    return new TcpEntryStatus(0, 0, e.Size, e.MtimeUnixMs, string.Empty);
-                }
-
-                present = transfers.PeekUpload(request, e.Size, new FileIdentity(e.Size, e.MtimeUnixMs));
-                return new TcpEntryStatus(0, 0, e.Size, e.MtimeUnixMs, string.Empty);
-            }
-
-            using var file = transfers.OpenDownload(request);
-            return new TcpEntryStatus(0, 0, file.Identity.Size, file.Identity.MtimeUnixMs, string.Empty);
-        }
-        catch (FileEngineException fe)
-        {
-            return new TcpEntryStatus(0, (ushort)TcpErrors.FromFile(fe.Code), e.Size, e.MtimeUnixMs, fe.Message);
         }
     }
 
@@ -189,10 +104,9 @@ internal sealed partial class TcpServerSession
         return entries;
     }
 
-    private async Task RunJobPutAsync(
-        List<TcpJobEntry> entries, List<TcpEntryStatus> statuses, TransferRequest[] requests, JobLayout layout, RangeSet present, List<int> acceptedFiles, int accepted,
-        ChannelWriter<byte[]> output, Task writer, CancellationToken ct)
+    private async Task RunJobPutAsync(ServerJob job, ChannelWriter<byte[]> output, Task writer, CancellationToken ct)
     {
+        var (entries, statuses, requests, layout, present, accepted) = (job.Entries, job.Statuses, job.Requests, job.Layout, job.Present, job.Accepted);
         var transfers = _listener.Context.Transfers;
         int committed = 0, failed = 0;
         void Report(JobFileOutcome outcome)
@@ -211,25 +125,7 @@ internal sealed partial class TcpServerSession
             output.TryWrite(TcpJobFrames.WriteOutcome(TcpFrameType.FileResult, new TcpFileOutcome(outcome.Index, code, code == 0 ? string.Empty : outcome.Message)));
         }
 
-        var files = _listener.Context.Files;
-        _jobSink = new JobSink(
-            layout, acceptedFiles, present,
-            i =>
-            {
-                var e = entries[i];
-                var identity = new FileIdentity(e.Size, e.MtimeUnixMs);
-                if (files.MayHoldVersion(e.Path, identity))
-                {
-                    return null;
-                }
-
-                var upload = transfers.BeginUpload(requests[i], e.Size, identity, mode: e.Mode);
-                return new JobSinkFile(upload.File, upload);
-            },
-            Report,
-            checkHeld: (i, sha256) => files.HoldsContent(entries[i].Path, entries[i].Size, sha256)
-                ? null
-                : new FileEngineException(FileErrorCode.AlreadyExists, $"'{entries[i].Path}' already exists on the server with other content (it runs without --allow-overwrite)"));
+        _jobSink = job.CreateSink(Report);
 
         await SendAcceptAsync(new TcpFileVersion(layout.TotalSize, 0), present, ct).ConfigureAwait(false);
         transfers.Started(Request, layout.TotalSize, $"job of {entries.Count} entries, {accepted} accepted, {present.TotalLength} bytes already here, session {Id}, {GrantedStreams} stream(s)");
@@ -243,19 +139,15 @@ internal sealed partial class TcpServerSession
         }
 
         // Directories after the files below them, deepest first, so their mtimes stay.
-        foreach (int i in DirectoriesDeepestFirst(entries, statuses))
+        foreach (int i in job.DirectoriesDeepestFirst())
         {
-            ushort code = 0;
-            string text = string.Empty;
-            try
+            var (code, text) = job.MakeDirectory(i);
+            if (code == 0)
             {
-                transfers.MakeDirectory(requests[i], entries[i].Mode, entries[i].MtimeUnixMs);
                 Interlocked.Increment(ref committed);
             }
-            catch (FileEngineException fe)
+            else
             {
-                code = (ushort)TcpErrors.FromFile(fe.Code);
-                text = fe.Message;
                 Interlocked.Increment(ref failed);
             }
 
@@ -271,7 +163,7 @@ internal sealed partial class TcpServerSession
     }
 
     // JOB_PUT's control connection after ACCEPT: FILE_HASH and FILE_ABORT from the client, until the session ends.
-    private async Task ReadJobPutControlAsync(int entryCount, List<TcpEntryStatus> statuses, CancellationToken ct)
+    private async Task ReadJobPutControlAsync(int entryCount, IReadOnlyList<TcpEntryStatus> statuses, CancellationToken ct)
     {
         await Task.Yield();
         var sink = _jobSink!;
@@ -313,26 +205,15 @@ internal sealed partial class TcpServerSession
         }
     }
 
-    private async Task RunJobGetAsync(
-        List<TcpJobEntry> entries, TransferRequest[] requests, JobLayout layout, List<int> acceptedFiles, int accepted,
-        ChannelWriter<byte[]> output, Task writer, CancellationToken ct)
+    private async Task RunJobGetAsync(ServerJob job, ChannelWriter<byte[]> output, Task writer, CancellationToken ct)
     {
+        var (entries, requests, acceptedFiles, accepted) = (job.Entries, job.Requests, job.AcceptedFiles, job.Accepted);
         var transfers = _listener.Context.Transfers;
-        await SendAcceptAsync(new TcpFileVersion(layout.TotalSize, 0), new RangeSet(), ct).ConfigureAwait(false);
+        await SendAcceptAsync(new TcpFileVersion(job.Layout.TotalSize, 0), new RangeSet(), ct).ConfigureAwait(false);
         var have = await ReadHaveAsync(ct).ConfigureAwait(false);
 
-        _jobSource = new JobSource(
-            layout,
-            i =>
-            {
-                var file = transfers.OpenDownload(requests[i]);
-                return new JobSourceFile(file.Handle, file.Length, file);
-            },
-            (i, kind, message) =>
-            {
-                transfers.Failed(requests[i], message);
-                output.TryWrite(TcpJobFrames.WriteOutcome(TcpFrameType.FileAbort, new TcpFileOutcome(i, (ushort)TcpErrors.ToWire(kind), message)));
-            });
+        _jobSource = job.CreateSource((i, kind, message) =>
+            output.TryWrite(TcpJobFrames.WriteOutcome(TcpFrameType.FileAbort, new TcpFileOutcome(i, (ushort)TcpErrors.ToWire(kind), message))));
         var coordinator = new TcpSendCoordinator(new BlockScheduler(FileSize, BlockSize, have));
         _started.TrySetResult(coordinator);
         transfers.Started(Request, FileSize, $"job of {entries.Count} entries, {accepted} accepted, {have.TotalLength} bytes already at the client, session {Id}, {GrantedStreams} stream(s)");
@@ -425,10 +306,4 @@ internal sealed partial class TcpServerSession
         {
         }
     }
-
-    private static IEnumerable<int> DirectoriesDeepestFirst(List<TcpJobEntry> entries, List<TcpEntryStatus> statuses) =>
-        Enumerable.Range(0, entries.Count)
-            .Where(i => !entries[i].IsFile && statuses[i].Accepted)
-            .OrderByDescending(i => entries[i].Path.Count(c => c == '/'))
-            .ThenBy(i => i);
 }

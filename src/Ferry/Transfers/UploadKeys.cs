@@ -103,17 +103,19 @@ public sealed class UploadKeys
     {
         try
         {
-            var info = new FileInfo(localPath);
+            // A directory names a job of many files (its length counts as 0).
+            FileSystemInfo info = Directory.Exists(localPath) ? new DirectoryInfo(localPath) : new FileInfo(localPath);
             if (!info.Exists)
             {
                 return null;
             }
 
+            long length = info is FileInfo f ? f.Length : 0;
             long mtimeMs = new DateTimeOffset(info.LastWriteTimeUtc).ToUnixTimeMilliseconds();
             // The path as the user wrote it: a RemoteUrl's Uri part is only scheme, host and port (its path is literal).
             string path = remote is RemoteUrl r ? r.Path : remote.AbsolutePath.TrimStart('/');
             string destination = remote.GetComponents(UriComponents.SchemeAndServer, UriFormat.UriEscaped) + "/" + path;
-            string id = $"{info.FullName}\n{info.Length}\n{mtimeMs}\n{destination}";
+            string id = $"{info.FullName}\n{length}\n{mtimeMs}\n{destination}";
             return Path.Combine(_directory, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)))[..32]);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)

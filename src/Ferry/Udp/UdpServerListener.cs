@@ -14,7 +14,7 @@ namespace Ferry.Udp;
 /// The udp:// server shell: owns one socket and one thread that runs the loop
 /// receive batch -> feed <see cref="ServerEndpoint"/> -> act on events through the file engine -> send batch -> wait.
 /// </summary>
-public sealed class UdpServerListener : IProtocolListener
+public sealed partial class UdpServerListener : IProtocolListener
 {
     /// <summary>Largest datagram the server accepts; clients negotiate down from their own maximum.</summary>
     public const int ServerMaxDatagram = 9000;
@@ -99,6 +99,7 @@ public sealed class UdpServerListener : IProtocolListener
             DrainEvents(now);
             AcceptListings(_clock.NowMicros);
             FinishCommits();
+            PumpJobs(_clock.NowMicros);
             // Answering a request opens or creates a file: send with the time of sending, not of receiving, so the
             // round trips the peers measure hold no server think time.
             Transmit(_clock.NowMicros);
@@ -107,7 +108,7 @@ public sealed class UdpServerListener : IProtocolListener
                 continue; // more is probably waiting
             }
 
-            long wait = Math.Min(_endpoint.NextTimeout - _clock.NowMicros, _commits.Count > 0 ? 500 : _listings.Count > 0 ? 2_000 : 100_000);
+            long wait = Math.Min(_endpoint.NextTimeout - _clock.NowMicros, _commits.Count > 0 || _jobs.Count > 0 ? 500 : _listings.Count > 0 ? 2_000 : 100_000);
             if (wait > 0)
             {
                 _channel.WaitReadable(wait);
@@ -155,9 +156,17 @@ public sealed class UdpServerListener : IProtocolListener
     {
         switch (ev.Kind)
         {
+            case ConnectionEventKind.RequestReceived when IsJob(ev):
+                BeginJob(c, ev, now);
+                break;
             case ConnectionEventKind.RequestReceived:
                 Accept(c, ev, now);
                 break;
+            case ConnectionEventKind.StreamData:
+                OnJobStream(c, ev.StreamBytes!, now);
+                break;
+            case ConnectionEventKind.DataComplete when c.Op.IsJob():
+                break; // each file is verified by its own FILE_HASH
             case ConnectionEventKind.DataComplete:
             {
                 var transfer = _transfers[c];
@@ -191,6 +200,13 @@ public sealed class UdpServerListener : IProtocolListener
                 else
                 {
                     _context.Transfers.Failed(RequestOf(c, c.Op, c.Path), $"at the client: {ev.Code} {ev.Message}");
+                }
+
+                break;
+            case ConnectionEventKind.Closed when c.Op.IsJob():
+                if (_jobs.TryGetValue(c, out var job) && !job.Finished && ev.Code != TransferError.None)
+                {
+                    _context.Transfers.Failed(job.Request, $"closed ({ev.Code}{(ev.ByPeer ? " by client" : string.Empty)}) {ev.Message}");
                 }
 
                 break;
@@ -345,11 +361,13 @@ public sealed class UdpServerListener : IProtocolListener
             TransferOp.Get => TransferOperation.Get,
             TransferOp.List => TransferOperation.List,
             TransferOp.MakeDirectory => TransferOperation.MakeDirectory,
+            TransferOp.JobGet => TransferOperation.Get,
             _ => TransferOperation.Put,
         }, path, token);
 
     private void Release(Connection c)
     {
+        ReleaseJob(c);
         if (_transfers.Remove(c, out var t))
         {
             if (_commits.Remove(c, out var commit))
@@ -386,7 +404,7 @@ public sealed class UdpServerListener : IProtocolListener
         }
 
         _transfers.Clear();
-        foreach (var c in _listings.Keys.ToList())
+        foreach (var c in _listings.Keys.Concat(_jobs.Keys).ToList())
         {
             Release(c);
         }
@@ -424,7 +442,7 @@ public sealed class UdpServerListener : IProtocolListener
 
         public bool TryStop(string reason)
         {
-            if (Environment.CurrentManagedThreadId != listener._loopThreadId || !listener._transfers.ContainsKey(connection))
+            if (Environment.CurrentManagedThreadId != listener._loopThreadId || !(listener._transfers.ContainsKey(connection) || listener._jobs.ContainsKey(connection)))
             {
                 return false;
             }

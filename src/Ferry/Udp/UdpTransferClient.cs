@@ -56,6 +56,18 @@ public sealed class UdpTransferClient : ITransferClient
         return Start(new Session(Resolve(remote), remote.Host, _time, options, progress, cancellationToken), s => s.RunSend(localPath, path), cancellationToken);
     }
 
+    /// <summary>Moves a job's many files in one connection (JOB_PUT, JOB_GET); see <see cref="UdpJobCarrier"/>.</summary>
+    public Jobs.IJobCarrier? JobCarrier => new UdpJobCarrier(_time);
+
+    /// <summary>Runs one job connection (<see cref="UdpJobCarrier"/>) on its own loop thread.</summary>
+    internal static Task<TransferResult> RunJobAsync(
+        RemoteUrl server, TimeProvider time, TransferOp op, int entries, ClientOptions options, IUdpJobDriver driver, CancellationToken cancellationToken)
+    {
+        ValidateOptions(options);
+        ClientSecurity.RequireWellFormedPin(options.ServerKey);
+        return Start(new Session(Resolve(server), server.Host, time, options, new Progress<TransferProgress>(), cancellationToken), s => s.RunJob(op, entries, driver), cancellationToken);
+    }
+
     public Task MakeDirectoryAsync(RemoteUrl remote, int mode, long mtimeUnixMs, ClientOptions options, CancellationToken cancellationToken)
     {
         ValidateOptions(options);
@@ -323,6 +335,25 @@ public sealed class UdpTransferClient : ITransferClient
             return RunUpload(remotePath, makeDirectory: true);
         }
 
+        /// <summary>A job: the driver writes the manifest, acts on the connection's events and pumps its work each loop.</summary>
+        public TransferResult RunJob(TransferOp op, int entries, IUdpJobDriver driver)
+        {
+            SayOpening($"job of {entries} entries ({(op == TransferOp.JobPut ? "upload" : "download")})");
+            var connection = _connection = Connection.CreateJobClient(Config(), NewId(), op, entries, _clock.NowMicros, ClientSecurity.Token(_options), _options.UploadKey);
+            driver.Start(connection);
+            try
+            {
+                RunUnlessDone(() => driver.Succeeded, ev => driver.OnEvent(connection, ev, _clock.NowMicros), () => driver.Pump(connection, _clock.NowMicros));
+            }
+            finally
+            {
+                Say($"job: {connection.Size} bytes in the job, {connection.ResumedBytes} already at the receiver, {connection.Stats.DataBytesSent} data bytes sent " +
+                    $"({connection.Stats.DataBytesRetransmitted} again), {connection.Stats.DataBytesReceived} received ({connection.Stats.DuplicateDataBytes} duplicate)");
+            }
+
+            return new TransferResult(connection.Size, _elapsed.Elapsed, string.Empty) { ResumedBytes = connection.ResumedBytes };
+        }
+
         private TransferResult RunUpload(string remotePath, bool makeDirectory = false)
         {
             byte[]? sha = null;
@@ -397,11 +428,11 @@ public sealed class UdpTransferClient : ITransferClient
         /// Runs the loop; a Ctrl+C that arrives after the transfer already succeeded (the download verified and
         /// renamed, or the upload confirmed) does not turn that success into an interruption.
         /// </summary>
-        private void RunUnlessDone(Func<bool> succeeded, Func<ConnectionEvent, bool> onEvent)
+        private void RunUnlessDone(Func<bool> succeeded, Func<ConnectionEvent, bool> onEvent, Action? pump = null)
         {
             try
             {
-                Run(ev => ev.Kind == ConnectionEventKind.ServerKeyReceived ? OnServerKey(ev) : onEvent(ev));
+                Run(ev => ev.Kind == ConnectionEventKind.ServerKeyReceived ? OnServerKey(ev) : onEvent(ev), pump);
             }
             catch (OperationCanceledException) when (succeeded())
             {
@@ -432,7 +463,8 @@ public sealed class UdpTransferClient : ITransferClient
         }
 
         /// <summary>The loop: receive, feed, act on events, send, wait. Ends when <paramref name="onEvent"/> says so.</summary>
-        private void Run(Func<ConnectionEvent, bool> onEvent)
+        /// <param name="pump">Called once per turn of the loop before sending (a job's work from other threads); with it the loop waits at most 0.5 ms.</param>
+        private void Run(Func<ConnectionEvent, bool> onEvent, Action? pump = null)
         {
             var connection = _connection!;
             using var channel = new UdpChannel(
@@ -451,7 +483,7 @@ public sealed class UdpTransferClient : ITransferClient
             while (true)
             {
                 long now = _clock.NowMicros;
-                if (_ct.IsCancellationRequested && !cancelled)
+                if (_ct.IsCancellationRequested && !cancelled && !finished)
                 {
                     cancelled = true;
                     connection.Close(TransferError.Cancelled, "cancelled by the user", now);
@@ -496,6 +528,11 @@ public sealed class UdpTransferClient : ITransferClient
                     Say($"handshake done in {(now - loopStart) / 1000.0:0.#} ms");
                 }
 
+                if (!finished && pump is not null && connection.State is not (ConnectionState.Closing or ConnectionState.Closed))
+                {
+                    pump();
+                }
+
                 // Events may have taken a while (checking the server's key, opening the file): stamp what goes out
                 // with the time it leaves, or its round trip would include that and read as a queue on the path.
                 now = _clock.NowMicros;
@@ -523,7 +560,7 @@ public sealed class UdpTransferClient : ITransferClient
                     continue;
                 }
 
-                long wait = Math.Min(connection.NextTimeout - _clock.NowMicros, 100_000);
+                long wait = Math.Min(connection.NextTimeout - _clock.NowMicros, pump is null ? 100_000 : 500);
                 if (wait > 0)
                 {
                     long before = _clock.NowMicros;

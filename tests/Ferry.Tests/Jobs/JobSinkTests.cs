@@ -72,6 +72,33 @@ public sealed class JobSinkTests : IDisposable
     }
 
     [Fact]
+    public async Task AllResolved_WaitsUntilEveryReportReturned()
+    {
+        // File 0's report is still running on another thread when file 1, the last, resolves: a carrier that sends
+        // DONE on AllResolved would send it before file 0's result.
+        var layout = new JobLayout([10, 10]);
+        using var gate = new ManualResetEventSlim();
+        using var inReport = new ManualResetEventSlim();
+        using var sink = new JobSink(layout, [0, 1], new RangeSet(), _ => throw new InvalidOperationException("nothing is written"), o =>
+        {
+            if (o.Index == 0)
+            {
+                inReport.Set();
+                gate.Wait(TimeSpan.FromSeconds(30));
+            }
+        });
+        var first = Task.Run(() => sink.Abort(0, FailureKind.Io, "gone"));
+        Assert.True(inReport.Wait(TimeSpan.FromSeconds(30)));
+
+        sink.Abort(1, FailureKind.Io, "gone too");
+
+        Assert.False(sink.AllResolved.IsCompleted);
+        gate.Set();
+        await first.WaitAsync(TimeSpan.FromSeconds(30));
+        await sink.AllResolved.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task Abort_DiscardsTheFile_WrongHash_FailsIt_OthersCommit()
     {
         long[] sizes = [10, 10, 10];

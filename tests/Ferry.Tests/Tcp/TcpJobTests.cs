@@ -3,6 +3,7 @@ using Ferry.Jobs;
 using Ferry.Protocol.Tcp;
 using Ferry.Security;
 using Ferry.Tcp;
+using Ferry.Tests.Jobs;
 using Ferry.Transfers;
 
 namespace Ferry.Tests.Tcp;
@@ -11,23 +12,21 @@ namespace Ferry.Tests.Tcp;
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class TcpJobTests
 {
-    private static readonly string[] s_oddNames = ["with space.txt", "ünïcødé ✓.bin", "hash#1.txt", "what?.txt", "pct%41.txt"];
-
     [Fact]
     public async Task JobPut_Tree_IsByteIdentical_WithModesAndMtimes_InOneSession()
     {
         await using var env = new TcpTestEnv();
         string src = Path.Combine(env.Local, "src");
-        var tree = MakeTree(src, smallFiles: 2000);
+        var tree = JobTestTree.Make(src, smallFiles: 2000, TcpTestEnv.BlockSize);
         var server = await env.StartServerAsync();
-        var entries = Plan(src, "up", tree);
-        var observer = new Observer();
+        var entries = JobTestTree.Plan(src, "up", tree);
+        var observer = new JobTestObserver();
 
         await Carrier().UploadAsync(Url(server), entries, TcpTestEnv.Options(4), observer, default).WaitAsync(TcpTestEnv.Bound);
 
         Assert.Empty(observer.Failed);
         Assert.Equal(entries.Count, observer.Done.Count);
-        AssertSameTree(src, Path.Combine(env.Root, "up"), tree);
+        JobTestTree.AssertSame(src, Path.Combine(env.Root, "up"), tree);
         Assert.Single(server.Log.Split('\n'), l => l.Contains("job of", StringComparison.Ordinal)); // one session for the whole tree
         Assert.Empty(Directory.GetFiles(env.Root, "*.ferry-*", SearchOption.AllDirectories));
     }
@@ -37,11 +36,11 @@ public sealed class TcpJobTests
     {
         await using var env = new TcpTestEnv();
         string served = Path.Combine(env.Root, "tree");
-        var tree = MakeTree(served, smallFiles: 2000);
+        var tree = JobTestTree.Make(served, smallFiles: 2000, TcpTestEnv.BlockSize);
         var server = await env.StartServerAsync();
         string dest = Path.Combine(env.Local, "copy");
-        var entries = Plan(dest, "tree", tree);
-        var observer = new Observer();
+        var entries = JobTestTree.Plan(dest, "tree", tree);
+        var observer = new JobTestObserver();
 
         try
         {
@@ -54,7 +53,7 @@ public sealed class TcpJobTests
 
         Assert.Empty(observer.Failed);
         Assert.Equal(entries.Count, observer.Done.Count);
-        AssertSameTree(served, dest, tree);
+        JobTestTree.AssertSame(served, dest, tree);
         Assert.Empty(Directory.GetFiles(dest, "*.ferry-*", SearchOption.AllDirectories));
     }
 
@@ -74,7 +73,7 @@ public sealed class TcpJobTests
             new(0, JobEntryKind.File, Path.Combine(src, "a.txt"), "ok/a.txt", 1, 1_600_000_000_000, 0x1A4),
             new(1, JobEntryKind.File, Path.Combine(src, "b.txt"), "other/b.txt", 1, 1_600_000_000_000, 0x1A4),
         };
-        var observer = new Observer();
+        var observer = new JobTestObserver();
         var options = TcpTestEnv.Options(2);
         options.Token = token;
 
@@ -121,7 +120,7 @@ public sealed class TcpJobTests
         }
 
         string before = File.ReadAllText(Path.Combine(env.Root, "up", "other-content"));
-        var observer = new Observer();
+        var observer = new JobTestObserver();
 
         await Carrier().UploadAsync(Url(server), entries, TcpTestEnv.Options(2), observer, default).WaitAsync(TcpTestEnv.Bound);
 
@@ -153,7 +152,7 @@ public sealed class TcpJobTests
 
         // Entry 2 vanished after the plan was made: the client cannot read it.
         File.Delete(entries[2].LocalPath);
-        var observer = new Observer();
+        var observer = new JobTestObserver();
 
         await Carrier().UploadAsync(Url(server), entries, TcpTestEnv.Options(2), observer, default).WaitAsync(TcpTestEnv.Bound);
 
@@ -202,7 +201,7 @@ public sealed class TcpJobTests
                 return false;
             },
         };
-        var first = new Observer();
+        var first = new JobTestObserver();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Carrier(hooks).UploadAsync(Url(server), entries, TcpTestEnv.Options(2), first, cts.Token).WaitAsync(TcpTestEnv.Bound));
         await WaitForAsync(() => server.Listener.SessionCount == 0 && server.Listener.ConnectionCount == 0); // the session disposed: data kept for resume
         long firstRun = server.Listener.Counters.DataBytesReceived;
@@ -211,7 +210,7 @@ public sealed class TcpJobTests
         // The re-run, as the job would plan it: the files the first run completed (at the server) are not handed over again.
         var rest = entries.Where(e => !File.Exists(Path.Combine(env.Root, e.RemotePath))).Select((e, i) => e with { Index = i }).ToList();
         Assert.NotEmpty(rest);
-        var observer = new Observer();
+        var observer = new JobTestObserver();
         await Carrier().UploadAsync(Url(server), rest, TcpTestEnv.Options(2), observer, default).WaitAsync(TcpTestEnv.Bound);
 
         Assert.Empty(observer.Failed);
@@ -247,7 +246,7 @@ public sealed class TcpJobTests
             },
         };
         var server = await env.StartServerAsync(hooks: hooks);
-        var observer = new Observer();
+        var observer = new JobTestObserver();
 
         await Carrier().DownloadAsync(Url(server), entries, TcpTestEnv.Options(1), observer, default).WaitAsync(TcpTestEnv.Bound);
 
@@ -266,7 +265,7 @@ public sealed class TcpJobTests
         File.WriteAllText(src, "a");
         var entries = new List<JobEntry> { new(0, JobEntryKind.File, src, "a", 1, 0, 0x1A4) };
 
-        var e = await Assert.ThrowsAsync<TransferException>(() => Carrier().UploadAsync(Url(server), entries, TcpTestEnv.Options(1), new Observer(), default).WaitAsync(TcpTestEnv.Bound));
+        var e = await Assert.ThrowsAsync<TransferException>(() => Carrier().UploadAsync(Url(server), entries, TcpTestEnv.Options(1), new JobTestObserver(), default).WaitAsync(TcpTestEnv.Bound));
 
         Assert.True(e.CarrierUnsupported, e.Message);
         Assert.False(File.Exists(Path.Combine(env.Root, "a")));
@@ -339,105 +338,5 @@ public sealed class TcpJobTests
         {
             await Task.Delay(10, cts.Token);
         }
-    }
-
-    private sealed record TreeEntry(string Relative, bool IsDirectory, int Mode, long Mtime, long Size = 0);
-
-    // A tree with nested and empty directories, 0-byte files, odd names, many small files and a few larger ones.
-    private static List<TreeEntry> MakeTree(string root, int smallFiles)
-    {
-        var tree = new List<TreeEntry>();
-        var rng = new Random(1234);
-        void AddFile(string rel, int size, int mode)
-        {
-            string full = Path.Combine(root, rel);
-            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-            var data = new byte[size];
-            rng.NextBytes(data);
-            File.WriteAllBytes(full, data);
-            File.SetUnixFileMode(full, (UnixFileMode)mode);
-            long mtime = 1_600_000_000_000 + (tree.Count * 1000);
-            File.SetLastWriteTimeUtc(full, DateTimeOffset.FromUnixTimeMilliseconds(mtime).UtcDateTime);
-            tree.Add(new TreeEntry(rel, false, mode, mtime, size));
-        }
-
-        for (int i = 0; i < smallFiles; i++)
-        {
-            AddFile($"small/d{i % 20:D2}/f{i:D4}.dat", rng.Next(0, 3000), i % 3 == 0 ? 0x1ED : 0x1A4);
-        }
-
-        AddFile("zero.bin", 0, 0x180);
-        AddFile("deep/a/b/c/zero too", 0, 0x1A4);
-        foreach (string name in s_oddNames)
-        {
-            AddFile($"odd/{name}", 777, 0x1A4);
-        }
-
-        AddFile("large/one.bin", (3 * TcpTestEnv.BlockSize) + 123, 0x1A4);
-        AddFile("large/two.bin", (5 * TcpTestEnv.BlockSize) + 7, 0x1E4);
-        Directory.CreateDirectory(Path.Combine(root, "empty", "inner"));
-
-        // Directories: every one, deepest first, after the files (as a job planner hands them over).
-        var dirs = Directory.GetDirectories(root, "*", SearchOption.AllDirectories)
-            .Select(d => Path.GetRelativePath(root, d).Replace('\\', '/'))
-            .OrderByDescending(d => d.Count(c => c == '/')).ThenBy(d => d, StringComparer.Ordinal).ToList();
-        foreach (string d in dirs)
-        {
-            string full = Path.Combine(root, d);
-            File.SetUnixFileMode(full, (UnixFileMode)0x1ED);
-            long mtime = 1_500_000_000_000 + (tree.Count * 1000);
-            tree.Add(new TreeEntry(d, true, 0x1ED, mtime));
-        }
-
-        foreach (var e in tree.Where(e => e.IsDirectory))
-        {
-            Directory.SetLastWriteTimeUtc(Path.Combine(root, e.Relative), DateTimeOffset.FromUnixTimeMilliseconds(e.Mtime).UtcDateTime);
-        }
-
-        return tree;
-    }
-
-    private static List<JobEntry> Plan(string localRoot, string remoteRoot, List<TreeEntry> tree) =>
-        tree.Select((e, i) => new JobEntry(
-            i,
-            e.IsDirectory ? JobEntryKind.Directory : JobEntryKind.File,
-            Path.Combine(localRoot, e.Relative),
-            $"{remoteRoot}/{e.Relative}",
-            e.Size,
-            e.Mtime,
-            e.Mode)).ToList();
-
-    private static void AssertSameTree(string expectedRoot, string actualRoot, List<TreeEntry> tree)
-    {
-        foreach (var e in tree)
-        {
-            string expected = Path.Combine(expectedRoot, e.Relative), actual = Path.Combine(actualRoot, e.Relative);
-            if (e.IsDirectory)
-            {
-                Assert.True(Directory.Exists(actual), actual);
-            }
-            else
-            {
-                Assert.Equal(File.ReadAllBytes(expected), File.ReadAllBytes(actual));
-            }
-
-            Assert.Equal((UnixFileMode)e.Mode, File.GetUnixFileMode(actual) & (UnixFileMode)0x1FF);
-            Assert.Equal(e.Mtime, new DateTimeOffset(File.GetLastWriteTimeUtc(actual)).ToUnixTimeMilliseconds());
-        }
-    }
-
-    private sealed class Observer : IJobObserver
-    {
-        public ConcurrentDictionary<int, TransferResult> Done { get; } = new();
-
-        public ConcurrentDictionary<int, (FailureKind Kind, string Message)> Failed { get; } = new();
-
-        public void EntryProgress(int index, long bytesDone, long resumedBytes)
-        {
-        }
-
-        public void EntryDone(int index, TransferResult result) => Assert.True(Done.TryAdd(index, result), $"entry {index} reported twice");
-
-        public void EntryFailed(int index, FailureKind kind, string message) => Assert.True(Failed.TryAdd(index, (kind, message)), $"entry {index} reported twice");
     }
 }

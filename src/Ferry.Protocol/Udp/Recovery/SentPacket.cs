@@ -42,6 +42,10 @@ public struct SentPacket
     public long DataOffset;
     public int DataLength;
 
+    /// <summary>The STREAM frame, if any: [StreamOffset, StreamOffset + StreamLength) of the control stream.</summary>
+    public long StreamOffset;
+    public int StreamLength;
+
     // The delivery-rate stamp at send time (see DeliveryRateSampler).
     public long Delivered;
     public long DeliveredTime;

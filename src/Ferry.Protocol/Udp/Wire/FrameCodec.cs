@@ -133,6 +133,11 @@ public static class FrameCodec
                 return r.TryReadBytes(UploadKeyLength, out frame.Data);
             case FrameType.FileMode:
                 return r.TryReadVarInt(MaxFileMode, out frame.Code);
+            case FrameType.Stream:
+                return r.TryReadVarInt((ulong)ControlStream.MaxOffset, out frame.Offset)
+                    && r.TryReadVarInt((ulong)r.Remaining, out frame.Length)
+                    && r.TryReadBytes((int)frame.Length, out frame.Data)
+                    && frame.Offset + frame.Length <= ControlStream.MaxOffset;
             case FrameType.DataFin:
                 return r.TryReadVarInt((ulong)MaxFileSize, out frame.Length) && r.TryReadBytes(Sha256Length, out frame.Data);
             case FrameType.Result:
@@ -262,6 +267,17 @@ public static class FrameCodec
     public static void WriteDataHeader(ref SpanWriter w, long offset, int length)
     {
         w.WriteByte((byte)FrameType.Data);
+        w.WriteVarInt((ulong)offset);
+        w.WriteVarInt((ulong)length);
+    }
+
+    /// <summary>Bytes of STREAM frame overhead for a frame at an offset up to <paramref name="offset"/> with up to <paramref name="maxLength"/> bytes.</summary>
+    public static int StreamOverhead(long offset, int maxLength) => 1 + VarInt.SizeOf((ulong)offset) + VarInt.SizeOf((ulong)Math.Max(0, maxLength));
+
+    /// <summary>Writes a STREAM frame header; the caller then writes exactly <paramref name="length"/> bytes into w.Free.</summary>
+    public static void WriteStreamHeader(ref SpanWriter w, long offset, int length)
+    {
+        w.WriteByte((byte)FrameType.Stream);
         w.WriteVarInt((ulong)offset);
         w.WriteVarInt((ulong)length);
     }

@@ -29,6 +29,9 @@ public enum FrameType : byte
     /// directory gets when committed.
     /// </summary>
     FileMode = 0x0E,
+
+    /// <summary>Either side: bytes of the connection's control stream (<see cref="ControlStream"/>): v offset, v length, bytes.</summary>
+    Stream = 0x0F,
 }
 
 /// <summary>Operation of a REQUEST frame.</summary>
@@ -51,13 +54,26 @@ public enum TransferOp : byte
     /// DATA_FIN and RESULT), whose commit creates the directory and gives it the FILE_MODE and identity mtime.
     /// </summary>
     MakeDirectory = 4,
+
+    /// <summary>
+    /// Client uploads a job of many files in one connection (docs/PROTOCOL.md, "Jobs on udp://"): the REQUEST's size
+    /// field carries the number of manifest entries, the manifest and per-file messages travel on the control streams,
+    /// the files' bytes are one job byte space.
+    /// </summary>
+    JobPut = 5,
+
+    /// <summary>Client downloads a job of many files in one connection (as <see cref="JobPut"/>, the server sending).</summary>
+    JobGet = 6,
 }
 
 /// <summary>Helpers on <see cref="TransferOp"/>.</summary>
 public static class TransferOps
 {
     /// <summary>True when the server sends data (GET, LIST).</summary>
-    public static bool IsDownload(this TransferOp op) => op is TransferOp.Get or TransferOp.List;
+    public static bool IsDownload(this TransferOp op) => op is TransferOp.Get or TransferOp.List or TransferOp.JobGet;
+
+    /// <summary>True for the job operations (many files in one connection).</summary>
+    public static bool IsJob(this TransferOp op) => op is TransferOp.JobPut or TransferOp.JobGet;
 }
 
 /// <summary>An inclusive range of packet numbers in an ACK frame.</summary>

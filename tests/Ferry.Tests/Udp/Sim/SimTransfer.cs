@@ -169,6 +169,22 @@ public sealed class SimTransfer
         return Run(maxSimMicros, maxSteps);
     }
 
+    /// <summary>Replaces the simulated client application (events of <see cref="Client"/>); the default handles single transfers.</summary>
+    public Action<Connection, ConnectionEvent>? ClientAppOverride { get; set; }
+
+    /// <summary>Replaces the simulated server application (events of the server's connections).</summary>
+    public Action<Connection, ConnectionEvent>? ServerAppOverride { get; set; }
+
+    /// <summary>Runs <paramref name="client"/>, created by the test (a job client), to its end.</summary>
+    public SimResult RunClient(Connection client, long maxSimMicros = 600_000_000, int maxSteps = 5_000_000)
+    {
+        Client = client;
+        return Run(maxSimMicros, maxSteps);
+    }
+
+    /// <summary>A fresh client connection id.</summary>
+    public ulong NextClientId() => NewId();
+
     /// <summary>Injects a datagram at the server as if it came from <paramref name="from"/>.</summary>
     public void InjectAtServer(ReadOnlySpan<byte> datagram, PeerAddress from) => Server.HandleDatagram(Now, datagram, from);
 
@@ -263,7 +279,15 @@ public sealed class SimTransfer
             while (client.TryPollEvent(out var ev))
             {
                 ClientEvents.Add(ev);
-                ClientApp(client, ev);
+                if (ClientAppOverride is { } clientApp)
+                {
+                    clientApp(client, ev);
+                }
+                else
+                {
+                    ClientApp(client, ev);
+                }
+
                 if (ev.Kind == ConnectionEventKind.Closed)
                 {
                     clientClosed = true;
@@ -385,6 +409,12 @@ public sealed class SimTransfer
 
     private void ServerApp(Connection c, ConnectionEvent ev)
     {
+        if (ServerAppOverride is { } app)
+        {
+            app(c, ev);
+            return;
+        }
+
         switch (ev.Kind)
         {
             case ConnectionEventKind.RequestReceived:
