@@ -412,21 +412,8 @@ internal static partial class NativeFile
     /// <summary>rename(2), replacing the target. Returns 0 or errno.</summary>
     public static int RenameReplace(string from, string to) => rename(from, to) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
-    public static bool IsSymlink(string path)
-    {
-        try
-        {
-            return new FileInfo(path).LinkTarget is not null;
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
+    public static bool IsSymlink(string path) =>
+        TryStatPath(path, out var stat, out _) && stat.Type == S_IFLNK;
 
     /// <summary>errno of an IOException raised by .NET on Unix (it stores the raw errno in HResult), or 0.</summary>
     public static int ErrnoOf(IOException ex) => ex.HResult is > 0 and < 4096 ? ex.HResult : 0;
