@@ -97,7 +97,7 @@ public sealed class JobSink : IDisposable
     /// <summary>Bytes written to one file between two checkpoints (fdatasync and journal); default 256 MiB.</summary>
     public long CheckpointBytes { get; init; } = 256L << 20;
 
-    /// <summary>Completes once every file has its outcome.</summary>
+    /// <summary>Completes once every file's outcome has been reported.</summary>
     public Task AllResolved => _resolved.Task;
 
     /// <summary>True once every byte of the job's space is at the receiver (written now or present before).</summary>
@@ -457,7 +457,6 @@ public sealed class JobSink : IDisposable
 
     private void Resolve(int index, JobSinkFile? file, JobFileOutcome outcome)
     {
-        bool last;
         bool bounded;
         lock (_sync)
         {
@@ -470,7 +469,6 @@ public sealed class JobSink : IDisposable
             _state[index] = State.Resolved;
             _files[index] = null;
             _hashes.Remove(index);
-            last = --_pending == 0;
         }
 
         if (file is not null)
@@ -482,8 +480,10 @@ public sealed class JobSink : IDisposable
             }
         }
 
+        // Counted only once reported: a file resolved on another thread at the same moment must not complete
+        // AllResolved (after which the receiver sends its last message) before this outcome is out.
         _report(outcome);
-        if (last)
+        if (Interlocked.Decrement(ref _pending) == 0)
         {
             _resolved.TrySetResult();
         }
