@@ -200,7 +200,8 @@ public sealed partial class FileEngine
             string dir = Path.GetDirectoryName(full)!;
             if (!NativeFile.TryStatPath(dir, out var parent, out _) || !parent.IsDirectory)
             {
-                // Its parent resolved to this very directory a moment ago when it existed; the opened temp is checked below.
+                // An existing parent is the canonical directory ResolvePath found a moment ago: nothing to create or to
+                // check again (the opened temp file is checked below). A new one is created, then checked.
                 CreateParents(dir, relativePath);
             }
 
