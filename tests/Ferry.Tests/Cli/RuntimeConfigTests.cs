@@ -17,4 +17,15 @@ public sealed class RuntimeConfigTests
         Assert.True(properties.GetProperty("System.GC.Concurrent").GetBoolean());
         Assert.False(properties.GetProperty("System.GC.Server").GetBoolean());
     }
+
+    [Fact]
+    public void FerryStartsWithEnoughPoolThreadsThatAJobsBlockedReceiversDoNotStarveTheRest()
+    {
+        using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "ferry.runtimeconfig.json")));
+        var properties = config.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties");
+
+        // A tree download's receivers wait on file slots and group commits on pool threads; one thread a core made
+        // the rest of the job wait for the pool to grow (half a second a thread).
+        Assert.True(properties.GetProperty("System.Threading.ThreadPool.MinThreads").GetInt32() >= 16);
+    }
 }
