@@ -198,7 +198,12 @@ public sealed partial class FileEngine
         {
             CheckTarget(full, relativePath);
             string dir = Path.GetDirectoryName(full)!;
-            CreateParents(dir, relativePath);
+            if (!NativeFile.TryStatPath(dir, out var parent, out _) || !parent.IsDirectory)
+            {
+                // An existing parent is the canonical directory ResolvePath found a moment ago: nothing to create or to
+                // check again (the opened temp file is checked below). A new one is created, then checked.
+                CreateParents(dir, relativePath);
+            }
 
             string name = Path.GetFileName(full);
             string temp = Path.Combine(dir, ReservedNames.PartName(name));
@@ -273,6 +278,14 @@ public sealed partial class FileEngine
     public bool MayHoldVersion(string relativePath, FileIdentity identity)
     {
         if (Options.AllowOverwrite || identity.MtimeUnixMs == 0)
+        {
+            return false;
+        }
+
+        // Nothing under that name, links followed as resolving would: it cannot hold anything, and a tree upload asks
+        // this of every new file. An invalid path is still refused, as resolving it would.
+        ValidateRelative(relativePath);
+        if (!NativeFile.TryStatPath(_rootPrefix + relativePath, out _, out int errno, followSymlinks: true) && errno is NativeFile.ENOENT or NativeFile.ENOTDIR)
         {
             return false;
         }

@@ -42,6 +42,7 @@ internal static partial class NativeFile
     private const int LOCK_NB = 4;
     private const int O_NONBLOCK = 0x800;
     private const int O_CLOEXEC = 0x80000;
+    private const int O_PATH = 0x200000;
     private const int AT_FDCWD = -100;
     private const int AT_EMPTY_PATH = 0x1000;
     private const int AT_SYMLINK_NOFOLLOW = 0x100;
@@ -272,6 +273,39 @@ internal static partial class NativeFile
     /// <summary>The canonical absolute path (no symlinks, no "." or ".."), or null with errno.</summary>
     public static string? RealPath(string path, out int errno)
     {
+        // The kernel walks the path once for open(O_PATH) and names the result in /proc/self/fd: three system calls,
+        // where realpath(3) makes one readlink per component, each walking the path again from the start (a tree
+        // upload resolves several paths per file). The same errors: the walk follows every link and needs search
+        // permission on every directory, as realpath does.
+        int fd = open(path, O_PATH | O_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+
+        string? real;
+        try
+        {
+            real = ReadProcFdLink(fd);
+        }
+        finally
+        {
+            _ = close(fd);
+        }
+
+        if (real is not null)
+        {
+            errno = 0;
+            return real;
+        }
+
+        return LibcRealPath(path, out errno);
+    }
+
+    /// <summary>realpath(3): what <see cref="RealPath"/> falls back to when /proc cannot name a descriptor.</summary>
+    internal static string? LibcRealPath(string path, out int errno)
+    {
         nint p = realpath(path, 0);
         if (p == 0)
         {
@@ -290,6 +324,24 @@ internal static partial class NativeFile
         }
     }
 
+    /// <summary>
+    /// The kernel's name for an open descriptor (readlink of /proc/self/fd/N), or null when it has no usable one:
+    /// /proc is not mounted, the file was unlinked (" (deleted)"), or it lies outside this process's root.
+    /// </summary>
+    private static unsafe string? ReadProcFdLink(int fd)
+    {
+        const int max = 4096; // PATH_MAX
+        byte* buf = stackalloc byte[max];
+        nint n = readlink($"/proc/self/fd/{fd}", buf, max);
+        if (n <= 0 || n >= max || buf[0] != (byte)'/')
+        {
+            return null;
+        }
+
+        string target = System.Text.Encoding.UTF8.GetString(buf, (int)n);
+        return target.EndsWith(" (deleted)", StringComparison.Ordinal) ? null : target;
+    }
+
     /// <summary>The path the kernel has for an open descriptor (readlink of /proc/self/fd/N).</summary>
     public static string? PathOfHandle(SafeFileHandle handle)
     {
@@ -298,7 +350,7 @@ internal static partial class NativeFile
         {
             handle.DangerousAddRef(ref added);
             int fd = (int)handle.DangerousGetHandle();
-            return RealPath($"/proc/self/fd/{fd}", out _);
+            return ReadProcFdLink(fd) ?? LibcRealPath($"/proc/self/fd/{fd}", out _);
         }
         finally
         {
@@ -360,21 +412,8 @@ internal static partial class NativeFile
     /// <summary>rename(2), replacing the target. Returns 0 or errno.</summary>
     public static int RenameReplace(string from, string to) => rename(from, to) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
-    public static bool IsSymlink(string path)
-    {
-        try
-        {
-            return new FileInfo(path).LinkTarget is not null;
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
+    public static bool IsSymlink(string path) =>
+        TryStatPath(path, out var stat, out _) && stat.Type == S_IFLNK;
 
     /// <summary>errno of an IOException raised by .NET on Unix (it stores the raw errno in HResult), or 0.</summary>
     public static int ErrnoOf(IOException ex) => ex.HResult is > 0 and < 4096 ? ex.HResult : 0;
@@ -433,6 +472,9 @@ internal static partial class NativeFile
 
     [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial nint realpath(string path, nint resolved);
+
+    [LibraryImport("libc", EntryPoint = "readlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial nint readlink(string path, byte* buf, nint size);
 
     [LibraryImport("libc", EntryPoint = "free")]
     private static partial void free(nint p);

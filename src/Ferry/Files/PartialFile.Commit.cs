@@ -94,8 +94,17 @@ public sealed partial class PartialFile
     {
         lock (_sync)
         {
-            RangeJournal.Delete(_journalPath);
+            DeleteJournalLocked();
             _state = State.Committed;
+        }
+    }
+
+    private void DeleteJournalLocked()
+    {
+        if (_journalOnDisk)
+        {
+            RangeJournal.Delete(_journalPath);
+            _journalOnDisk = false;
         }
     }
 

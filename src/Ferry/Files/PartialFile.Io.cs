@@ -171,6 +171,7 @@ public sealed partial class PartialFile
         {
             try
             {
+                _journalOnDisk = true;
                 RangeJournal.Write(_journalPath, Size, Identity, FinalPath, Received);
             }
             catch (UnauthorizedAccessException ex)
@@ -197,6 +198,7 @@ public sealed partial class PartialFile
             else if (_journalStale && Identity.HasValue)
             {
                 // Handle already closed after a full fsync (commit path): data is durable, record it.
+                _journalOnDisk = true;
                 RangeJournal.Write(_journalPath, Size, Identity, FinalPath, Received);
                 _journalStale = false;
             }
@@ -216,7 +218,7 @@ public sealed partial class PartialFile
         _state = State.Closed;
         if (deleteFiles)
         {
-            RangeJournal.Delete(_journalPath);
+            DeleteJournalLocked();
             try
             {
                 File.Delete(TempPath);

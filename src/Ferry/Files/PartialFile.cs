@@ -43,12 +43,17 @@ public sealed partial class PartialFile : IDisposable
     private byte[]? _finalHash;
     private bool _dataUnsynced;
     private bool _journalStale;
+
+    // A journal (or its ".tmp") may be on disk: found at open or written since. Only the holder of the temp file's
+    // lock writes one, so while this is false there is none to delete.
+    private bool _journalOnDisk;
     private State _state = State.Open;
 
     private PartialFile(
         string finalPath, string tempPath, string journalPath, long size, FileIdentity? identity,
-        bool allowOverwrite, string displayName, string existsHint, SafeFileHandle handle, RangeSet received)
+        bool allowOverwrite, string displayName, string existsHint, SafeFileHandle handle, RangeSet received, bool journalOnDisk)
     {
+        _journalOnDisk = journalOnDisk;
         FinalPath = finalPath;
         TempPath = tempPath;
         _journalPath = journalPath;
@@ -216,8 +221,6 @@ public sealed partial class PartialFile : IDisposable
         string finalPath, string tempPath, string journalPath, long size, FileIdentity? identity,
         bool allowOverwrite, string displayName, string existsHint = "the server runs without --allow-overwrite")
     {
-        var record = identity.HasValue ? RangeJournal.TryRead(journalPath) : null;
-        bool resume = record is { } r && r.Size == size && r.Identity == identity && r.FinalPath == finalPath;
         var handle = NativeFile.OpenTempExclusive(tempPath, out int errno);
         if (handle is null)
         {
@@ -232,8 +235,14 @@ public sealed partial class PartialFile : IDisposable
             };
         }
 
+        bool journalOnDisk, resume;
+        RangeJournal.Record? record;
         try
         {
+            // Read under the temp file's lock: only its holder writes the journal, so what is read here stays true.
+            journalOnDisk = RangeJournal.MayExist(journalPath);
+            record = identity.HasValue && journalOnDisk ? RangeJournal.TryRead(journalPath) : null;
+            resume = record is { } r && r.Size == size && r.Identity == identity && r.FinalPath == finalPath;
             if (!NativeFile.TryStat(handle, out var stat, out errno) || !stat.IsRegular)
             {
                 throw new FileEngineException(FileErrorCode.NotRegularFile, $"'{displayName}': its temporary file is not a regular file");
@@ -245,8 +254,16 @@ public sealed partial class PartialFile : IDisposable
             {
                 // Journal first: a crash between the two must never leave a journal describing a truncated file.
                 // Truncating only now, under the lock, never destroys a file another process is still writing.
-                RangeJournal.Delete(journalPath);
-                RandomAccess.SetLength(handle, 0);
+                if (journalOnDisk)
+                {
+                    RangeJournal.Delete(journalPath);
+                    journalOnDisk = false;
+                }
+
+                if (stat.Size != 0)
+                {
+                    RandomAccess.SetLength(handle, 0);
+                }
             }
         }
         catch (IOException ex) when (ex is not FileEngineException)
@@ -261,7 +278,7 @@ public sealed partial class PartialFile : IDisposable
         }
 
         var received = resume ? record!.Value.Ranges : new RangeSet();
-        return new PartialFile(finalPath, tempPath, journalPath, size, identity, allowOverwrite, displayName, existsHint, handle, received);
+        return new PartialFile(finalPath, tempPath, journalPath, size, identity, allowOverwrite, displayName, existsHint, handle, received, journalOnDisk);
     }
 
     /// <summary>

@@ -127,11 +127,21 @@ internal static class RangeJournal
         return new Record(size, hasId ? new FileIdentity(idSize, idMtime) : null, path, ranges);
     }
 
+    /// <summary>
+    /// False when neither the journal nor its ".tmp" is on disk (two stats): an upload that finds none and never writes
+    /// one has nothing to delete, which spares a tree of small files four failing unlinks a file.
+    /// </summary>
+    public static bool MayExist(string journalPath) =>
+        !IsAbsent(journalPath) || !IsAbsent(journalPath + ".tmp");
+
     public static void Delete(string journalPath)
     {
         TryDelete(journalPath);
         TryDelete(journalPath + ".tmp");
     }
+
+    private static bool IsAbsent(string path) =>
+        !NativeFile.TryStatPath(path, out _, out int errno) && errno == NativeFile.ENOENT;
 
     private static void TryDelete(string path)
     {

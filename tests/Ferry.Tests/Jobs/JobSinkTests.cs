@@ -27,6 +27,37 @@ public sealed class JobSinkTests : IDisposable
     }
 
     [Fact]
+    public async Task AllResolved_WaitsForAnOutcomeStillBeingReported_WhenTheLastFileResolvesMeanwhile()
+    {
+        var layout = new JobLayout([10, 10]);
+        using var inFirstReport = new ManualResetEventSlim();
+        using var secondResolved = new ManualResetEventSlim();
+        bool? completedDuringFirstReport = null;
+        JobSink? sink = null;
+        sink = new JobSink(layout, [0, 1], new RangeSet(), _ => throw new InvalidOperationException("nothing is opened"), o =>
+        {
+            if (o.Index == 0)
+            {
+                inFirstReport.Set();
+                Assert.True(secondResolved.Wait(TimeSpan.FromSeconds(30)));
+                completedDuringFirstReport = sink!.AllResolved.IsCompleted;
+            }
+        });
+        using (sink)
+        {
+            var first = Task.Run(() => sink.Abort(0, FailureKind.Io, "vanished"));
+            Assert.True(inFirstReport.Wait(TimeSpan.FromSeconds(30)));
+            sink.Abort(1, FailureKind.Io, "vanished");
+            secondResolved.Set();
+            await first;
+
+            // The receiver sends its last message once AllResolved completes: file 0's outcome must be out by then.
+            Assert.False(completedDuringFirstReport);
+            await sink.AllResolved.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    [Fact]
     public async Task ManyFiles_ThroughTwoSlots_AllCommit_NeverMoreThanTwoOpen()
     {
         long[] sizes = [100, 0, 250, 1, 100, 100, 0, 300, 100, 100];
