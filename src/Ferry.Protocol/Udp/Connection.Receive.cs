@@ -154,6 +154,7 @@ public sealed partial class Connection
         ForgetUnansweredInitials();
         _uploadKeySent = false; // the server never saw it
         _fileModeSent = false;
+        ResetRateCopies();
         _pendingControls |= _neededControls & ~ControlFrames.Ping; // HELLO (and REQUEST in a cleartext session)
         if (_insecureSession)
         {
@@ -206,6 +207,9 @@ public sealed partial class Connection
                     _fileMode = (int)f.Code;
                 }
 
+                break;
+            case FrameType.RateLimit:
+                OnRateLimitFrame(f);
                 break;
             case FrameType.Request:
                 OnRequest(f, now);
@@ -333,6 +337,7 @@ public sealed partial class Connection
             Token = f.Token,
             UploadKey = f.Op == TransferOp.Put ? _uploadKey : null,
             FileMode = !f.Op.IsDownload() && _fileMode >= 0 ? _fileMode : null,
+            RateLimit = RequestedRateOfPeer,
         });
     }
 

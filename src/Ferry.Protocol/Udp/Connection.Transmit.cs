@@ -169,11 +169,13 @@ public sealed partial class Connection
             var before = w;
             bool withKey = _uploadKey is not null && !_uploadKeySent && FrameCodec.TryWriteUploadKey(ref w, _uploadKey);
             bool withMode = _fileMode >= 0 && !_fileModeSent && FrameCodec.TryWriteFileMode(ref w, _fileMode);
+            WriteRateLimitBeforeRequest(ref w, out bool withRate);
             if (FrameCodec.TryWriteRequest(ref w, _op, _maxDatagram, _path, _size, _identitySize, _identityMtime, _accessToken))
             {
                 Mark(ref sent, ControlFrames.Request);
                 _uploadKeySent |= withKey;
                 _fileModeSent |= withMode;
+                OnRequestWritten(withRate);
             }
             else
             {
@@ -181,6 +183,7 @@ public sealed partial class Connection
             }
         }
 
+        WriteRateLimitControl(ref w, ref sent); // before ACCEPT, in the same packet
         if ((pending & ControlFrames.Accept) != 0
             && FrameCodec.TryWriteAccept(ref w, LocalId, _maxDatagram, _size, _identityMtime))
         {
@@ -272,6 +275,11 @@ public sealed partial class Connection
         }
 
         long wake = _pacer.Check(now, _maxDatagram, _cc.PacingRate);
+        if (wake == 0)
+        {
+            wake = RateLimitWake(now);
+        }
+
         if (wake != 0 && _probesPending == 0)
         {
             _pacingWake = wake;
@@ -320,6 +328,7 @@ public sealed partial class Connection
         }
 
         _pacer.OnSent(length + 40);
+        OnDataSentUnderLimit(length);
         if (!retransmission && _toSend.IsEmpty)
         {
             QueueDataFin();

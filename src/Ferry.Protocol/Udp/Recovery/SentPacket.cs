@@ -14,6 +14,7 @@ public enum ControlFrames : ushort
     MaxData = 64,
     Hello = 128,
     ServerHello = 256,
+    RateLimit = 512,
 }
 
 /// <summary>What the sender remembers about one packet until it is acknowledged or declared lost.</summary>

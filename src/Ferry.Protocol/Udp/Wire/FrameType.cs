@@ -29,6 +29,12 @@ public enum FrameType : byte
     /// directory gets when committed.
     /// </summary>
     FileMode = 0x0E,
+
+    /// <summary>
+    /// A rate limit in bit/s (0: none) with a sequence number. Client to server just before its first REQUEST: the
+    /// limit it asks for. Server to client (only to a client that sent one): the limit in force, again when it changes.
+    /// </summary>
+    RateLimit = 0x0F,
 }
 
 /// <summary>Operation of a REQUEST frame.</summary>
