@@ -29,6 +29,8 @@ internal static class ServeCommand
         var tftpAnonymous = new Option<bool>("--tftp-anonymous") { Description = "Serve TFTP although tokens are required for everything else (TFTP has no authentication: anyone may use it)" };
         var reserve = new Option<string?>("--reserve") { Description = "Free space every upload must leave on the root's filesystem, e.g. 0, 512K, 64M, 2G (default: 1% of the filesystem, at most 64M)" };
 
+        var maxRate = new Option<string?>("--max-rate") { Description = "Cap each udp:// and tcp:// transfer at this rate in bit/s, e.g. 40M (K, M, G = 1,000, 1,000,000, 1,000,000,000); a client asking for more gets the cap", HelpName = "RATE" };
+        var maxTotalRate = new Option<string?>("--max-total-rate") { Description = "Cap the sum of the running udp:// and tcp:// transfers at this rate in bit/s, shared equally among them (re-divided as transfers start and end)", HelpName = "RATE" };
         var logFormat = new Option<string>("--log-format") { Description = "Log lines on stderr as text (for people) or json (one object per line: time, level, protocol, event, event_id, the event's fields, message)", DefaultValueFactory = _ => "text" };
         logFormat.AcceptOnlyFromAmong("text", "json");
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Log details too: each request's authorization and token" };
@@ -36,7 +38,7 @@ internal static class ServeCommand
         var cmd = new Command("serve", "Serve files over udp://, tcp://, zmq://, tftp:// and the message relay")
         {
             root, bind, port, tcpPort, zmqPort, relayPort, tftpPort, stateDir, allowOverwrite, tftpAllowWrite, maxStreams, zmqIdle,
-            relayRetainCount, relayRetainDays, insecure, requireToken, tftpAnonymous, reserve, logFormat, verbose,
+            relayRetainCount, relayRetainDays, insecure, requireToken, tftpAnonymous, reserve, maxRate, maxTotalRate, logFormat, verbose,
         };
         cmd.SetAction(async (parse, ct) =>
         {
@@ -62,6 +64,28 @@ internal static class ServeCommand
                 }
 
                 reserveBytes = r;
+            }
+
+            long maxRateBits = 0, maxTotalRateBits = 0;
+            foreach (var (option, name) in new[] { (maxRate, "--max-rate"), (maxTotalRate, "--max-total-rate") })
+            {
+                if (parse.GetValue(option) is { } rateText)
+                {
+                    if (!RateLimits.TryParse(rateText, out long bits, out string rateError))
+                    {
+                        Console.Error.WriteLine($"ferry: {name} {rateError}");
+                        return (int)ExitCode.Usage;
+                    }
+
+                    if (option == maxRate)
+                    {
+                        maxRateBits = bits;
+                    }
+                    else
+                    {
+                        maxTotalRateBits = bits;
+                    }
+                }
             }
 
             string rootDir = Path.GetFullPath(parse.GetValue(root)!);
@@ -104,6 +128,8 @@ internal static class ServeCommand
                 AllowInsecure = parse.GetValue(insecure),
                 Access = access,
                 FreeSpaceReserve = reserveBytes,
+                MaxRate = maxRateBits,
+                MaxTotalRate = maxTotalRateBits,
                 Bind = address,
                 UdpPort = Port(parse.GetValue(port)),
                 TcpPort = Port(parse.GetValue(tcpPort)),
@@ -124,6 +150,11 @@ internal static class ServeCommand
                 var context = ServerBootstrap.CreateContext(options, Console.Error);
                 await using var host = await ServerHost.StartAsync(context).ConfigureAwait(false);
                 context.Info("serve", $"root {options.Root}, state {options.StateDir}");
+                if (options.MaxRate > 0 || options.MaxTotalRate > 0)
+                {
+                    context.Info("serve", $"rate caps: each transfer {RateLimits.Format(options.MaxRate)}, all transfers together {RateLimits.Format(options.MaxTotalRate)} (udp://, tcp://)");
+                }
+
                 context.Info("serve", $"server key {identity.Fingerprint}{(created ? " (new; clients pin it on first use)" : string.Empty)}");
                 foreach (var l in host.Listeners)
                 {

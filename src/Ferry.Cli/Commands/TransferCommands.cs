@@ -19,6 +19,13 @@ internal static class TransferCommands
     private static readonly Option<int> s_chunkSize = new("--chunk-size") { Description = "Chunk size in bytes (zmq://)", DefaultValueFactory = _ => 1 << 20 };
     private static readonly Option<int?> s_maxDatagram = new("--max-datagram") { Description = "Largest UDP payload in bytes (udp://); the default 1452 fits a 1500-byte MTU over IPv4 and IPv6" };
     private static readonly Option<string?> s_cc = new("--cc") { Description = "Congestion controller (udp://): bbr (default) or newreno" };
+    private static readonly Option<string?> s_limitRate = new("--limit-rate")
+    {
+        Description = "Send and receive the file data at most this fast, in bit/s: 500K, 40M, 1.5G (K, M, G = 1,000, 1,000,000, 1,000,000,000) "
+            + "(udp://, tcp://; a download asks the server to send no faster; the server's own cap may be lower, and is reported)",
+        HelpName = "RATE",
+    };
+
     private static readonly Option<string?> s_token = SecurityOptions.Token();
     private static readonly Option<string?> s_serverKey = SecurityOptions.ServerKey(zmq: true);
     private static readonly Option<bool> s_insecure = SecurityOptions.Insecure();
@@ -32,6 +39,7 @@ internal static class TransferCommands
         (s_chunkSize, ["zmq"]),
         (s_maxDatagram, ["udp"]),
         (s_cc, ["udp"]),
+        (s_limitRate, ["udp", "tcp"]),
         (s_token, ["udp", "tcp", "zmq"]),
         (s_serverKey, ["udp", "tcp", "zmq"]),
         (s_insecure, ["udp", "tcp", "zmq"]),
@@ -314,7 +322,7 @@ internal static class TransferCommands
 
     private static void AddCommon(Command cmd)
     {
-        foreach (var o in new Option[] { s_json, s_quiet, s_blksize, s_windowsize, s_parallel })
+        foreach (var o in new Option[] { s_json, s_quiet, s_blksize, s_windowsize, s_parallel, s_limitRate })
         {
             cmd.Options.Add(o);
         }
@@ -394,9 +402,16 @@ internal static class TransferCommands
             throw new TransferException(ExitCode.Usage, "--connect-timeout must be positive");
         }
 
+        long limitRate = 0;
+        if (parse.GetResult(s_limitRate)?.GetValueOrDefault<string?>() is { } rateText && !RateLimits.TryParse(rateText, out limitRate, out string rateError))
+        {
+            throw new TransferException(ExitCode.Usage, $"--limit-rate {rateError}");
+        }
+
         return new ClientOptions
         {
             Streams = parse.GetValue(s_streams),
+            LimitRate = limitRate,
             BlockSize = parse.GetValue(s_blksize),
             WindowSize = parse.GetValue(s_windowsize),
             ChunkSize = parse.GetValue(s_chunkSize),

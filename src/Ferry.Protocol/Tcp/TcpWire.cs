@@ -69,6 +69,9 @@ public static class TcpWire
     /// <summary>Largest OPEN mode: the permission bits rwxrwxrwx (never setuid, setgid or sticky).</summary>
     public const int MaxMode = 0x1FF;
 
+    /// <summary>Largest rate limit in OPEN and ACCEPT, bit/s (2^43, about 8.8 Tbit/s).</summary>
+    public const long MaxRateLimit = 1L << 43;
+
     /// <summary>Fixed part of an OPEN payload before the path bytes.</summary>
     public const int OpenFixedLength = 1 + 1 + 4 + 8 + 8 + 8 + 2;
 
@@ -109,8 +112,8 @@ public static class TcpWire
     /// </summary>
     public static int MaxPayload(TcpFrameType type) => type switch
     {
-        TcpFrameType.Open => OpenFixedLength + MaxPathBytes + 2 + MaxTokenBytes + UploadKeyLength + 2,
-        TcpFrameType.Accept => MaxControlPayload,
+        TcpFrameType.Open => OpenFixedLength + MaxPathBytes + 2 + MaxTokenBytes + UploadKeyLength + 2 + 8,
+        TcpFrameType.Accept => MaxControlPayload + 8, // the rate limit after the most ranges
         TcpFrameType.Have => 4 + (MaxRanges * 16),
         TcpFrameType.Hash => HashLength,
         TcpFrameType.Done => 0,

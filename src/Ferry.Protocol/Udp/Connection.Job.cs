@@ -36,7 +36,8 @@ public sealed partial class Connection
     /// (whose size is the job's byte space) calls <see cref="StartSendingJob"/> (JOB_PUT) or <see cref="StartReceiving"/> (JOB_GET).
     /// </summary>
     /// <param name="uploadKey">JOB_PUT: the job's upload key (<see cref="FrameCodec.UploadKeyLength"/> bytes, sent in an UPLOAD_KEY before the REQUEST), from which each entry's upload key is derived (<see cref="EntryUploadKey"/>); null: none.</param>
-    public static Connection CreateJobClient(ConnectionConfig config, ulong localId, TransferOp op, int entries, long now, string? accessToken = null, byte[]? uploadKey = null)
+    public static Connection CreateJobClient(
+        ConnectionConfig config, ulong localId, TransferOp op, int entries, long now, string? accessToken = null, byte[]? uploadKey = null, long? rateLimit = null)
     {
         if (!op.IsJob() || entries is < 1 or > MaxJobEntries)
         {
@@ -52,6 +53,7 @@ public sealed partial class Connection
             _accessToken = accessToken ?? string.Empty,
             _uploadKey = op == TransferOp.JobPut && uploadKey?.Length == FrameCodec.UploadKeyLength ? uploadKey : null,
         };
+        c.InitRateLimit(rateLimit);
         c.StartClientHandshake();
         return c;
     }

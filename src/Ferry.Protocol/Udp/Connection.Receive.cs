@@ -155,6 +155,7 @@ public sealed partial class Connection
         _uploadKeySent = false; // the server never saw it
         _requestSent = false;
         _fileModeSent = false;
+        ResetRateCopies();
         _pendingControls |= _neededControls & ~ControlFrames.Ping; // HELLO (and REQUEST in a cleartext session)
         if (_insecureSession)
         {
@@ -214,6 +215,9 @@ public sealed partial class Connection
                     _fileMode = (int)f.Code;
                 }
 
+                break;
+            case FrameType.RateLimit:
+                OnRateLimitFrame(f);
                 break;
             case FrameType.Request:
                 OnRequest(f, now);
@@ -345,6 +349,7 @@ public sealed partial class Connection
             Token = f.Token,
             UploadKey = f.Op is TransferOp.Put or TransferOp.JobPut ? _uploadKey : null,
             FileMode = !f.Op.IsDownload() && _fileMode >= 0 ? _fileMode : null,
+            RateLimit = RequestedRateOfPeer,
         });
     }
 

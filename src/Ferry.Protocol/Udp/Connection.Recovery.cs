@@ -160,7 +160,7 @@ public sealed partial class Connection
 
                 if (p.Controls != ControlFrames.None)
                 {
-                    _neededControls &= ~(p.Controls & ~ControlFrames.MaxData);
+                    _neededControls &= ~(p.Controls & ~(ControlFrames.MaxData | ControlFrames.RateLimit));
                     if ((p.Controls & ControlFrames.Result) != 0 && !_isDataSender)
                     {
                         // Receiver: the sender has our RESULT; nothing more to say.
@@ -262,10 +262,9 @@ public sealed partial class Connection
                 }
 
                 _pendingControls |= p.Controls & _neededControls & ~ControlFrames.Ping;
-                if ((p.Controls & ControlFrames.MaxData) != 0)
-                {
-                    _pendingControls |= ControlFrames.MaxData;
-                }
+                // MAX_DATA and RATE_LIMIT carry the newest value whenever sent: a lost one is sent again even if a later
+                // copy was already acknowledged.
+                _pendingControls |= p.Controls & (ControlFrames.MaxData | ControlFrames.RateLimit);
             }
             else
             {

@@ -167,12 +167,14 @@ public sealed partial class Connection
             var before = w;
             bool withKey = _uploadKey is not null && !_uploadKeySent && FrameCodec.TryWriteUploadKey(ref w, _uploadKey);
             bool withMode = _fileMode >= 0 && !_fileModeSent && FrameCodec.TryWriteFileMode(ref w, _fileMode);
+            WriteRateLimitBeforeRequest(ref w, out bool withRate);
             if (FrameCodec.TryWriteRequest(ref w, _op, _maxDatagram, _path, _op.IsJob() ? _jobEntries : _size, _identitySize, _identityMtime, _accessToken))
             {
                 Mark(ref sent, ControlFrames.Request);
                 _requestSent = true;
                 _uploadKeySent |= withKey;
                 _fileModeSent |= withMode;
+                OnRequestWritten(withRate);
             }
             else
             {
@@ -180,6 +182,7 @@ public sealed partial class Connection
             }
         }
 
+        WriteRateLimitControl(ref w, ref sent); // before ACCEPT, in the same packet
         if ((pending & ControlFrames.Accept) != 0
             && FrameCodec.TryWriteAccept(ref w, LocalId, _maxDatagram, _size, _identityMtime))
         {
@@ -265,7 +268,20 @@ public sealed partial class Connection
             return false;
         }
 
-        return WindowAllows(now);
+        if (!WindowAllows(now))
+        {
+            return false;
+        }
+
+        // File data also waits for the rate limit, if any (control frames do not count against it).
+        long wake = RateLimitWake(now);
+        if (wake != 0 && _probesPending == 0)
+        {
+            _pacingWake = wake;
+            return false;
+        }
+
+        return true;
     }
 
     private void WriteData(ref SpanWriter w, ref SentPacket sent, bool probe)
@@ -307,6 +323,7 @@ public sealed partial class Connection
         }
 
         _pacer.OnSent(length + 40);
+        OnDataSentUnderLimit(length);
         if (!retransmission && _toSend.IsEmpty)
         {
             QueueDataFin();

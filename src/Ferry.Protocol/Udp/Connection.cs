@@ -148,9 +148,10 @@ public sealed partial class Connection : IDisposable
     /// <param name="accessToken">Access token for the server ("" or null: anonymous); sent only once the channel is encrypted (or in cleartext with <c>--insecure</c>).</param>
     /// <param name="uploadKey">PUT: the client's upload key (<see cref="FrameCodec.UploadKeyLength"/> bytes), which lets a re-run take its own interrupted upload over at once; null: none.</param>
     /// <param name="fileMode">PUT, MKDIR: the permission bits (0..<see cref="FrameCodec.MaxFileMode"/>) the result gets on the server; null: the server's default.</param>
+    /// <param name="rateLimit">The rate limit asked for in a RATE_LIMIT frame, bit/s (0: none, but the server tells its own); null: no frame.</param>
     public static Connection CreateClient(
         ConnectionConfig config, ulong localId, TransferOp op, string path, long size, long identityMtime, IDataSource? source, long now,
-        string? accessToken = null, byte[]? uploadKey = null, int? fileMode = null)
+        string? accessToken = null, byte[]? uploadKey = null, int? fileMode = null, long? rateLimit = null)
     {
         var c = new Connection(config, isClient: true, localId, now)
         {
@@ -175,6 +176,7 @@ public sealed partial class Connection : IDisposable
             return c;
         }
 
+        c.InitRateLimit(rateLimit);
         c.StartClientHandshake();
         return c;
     }

@@ -54,6 +54,9 @@ public sealed record ConnectionEvent(ConnectionEventKind Kind)
     /// <summary>RequestReceived (PUT, MKDIR): the permission bits from the FILE_MODE frame before its REQUEST; null: none.</summary>
     public int? FileMode { get; init; }
 
+    /// <summary>RequestReceived: the rate limit (bit/s, 0: none) from the RATE_LIMIT frame before the REQUEST; null: the client sent none.</summary>
+    public long? RateLimit { get; init; }
+
     /// <summary>ServerKeyReceived: the server's DER SubjectPublicKeyInfo.</summary>
     public byte[]? ServerKey { get; init; }
 

@@ -20,7 +20,11 @@ public sealed class ServerContext
         Clock = new ShellClock(options.Time);
         Logs = new ServerLog(log, Clock, options.LogFormat, options.Verbose ? Microsoft.Extensions.Logging.LogLevel.Debug : Microsoft.Extensions.Logging.LogLevel.Information);
         Transfers = new TransferService(this);
+        Rates = new RateBudget(options.MaxRate, options.MaxTotalRate);
     }
+
+    /// <summary>The rate caps every udp:// and tcp:// transfer of this server shares (<c>--max-rate</c>, <c>--max-total-rate</c>).</summary>
+    public RateBudget Rates { get; }
 
     public ServerOptions Options { get; }
 

@@ -43,6 +43,12 @@ public sealed class ServerOptions
     /// <summary>Maximum parallel streams per tcp:// transfer.</summary>
     public int MaxStreams { get; init; } = 64;
 
+    /// <summary>Cap of each udp:// or tcp:// transfer's rate, bit/s (<c>--max-rate</c>; 0: none).</summary>
+    public long MaxRate { get; init; }
+
+    /// <summary>Cap of the sum of the running udp:// and tcp:// transfers' rates, bit/s, shared fairly (<c>--max-total-rate</c>; 0: none).</summary>
+    public long MaxTotalRate { get; init; }
+
     /// <summary>Idle time after which an abandoned zmq:// transfer is aborted.</summary>
     public TimeSpan ZmqIdleTimeout { get; init; } = TimeSpan.FromSeconds(60);
 

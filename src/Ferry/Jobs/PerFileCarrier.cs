@@ -35,8 +35,26 @@ public sealed class PerFileCarrier : IJobCarrier
 
     public int Parallel { get; }
 
+    /// <summary>
+    /// The options of each file's transfer: a job's <c>--limit-rate</c> is split equally among the files in flight,
+    /// so the files together never exceed it (each its own connection, none knows the others).
+    /// </summary>
+    private ClientOptions PerFile(ClientOptions options, IReadOnlyList<JobEntry> entries)
+    {
+        int inFlight = Math.Min(Parallel, entries.Count(e => e.Kind == JobEntryKind.File));
+        if (options.LimitRate <= 0 || inFlight <= 1)
+        {
+            return options;
+        }
+
+        var own = options.Clone();
+        own.LimitRate = Math.Max(RateLimits.Min, options.LimitRate / inFlight);
+        return own;
+    }
+
     public async Task UploadAsync(RemoteUrl server, IReadOnlyList<JobEntry> entries, ClientOptions options, IJobObserver observer, CancellationToken cancellationToken)
     {
+        options = PerFile(options, entries);
         var keys = UploadKeys.Default;
         await ForEachFileAsync(entries, observer, async (entry, progress, ct) =>
         {
@@ -88,6 +106,7 @@ public sealed class PerFileCarrier : IJobCarrier
 
     public async Task DownloadAsync(RemoteUrl server, IReadOnlyList<JobEntry> entries, ClientOptions options, IJobObserver observer, CancellationToken cancellationToken)
     {
+        options = PerFile(options, entries);
         // Every directory first (parents of files included): a download is written beside its final name.
         var failedDirs = new HashSet<int>();
         foreach (var dir in entries.Where(e => e.Kind == JobEntryKind.Directory).Reverse())

@@ -60,6 +60,22 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     public async Task<TcpAcceptReply> OpenAsync(TcpOpenRequest open)
     {
         open = open with { Token = _accessToken };
+        if (open.RateLimit is not null)
+        {
+            try
+            {
+                return await OpenOnceAsync(open).ConfigureAwait(false);
+            }
+            catch (TcpPeerException e) when (e.FromPeer && e.Code == TcpErrorCode.BadFrame)
+            {
+                // A server older than the rate limit field refuses an OPEN that carries it: ask again without (then as
+                // below). Such a server holds no limit: the client's own limit still holds, by its streams.
+                DropRefused();
+                Verbose?.Invoke("tcp: the server does not take a rate limit in OPEN (an older version); opening again without");
+                open = open with { RateLimit = null };
+            }
+        }
+
         try
         {
             return await OpenOnceAsync(open).ConfigureAwait(false);
@@ -117,7 +133,7 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
                     throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where ACCEPT expected");
                 }
 
-                var status = TcpAcceptReply.TryRead(payload.AsSpan(0, header.Length), out var accept);
+                var status = TcpAcceptReply.TryRead(payload.AsSpan(0, header.Length), open.RateLimit.HasValue, out var accept);
                 if (status != TcpDecodeStatus.Ok)
                 {
                     throw TcpPeerException.Violation(status, "ACCEPT");
@@ -125,7 +141,8 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
 
                 SessionId = accept!.SessionId;
                 Verbose?.Invoke($"tcp: {(_tls is null ? "cleartext" : "TLS 1.3")} session with {_endPoint} (protocol version {TcpWire.Version}): " +
-                    $"{accept.GrantedStreams} streams granted, block size {accept.BlockSize}, file {accept.FileSize} bytes");
+                    $"{accept.GrantedStreams} streams granted, block size {accept.BlockSize}, file {accept.FileSize} bytes" +
+                    (accept.RateLimit is { } rate ? $", rate limit {RateLimits.Format(rate)}" : string.Empty));
                 return accept;
             }
             finally
@@ -149,6 +166,26 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
     /// and the manifest in ENTRIES frames, and returns the server's STATUS records (one per entry, in order) and ACCEPT.
     /// </summary>
     public async Task<(List<TcpEntryStatus> Statuses, TcpAcceptReply Accept)> OpenJobAsync(TcpOpenRequest open, IReadOnlyList<TcpJobEntry> entries)
+    {
+        if (open.RateLimit is null)
+        {
+            return await OpenJobOnceAsync(open, entries).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await OpenJobOnceAsync(open, entries).ConfigureAwait(false);
+        }
+        catch (TcpPeerException e) when (e.FromPeer && e.Code == TcpErrorCode.BadFrame)
+        {
+            // As OpenAsync: a server older than the rate limit field refuses it; ask again without.
+            DropRefused();
+            Verbose?.Invoke("tcp: the server does not take a rate limit in OPEN (an older version); opening again without");
+            return await OpenJobOnceAsync(open with { RateLimit = null }, entries).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<(List<TcpEntryStatus> Statuses, TcpAcceptReply Accept)> OpenJobOnceAsync(TcpOpenRequest open, IReadOnlyList<TcpJobEntry> entries)
     {
         open = open with { Token = _accessToken };
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
@@ -193,7 +230,7 @@ internal sealed class TcpClientTransfer : IAsyncDisposable
                         throw TcpPeerException.Violation(TcpDecodeStatus.UnexpectedType, $"{header.Type} where {(statuses.Count < entries.Count ? "STATUS" : "ACCEPT")} expected");
                     }
 
-                    var decoded = TcpAcceptReply.TryRead(body, out var accept);
+                    var decoded = TcpAcceptReply.TryRead(body, open.RateLimit.HasValue, out var accept);
                     if (decoded != TcpDecodeStatus.Ok)
                     {
                         throw TcpPeerException.Violation(decoded, "ACCEPT");

@@ -6,6 +6,7 @@ using Ferry.Protocol.Common;
 using Ferry.Protocol.Jobs;
 using Ferry.Protocol.Tcp;
 using Ferry.Security;
+using Ferry.Timing;
 using Ferry.Transfers;
 
 namespace Ferry.Tcp;
@@ -69,7 +70,7 @@ public sealed class TcpJobCarrier : IJobCarrier
         TcpAcceptReply accept;
         try
         {
-            (statuses, accept) = await transfer.StepAsync(() => transfer.OpenJobAsync(new TcpOpenRequest(put ? TcpOperation.JobPut : TcpOperation.JobGet, string.Empty, streams, entries.Count, null), wire)).ConfigureAwait(false);
+            (statuses, accept) = await transfer.StepAsync(() => transfer.OpenJobAsync(new TcpOpenRequest(put ? TcpOperation.JobPut : TcpOperation.JobGet, string.Empty, streams, entries.Count, null) { RateLimit = options.LimitRate }, wire)).ConfigureAwait(false);
         }
         catch (TransferException e) when (e.InnerException is TcpPeerException { FromPeer: true, Code: TcpErrorCode.BadFrame } || e.Message.Contains($"({FailureKind.ProtocolViolation})", StringComparison.Ordinal))
         {
@@ -102,15 +103,24 @@ public sealed class TcpJobCarrier : IJobCarrier
         }
 
         var job = new Job(transfer, entries, statuses, accepted, layout, accept, observer, clock, options.Timeout ?? _settings.IdleTimeout);
+        // The job's rate limit, shared by its streams: sending, the client's own under the server's cap; receiving, the
+        // client's own (the server holds its cap by sending no faster).
+        long rateLimit = put ? RateLimits.Min2(options.LimitRate, accept.RateLimit ?? 0) : options.LimitRate;
+        var limiter = rateLimit > 0 ? new TokenBucket(_settings.Time, rateLimit / 8) : null;
+        if (accept.RateLimit is > 0 and var inForce)
+        {
+            options.Verbose?.Invoke($"tcp: job rate limit {RateLimits.Format(RateLimits.Min2(options.LimitRate, inForce))}");
+        }
+
         try
         {
             if (put)
             {
-                await UploadAsync(job).ConfigureAwait(false);
+                await UploadAsync(job, limiter).ConfigureAwait(false);
             }
             else
             {
-                await DownloadAsync(job, options.Overwrite).ConfigureAwait(false);
+                await DownloadAsync(job, options.Overwrite, limiter).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -124,7 +134,7 @@ public sealed class TcpJobCarrier : IJobCarrier
         }
     }
 
-    private async Task UploadAsync(Job job)
+    private async Task UploadAsync(Job job, TokenBucket? limiter)
     {
         var (transfer, entries, layout, accept) = (job.Transfer, job.Entries, job.Layout, job.Accept);
         var files = job.Accepted.Where(i => entries[i].Kind == JobEntryKind.File).ToList();
@@ -168,7 +178,7 @@ public sealed class TcpJobCarrier : IJobCarrier
         bool IsDone() => coordinator.Completion.IsCompleted;
         _ = transfer.RunStreamsAsync(
             count,
-            (connection, index, slot, ct) => TcpStreamSender.RunAsync(connection, index, slot, coordinator, new TcpSendSource(null, source.Read), chunk, transfer.Counters, progress.Add, _settings.Hooks, ct),
+            (connection, index, slot, ct) => TcpStreamSender.RunAsync(connection, index, slot, coordinator, new TcpSendSource(null, source.Read), chunk, transfer.Counters, progress.Add, _settings.Hooks, ct, limiter),
             slot => coordinator.Release(slot),
             IsDone);
         _ = transfer.WatchIdleAsync(job.Idle, IsDone);
@@ -178,7 +188,7 @@ public sealed class TcpJobCarrier : IJobCarrier
         await transfer.DisposeAsync().ConfigureAwait(false);
     }
 
-    private async Task DownloadAsync(Job job, bool overwrite)
+    private async Task DownloadAsync(Job job, bool overwrite, TokenBucket? limiter)
     {
         var (transfer, entries, layout, accept) = (job.Transfer, job.Entries, job.Layout, job.Accept);
         var files = job.Accepted.Where(i => entries[i].Kind == JobEntryKind.File).ToList();
@@ -250,7 +260,7 @@ public sealed class TcpJobCarrier : IJobCarrier
                     sink.Write(offset, data, ct);
                     progress.Add(offset, data.Length);
                 },
-                accept.BlockSize, chunk, TcpStreamReceiver.WritePieceFor(count, chunk), transfer.Counters, static _ => { }, ct),
+                accept.BlockSize, chunk, TcpStreamReceiver.WritePieceFor(count, chunk), transfer.Counters, static _ => { }, ct, limiter),
             static _ => { },
             IsDone);
         _ = transfer.WatchIdleAsync(job.Idle, IsDone);

@@ -2,6 +2,7 @@ using Ferry.Files;
 using Ferry.Hosting;
 using Ferry.Protocol.Common;
 using Ferry.Protocol.Tcp;
+using Ferry.Timing;
 
 namespace Ferry.Tcp;
 
@@ -21,6 +22,11 @@ internal sealed partial class TcpServerSession : IDisposable
     private readonly long _startedAt;
     private readonly int _chunkSize;
     private readonly TcpOpenRequest _open;
+
+    // The rate limit in force (the client's request under the server's caps), shared by the session's streams: its
+    // sending (GET, jobs down) or its reading (PUT, jobs up; TCP's flow control then holds the client to it).
+    private readonly TokenBucket _rate;
+    private readonly RateShare? _rateShare;
     private TcpPeerException? _failure;
     private int _nextSlot;
     private long _uncheckpointed;
@@ -41,6 +47,13 @@ internal sealed partial class TcpServerSession : IDisposable
         _chunkSize = ChunkSizeFor(GrantedStreams, BlockSize);
         _cts = CancellationTokenSource.CreateLinkedTokenSource(serverStopping);
         _token = _cts.Token;
+        _rate = new TokenBucket(listener.Context.Options.Time, 0);
+        if (open.Operation is TcpOperation.Get or TcpOperation.Put or TcpOperation.JobPut or TcpOperation.JobGet)
+        {
+            var rate = _rate;
+            _rateShare = listener.Context.Rates.Join(open.RateLimit ?? 0, limit => rate.SetRate(limit / 8));
+            _rate.SetRate(_rateShare.Limit / 8);
+        }
     }
 
     public TcpSessionId Id { get; }
@@ -212,7 +225,7 @@ internal sealed partial class TcpServerSession : IDisposable
                 try
                 {
                     await TcpStreamSender.RunAsync(
-                        connection, index, slot, coordinator, SendSource(), _chunkSize, _listener.Counters, static (_, _) => { }, _listener.Settings.Hooks, ct).ConfigureAwait(false);
+                        connection, index, slot, coordinator, SendSource(), _chunkSize, _listener.Counters, static (_, _) => { }, _listener.Settings.Hooks, ct, _rate).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is TcpPeerException or IOException or OperationCanceledException)
                 {
@@ -240,11 +253,11 @@ internal sealed partial class TcpServerSession : IDisposable
                     {
                         await TcpStreamReceiver.RunAsync(
                             connection, index, FileSize, (offset, data) => sink.Write(offset, data, ct), BlockSize, _chunkSize, TcpStreamReceiver.WritePieceFor(GrantedStreams, _chunkSize),
-                            _listener.Counters, static _ => { }, ct).ConfigureAwait(false);
+                            _listener.Counters, static _ => { }, ct, _rate).ConfigureAwait(false);
                     }
                     else
                     {
-                        await TcpStreamReceiver.RunAsync(connection, index, Incoming!.File, BlockSize, _chunkSize, TcpStreamReceiver.WritePieceFor(GrantedStreams, _chunkSize), _listener.Counters, OnWritten, ct).ConfigureAwait(false);
+                        await TcpStreamReceiver.RunAsync(connection, index, Incoming!.File, BlockSize, _chunkSize, TcpStreamReceiver.WritePieceFor(GrantedStreams, _chunkSize), _listener.Counters, OnWritten, ct, _rate).ConfigureAwait(false);
                     }
                 }
                 catch (FileEngineException fe)
@@ -299,6 +312,7 @@ internal sealed partial class TcpServerSession : IDisposable
         }
 
         _cts.Cancel();
+        _rateShare?.Dispose();
         List<TcpConnection> streams;
         lock (_sync)
         {
@@ -535,7 +549,8 @@ internal sealed partial class TcpServerSession : IDisposable
 
     private async Task SendAcceptAsync(TcpFileVersion version, RangeSet present, CancellationToken ct)
     {
-        var reply = new TcpAcceptReply(Id, BlockSize, (uint)GrantedStreams, FileSize, version, present);
+        // The limit in force goes back only to a client that sent one: an older client would not read the field.
+        var reply = new TcpAcceptReply(Id, BlockSize, (uint)GrantedStreams, FileSize, version, present) { RateLimit = _open.RateLimit.HasValue ? _rateShare?.Limit ?? 0 : null };
         var frame = new byte[reply.FrameLength];
         reply.Write(frame);
         await Control.SendAsync(frame, ct).ConfigureAwait(false);

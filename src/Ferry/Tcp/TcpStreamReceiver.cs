@@ -1,6 +1,7 @@
 using System.Buffers;
 using Ferry.Files;
 using Ferry.Protocol.Tcp;
+using Ferry.Timing;
 
 namespace Ferry.Tcp;
 
@@ -28,16 +29,18 @@ internal static class TcpStreamReceiver
     /// <summary>Runs until the connection closes or fails (throws). <paramref name="onWritten"/> gets every written item's length.</summary>
     public static Task RunAsync(
         TcpConnection connection, int stream, PartialFile file, int blockSize, int chunkSize, int writePiece,
-        TcpTransferCounters counters, Action<long> onWritten, CancellationToken ct) =>
-        RunAsync(connection, stream, file.Size, file.Write, blockSize, chunkSize, writePiece, counters, onWritten, ct);
+        TcpTransferCounters counters, Action<long> onWritten, CancellationToken ct, TokenBucket? limiter = null) =>
+        RunAsync(connection, stream, file.Size, file.Write, blockSize, chunkSize, writePiece, counters, onWritten, ct, limiter);
 
     /// <summary>
     /// Runs until the connection closes or fails (throws), writing into a byte space of <paramref name="size"/> bytes
-    /// (one file, or a job's files laid end to end) through <paramref name="write"/>.
+    /// (one file, or a job's files laid end to end) through <paramref name="write"/>. With <paramref name="limiter"/> (the
+    /// transfer's rate limit, shared by its streams), the bytes are read no faster than it allows: TCP's own flow
+    /// control then holds the sender to it, whatever the sender knows of the limit.
     /// </summary>
     public static async Task RunAsync(
         TcpConnection connection, int stream, long size, WriteAt write, int blockSize, int chunkSize, int writePiece,
-        TcpTransferCounters counters, Action<long> onWritten, CancellationToken ct)
+        TcpTransferCounters counters, Action<long> onWritten, CancellationToken ct, TokenBucket? limiter = null)
     {
         // Two buffers: the next chunk of a frame is received while the previous one is written and hashed.
         byte[][] buffers = [ArrayPool<byte>.Shared.Rent(chunkSize), ArrayPool<byte>.Shared.Rent(chunkSize)];
@@ -71,7 +74,8 @@ internal static class TcpStreamReceiver
 
                 long pos = offset;
                 int which = 0;
-                int requested = Math.Min(chunkSize, length);
+                int piece = limiter?.Piece(chunkSize) ?? chunkSize;
+                int requested = Math.Min(piece, length);
                 next = FillAsync(connection, buffers[which].AsMemory(0, requested), ct);
                 for (int remaining = length; remaining > 0;)
                 {
@@ -79,9 +83,15 @@ internal static class TcpStreamReceiver
                     var full = buffers[which];
                     remaining -= filled;
                     which ^= 1;
+                    if (limiter is not null)
+                    {
+                        await limiter.WaitAsync(filled, ct).ConfigureAwait(false);
+                        piece = limiter.Piece(chunkSize);
+                    }
+
                     if (remaining > 0)
                     {
-                        next = FillAsync(connection, buffers[which].AsMemory(0, Math.Min(chunkSize, remaining)), ct);
+                        next = FillAsync(connection, buffers[which].AsMemory(0, Math.Min(piece, remaining)), ct);
                     }
 
                     for (int done = 0; done < filled; done += writePiece)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Ferry.Protocol.Tcp;
+using Ferry.Timing;
 
 namespace Ferry.Tcp;
 
@@ -19,13 +20,14 @@ internal static class TcpStreamSender
     /// connection fails (throws). <paramref name="onAcked"/> gets the offset and length of every acknowledged item.
     /// </summary>
     /// <param name="stream">The wire stream index (for messages and test hooks).</param>
+    /// <param name="limiter">The transfer's rate limit, shared by its streams (null: none).</param>
     /// <param name="slot">
     /// The scheduler's key for this connection: unique per connection, so a stream index that reconnects never has
     /// its new items released by the old connection's late failure.
     /// </param>
     public static async Task RunAsync(
         TcpConnection connection, int stream, int slot, TcpSendCoordinator coordinator, TcpSendSource source, int chunkSize,
-        TcpTransferCounters counters, Action<long, int> onAcked, TcpTestHooks? hooks, CancellationToken ct)
+        TcpTransferCounters counters, Action<long, int> onAcked, TcpTestHooks? hooks, CancellationToken ct, TokenBucket? limiter = null)
     {
         using var streamCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var ackTask = AckLoopAsync(connection, stream, slot, coordinator, onAcked, streamCts);
@@ -36,11 +38,11 @@ internal static class TcpStreamSender
             using var sendfile = source.Handle is { } handle && hooks?.AfterRead is null && !connection.IsEncrypted ? TcpFileSendOperation.TryCreate(handle) : null;
             if (sendfile is not null)
             {
-                await SendFileAsync(connection, stream, slot, coordinator, sendfile, chunkSize, counters, hooks, streamCts.Token).ConfigureAwait(false);
+                await SendFileAsync(connection, stream, slot, coordinator, sendfile, chunkSize, counters, hooks, limiter, streamCts.Token).ConfigureAwait(false);
             }
             else
             {
-                await SendBufferedAsync(connection, stream, slot, coordinator, source.Read, chunkSize, counters, hooks, streamCts.Token).ConfigureAwait(false);
+                await SendBufferedAsync(connection, stream, slot, coordinator, source.Read, chunkSize, counters, hooks, limiter, streamCts.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (ackTask.IsFaulted && !ct.IsCancellationRequested)
@@ -71,7 +73,7 @@ internal static class TcpStreamSender
     // The frame header rides in front of the first piece, so it never leaves as a small segment of its own.
     private static async Task SendFileAsync(
         TcpConnection connection, int stream, int slot, TcpSendCoordinator coordinator, TcpFileSendOperation operation, int chunkSize,
-        TcpTransferCounters counters, TcpTestHooks? hooks, CancellationToken ct)
+        TcpTransferCounters counters, TcpTestHooks? hooks, TokenBucket? limiter, CancellationToken ct)
     {
         byte[] header = new byte[TcpWire.DataFrameOverhead];
         while (await coordinator.TakeAsync(slot, ct).ConfigureAwait(false) is { } item)
@@ -83,7 +85,12 @@ internal static class TcpStreamSender
             // then moves at least once per chunk, as with buffered sends.
             for (long pos = item.Offset; pos < item.End;)
             {
-                int n = (int)Math.Min(chunkSize, item.End - pos);
+                int n = (int)Math.Min(limiter?.Piece(chunkSize) ?? chunkSize, item.End - pos);
+                if (limiter is not null)
+                {
+                    await limiter.WaitAsync(n, ct).ConfigureAwait(false);
+                }
+
                 long sent = await connection.SendFileAsync(operation, header, prefix, pos, n, ct).ConfigureAwait(false);
                 if (sent < prefix + n)
                 {
@@ -100,7 +107,7 @@ internal static class TcpStreamSender
 
     private static async Task SendBufferedAsync(
         TcpConnection connection, int stream, int slot, TcpSendCoordinator coordinator, ReadAt read, int chunkSize,
-        TcpTransferCounters counters, TcpTestHooks? hooks, CancellationToken ct)
+        TcpTransferCounters counters, TcpTestHooks? hooks, TokenBucket? limiter, CancellationToken ct)
     {
         // Two buffers: the next chunk is read from the file while the previous one is still being sent.
         byte[][] buffers = [ArrayPool<byte>.Shared.Rent(TcpWire.DataFrameOverhead + chunkSize), ArrayPool<byte>.Shared.Rent(TcpWire.DataFrameOverhead + chunkSize)];
@@ -117,7 +124,7 @@ internal static class TcpStreamSender
                 int prefix = TcpSmallFrames.WriteDataHeader(buffer, item.Offset, item.Length);
                 for (long pos = item.Offset; pos < item.End;)
                 {
-                    int n = (int)Math.Min(chunkSize, item.End - pos);
+                    int n = (int)Math.Min(limiter?.Piece(chunkSize) ?? chunkSize, item.End - pos);
                     int got = read(pos, buffer.AsSpan(prefix, n));
                     if (got < n)
                     {
@@ -126,6 +133,11 @@ internal static class TcpStreamSender
 
                     hooks?.AfterRead?.Invoke(pos, buffer.AsSpan(prefix, n));
                     await pending.ConfigureAwait(false);
+                    if (limiter is not null)
+                    {
+                        await limiter.WaitAsync(n, ct).ConfigureAwait(false);
+                    }
+
                     pending = connection.SendAsync(buffer.AsMemory(0, prefix + n), ct).AsTask();
                     which ^= 1;
                     buffer = buffers[which];

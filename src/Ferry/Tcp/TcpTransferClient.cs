@@ -5,6 +5,7 @@ using Ferry.Files;
 using Ferry.Protocol.Listing;
 using Ferry.Protocol.Tcp;
 using Ferry.Security;
+using Ferry.Timing;
 using Ferry.Transfers;
 
 namespace Ferry.Tcp;
@@ -64,7 +65,7 @@ public sealed class TcpTransferClient : ITransferClient
         TcpAcceptReply accept;
         try
         {
-            accept = await transfer.StepAsync(() => transfer.OpenAsync(new TcpOpenRequest(op, path, streams, flags, null))).ConfigureAwait(false);
+            accept = await transfer.StepAsync(() => transfer.OpenAsync(new TcpOpenRequest(op, path, streams, flags, null) { RateLimit = op == TcpOperation.Get ? options.LimitRate : null })).ConfigureAwait(false);
         }
         catch (TransferException e) when (op == TcpOperation.List && e.Code == ExitCode.Failure
             && e.Message.Contains($"({FailureKind.ProtocolViolation})", StringComparison.Ordinal))
@@ -94,7 +95,7 @@ public sealed class TcpTransferClient : ITransferClient
         {
             try
             {
-                return await DownloadAsync(transfer, accept, partial, progress, options.Timeout ?? _settings.IdleTimeout, clock).ConfigureAwait(false);
+                return await DownloadAsync(transfer, accept, partial, progress, options.Timeout ?? _settings.IdleTimeout, clock, op == TcpOperation.Get ? options.LimitRate : 0).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -135,7 +136,7 @@ public sealed class TcpTransferClient : ITransferClient
             await using var transfer = new TcpClientTransfer(endPoint, _settings, cancellationToken, Tls(remote, options), ClientSecurity.Token(options), options.ConnectTimeout) { Verbose = options.Verbose };
             try
             {
-                return await UploadAsync(transfer, path, streams, handle, size, identity, mode, options.UploadKey, progress, options.Timeout ?? _settings.IdleTimeout, clock).ConfigureAwait(false);
+                return await UploadAsync(transfer, path, streams, handle, size, identity, mode, options.UploadKey, progress, options.Timeout ?? _settings.IdleTimeout, clock, options.LimitRate).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -195,7 +196,10 @@ public sealed class TcpTransferClient : ITransferClient
         return (int)Math.Min(granted, Math.Max(1, blocks));
     }
 
-    private async Task<TransferResult> DownloadAsync(TcpClientTransfer transfer, TcpAcceptReply accept, PartialFile partial, IProgress<TransferProgress> progress, TimeSpan idle, Stopwatch clock)
+    /// <param name="limitRate">The client's own rate limit, bit/s (0: none): the streams read no faster (the server, which
+    /// was asked for it too, also sends no faster, and may hold a lower cap of its own).</param>
+    private async Task<TransferResult> DownloadAsync(
+        TcpClientTransfer transfer, TcpAcceptReply accept, PartialFile partial, IProgress<TransferProgress> progress, TimeSpan idle, Stopwatch clock, long limitRate)
     {
         var have = new Ferry.Protocol.Common.RangeSet();
         foreach (var r in partial.Received)
@@ -244,9 +248,11 @@ public sealed class TcpTransferClient : ITransferClient
         int count = StreamsToOpen(accept.GrantedStreams, size - resumed, accept.BlockSize, have.Count);
         int chunk = TcpServerSession.ChunkSizeFor(count, accept.BlockSize);
         bool IsDone() => complete.Task.IsCompleted;
+        var limiter = limitRate > 0 ? new TokenBucket(_settings.Time, limitRate / 8) : null;
         _ = transfer.RunStreamsAsync(
             count,
-            (connection, index, slot, ct) => TcpStreamReceiver.RunAsync(connection, index, partial, accept.BlockSize, chunk, TcpStreamReceiver.WritePieceFor(count, chunk), transfer.Counters, OnWritten, ct),
+            (connection, index, slot, ct) => TcpStreamReceiver.RunAsync(
+                connection, index, partial, accept.BlockSize, chunk, TcpStreamReceiver.WritePieceFor(count, chunk), transfer.Counters, OnWritten, ct, limiter),
             static _ => { },
             IsDone);
         _ = transfer.WatchIdleAsync(idle, IsDone);
@@ -286,16 +292,16 @@ public sealed class TcpTransferClient : ITransferClient
         }
 
         await transfer.DisposeAsync().ConfigureAwait(false);
-        return Result(size, clock, hash, resumed, transfer, count, accept.BlockSize, requeued: 0, received: true);
+        return Result(size, clock, hash, resumed, transfer, count, accept.BlockSize, requeued: 0, received: true, RateLimits.Min2(limitRate, accept.RateLimit ?? 0));
     }
 
     private async Task<TransferResult> UploadAsync(
         TcpClientTransfer transfer, string path, uint streams, Microsoft.Win32.SafeHandles.SafeFileHandle handle, long size,
-        FileIdentity identity, int? mode, byte[]? uploadKey, IProgress<TransferProgress> progress, TimeSpan idle, Stopwatch clock)
+        FileIdentity identity, int? mode, byte[]? uploadKey, IProgress<TransferProgress> progress, TimeSpan idle, Stopwatch clock, long limitRate)
     {
         var hashTask = TcpFileHasher.StartAsync(handle, size, path, transfer.Token);
         _ = transfer.GuardAsync(hashTask);
-        var accept = await transfer.StepAsync(() => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.Put, path, streams, size, new TcpFileVersion(identity.Size, identity.MtimeUnixMs)) { UploadKey = uploadKey, Mode = mode })).ConfigureAwait(false);
+        var accept = await transfer.StepAsync(() => transfer.OpenAsync(new TcpOpenRequest(TcpOperation.Put, path, streams, size, new TcpFileVersion(identity.Size, identity.MtimeUnixMs)) { UploadKey = uploadKey, Mode = mode, RateLimit = limitRate })).ConfigureAwait(false);
         if (accept.FileSize != size)
         {
             throw new TransferException(ExitCode.Failure, $"protocol error: server accepted {accept.FileSize} bytes, {size} offered");
@@ -316,9 +322,12 @@ public sealed class TcpTransferClient : ITransferClient
         int chunk = TcpServerSession.ChunkSizeFor(count, accept.BlockSize);
         bool IsDone() => coordinator.Completion.IsCompleted;
         TcpStreamSender.ReadAt read = (offset, destination) => ReadableFile.ReadFully(handle, offset, destination, path);
+        // The limit in force: the client's own under the server's cap (which the server also holds by reading no faster).
+        long rateLimit = RateLimits.Min2(limitRate, accept.RateLimit ?? 0);
+        var limiter = rateLimit > 0 ? new TokenBucket(_settings.Time, rateLimit / 8) : null;
         _ = transfer.RunStreamsAsync(
             count,
-            (connection, index, slot, ct) => TcpStreamSender.RunAsync(connection, index, slot, coordinator, new TcpSendSource(handle, read), chunk, transfer.Counters, OnAcked, _settings.Hooks, ct),
+            (connection, index, slot, ct) => TcpStreamSender.RunAsync(connection, index, slot, coordinator, new TcpSendSource(handle, read), chunk, transfer.Counters, OnAcked, _settings.Hooks, ct, limiter),
             slot => coordinator.Release(slot),
             IsDone);
         _ = transfer.WatchIdleAsync(idle, IsDone);
@@ -331,28 +340,30 @@ public sealed class TcpTransferClient : ITransferClient
         await transfer.WaitAsync(answerTask).ConfigureAwait(false);
         progress.Report(new TransferProgress(size, size, resumed));
         await transfer.DisposeAsync().ConfigureAwait(false);
-        return Result(size, clock, hash, resumed, transfer, count, accept.BlockSize, coordinator.ItemsRequeued, received: false);
+        return Result(size, clock, hash, resumed, transfer, count, accept.BlockSize, coordinator.ItemsRequeued, received: false, rateLimit);
 
     }
 
-    private static TransferResult Result(long size, Stopwatch clock, byte[] hash, long resumed, TcpClientTransfer transfer, int streams, int blockSize, long requeued, bool received)
+    private static TransferResult Result(long size, Stopwatch clock, byte[] hash, long resumed, TcpClientTransfer transfer, int streams, int blockSize, long requeued, bool received, long rateLimit)
     {
         transfer.Verbose?.Invoke($"tcp: {streams} streams, bytes per stream: " +
             string.Join(", ", Enumerable.Range(0, streams).Select(i => $"#{i} {transfer.Counters.StreamBytes(i)}")) +
             $"; {transfer.Counters.StreamsLost} streams lost, {transfer.Counters.Reconnects} reconnects, {requeued} blocks sent again, {resumed} bytes resumed");
-        return new(size, clock.Elapsed, Convert.ToHexStringLower(hash))
+        var stats = new Dictionary<string, long>
         {
-            ResumedBytes = resumed,
-            Stats = new Dictionary<string, long>
-            {
-                ["streams"] = streams,
-                ["block_size"] = blockSize,
-                [received ? "bytes_received" : "bytes_sent"] = received ? transfer.Counters.DataBytesReceived : transfer.Counters.DataBytesSent,
-                ["streams_lost"] = transfer.Counters.StreamsLost,
-                ["reconnects"] = transfer.Counters.Reconnects,
-                ["blocks_requeued"] = requeued,
-            },
+            ["streams"] = streams,
+            ["block_size"] = blockSize,
+            [received ? "bytes_received" : "bytes_sent"] = received ? transfer.Counters.DataBytesReceived : transfer.Counters.DataBytesSent,
+            ["streams_lost"] = transfer.Counters.StreamsLost,
+            ["reconnects"] = transfer.Counters.Reconnects,
+            ["blocks_requeued"] = requeued,
         };
+        if (rateLimit > 0)
+        {
+            stats["rate_limit"] = rateLimit; // bit/s in force: the client's own, or the server's cap
+        }
+
+        return new(size, clock.Elapsed, Convert.ToHexStringLower(hash)) { ResumedBytes = resumed, Stats = stats };
     }
 
     /// <summary>

@@ -53,6 +53,12 @@ public sealed class ClientOptions
     /// <summary>Congestion controller name (udp://): "bbr" (default) or "newreno".</summary>
     public string? CongestionControl { get; set; }
 
+    /// <summary>
+    /// Rate limit in bit/s (<c>--limit-rate</c>; udp://, tcp://; 0: none): the file data of one transfer or job, whoever
+    /// sends it (a download's limit is asked of the server, which applies it).
+    /// </summary>
+    public long LimitRate { get; set; }
+
     /// <summary>Allow replacing an existing local destination file on download.</summary>
     public bool Overwrite { get; set; }
 

@@ -63,7 +63,7 @@ public sealed partial class UdpServerListener
             return;
         }
 
-        _jobs[c] = new UdpJob(request, address, (int)ev.Size, ev.Op == TransferOp.JobPut, _clock.NowMicros) { UploadKey = ev.UploadKey };
+        _jobs[c] = new UdpJob(request, address, (int)ev.Size, ev.Op == TransferOp.JobPut, _clock.NowMicros) { UploadKey = ev.UploadKey, RateLimit = ev.RateLimit };
     }
 
     private void OnJobStream(Connection c, byte[] bytes, long now)
@@ -288,6 +288,7 @@ public sealed partial class UdpServerListener
             },
             job.UploadKey is { } key ? i => Connection.EntryUploadKey(key, server.Entries[i].Path) : null,
             _ => new Takeover(this, c));
+            _rates.Join(c, job.RateLimit);
             c.AcceptJob(layout.TotalSize, null, new JobDataSink(job.Sink), server.Present);
             _context.Transfers.Started(job.Request, layout.TotalSize,
                 $"job of {server.Entries.Count} entries, {server.Accepted} accepted, {server.Present.TotalLength} bytes already here");
@@ -296,6 +297,7 @@ public sealed partial class UdpServerListener
         {
             job.Source = server.CreateSource((i, kind, message) =>
                 job.Outbox.Enqueue(TcpJobFrames.WriteOutcome(TcpFrameType.FileAbort, new TcpFileOutcome(i, (ushort)TcpErrors.ToWire(kind), message))));
+            _rates.Join(c, job.RateLimit);
             c.AcceptJob(layout.TotalSize, new JobDataSource(job.Source), null, null);
             job.Hasher = job.Source.RunHasherAsync(server.AcceptedFiles, (i, hash) =>
             {
@@ -384,6 +386,9 @@ public sealed partial class UdpServerListener
 
         /// <summary>The job's upload key (JOB_PUT), from which each entry's is derived; null: none.</summary>
         public byte[]? UploadKey { get; init; }
+
+        /// <summary>The rate the client asked for in its RATE_LIMIT (null: it sent none).</summary>
+        public long? RateLimit { get; init; }
 
         public CancellationTokenSource Stop { get; } = new();
 

@@ -30,6 +30,7 @@ public sealed partial class UdpServerListener : IProtocolListener
     // upload's fsyncs never hold back the datagrams of every other connection.
     private readonly Dictionary<Connection, (Task Task, TransferRequest Request, long Size, byte[] Sha256)> _commits = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly UdpRateShares _rates;
     private Task _loop = Task.CompletedTask;
     private int _loopThreadId;
     private int _disposed;
@@ -37,6 +38,7 @@ public sealed partial class UdpServerListener : IProtocolListener
     public UdpServerListener(ServerContext context, IPAddress bind, int port, ConnectionConfig? config = null, TimeProvider? time = null)
     {
         _context = context;
+        _rates = new UdpRateShares(context.Rates);
         _clock = new ShellClock(time ?? context.Options.Time);
         config ??= new ConnectionConfig
         {
@@ -97,6 +99,7 @@ public sealed partial class UdpServerListener : IProtocolListener
 
             _endpoint.HandleTimeouts(now);
             DrainEvents(now);
+            _rates.Apply();
             AcceptListings(_clock.NowMicros);
             FinishCommits();
             PumpJobs(_clock.NowMicros);
@@ -169,6 +172,7 @@ public sealed partial class UdpServerListener : IProtocolListener
                 break; // each file is verified by its own FILE_HASH
             case ConnectionEventKind.DataComplete:
             {
+                _rates.Leave(c);
                 var transfer = _transfers[c];
                 var request = RequestOf(c, c.Op, c.Path);
                 if (transfer.Directory is { } directory)
@@ -193,6 +197,7 @@ public sealed partial class UdpServerListener : IProtocolListener
             }
 
             case ConnectionEventKind.ResultReceived:
+                _rates.Leave(c);
                 if (ev.Code == TransferError.None)
                 {
                     _context.Transfers.Done(RequestOf(c, c.Op, c.Path), $"{c.Size} bytes sent ({c.Stats.DataBytesRetransmitted} bytes retransmitted)");
@@ -244,6 +249,7 @@ public sealed partial class UdpServerListener : IProtocolListener
                 var file = _context.Transfers.OpenDownload(request);
                 var source = new FileDataSource(file.CreateHashingSource(backgroundHashing: true), ev.Path);
                 _transfers[c] = new ServerTransfer { Read = file, Source = source };
+                _rates.Join(c, ev.RateLimit);
                 c.Accept(file.Length, file.Identity.MtimeUnixMs, source, null, null);
                 _context.Transfers.Started(request, file.Length);
             }
@@ -259,6 +265,7 @@ public sealed partial class UdpServerListener : IProtocolListener
                 var upload = _context.Transfers.BeginUpload(
                     request, ev.Size, new FileIdentity(ev.IdentitySize, ev.IdentityMtime), ev.UploadKey, _ => new Takeover(this, c), ev.FileMode);
                 _transfers[c] = new ServerTransfer { Upload = upload };
+                _rates.Join(c, ev.RateLimit);
                 c.Accept(0, ev.IdentityMtime, null, new PartialFileSink(upload.File, _clock), upload.File.Received);
                 _context.Transfers.Started(request, ev.Size, upload.File.ResumedBytes > 0 ? $"resuming from {upload.File.ResumedBytes}" : null);
             }
@@ -368,6 +375,7 @@ public sealed partial class UdpServerListener : IProtocolListener
     private void Release(Connection c)
     {
         ReleaseJob(c);
+        _rates.Leave(c);
         if (_transfers.Remove(c, out var t))
         {
             if (_commits.Remove(c, out var commit))

@@ -175,7 +175,8 @@ public sealed class UdpTransferClient : ITransferClient
                 $"{s.DataBytesRetransmitted} bytes sent again, {s.ProbeTimeouts} probe timeouts, {s.PacketsReceived} packets received " +
                 $"({s.DuplicatePackets} duplicates, {s.EarlyDataDropped} before the file was open); congestion window {c.CongestionWindow} bytes, " +
                 $"pacing {c.PacingRate * 8 / 1e6:0.#} Mbit/s at the end; the loop spent {100.0 * waitedMicros / Math.Max(1, loopMicros):0}% of " +
-                $"{loopMicros / 1e6:0.##} s waiting for datagrams or its pacer, the rest sending, receiving and on the file");
+                $"{loopMicros / 1e6:0.##} s waiting for datagrams or its pacer, the rest sending, receiving and on the file" +
+                (c.RateLimit > 0 ? $"; rate limit {RateLimits.Format(c.RateLimit)}{(c.RateLimitConfirmed ? " (from the server)" : string.Empty)}" : string.Empty));
         }
 
         private ConnectionConfig Config() => new()
@@ -195,7 +196,8 @@ public sealed class UdpTransferClient : ITransferClient
             byte[]? sha = null;
             TransferException? failure = null;
             var config = Config();
-            var connection = _connection = Connection.CreateClient(config, NewId(), op, remotePath, flags, 0, null, _clock.NowMicros, ClientSecurity.Token(_options));
+            var connection = _connection = Connection.CreateClient(
+                config, NewId(), op, remotePath, flags, 0, null, _clock.NowMicros, ClientSecurity.Token(_options), rateLimit: op == TransferOp.Get ? _options.LimitRate : null);
 
             // Opens the destination for the size and identity ACCEPT announced; null (and a failure) when it cannot.
             (IDataSink Sink, RangeSet? Have)? Open(ConnectionEvent accepted)
@@ -235,6 +237,11 @@ public sealed class UdpTransferClient : ITransferClient
             {
                 RunUnlessDone(() => partial is { IsCommitted: true }, ev =>
                 {
+                    if (ev.Kind == ConnectionEventKind.Accepted && op == TransferOp.Get && _options.LimitRate > 0 && !connection.RateLimitConfirmed)
+                    {
+                        _options.Notice?.Invoke($"warning: {HostPort} does not take rate limits (an older server): this download is not limited");
+                    }
+
                     switch (ev.Kind)
                     {
                         case ConnectionEventKind.Accepted when !eager:
@@ -317,7 +324,8 @@ public sealed class UdpTransferClient : ITransferClient
             using var _ = source;
             SayOpening($"send '{remotePath}' ({source.Length} bytes)");
             _connection = Connection.CreateClient(
-                Config(), NewId(), TransferOp.Put, remotePath, source.Length, source.MtimeUnixMs, source.Data, _clock.NowMicros, ClientSecurity.Token(_options), _options.UploadKey, source.Mode);
+                Config(), NewId(), TransferOp.Put, remotePath, source.Length, source.MtimeUnixMs, source.Data, _clock.NowMicros, ClientSecurity.Token(_options), _options.UploadKey, source.Mode,
+                _options.LimitRate);
             return RunUpload(remotePath);
         }
 
@@ -339,7 +347,8 @@ public sealed class UdpTransferClient : ITransferClient
         public TransferResult RunJob(TransferOp op, int entries, IUdpJobDriver driver)
         {
             SayOpening($"job of {entries} entries ({(op == TransferOp.JobPut ? "upload" : "download")})");
-            var connection = _connection = Connection.CreateJobClient(Config(), NewId(), op, entries, _clock.NowMicros, ClientSecurity.Token(_options), _options.UploadKey);
+            var connection = _connection = Connection.CreateJobClient(
+                Config(), NewId(), op, entries, _clock.NowMicros, ClientSecurity.Token(_options), _options.UploadKey, _options.LimitRate);
             driver.Start(connection);
             try
             {
@@ -395,22 +404,25 @@ public sealed class UdpTransferClient : ITransferClient
         private TransferResult Result(byte[] sha)
         {
             var c = _connection!;
-            return new(c.Size, _elapsed.Elapsed, Convert.ToHexStringLower(sha))
+            var stats = new Dictionary<string, long>
             {
-                ResumedBytes = c.ResumedBytes,
-                Stats = new Dictionary<string, long>
-                {
-                    ["packets_sent"] = c.Stats.PacketsSent,
-                    ["packets_received"] = c.Stats.PacketsReceived,
-                    ["data_bytes_sent"] = c.Stats.DataBytesSent,
-                    ["data_bytes_retransmitted"] = c.Stats.DataBytesRetransmitted,
-                    ["packets_lost"] = c.Stats.PacketsLost,
-                    ["srtt_us"] = c.SmoothedRtt,
-                    ["gso_sends"] = _gsoSends,
-                    ["gso_segments"] = _gsoSegments,
-                    ["probe_timeouts"] = c.Stats.ProbeTimeouts,
-                },
+                ["packets_sent"] = c.Stats.PacketsSent,
+                ["packets_received"] = c.Stats.PacketsReceived,
+                ["data_bytes_sent"] = c.Stats.DataBytesSent,
+                ["data_bytes_retransmitted"] = c.Stats.DataBytesRetransmitted,
+                ["packets_lost"] = c.Stats.PacketsLost,
+                ["srtt_us"] = c.SmoothedRtt,
+                ["gso_sends"] = _gsoSends,
+                ["gso_segments"] = _gsoSegments,
+                ["probe_timeouts"] = c.Stats.ProbeTimeouts,
             };
+            if (c.RateLimit > 0)
+            {
+                // The limit in force at the end (bit/s): the client's own, or the server's cap.
+                stats["rate_limit"] = c.RateLimit;
+            }
+
+            return new(c.Size, _elapsed.Elapsed, Convert.ToHexStringLower(sha)) { ResumedBytes = c.ResumedBytes, Stats = stats };
         }
 
         private TransferException Describe(ConnectionEvent ev, string remotePath) => ev.Code switch

@@ -14,6 +14,7 @@ public enum ControlFrames : ushort
     MaxData = 64,
     Hello = 128,
     ServerHello = 256,
+    RateLimit = 512,
 }
 
 /// <summary>Where a sent packet stands; a packet leaves <see cref="Outstanding"/> once, for one of the other two.</summary>

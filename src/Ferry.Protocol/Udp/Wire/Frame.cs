@@ -26,7 +26,8 @@ public ref struct Frame
     public long IdentitySize;    // source file identity for resume
     public long IdentityMtime;
     public ulong ConnectionId;   // ACCEPT: server's connection id
-    public long Code;            // RESULT / CLOSE code; FILE_MODE permission bits
+    public long Code;            // RESULT / CLOSE code; FILE_MODE permission bits; RATE_LIMIT sequence number
+    public long Rate;            // RATE_LIMIT: bit/s, 0 for none
     public string Token;         // REQUEST: access token ("" when anonymous; null: not UTF-8)
 
     // HELLO / SERVER_HELLO: the hello message is in Data; UPLOAD_KEY: the key is in Data

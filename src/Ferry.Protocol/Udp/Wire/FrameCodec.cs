@@ -18,6 +18,12 @@ public static class FrameCodec
     /// <summary>Largest FILE_MODE value: the permission bits rwxrwxrwx (never setuid, setgid or sticky).</summary>
     public const int MaxFileMode = 0x1FF;
 
+    /// <summary>Largest RATE_LIMIT rate, in bit/s (2^43, about 8.8 Tbit/s); a larger value makes the frame malformed.</summary>
+    public const long MaxRateLimit = 1L << 43;
+
+    /// <summary>Largest RATE_LIMIT sequence number (2^32 - 1).</summary>
+    public const long MaxRateSequence = uint.MaxValue;
+
     /// <summary>Decodes the next frame. Returns false on a malformed or truncated frame (a protocol violation).</summary>
     public static bool TryRead(ref SpanReader r, Span<AckRange> ackScratch, out Frame frame)
     {
@@ -138,6 +144,8 @@ public static class FrameCodec
                     && r.TryReadVarInt((ulong)r.Remaining, out frame.Length)
                     && r.TryReadBytes((int)frame.Length, out frame.Data)
                     && frame.Offset + frame.Length <= ControlStream.MaxOffset;
+            case FrameType.RateLimit:
+                return r.TryReadVarInt(MaxRateSequence, out frame.Code) && r.TryReadVarInt(MaxRateLimit, out frame.Rate);
             case FrameType.DataFin:
                 return r.TryReadVarInt((ulong)MaxFileSize, out frame.Length) && r.TryReadBytes(Sha256Length, out frame.Data);
             case FrameType.Result:
@@ -352,6 +360,21 @@ public static class FrameCodec
 
         w.WriteByte((byte)FrameType.FileMode);
         w.WriteVarInt((ulong)mode);
+        return true;
+    }
+
+    /// <summary>A RATE_LIMIT frame: type, varint sequence number, varint rate in bit/s (0: none).</summary>
+    public static bool TryWriteRateLimit(ref SpanWriter w, long sequence, long bitsPerSecond)
+    {
+        if (sequence is < 0 or > MaxRateSequence || bitsPerSecond is < 0 or > MaxRateLimit
+            || w.Remaining < 1 + VarInt.SizeOf((ulong)sequence) + VarInt.SizeOf((ulong)bitsPerSecond))
+        {
+            return false;
+        }
+
+        w.WriteByte((byte)FrameType.RateLimit);
+        w.WriteVarInt((ulong)sequence);
+        w.WriteVarInt((ulong)bitsPerSecond);
         return true;
     }
 

@@ -32,6 +32,12 @@ public enum FrameType : byte
 
     /// <summary>Either side: bytes of the connection's control stream (<see cref="ControlStream"/>): v offset, v length, bytes.</summary>
     Stream = 0x0F,
+
+    /// <summary>
+    /// A rate limit in bit/s (0: none) with a sequence number. Client to server just before its first REQUEST: the
+    /// limit it asks for. Server to client (only to a client that sent one): the limit in force, again when it changes.
+    /// </summary>
+    RateLimit = 0x10,
 }
 
 /// <summary>Operation of a REQUEST frame.</summary>

@@ -31,6 +31,7 @@ public sealed class TcpOpenTokenCodecTests
         var open = new TcpOpenRequest(TcpOperation.Put, new string('p', TcpWire.MaxPathBytes), 1, 1, null)
         {
             Token = new string('t', TcpWire.MaxTokenBytes), UploadKey = new byte[TcpWire.UploadKeyLength], Mode = TcpWire.MaxMode,
+            RateLimit = TcpWire.MaxRateLimit,
         };
         var buf = new byte[open.FrameLength];
         open.Write(buf);

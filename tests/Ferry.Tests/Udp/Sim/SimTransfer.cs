@@ -68,6 +68,12 @@ public sealed class SimTransfer
     /// <summary>The access token the simulated client sends.</summary>
     public string? AccessToken { get; set; }
 
+    /// <summary>The rate limit (bit/s) the simulated client asks for in RATE_LIMIT with a GET or PUT (null: no frame).</summary>
+    public long? RateLimit { get; set; }
+
+    /// <summary>The limit in force the simulated server sets on a GET or PUT it accepts (bit/s; null: it never calls SetRateLimit).</summary>
+    public Func<ConnectionEvent, long>? ServerRateLimit { get; set; }
+
     /// <summary>The upload key the simulated client sends with a PUT (null: none).</summary>
     public byte[]? UploadKey { get; set; }
 
@@ -135,7 +141,7 @@ public sealed class SimTransfer
 
     public SimResult RunGet(string path, long maxSimMicros = 600_000_000, int maxSteps = 5_000_000)
     {
-        Client = Connection.CreateClient(ClientConfig, NewId(), TransferOp.Get, path, 0, 0, null, Now, AccessToken);
+        Client = Connection.CreateClient(ClientConfig, NewId(), TransferOp.Get, path, 0, 0, null, Now, AccessToken, rateLimit: RateLimit);
         if (EagerGet && ClientHave is null)
         {
             var client = Client;
@@ -165,7 +171,7 @@ public sealed class SimTransfer
     public SimResult RunPut(string path, byte[] data, long maxSimMicros = 600_000_000, int maxSteps = 5_000_000)
     {
         ClientSource = new MemorySource(data);
-        Client = Connection.CreateClient(ClientConfig, NewId(), TransferOp.Put, path, data.Length, 12345, ClientSource, Now, AccessToken, UploadKey);
+        Client = Connection.CreateClient(ClientConfig, NewId(), TransferOp.Put, path, data.Length, 12345, ClientSource, Now, AccessToken, UploadKey, rateLimit: RateLimit);
         return Run(maxSimMicros, maxSteps);
     }
 
@@ -423,6 +429,11 @@ public sealed class SimTransfer
                 {
                     c.Reject(refusal.Code, refusal.Message, Now);
                     return;
+                }
+
+                if (ServerRateLimit is { } limit)
+                {
+                    c.SetRateLimit(limit(ev));
                 }
 
                 if (ev.Op.IsDownload())
