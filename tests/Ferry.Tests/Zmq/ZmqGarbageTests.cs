@@ -39,7 +39,7 @@ public sealed class ZmqGarbageTests
         // None of it touched the open transfer.
         Assert.Equal("READY", c.Call(Chunk("f", 0, d)));
         Assert.Equal("READY", c.Call(Close("f", 10)));
-        Assert.Equal(d, File.ReadAllBytes(server.PathOf("f")));
+        Assert.Equal(d, server.ReadStored("f"));
     }
 
     [ZmqFact]
@@ -65,7 +65,7 @@ public sealed class ZmqGarbageTests
         Assert.Equal("READY", c.Call(Close("f", 100)));
         using var fresh = new TestDealer(server.Endpoint);
         fresh.Upload("g", d);
-        Assert.Equal(d, File.ReadAllBytes(server.PathOf("g")));
+        Assert.Equal(d, server.ReadStored("g"));
     }
 
     [ZmqFact]
@@ -111,7 +111,7 @@ public sealed class ZmqGarbageTests
 
         Assert.True(ready < n / 10, $"{ready} junk messages got READY");
         await upload.WaitAsync(ZmqServerFixture.Wait);
-        Assert.Equal(good, File.ReadAllBytes(server.PathOf("good")));
+        Assert.Equal(good, server.ReadStored("good"));
         Assert.Equal("READY", junk.Call(Hello("after-junk")));
     }
 

@@ -116,7 +116,7 @@ public sealed class ZmqLoadTests
         {
             for (int f = 0; f < files; f++)
             {
-                Assert.Equal(data[c, f], File.ReadAllBytes(server.PathOf($"c{c}/f{f}.bin")));
+                Assert.Equal(data[c, f], server.ReadStored($"c{c}/f{f}.bin"));
             }
         }
 

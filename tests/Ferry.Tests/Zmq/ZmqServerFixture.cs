@@ -76,6 +76,18 @@ internal sealed class ZmqServerFixture : IAsyncDisposable
 
     public string PathOf(string relative) => Path.Combine(Root, relative);
 
+    /// <summary>
+    /// A stored file's bytes, read as cat would: without .NET's shared flock, which fails while the server's last
+    /// reference to the temp file's exclusive lock is still being let go, just after the commit it reported.
+    /// </summary>
+    public byte[] ReadStored(string relative)
+    {
+        using var file = Ferry.Files.ReadableFile.OpenLocal(PathOf(relative));
+        var data = new byte[file.Length];
+        Assert.Equal(data.Length, file.ReadAt(0, data));
+        return data;
+    }
+
     /// <summary>Temp files (".name.ferry-part") anywhere under the root.</summary>
     public string[] TempFiles() => Directory.GetFiles(Root, "*.ferry-part", SearchOption.AllDirectories);
 

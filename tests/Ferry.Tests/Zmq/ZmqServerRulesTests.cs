@@ -18,7 +18,7 @@ public sealed class ZmqServerRulesTests
         using var c = new TestDealer(server.Endpoint);
         byte[] data = Bytes(1_000_003, 1);
         c.Upload("dir/sub/f.bin", data, chunk: 100_000, window: 6);
-        Assert.Equal(data, File.ReadAllBytes(server.PathOf("dir/sub/f.bin")));
+        Assert.Equal(data, server.ReadStored("dir/sub/f.bin"));
         var e = await server.NextEventAsync();
         Assert.Equal(ZmqTransferOutcome.Committed, e.Outcome);
         Assert.Equal(1_000_003, e.Bytes);
@@ -31,7 +31,7 @@ public sealed class ZmqServerRulesTests
         await using var server = new ZmqServerFixture();
         using var c = new TestDealer(server.Endpoint);
         c.Upload("empty", Array.Empty<byte>());
-        Assert.Empty(File.ReadAllBytes(server.PathOf("empty")));
+        Assert.Empty(server.ReadStored("empty"));
     }
 
     [ZmqFact]
@@ -75,7 +75,7 @@ public sealed class ZmqServerRulesTests
         // Once answered, A is no longer in transit: re-sending an overlapping range is fine.
         Assert.Equal("READY", c.Call(Chunk("f", 100, data[100..300])));
         Assert.Equal("READY", c.Call(Close("f", 300)));
-        Assert.Equal(data, File.ReadAllBytes(server.PathOf("f")));
+        Assert.Equal(data, server.ReadStored("f"));
     }
 
     [ZmqFact]
@@ -92,7 +92,7 @@ public sealed class ZmqServerRulesTests
         Assert.Equal("READY", c.Receive());
         Assert.Equal("READY", c.Call(Chunk("f", 0, data[..100])));
         Assert.Equal("READY", c.Call(Close("f", 200)));
-        Assert.Equal(data, File.ReadAllBytes(server.PathOf("f")));
+        Assert.Equal(data, server.ReadStored("f"));
     }
 
     [ZmqFact]
@@ -113,7 +113,7 @@ public sealed class ZmqServerRulesTests
 
         Assert.Equal("ERROR no open transfer of 'd/f': send HELLO first", c.Call(Chunk("d/f", 100, data[100..200])));
         c.Upload("d/f", data);
-        Assert.Equal(data, File.ReadAllBytes(server.PathOf("d/f")));
+        Assert.Equal(data, server.ReadStored("d/f"));
     }
 
     [ZmqFact]
@@ -149,7 +149,7 @@ public sealed class ZmqServerRulesTests
         // The transfer that was already open is unaffected.
         Assert.Equal("READY", c.Call(Chunk("open", 500, data[500..])));
         Assert.Equal("READY", c.Call(Close("open", 1000)));
-        Assert.Equal(data, File.ReadAllBytes(server.PathOf("open")));
+        Assert.Equal(data, server.ReadStored("open"));
         Assert.Equal(0, server.Context.Files.Registry.Count);
     }
 
@@ -191,7 +191,7 @@ public sealed class ZmqServerRulesTests
 
         for (int i = 0; i < 3; i++)
         {
-            Assert.Equal(files[i], File.ReadAllBytes(server.PathOf($"m{i}")));
+            Assert.Equal(files[i], server.ReadStored($"m{i}"));
         }
     }
 
@@ -253,7 +253,7 @@ public sealed class ZmqServerRulesTests
 
         byte[] data = Bytes(100, 2);
         other.Upload("f", data);
-        Assert.Equal(data, File.ReadAllBytes(server.PathOf("f")));
+        Assert.Equal(data, server.ReadStored("f"));
     }
 
     [ZmqFact]
@@ -292,7 +292,7 @@ public sealed class ZmqServerRulesTests
         Assert.Equal("ERROR no open transfer of 'nofile': send HELLO first", c.Receive());
         Assert.Equal("READY", c.Receive());
         Assert.Equal("READY", c.Receive());
-        Assert.Equal(big, File.ReadAllBytes(server.PathOf("f")));
+        Assert.Equal(big, server.ReadStored("f"));
     }
 
     [ZmqFact]

@@ -83,7 +83,7 @@ public sealed class ZmqTransferOwnerTests
         Assert.Equal("READY", owner.Call(Chunk("mine.bin", 100_000, data[100_000..200_000])));
         Assert.Equal("READY", owner.Call(Chunk("mine.bin", 200_000, data[200_000..])));
         Assert.Equal("READY", owner.Call(Close("mine.bin", data.Length)));
-        Assert.Equal(data, File.ReadAllBytes(server.PathOf("mine.bin")));
+        Assert.Equal(data, server.ReadStored("mine.bin"));
         Assert.Equal(ZmqTransferOutcome.Committed, (await server.NextEventAsync()).Outcome);
     }
 
