@@ -46,18 +46,7 @@ public sealed class TcpJobCarrier : IJobCarrier
             return;
         }
 
-        if (entries.Count > TcpWire.MaxJobEntries)
-        {
-            throw new TransferException(ExitCode.Usage, $"a job of {entries.Count} entries is more than tcp:// carries in one session ({TcpWire.MaxJobEntries})");
-        }
-
-        for (int i = 0; i < entries.Count; i++)
-        {
-            if (entries[i].Index != i)
-            {
-                throw new ArgumentException($"entry {i} has index {entries[i].Index}; entries must be in index order", nameof(entries));
-            }
-        }
+        JobEntries.CheckForOneSession(entries, "tcp:// carries in one session");
 
         ClientSecurity.RequireWellFormedPin(options.ServerKey);
         uint streams = TcpTransferClient.ValidateStreams(options.Streams);

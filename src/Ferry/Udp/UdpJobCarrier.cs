@@ -59,18 +59,7 @@ public sealed class UdpJobCarrier : IJobCarrier
             return;
         }
 
-        if (entries.Count > TcpWire.MaxJobEntries)
-        {
-            throw new TransferException(ExitCode.Usage, $"a job of {entries.Count} entries is more than udp:// carries in one connection ({TcpWire.MaxJobEntries})");
-        }
-
-        for (int i = 0; i < entries.Count; i++)
-        {
-            if (entries[i].Index != i)
-            {
-                throw new ArgumentException($"entry {i} has index {entries[i].Index}; entries must be in index order", nameof(entries));
-            }
-        }
+        JobEntries.CheckForOneSession(entries, "udp:// carries in one connection");
 
         // JOB_PUT: one upload key for the job, kept until it succeeds, so that the same command run again after an
         // interruption takes over its own uploads on the server at once (each entry's key is derived from it).
