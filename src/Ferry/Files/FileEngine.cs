@@ -175,7 +175,19 @@ public sealed partial class FileEngine
     /// client's upload key: a running upload of the same path started with the same key is taken over at once (see
     /// <see cref="UploadRegistry"/>); the shell lets its uploads be taken over with <see cref="IncomingFile.AllowTakeover"/>.
     /// </summary>
-    public IncomingFile BeginUpload(string relativePath, long size, FileIdentity? identity, string owner, byte[]? uploadKey = null)
+    public IncomingFile BeginUpload(string relativePath, long size, FileIdentity? identity, string owner, byte[]? uploadKey = null) =>
+        BeginUpload(relativePath, size, identity, owner, uploadKey, acceptHeld: false)!;
+
+    /// <summary>
+    /// <see cref="BeginUpload(string, long, FileIdentity?, string, byte[])"/>, except that where that refuses an existing
+    /// file (AlreadyExists) of <paramref name="identity"/>'s size and non-zero mtime, this returns null: the target may
+    /// already be the file the client sends (an earlier run committed it after its client looked), which
+    /// <see cref="HoldsContent"/> then says, byte for byte.
+    /// </summary>
+    public IncomingFile? BeginUploadUnlessHeld(string relativePath, long size, FileIdentity identity, string owner, byte[]? uploadKey = null) =>
+        BeginUpload(relativePath, size, identity, owner, uploadKey, acceptHeld: true);
+
+    private IncomingFile? BeginUpload(string relativePath, long size, FileIdentity? identity, string owner, byte[]? uploadKey, bool acceptHeld)
     {
         if (size < 0)
         {
@@ -196,7 +208,12 @@ public sealed partial class FileEngine
         PartialFile? partial = null;
         try
         {
-            CheckTarget(full, relativePath);
+            if (CheckTarget(full, relativePath, acceptHeld ? identity : null))
+            {
+                lease!.Dispose();
+                return null;
+            }
+
             string dir = Path.GetDirectoryName(full)!;
             if (!NativeFile.TryStatPath(dir, out var parent, out _) || !parent.IsDirectory)
             {
@@ -242,7 +259,9 @@ public sealed partial class FileEngine
     /// What an upload of <paramref name="relativePath"/> would resume from, without creating anything or taking the path:
     /// the ranges the journal of an interrupted upload of the same size and <paramref name="identity"/> holds (empty when
     /// none). Refuses as <see cref="BeginUpload"/> would before it opens anything: InvalidPath, TooLarge, NotRegularFile,
-    /// AlreadyExists (a file there and no --allow-overwrite).
+    /// AlreadyExists (a file there and no --allow-overwrite), except that a file there of <paramref name="identity"/>'s
+    /// size and non-zero mtime counts as all present: it may be the very file the client sends (see
+    /// <see cref="BeginUploadUnlessHeld"/>).
     /// </summary>
     public Protocol.Common.RangeSet PeekUpload(string relativePath, long size, FileIdentity? identity)
     {
@@ -252,7 +271,13 @@ public sealed partial class FileEngine
         }
 
         string full = ResolvePath(relativePath);
-        CheckTarget(full, relativePath);
+        if (CheckTarget(full, relativePath, identity))
+        {
+            var all = new Protocol.Common.RangeSet();
+            all.Add(0, size);
+            return all;
+        }
+
         if (identity is null || RangeJournal.TryRead(Path.Combine(_journalDir, JournalFileName(full))) is not { } record
             || record.Size != size || record.Identity != identity || record.FinalPath != full)
         {
@@ -267,32 +292,6 @@ public sealed partial class FileEngine
         }
 
         return record.Ranges;
-    }
-
-    /// <summary>
-    /// True when uploads may not replace files (no --allow-overwrite) and <paramref name="relativePath"/> is already a
-    /// regular file of <paramref name="identity"/>'s size and modification time: the version a client is about to send
-    /// may already be here (an earlier run committed it after its client had looked). Whether it is, byte for byte, is
-    /// <see cref="HoldsContent"/>'s to say.
-    /// </summary>
-    public bool MayHoldVersion(string relativePath, FileIdentity identity)
-    {
-        if (Options.AllowOverwrite || identity.MtimeUnixMs == 0)
-        {
-            return false;
-        }
-
-        // Nothing under that name, links followed as resolving would: it cannot hold anything, and a tree upload asks
-        // this of every new file. An invalid path is still refused, as resolving it would.
-        ValidateRelative(relativePath);
-        if (!NativeFile.TryStatPath(_rootPrefix + relativePath, out _, out int errno, followSymlinks: true) && errno is NativeFile.ENOENT or NativeFile.ENOTDIR)
-        {
-            return false;
-        }
-
-        string full = ResolvePath(relativePath);
-        return NativeFile.TryStatPath(full, out var stat, out _) && stat.IsRegular && stat.Size == identity.Size
-            && new DateTimeOffset(File.GetLastWriteTimeUtc(full)).ToUnixTimeMilliseconds() == identity.MtimeUnixMs;
     }
 
     /// <summary>True when the file at <paramref name="relativePath"/> has <paramref name="size"/> bytes whose SHA-256 is <paramref name="sha256"/> (reads it all).</summary>
@@ -353,13 +352,15 @@ public sealed partial class FileEngine
         }
     }
 
-    private void CheckTarget(string full, string relativePath)
+    // Refuses a target an upload may not replace. True (instead of AlreadyExists) when it is a regular file of
+    // mayHold's size and non-zero mtime on a server without --allow-overwrite: the version being sent may be there.
+    private bool CheckTarget(string full, string relativePath, FileIdentity? mayHold = null)
     {
         if (!NativeFile.TryStatPath(full, out var stat, out int errno))
         {
             if (errno is NativeFile.ENOENT)
             {
-                return;
+                return false;
             }
 
             throw new FileEngineException(FileErrorCode.Io, $"'{relativePath}': cannot stat target (errno {errno})");
@@ -377,8 +378,15 @@ public sealed partial class FileEngine
 
         if (!Options.AllowOverwrite)
         {
+            if (mayHold is { MtimeUnixMs: not 0 } version && stat.Size == version.Size && stat.MtimeUnixMs == version.MtimeUnixMs)
+            {
+                return true;
+            }
+
             throw new FileEngineException(FileErrorCode.AlreadyExists, $"'{relativePath}' already exists on the server (it runs without --allow-overwrite)");
         }
+
+        return false;
     }
 
     private void CreateParents(string dir, string relativePath)

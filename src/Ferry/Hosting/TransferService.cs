@@ -60,9 +60,28 @@ public sealed class TransferService
     /// (<paramref name="identity"/>'s, when not 0) and <paramref name="mode"/> (null: the default of a new file).
     /// </summary>
     public IncomingFile BeginUpload(
-        TransferRequest request, long size, FileIdentity? identity, byte[]? uploadKey = null, Func<IncomingFile, IUploadTakeover>? takeover = null, int? mode = null)
+        TransferRequest request, long size, FileIdentity? identity, byte[]? uploadKey = null, Func<IncomingFile, IUploadTakeover>? takeover = null, int? mode = null) =>
+        Begin(request, size, identity, uploadKey, takeover, mode, acceptHeld: false)!;
+
+    /// <summary>
+    /// <see cref="BeginUpload"/>, except that a file already there of <paramref name="identity"/>'s size and mtime is
+    /// not refused: null then (see <see cref="FileEngine.BeginUploadUnlessHeld"/>), nothing begun and nothing logged.
+    /// </summary>
+    public IncomingFile? BeginUploadUnlessHeld(
+        TransferRequest request, FileIdentity identity, byte[]? uploadKey = null, Func<IncomingFile, IUploadTakeover>? takeover = null, int? mode = null) =>
+        Begin(request, identity.Size, identity, uploadKey, takeover, mode, acceptHeld: true);
+
+    private IncomingFile? Begin(
+        TransferRequest request, long size, FileIdentity? identity, byte[]? uploadKey, Func<IncomingFile, IUploadTakeover>? takeover, int? mode, bool acceptHeld)
     {
-        var upload = Logged(request, () => _context.Files.BeginUpload(request.Path, size, identity, request.Owner, uploadKey));
+        var upload = Logged(request, () => acceptHeld
+            ? _context.Files.BeginUploadUnlessHeld(request.Path, size, identity!.Value, request.Owner, uploadKey)
+            : _context.Files.BeginUpload(request.Path, size, identity, request.Owner, uploadKey));
+        if (upload is null)
+        {
+            return null;
+        }
+
         long? mtime = identity is { MtimeUnixMs: not 0 } id ? id.MtimeUnixMs : null;
         if (mode is not null || mtime is not null)
         {

@@ -124,14 +124,9 @@ public sealed class ServerJob
             i =>
             {
                 var e = Entries[i];
-                var identity = new FileIdentity(e.Size, e.MtimeUnixMs);
-                if (files.MayHoldVersion(e.Path, identity))
-                {
-                    return null;
-                }
-
-                var upload = transfers.BeginUpload(Requests[i], e.Size, identity, uploadKey?.Invoke(i), takeover, e.Mode);
-                return new JobSinkFile(upload.File, upload);
+                // Null: the file may be here already (an earlier run's late commit); its hash decides (checkHeld).
+                var upload = transfers.BeginUploadUnlessHeld(Requests[i], new FileIdentity(e.Size, e.MtimeUnixMs), uploadKey?.Invoke(i), takeover, e.Mode);
+                return upload is null ? null : new JobSinkFile(upload.File, upload);
             },
             report,
             checkHeld: (i, sha256) => files.HoldsContent(Entries[i].Path, Entries[i].Size, sha256)
@@ -209,14 +204,7 @@ public sealed class ServerJob
 
             if (Put)
             {
-                if (_context.Files.MayHoldVersion(e.Path, new FileIdentity(e.Size, e.MtimeUnixMs)))
-                {
-                    // Committed by an earlier run after this client looked: nothing to send; the hash will tell.
-                    present = new RangeSet();
-                    present.Add(0, e.Size);
-                    return new TcpEntryStatus(0, 0, e.Size, e.MtimeUnixMs, string.Empty);
-                }
-
+                // A file already here of this size and mtime counts as all present; its hash decides (CreateSink).
                 present = transfers.PeekUpload(request, e.Size, new FileIdentity(e.Size, e.MtimeUnixMs));
                 return new TcpEntryStatus(0, 0, e.Size, e.MtimeUnixMs, string.Empty);
             }
